@@ -1,0 +1,125 @@
+/**
+ * The registry's data model: media nodes and the stream slots they hold.
+ *
+ * A node record carries its own slots (reservations and live streams) so that "is there room" and
+ * "take a slot" are one conditional write on one record: concurrent resolves can never put more on
+ * a node than it has room for, and no separate counter can drift from the slots it counts.
+ */
+
+/** Lifecycle of a media node. Only ACTIVE nodes take new streams. */
+export const NODE_STATES = ["PENDING", "ACTIVE", "DRAINING", "DEAD"] as const;
+/** Lifecycle of a media node: launching, taking streams, being scaled in, or gone. */
+export type NodeState = (typeof NODE_STATES)[number];
+
+/** A stream slot is RESERVED by `resolve` and becomes LIVE when nginx-rtmp reports the publish. */
+export type StreamState = "RESERVED" | "LIVE";
+
+/** One stream held by a node: a reservation made by `resolve`, or a live publish. */
+export interface StreamSlot {
+  readonly state: StreamState;
+  /** When the slot was taken (epoch ms). */
+  readonly since: number;
+  /** RESERVED only: from this time on (epoch ms) the reservation is ignored and may be swept. */
+  readonly expiresAt?: number;
+  /** LIVE only: nginx-rtmp's `clientid` of the publishing connection, to tell its `done` from a player's. */
+  readonly clientId?: string;
+  /** LIVE only: when the node's `rtmp_stat` last listed the stream (epoch ms). */
+  readonly seenAt?: number;
+}
+
+/** A CPU sample of a node, with the number of streams it carried when it was taken. */
+export interface CpuSample {
+  /** CPU utilisation, 0-100. */
+  readonly percent: number;
+  /** When the sample was taken (epoch ms). */
+  readonly at: number;
+  /** How many streams the node carried when the sample was taken. */
+  readonly streams: number;
+}
+
+/** A media node (an EC2 instance on AWS, an nginx process in local mode) as the registry knows it. */
+export interface MediaNode {
+  /** EC2 instance id on AWS, `local-N` in local mode. */
+  readonly nodeId: string;
+  readonly state: NodeState;
+  /** When the instance was launched (epoch ms): placement fills the oldest node first. */
+  readonly launchedAt: number;
+  /** When `state` last changed (epoch ms). */
+  readonly stateChangedAt: number;
+  /** Where cameras publish, without the stream name, e.g. `rtmp://203.0.113.7:1935/live`. */
+  readonly rtmpBaseUrl: string;
+  /** Latest CPU sample, absent until the first one arrives. */
+  readonly cpu?: CpuSample;
+  /** Latest heartbeat from the node's agent (epoch ms). */
+  readonly lastHeartbeatAt?: number;
+  /** Stream slots by stream name. */
+  readonly streams: Readonly<Record<string, StreamSlot>>;
+  /** Last change to `streams` (epoch ms): a node holding no stream has been idle since then. */
+  readonly streamsChangedAt: number;
+  /** Whether the group's scale-in was last told to spare this instance. */
+  readonly protectedFromScaleIn: boolean;
+  /**
+   * Publisher connections whose `done` arrived before their publish was recorded, keyed
+   * `clientId/stream`, with the time (epoch ms): a publish that comes later for one of them is
+   * refused instead of registering a stream that has already ended.
+   */
+  readonly ended: Readonly<Record<string, number>>;
+}
+
+/** The key of a connection in `MediaNode.ended`. */
+export function endedKey(clientId: string, stream: string): string {
+  return `${clientId}/${stream}`;
+}
+
+/** True when the slot counts against the node's room at `now`: live, or reserved and not yet expired. */
+export function slotHolds(slot: StreamSlot, now: number): boolean {
+  return slot.state === "LIVE" || (slot.expiresAt ?? 0) > now;
+}
+
+/** The names of the slots that count at `now`. */
+export function heldStreams(node: MediaNode, now: number): string[] {
+  return Object.entries(node.streams)
+    .filter(([, slot]) => slotHolds(slot, now))
+    .map(([name]) => name);
+}
+
+/** The names of reservations that expired by `now` and can be swept. */
+export function expiredReservations(node: MediaNode, now: number): string[] {
+  return Object.entries(node.streams)
+    .filter(([, slot]) => !slotHolds(slot, now))
+    .map(([name]) => name);
+}
+
+/** A stream as the registry reports it: its slot and the node holding it. */
+export interface StreamView extends StreamSlot {
+  readonly stream: string;
+  readonly nodeId: string;
+}
+
+/**
+ * Finds the node holding `stream` at `now`, ignoring expired reservations. A live slot wins over a
+ * reservation (a camera may publish elsewhere than where it was sent before the reservation goes).
+ */
+export function findStream(nodes: readonly MediaNode[], stream: string, now: number): StreamView | undefined {
+  let found: StreamView | undefined;
+  for (const node of nodes) {
+    const slot = node.streams[stream];
+    if (!slot || !slotHolds(slot, now)) continue;
+    if (slot.state === "LIVE") return { ...slot, stream, nodeId: node.nodeId };
+    found ??= { ...slot, stream, nodeId: node.nodeId };
+  }
+  return found;
+}
+
+/** All held streams of the fleet, by stream name then node. */
+export function listStreams(nodes: readonly MediaNode[], now: number): StreamView[] {
+  return nodes
+    .flatMap((node) =>
+      heldStreams(node, now).map((stream) => ({
+        ...(node.streams[stream] as StreamSlot),
+        stream,
+        nodeId: node.nodeId,
+      })),
+    )
+    .sort((a, b) => a.stream.localeCompare(b.stream) || a.nodeId.localeCompare(b.nodeId));
+}

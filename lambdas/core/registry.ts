@@ -1,0 +1,110 @@
+/**
+ * The registry port: what the control plane needs from its store. The DynamoDB adapter (AWS) and
+ * the in-memory adapter (local mode, simulator) implement it with the same semantics, checked by
+ * one contract test suite run against both.
+ *
+ * Every change to a node is a `NodeChange`: a set of conditions and the edits to make when they
+ * all hold, applied in one atomic write or not at all. The domain decides what to change and
+ * under which conditions; adapters only translate.
+ */
+import type { CpuSample, MediaNode, NodeState, StreamSlot, StreamState } from "./model";
+
+/** What a stream slot must look like for a change to apply. */
+export type SlotCondition =
+  | { readonly absent: true }
+  | {
+      readonly absent?: false;
+      readonly state: StreamState;
+      /** For RESERVED slots: the reservation seen, so a renewed one is not mistaken for it. */
+      readonly expiresAt?: number;
+      /** For LIVE slots: the publishing connection seen. */
+      readonly clientId?: string;
+    };
+
+/** Conditions on one node record; all must hold. The record must exist. */
+export interface NodeCondition {
+  /** The node is in one of these states. */
+  readonly states?: readonly NodeState[];
+  /** The node's CPU sample is still the one taken at this time (null: the node has no sample). */
+  readonly cpuAt?: number | null;
+  /** The node holds fewer than this many slots (expired reservations included). */
+  readonly slotsBelow?: number;
+  /** The node holds exactly this many slots (expired reservations included). */
+  readonly slotsEqual?: number;
+  /** Per stream name, what its slot must look like. */
+  readonly streams?: Readonly<Record<string, SlotCondition>>;
+  /** These `ended` keys are absent. */
+  readonly endedAbsent?: readonly string[];
+}
+
+/** Node fields a change may set. */
+export type NodeFields = Partial<
+  Pick<
+    MediaNode,
+    "state" | "stateChangedAt" | "lastHeartbeatAt" | "protectedFromScaleIn" | "streamsChangedAt" | "rtmpBaseUrl"
+  > & { cpu: CpuSample }
+>;
+
+/** An atomic, conditional change to one node record. */
+export interface NodeChange {
+  readonly nodeId: string;
+  readonly when: NodeCondition;
+  readonly set?: NodeFields;
+  readonly putStreams?: Readonly<Record<string, StreamSlot>>;
+  readonly removeStreams?: readonly string[];
+  readonly putEnded?: Readonly<Record<string, number>>;
+  readonly removeEnded?: readonly string[];
+}
+
+/** The outcome of a change: the node as written, or `applied: false` when a condition failed. */
+export type ChangeOutcome = { readonly applied: true; readonly node: MediaNode } | { readonly applied: false };
+
+/** The registry of media nodes and their stream slots. */
+export interface Registry {
+  /**
+   * All node records. `consistent` asks for a strongly consistent read; without it a read may be
+   * slightly stale, which is safe for choosing a candidate since every change re-checks its conditions.
+   */
+  listNodes(options?: { consistent?: boolean }): Promise<MediaNode[]>;
+  /** One node record, strongly consistent, or undefined. */
+  getNode(nodeId: string): Promise<MediaNode | undefined>;
+  /** Creates a node record; false if one with this id exists. */
+  createNode(node: MediaNode): Promise<boolean>;
+  /** Applies the change if every condition holds; one atomic write. */
+  applyChange(change: NodeChange): Promise<ChangeOutcome>;
+  /** Deletes a node record if it is in one of `states`; false otherwise. */
+  deleteNode(nodeId: string, states: readonly NodeState[]): Promise<boolean>;
+}
+
+/**
+ * The reference semantics of a condition (used by the in-memory adapter; the DynamoDB adapter
+ * expresses the same in a ConditionExpression, and the contract tests hold both to it).
+ */
+export function conditionHolds(node: MediaNode | undefined, when: NodeCondition): node is MediaNode {
+  if (!node) return false;
+  if (when.states && !when.states.includes(node.state)) return false;
+  if (when.cpuAt !== undefined && (node.cpu?.at ?? null) !== when.cpuAt) return false;
+  const slots = Object.keys(node.streams).length;
+  if (when.slotsBelow !== undefined && !(slots < when.slotsBelow)) return false;
+  if (when.slotsEqual !== undefined && slots !== when.slotsEqual) return false;
+  for (const [name, expected] of Object.entries(when.streams ?? {})) {
+    const slot = node.streams[name];
+    if (expected.absent) {
+      if (slot) return false;
+      continue;
+    }
+    if (!slot || slot.state !== expected.state) return false;
+    if (expected.expiresAt !== undefined && slot.expiresAt !== expected.expiresAt) return false;
+    if (expected.clientId !== undefined && slot.clientId !== expected.clientId) return false;
+  }
+  return (when.endedAbsent ?? []).every((key) => node.ended[key] === undefined);
+}
+
+/** The node after a change's edits (pure; conditions are not checked here). */
+export function applyEdits(node: MediaNode, change: NodeChange): MediaNode {
+  const streams: Record<string, StreamSlot> = { ...node.streams, ...change.putStreams };
+  for (const name of change.removeStreams ?? []) delete streams[name];
+  const ended: Record<string, number> = { ...node.ended, ...change.putEnded };
+  for (const key of change.removeEnded ?? []) delete ended[key];
+  return { ...node, ...change.set, streams, ended };
+}

@@ -1,0 +1,247 @@
+/**
+ * The stream lifecycle: resolve (reserve a slot), publish (nginx-rtmp `on_publish`) and done
+ * (`on_done` / `on_publish_done`). Each reads the registry, decides with the pure functions of this
+ * package, and writes one conditional change; when a concurrent writer got there first the
+ * condition fails and the step is decided again on a fresh read.
+ */
+import type { FleetConfig } from "./config";
+import {
+  endedKey,
+  expiredReservations,
+  findStream,
+  heldStreams,
+  type MediaNode,
+  type StreamSlot,
+  type StreamView,
+} from "./model";
+import { chooseNode, slotLimit } from "./placement";
+import type { NodeChange, NodeCondition, Registry, SlotCondition } from "./registry";
+
+/** What the stream lifecycle needs: the registry, the clock and the policy. */
+export interface StreamDeps {
+  readonly registry: Registry;
+  readonly config: FleetConfig;
+  /** The current time (epoch ms). */
+  readonly now: () => number;
+}
+
+/** How often a step is decided again after losing a race before it reports contention. */
+export const MAX_ATTEMPTS = 8;
+
+/** How long a tombstone in `MediaNode.ended` is kept: past any callback still in flight. */
+export const ENDED_RETENTION_MS = 10 * 60 * 1000;
+
+/** The condition a slot must meet to stay as it was read. */
+function unchanged(slot: StreamSlot | undefined): SlotCondition {
+  if (!slot) return { absent: true };
+  return { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId };
+}
+
+/**
+ * The change that adds one slot to `node`: it applies only while the node is ACTIVE, its CPU sample
+ * is the one the limit was computed from, and the node holds fewer slots than the limit. Expired
+ * reservations are swept in the same write (and counted out of the limit check).
+ */
+function takeSlot(node: MediaNode, stream: string, slot: StreamSlot, now: number, config: FleetConfig): NodeChange {
+  const expired = expiredReservations(node, now).filter((name) => name !== stream);
+  const streams: Record<string, SlotCondition> = { [stream]: unchanged(node.streams[stream]) };
+  for (const name of expired) streams[name] = unchanged(node.streams[name]);
+  const when: NodeCondition = {
+    states: ["ACTIVE"],
+    cpuAt: node.cpu?.at ?? null,
+    slotsBelow: slotLimit(node, config) + expired.length + (node.streams[stream] ? 1 : 0),
+    streams,
+  };
+  return {
+    nodeId: node.nodeId,
+    when,
+    putStreams: { [stream]: slot },
+    removeStreams: expired,
+    set: { streamsChangedAt: now },
+  };
+}
+
+/** Where a stream was placed. */
+export interface Placement {
+  readonly stream: StreamView;
+  /** The node holding the stream, as last read or written. */
+  readonly node: MediaNode;
+  /** True when this call made the reservation; false when the stream was already placed. */
+  readonly created: boolean;
+}
+
+/** The outcome of a resolve. */
+export type ResolveOutcome =
+  | ({ readonly kind: "placed" } & Placement)
+  | { readonly kind: "no_room" }
+  | { readonly kind: "contended" };
+
+/**
+ * Resolve: where should `stream` publish? A stream already live (or reserved) answers with its
+ * node; otherwise one slot is reserved on the oldest ACTIVE node with room, for
+ * `reservationTtlSeconds`. `no_room` when every node is full: the caller asks for a scale-out.
+ */
+export async function resolveStream(deps: StreamDeps, stream: string): Promise<ResolveOutcome> {
+  const { registry, config } = deps;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const now = deps.now();
+    const nodes = await registry.listNodes({ consistent: attempt > 0 });
+    const existing = findStream(nodes, stream, now);
+    if (existing) {
+      const node = nodes.find((n) => n.nodeId === existing.nodeId) as MediaNode;
+      return { kind: "placed", stream: existing, node, created: false };
+    }
+    const node = chooseNode(nodes, now, config);
+    if (!node) return { kind: "no_room" };
+    const slot: StreamSlot = { state: "RESERVED", since: now, expiresAt: now + config.reservationTtlSeconds * 1000 };
+    const outcome = await registry.applyChange(takeSlot(node, stream, slot, now, config));
+    if (outcome.applied) {
+      return { kind: "placed", stream: { ...slot, stream, nodeId: node.nodeId }, node: outcome.node, created: true };
+    }
+  }
+  return { kind: "contended" };
+}
+
+/** Why a publish is refused. */
+export type PublishDenial =
+  | "unknown_node"
+  | "node_not_active"
+  | "node_full"
+  | "live_elsewhere"
+  | "already_ended"
+  | "contended";
+
+/** A publish reported by a node: which connection published which stream. */
+export interface PublishReport {
+  readonly nodeId: string;
+  readonly stream: string;
+  /** nginx-rtmp's `clientid` of the publishing connection. */
+  readonly clientId: string;
+}
+
+/** What to do with a publish, decided from the registry as read. */
+export type PublishDecision =
+  | { readonly kind: "deny"; readonly reason: Exclude<PublishDenial, "contended"> }
+  | { readonly kind: "allow"; readonly change?: NodeChange; readonly releaseFrom?: StreamView };
+
+/**
+ * Decides a publish (pure). The node must be ACTIVE. A stream already live on this connection is a
+ * duplicate callback: allowed, nothing to write. A reservation here (even expired: its slot is
+ * still counted) becomes live; a reconnect on this node replaces the old connection. Otherwise
+ * the stream needs a free slot here, and a reservation elsewhere is released: the camera chose
+ * another node than it was given. A stream live on another node is refused.
+ */
+export function decidePublish(
+  nodes: readonly MediaNode[],
+  report: PublishReport,
+  now: number,
+  config: FleetConfig,
+): PublishDecision {
+  const node = nodes.find((n) => n.nodeId === report.nodeId);
+  if (!node) return { kind: "deny", reason: "unknown_node" };
+  if (node.state !== "ACTIVE") return { kind: "deny", reason: "node_not_active" };
+  const key = endedKey(report.clientId, report.stream);
+  if (node.ended[key] !== undefined) return { kind: "deny", reason: "already_ended" };
+
+  const live: StreamSlot = { state: "LIVE", since: now, clientId: report.clientId, seenAt: now };
+  const here = node.streams[report.stream];
+  if (here?.state === "LIVE" && here.clientId === report.clientId) return { kind: "allow" };
+  if (here) {
+    return {
+      kind: "allow",
+      change: {
+        nodeId: node.nodeId,
+        when: { states: ["ACTIVE"], streams: { [report.stream]: unchanged(here) }, endedAbsent: [key] },
+        putStreams: { [report.stream]: live },
+        set: { streamsChangedAt: now },
+      },
+    };
+  }
+  const elsewhere = findStream(
+    nodes.filter((n) => n.nodeId !== node.nodeId),
+    report.stream,
+    now,
+  );
+  if (elsewhere?.state === "LIVE") return { kind: "deny", reason: "live_elsewhere" };
+  if (heldStreams(node, now).length >= slotLimit(node, config)) return { kind: "deny", reason: "node_full" };
+  const change = takeSlot(node, report.stream, live, now, config);
+  return {
+    kind: "allow",
+    change: { ...change, when: { ...change.when, endedAbsent: [key] } },
+    releaseFrom: elsewhere,
+  };
+}
+
+/** The outcome of a publish. */
+export type PublishOutcome =
+  | { readonly kind: "allowed"; readonly node: MediaNode; readonly movedFrom?: string }
+  | { readonly kind: "denied"; readonly reason: PublishDenial };
+
+/**
+ * Publish: nginx-rtmp asks whether `report.stream` may publish on `report.nodeId`. Allowed streams
+ * are LIVE in the registry when this returns.
+ */
+export async function publishStream(deps: StreamDeps, report: PublishReport): Promise<PublishOutcome> {
+  const { registry, config } = deps;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const now = deps.now();
+    const nodes = await registry.listNodes({ consistent: true });
+    const decision = decidePublish(nodes, report, now, config);
+    if (decision.kind === "deny") return { kind: "denied", reason: decision.reason };
+    if (!decision.change) return { kind: "allowed", node: nodes.find((n) => n.nodeId === report.nodeId) as MediaNode };
+    const outcome = await registry.applyChange(decision.change);
+    if (!outcome.applied) continue;
+    const from = decision.releaseFrom;
+    if (from) {
+      // Best effort: if the reservation changed meanwhile, it expires on its own.
+      await registry.applyChange({
+        nodeId: from.nodeId,
+        when: { streams: { [from.stream]: unchanged(from) } },
+        removeStreams: [from.stream],
+        set: { streamsChangedAt: now },
+      });
+    }
+    return { kind: "allowed", node: outcome.node, movedFrom: from?.nodeId };
+  }
+  return { kind: "denied", reason: "contended" };
+}
+
+/** A publisher's end reported by a node (or a player's: nginx-rtmp's `on_done` cannot tell). */
+export interface DoneReport {
+  readonly nodeId: string;
+  readonly stream: string;
+  readonly clientId: string;
+}
+
+/** The outcome of a done: whether a live stream was removed. */
+export type DoneOutcome = { readonly kind: "removed"; readonly node: MediaNode } | { readonly kind: "ignored" };
+
+/**
+ * Done: removes the stream if this node holds it live on this very connection. Any other `done`
+ * (a player leaving, a duplicate, an unknown stream, a `done` overtaking its publish) changes no
+ * slot; it leaves a short-lived tombstone so that a publish of that connection arriving late is
+ * refused rather than registering a stream that has already ended. Idempotent.
+ */
+export async function endStream(deps: StreamDeps, report: DoneReport): Promise<DoneOutcome> {
+  const now = deps.now();
+  const removed = await deps.registry.applyChange({
+    nodeId: report.nodeId,
+    when: { streams: { [report.stream]: { state: "LIVE", clientId: report.clientId } } },
+    removeStreams: [report.stream],
+    set: { streamsChangedAt: now },
+  });
+  if (removed.applied) return { kind: "removed", node: removed.node };
+  await deps.registry.applyChange({
+    nodeId: report.nodeId,
+    when: {},
+    putEnded: { [endedKey(report.clientId, report.stream)]: now },
+  });
+  return { kind: "ignored" };
+}
+
+/** Tombstones old enough to drop at `now`. */
+export function staleTombstones(node: MediaNode, now: number): string[] {
+  return Object.entries(node.ended)
+    .filter(([, at]) => now - at > ENDED_RETENTION_MS)
+    .map(([key]) => key);
+}

@@ -1,0 +1,79 @@
+/**
+ * nginx-rtmp's callbacks, through the node's local shim: `POST /hooks/publish` (`on_publish`: 2xx
+ * allows the camera, anything else drops it) and `POST /hooks/done` (`on_publish_done` or
+ * `on_done`: the answer is ignored by nginx, so it is 2xx for every well-formed request).
+ */
+
+import { endStream, type PublishDenial, publishStream } from "../core/streams";
+import { type ApiDeps, httpHandler } from "./api";
+import { ApiError, authenticateNode, formBody, type HttpEvent, type HttpResult, json } from "./http";
+import { checkCameraKey, streamParam } from "./resolve";
+
+/** A parsed nginx-rtmp callback. */
+export interface NodeCallback {
+  /** The node, from the shim's headers. */
+  readonly nodeId: string;
+  readonly call: string;
+  readonly stream: string;
+  readonly clientId: string;
+  /** Every field of the body, first occurrence of each (nginx's own fields come before the camera's). */
+  readonly fields: Map<string, string>;
+}
+
+/**
+ * Authenticates the node and parses the callback body.
+ * @param calls the `call` values this route accepts
+ */
+export async function parseCallback(event: HttpEvent, deps: ApiDeps, calls: readonly string[]): Promise<NodeCallback> {
+  const nodeId = authenticateNode(event, await deps.secrets.nodeMaster());
+  const fields = formBody(event);
+  const call = fields.get("call") ?? "";
+  if (!calls.includes(call)) {
+    throw new ApiError(400, "unexpected_call", `expected call=${calls.join(" or call=")}, got '${call}'`);
+  }
+  const stream = streamParam(fields.get("name"));
+  const clientId = fields.get("clientid") ?? "";
+  if (!/^[0-9]{1,20}$/.test(clientId))
+    throw new ApiError(400, "invalid_clientid", "clientid must be nginx-rtmp's numeric client id");
+  return { nodeId, call, stream, clientId, fields };
+}
+
+const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
+  unknown_node: { status: 403, message: "this node is not registered" },
+  node_not_active: { status: 403, message: "this node does not take new streams (pending, draining or dead)" },
+  node_full: { status: 403, message: "this node is full; resolve the stream again" },
+  live_elsewhere: { status: 403, message: "this stream is live on another node" },
+  already_ended: { status: 403, message: "this connection already ended" },
+  contended: { status: 503, message: "too many concurrent changes on this node; retry" },
+};
+
+async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  const callback = await parseCallback(event, deps, ["publish"]);
+  await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
+  const outcome = await publishStream(deps, callback);
+  if (outcome.kind === "denied") {
+    const denial = DENIALS[outcome.reason];
+    deps.logger.warn("publish denied", { stream: callback.stream, nodeId: callback.nodeId, reason: outcome.reason });
+    throw new ApiError(denial.status, outcome.reason, denial.message);
+  }
+  deps.logger.info("stream live", { stream: callback.stream, nodeId: callback.nodeId, movedFrom: outcome.movedFrom });
+  return json(200, { result: "allowed", stream: callback.stream, nodeId: callback.nodeId });
+}
+
+async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  const callback = await parseCallback(event, deps, ["done", "publish_done"]);
+  const outcome = await endStream(deps, callback);
+  if (outcome.kind === "removed")
+    deps.logger.info("stream ended", { stream: callback.stream, nodeId: callback.nodeId });
+  return json(200, { result: outcome.kind, stream: callback.stream });
+}
+
+/** The `on_publish` handler over the given dependencies. */
+export function createPublishHandler(deps: ApiDeps) {
+  return httpHandler(deps, publish);
+}
+
+/** The `on_done` / `on_publish_done` handler over the given dependencies. */
+export function createDoneHandler(deps: ApiDeps) {
+  return httpHandler(deps, done);
+}

@@ -1,0 +1,80 @@
+/**
+ * `GET /resolve?stream=NAME[&key=KEY]`: where a camera should publish. Answers JSON, or the RTMP URL
+ * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
+ */
+import { verifyCameraKey } from "../core/credentials";
+import { streamNameProblem } from "../core/names";
+import { resolveStream } from "../core/streams";
+import { type ApiDeps, httpHandler } from "./api";
+import { ApiError, type HttpEvent, type HttpResult, json, query, wantsText } from "./http";
+
+/** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
+export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
+/** Seconds a camera is told to wait after losing every race for a slot. */
+export const RETRY_AFTER_CONTENDED_SECONDS = 1;
+
+/**
+ * Checks the camera's key for `stream`, when camera keys are on.
+ * @throws ApiError 403 when the key is missing or wrong
+ */
+export async function checkCameraKey(deps: ApiDeps, stream: string, key: string | undefined): Promise<void> {
+  const master = await deps.secrets.cameraMaster();
+  if (master === undefined) return;
+  if (key === undefined || key === "")
+    throw new ApiError(403, "camera_key_required", "this stream needs its key: add key=...");
+  if (!verifyCameraKey(master, stream, key))
+    throw new ApiError(403, "invalid_camera_key", "the key does not match the stream");
+}
+
+/** The stream name parameter, validated. */
+export function streamParam(value: string | undefined): string {
+  const problem = streamNameProblem(value);
+  if (problem) throw new ApiError(400, "invalid_stream", problem);
+  return value as string;
+}
+
+async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  const params = query(event);
+  const stream = streamParam(params.get("stream"));
+  const key = params.get("key");
+  await checkCameraKey(deps, stream, key);
+
+  const outcome = await resolveStream(deps, stream);
+  if (outcome.kind === "no_room") {
+    deps.logger.warn("no room", { stream });
+    // The 503 stands either way; the scheduled scaler run covers a request that could not be sent.
+    await deps.scaleOut.request(`no room for stream ${stream}`).catch((error: unknown) => {
+      deps.logger.error("scale-out request failed", error as Error);
+    });
+    throw new ApiError(503, "no_capacity", "every node is full; a new node is being launched, retry shortly", {
+      "retry-after": String(RETRY_AFTER_NO_ROOM_SECONDS),
+    });
+  }
+  if (outcome.kind === "contended") {
+    throw new ApiError(503, "busy", "too many cameras are being placed at once; retry", {
+      "retry-after": String(RETRY_AFTER_CONTENDED_SECONDS),
+    });
+  }
+  const { stream: placed, node, created } = outcome;
+  const rtmpUrl = `${node.rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
+  if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
+  if (wantsText(event)) {
+    return {
+      statusCode: 200,
+      headers: { "content-type": "text/plain", "cache-control": "no-store" },
+      body: `${rtmpUrl}\n`,
+    };
+  }
+  return json(200, {
+    stream,
+    nodeId: node.nodeId,
+    rtmpUrl,
+    state: placed.state,
+    expiresAt: placed.expiresAt === undefined ? null : new Date(placed.expiresAt).toISOString(),
+  });
+}
+
+/** The resolve handler over the given dependencies. */
+export function createResolveHandler(deps: ApiDeps) {
+  return httpHandler(deps, resolve);
+}

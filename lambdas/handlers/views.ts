@@ -1,0 +1,75 @@
+/**
+ * Operator views of the registry: `GET /nodes` and `GET /streams`. When an operator token is set
+ * they need `Authorization: Bearer <token>`.
+ */
+import type { FleetConfig } from "../core/config";
+import { safeEqual } from "../core/credentials";
+import { heldStreams, listStreams, type MediaNode } from "../core/model";
+import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
+import { type ApiDeps, httpHandler } from "./api";
+import { ApiError, type HttpEvent, type HttpResult, header, json } from "./http";
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A node as the operator sees it. */
+export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
+  const held = heldStreams(node, now);
+  return {
+    nodeId: node.nodeId,
+    state: node.state,
+    rtmpBaseUrl: node.rtmpBaseUrl,
+    launchedAt: iso(node.launchedAt),
+    stateChangedAt: iso(node.stateChangedAt),
+    lastHeartbeatAt: iso(node.lastHeartbeatAt),
+    cpuPercent: node.cpu?.percent ?? null,
+    cpuAt: iso(node.cpu?.at),
+    estimatedCpuPercent: Math.round(estimatedCpu(node, held.length, config) * 10) / 10,
+    streams: held.filter((name) => node.streams[name]?.state === "LIVE").length,
+    reservations: held.filter((name) => node.streams[name]?.state === "RESERVED").length,
+    slotLimit: slotLimit(node, config),
+    full: isFull(node, now, config),
+    protectedFromScaleIn: node.protectedFromScaleIn,
+    idleSince: held.length === 0 ? iso(node.streamsChangedAt) : null,
+  };
+}
+
+async function authorizeOperator(event: HttpEvent, deps: ApiDeps): Promise<void> {
+  const token = await deps.secrets.operatorToken();
+  if (token === undefined) return;
+  const presented = /^Bearer (.+)$/.exec(header(event, "authorization") ?? "")?.[1];
+  if (presented === undefined || !safeEqual(token, presented)) {
+    throw new ApiError(401, "unauthorized", "the operator views need 'Authorization: Bearer <token>'", {
+      "www-authenticate": "Bearer",
+    });
+  }
+}
+
+async function nodes(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  await authorizeOperator(event, deps);
+  const now = deps.now();
+  const all = (await deps.registry.listNodes()).sort(byFillOrder);
+  return json(200, { nodes: all.map((node) => nodeView(node, now, deps.config)) });
+}
+
+async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  await authorizeOperator(event, deps);
+  const now = deps.now();
+  const views = listStreams(await deps.registry.listNodes(), now).map((s) => ({
+    stream: s.stream,
+    nodeId: s.nodeId,
+    state: s.state,
+    since: iso(s.since),
+    expiresAt: iso(s.expiresAt),
+  }));
+  return json(200, { streams: views });
+}
+
+/** The `GET /nodes` handler over the given dependencies. */
+export function createNodesHandler(deps: ApiDeps) {
+  return httpHandler(deps, nodes);
+}
+
+/** The `GET /streams` handler over the given dependencies. */
+export function createStreamsHandler(deps: ApiDeps) {
+  return httpHandler(deps, streams);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the project needs, on a fresh Debian machine with Node 20 and Python 3. Idempotent:
+# a second run checks and skips what is already in place.
+#   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras), and
+#     the linter of the node bootstrap scripts (package shellcheck)
+#   - npm dependencies (npm ci, from package-lock.json)
+#   - a project-local Python venv (.venv) with moto[server] and cfn-lint (requirements-dev.txt)
+# Set SETUP_SKIP_APT=1 to skip the Debian packages (they are then only checked).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+debian_packages=(nginx libnginx-mod-rtmp ffmpeg shellcheck)
+# Debian's own python3 needs python3-venv to make a venv.
+python3 -c 'import ensurepip' 2>/dev/null || debian_packages+=(python3-venv)
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ "${SETUP_SKIP_APT:-0}" == 1 ]]; then
+    say "missing Debian packages (SETUP_SKIP_APT=1, not installing): ${missing[*]}"
+  else
+    sudo=()
+    if [[ $EUID -ne 0 ]]; then
+      command -v sudo >/dev/null || { say "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+      sudo=(sudo)
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# A stamp holds the hash of the lock file that node_modules was installed from.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f node_modules/.setup-stamp || "$(cat node_modules/.setup-stamp)" != "$lock_hash" ]]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.setup-stamp
+fi
+
+req_hash=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+if [[ ! -f .venv/.setup-stamp || "$(cat .venv/.setup-stamp)" != "$req_hash" ]]; then
+  say "creating the Python venv (.venv) with $(paste -sd' ' <(grep -v '^#' requirements-dev.txt))"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$req_hash" > .venv/.setup-stamp
+fi
+say "ready"

@@ -1,0 +1,257 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import type { MediaNode } from "../../lambdas/core/model";
+import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
+import { createResolveHandler } from "../../lambdas/handlers/resolve";
+import {
+  CONTEXT,
+  callbackBody,
+  capturedCallbacks,
+  httpEvent,
+  makeConfig,
+  makeDeps,
+  makeNode,
+  nodeHeaders,
+  SECRETS,
+  T0,
+} from "../support/builders";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const dynamo = new DynamoRegistry(DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })), "registry");
+const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
+const post = (path: string, body: string, headers: Record<string, string>) =>
+  httpEvent({ method: "POST", path, body, headers });
+
+beforeEach(() => ddb.reset());
+
+describe("POST /hooks/publish and /hooks/done over the real registry semantics", () => {
+  async function setup() {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1 }));
+    const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }) });
+    return {
+      registry,
+      publish: createPublishHandler(deps),
+      done: createDoneHandler(deps),
+      resolve: createResolveHandler(deps),
+    };
+  }
+
+  it("replays the captured on_done run: the player leaving cam1 does not unregister the camera", async () => {
+    const { registry, publish, done } = await setup();
+    // The fixtures were captured with secret=abc in the URL; here the shim's headers carry the credentials.
+    const headers = { ...nodeHeaders("n1") };
+    const calls = capturedCallbacks("callbacks.txt").filter((c) => c.path !== "/hooks/update");
+    const withKeys = (body: string) => body.replace(/key=k-(cam\d)/, (_, cam: string) => `key=${key(cam)}`);
+    const results: string[] = [];
+    for (const call of calls) {
+      const handler = call.path === "/hooks/publish" ? publish : done;
+      const result = await handler(post(call.path, withKeys(call.body), headers), CONTEXT);
+      results.push(`${call.path}:${result.statusCode}`);
+      if (call.body.includes("flashver=LNX")) {
+        // The player's done: cam1 is still live.
+        expect((await registry.getNode("n1"))?.streams.cam1?.state).toBe("LIVE");
+      }
+    }
+    expect(results.every((r) => r.endsWith(":200"))).toBe(true);
+    expect((await registry.getNode("n1"))?.streams).toEqual({});
+  });
+
+  it("replays the captured on_publish_done run", async () => {
+    const { registry, publish, done } = await setup();
+    const calls = capturedCallbacks("callbacks-publish-done.txt").filter((c) => c.path !== "/hooks/update");
+    let live = 0;
+    for (const call of calls) {
+      const body = call.body.replace(/key=k-(cam\d)/, (_, cam: string) => `key=${key(cam)}`);
+      const handler = call.path === "/hooks/publish" ? publish : done;
+      expect((await handler(post(call.path, body, nodeHeaders("n1")), CONTEXT)).statusCode).toBe(200);
+      live = Object.keys((await registry.getNode("n1"))?.streams ?? {}).length;
+    }
+    expect(live).toBe(0);
+  });
+
+  it("takes the stream name from nginx's own field, not from a name= the camera added to its URL", async () => {
+    const { registry, publish } = await setup();
+    const body = callbackBody({
+      call: "publish",
+      name: "cam1",
+      clientid: "1",
+      type: "live",
+      args: `key=${key("cam1")}&name=cam2`,
+    });
+    expect((await publish(post("/hooks/publish", body, nodeHeaders("n1")), CONTEXT)).statusCode).toBe(200);
+    expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual(["cam1"]);
+  });
+
+  it("ignores a node= the camera added: the node comes from the shim's headers", async () => {
+    const { registry, publish } = await setup();
+    const body = callbackBody({ call: "publish", name: "cam1", clientid: "1", args: `key=${key("cam1")}&node=n2` });
+    await publish(post("/hooks/publish", body, nodeHeaders("n1")), CONTEXT);
+    expect((await registry.getNode("n1"))?.streams.cam1?.state).toBe("LIVE");
+    expect((await registry.getNode("n2"))?.streams).toEqual({});
+  });
+
+  it("denies a publish on a full node with 403 and registers nothing", async () => {
+    const { registry, publish } = await setup();
+    for (const [cam, id] of [
+      ["c1", "1"],
+      ["c2", "2"],
+    ]) {
+      const body = callbackBody({
+        call: "publish",
+        name: cam as string,
+        clientid: id as string,
+        args: `key=${key(cam as string)}`,
+      });
+      await publish(post("/hooks/publish", body, nodeHeaders("n1")), CONTEXT);
+    }
+    const body = callbackBody({ call: "publish", name: "c3", clientid: "3", args: `key=${key("c3")}` });
+    const result = await publish(post("/hooks/publish", body, nodeHeaders("n1")), CONTEXT);
+    expect(result.statusCode).toBe(403);
+    expect(JSON.parse(result.body as string)).toMatchObject({ error: "node_full" });
+    expect(Object.keys((await registry.getNode("n1"))?.streams ?? {}).sort()).toEqual(["c1", "c2"]);
+  });
+
+  it("denies a registered-but-draining node and an unregistered node", async () => {
+    const { registry, publish } = await setup();
+    await registry.applyChange({ nodeId: "n2", when: {}, set: { state: "DRAINING" } });
+    const body = callbackBody({ call: "publish", name: "c1", clientid: "1", args: `key=${key("c1")}` });
+    const draining = await publish(post("/hooks/publish", body, nodeHeaders("n2")), CONTEXT);
+    expect([draining.statusCode, JSON.parse(draining.body as string).error]).toEqual([403, "node_not_active"]);
+    const unknown = await publish(post("/hooks/publish", body, nodeHeaders("n9")), CONTEXT);
+    expect([unknown.statusCode, JSON.parse(unknown.body as string).error]).toEqual([403, "unknown_node"]);
+  });
+});
+
+describe("bad callbacks: a 4xx JSON error and nothing written", () => {
+  function setup(nodes: MediaNode[] = [makeNode({ nodeId: "n1" })]) {
+    ddb.on(QueryCommand).resolves({ Items: nodes.map((n) => ({ pk: NODE_PARTITION, sk: n.nodeId, ...n })) });
+    const deps = makeDeps(dynamo);
+    return { publish: createPublishHandler(deps), done: createDoneHandler(deps) };
+  }
+  const good = (call = "publish") =>
+    callbackBody({ call, name: "cam1", clientid: "1", type: "live", args: `key=${key("cam1")}` });
+  const form = "application/x-www-form-urlencoded";
+
+  it.each<[string, string, Record<string, string>, number, string]>([
+    ["no node headers", good(), { "content-type": form }, 401, "unauthorized"],
+    ["a wrong node secret", good(), { ...nodeHeaders("n1", "wrong") }, 401, "unauthorized"],
+    [
+      "a truncated node secret",
+      good(),
+      { ...nodeHeaders("n1", nodeSecret(SECRETS.nodeMaster, "n1").slice(0, 8)) },
+      401,
+      "unauthorized",
+    ],
+    [
+      "another node's secret",
+      good(),
+      { ...nodeHeaders("n1", nodeSecret(SECRETS.nodeMaster, "n2")) },
+      401,
+      "unauthorized",
+    ],
+    ["a node id with a newline", good(), { ...nodeHeaders("n1"), "x-node-id": "n1\nx" }, 401, "unauthorized"],
+    [
+      "a JSON body",
+      JSON.stringify({ name: "cam1" }),
+      { ...nodeHeaders("n1"), "content-type": "application/json" },
+      415,
+      "unsupported_media_type",
+    ],
+    ["no content type", good(), { ...nodeHeaders("n1"), "content-type": "" }, 415, "unsupported_media_type"],
+    ["a broken form encoding", `${good()}&x=%E0%A4%A`, nodeHeaders("n1"), 400, "malformed_encoding"],
+    ["a missing name", "call=publish&clientid=1", nodeHeaders("n1"), 400, "invalid_stream"],
+    [
+      "a traversal name",
+      callbackBody({ call: "publish", name: "../x", clientid: "1" }),
+      nodeHeaders("n1"),
+      400,
+      "invalid_stream",
+    ],
+    [
+      "a 129-character name",
+      callbackBody({ call: "publish", name: "a".repeat(129), clientid: "1" }),
+      nodeHeaders("n1"),
+      400,
+      "invalid_stream",
+    ],
+    ["a missing clientid", "call=publish&name=cam1", nodeHeaders("n1"), 400, "invalid_clientid"],
+    [
+      "a non-numeric clientid",
+      callbackBody({ call: "publish", name: "cam1", clientid: "x1" }),
+      nodeHeaders("n1"),
+      400,
+      "invalid_clientid",
+    ],
+    ["the wrong call", good("play"), nodeHeaders("n1"), 400, "unexpected_call"],
+    ["an oversized body", `${good()}&pad=${"x".repeat(17_000)}`, nodeHeaders("n1"), 413, "body_too_large"],
+    [
+      "a missing camera key",
+      callbackBody({ call: "publish", name: "cam1", clientid: "1" }),
+      nodeHeaders("n1"),
+      403,
+      "camera_key_required",
+    ],
+    [
+      "a wrong camera key",
+      callbackBody({ call: "publish", name: "cam1", clientid: "1", args: `key=${key("cam2")}` }),
+      nodeHeaders("n1"),
+      403,
+      "invalid_camera_key",
+    ],
+  ])("publish with %s", async (_, body, headers, status, code) => {
+    const { publish } = setup();
+    const result = await publish(post("/hooks/publish", body, headers), CONTEXT);
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  });
+
+  it.each<[string, string, Record<string, string>, number]>([
+    ["no node headers", good("done"), { "content-type": form }, 401],
+    ["a JSON body", "{}", { ...nodeHeaders("n1"), "content-type": "application/json" }, 415],
+    ["the wrong call", good("play_done"), nodeHeaders("n1"), 400],
+    ["a bad name", callbackBody({ call: "done", name: "a b", clientid: "1" }), nodeHeaders("n1"), 400],
+  ])("done with %s", async (_, body, headers, status) => {
+    const { done } = setup();
+    const result = await done(post("/hooks/done", body, headers), CONTEXT);
+    expect(result.statusCode).toBe(status);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it("accepts a base64-encoded body as API Gateway may deliver it", async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: NODE_PARTITION, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+    const { publish } = setup();
+    const event = httpEvent({
+      method: "POST",
+      path: "/hooks/publish",
+      body: Buffer.from(good()).toString("base64"),
+      base64: true,
+      headers: nodeHeaders("n1"),
+    });
+    expect((await publish(event, CONTEXT)).statusCode).toBe(200);
+  });
+
+  it("answers done 200 for an unknown stream (idempotent), writing only a tombstone", async () => {
+    const { done } = setup();
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(new ConditionalCheckFailedException({ message: "x", $metadata: {} }))
+      .resolves({ Attributes: { pk: NODE_PARTITION, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+    const result = await done(post("/hooks/done", good("done"), nodeHeaders("n1")), CONTEXT);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body as string)).toMatchObject({ result: "ignored" });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(ddb).toHaveReceivedNthSpecificCommandWith(2, UpdateCommand, {
+      UpdateExpression: expect.stringMatching(/^SET #n\d+\.#n\d+ = :v\d+$/),
+      ExpressionAttributeNames: expect.objectContaining({ "#n1": "ended", "#n2": "1/cam1" }),
+    });
+  });
+});

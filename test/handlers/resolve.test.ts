@@ -1,0 +1,149 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { cameraKey } from "../../lambdas/core/credentials";
+import type { MediaNode } from "../../lambdas/core/model";
+import { createResolveHandler } from "../../lambdas/handlers/resolve";
+import { CONTEXT, httpEvent, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const registry = new DynamoRegistry(
+  DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
+  "registry",
+);
+const item = (node: MediaNode) => ({ pk: NODE_PARTITION, sk: node.nodeId, ...node });
+const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
+
+function setup(nodes: MediaNode[], options: Parameters<typeof makeDeps>[1] = {}) {
+  ddb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+  ddb.on(UpdateCommand).callsFake((input) => {
+    const node = nodes.find((n) => n.nodeId === input.Key.sk) as MediaNode;
+    return { Attributes: item(node) };
+  });
+  const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), ...options });
+  return { deps, handler: createResolveHandler(deps) };
+}
+
+const resolve = (handler: ReturnType<typeof setup>["handler"], query: string, headers: Record<string, string> = {}) =>
+  handler(httpEvent({ path: "/resolve", query, headers }), CONTEXT);
+
+function expectNoWrite() {
+  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+}
+
+beforeEach(() => ddb.reset());
+
+describe("GET /resolve", () => {
+  it("reserves a slot on the oldest node with room and answers JSON", async () => {
+    const { handler } = setup([makeNode({ nodeId: "i-new", launchedAt: T0 + 1 }), makeNode({ nodeId: "i-old" })]);
+    const result = await resolve(handler, `stream=cam42&key=${key("cam42")}`);
+    expect(result.statusCode).toBe(200);
+    expect(result.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(result.body as string)).toEqual({
+      stream: "cam42",
+      nodeId: "i-old",
+      rtmpUrl: `rtmp://i-old.test:1935/live/cam42?key=${key("cam42")}`,
+      state: "RESERVED",
+      expiresAt: new Date(T0 + 60_000).toISOString(),
+    });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: NODE_PARTITION, sk: "i-old" },
+      ConditionExpression: expect.stringContaining("size(#n"),
+    });
+  });
+
+  it("answers the RTMP URL alone to Accept: text/plain", async () => {
+    const { handler } = setup([makeNode({ nodeId: "i-1" })]);
+    const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`, { accept: "text/plain" });
+    expect(result.statusCode).toBe(200);
+    expect(result.headers["content-type"]).toBe("text/plain");
+    expect(result.body).toBe(`rtmp://i-1.test:1935/live/cam1?key=${key("cam1")}\n`);
+  });
+
+  it("answers a live stream with its current node, writing nothing", async () => {
+    const { handler } = setup([
+      makeNode({ nodeId: "i-1" }),
+      makeNode({ nodeId: "i-2", launchedAt: T0 + 1, streams: { cam1: { state: "LIVE", since: T0, clientId: "3" } } }),
+    ]);
+    const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`);
+    expect(JSON.parse(result.body as string)).toMatchObject({ nodeId: "i-2", state: "LIVE", expiresAt: null });
+    expectNoWrite();
+  });
+
+  it("answers 503 with Retry-After when no node has room, and requests a scale-out", async () => {
+    const full = {
+      a: { state: "LIVE" as const, since: T0, clientId: "1" },
+      b: { state: "LIVE" as const, since: T0, clientId: "2" },
+    };
+    const { handler, deps } = setup([makeNode({ nodeId: "i-1", streams: full })]);
+    const result = await resolve(handler, `stream=cam3&key=${key("cam3")}`);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers["retry-after"]).toBe("15");
+    expect(JSON.parse(result.body as string)).toMatchObject({ error: "no_capacity" });
+    expect(deps.scaleOut.reasons).toEqual(["no room for stream cam3"]);
+    expectNoWrite();
+  });
+
+  it("still answers 503 when the scale-out request itself fails", async () => {
+    const { deps } = setup([]);
+    deps.scaleOut.request = async () => {
+      throw new Error("lambda unreachable");
+    };
+    const result = await createResolveHandler(deps)(
+      httpEvent({ path: "/resolve", query: `stream=c&key=${key("c")}` }),
+      CONTEXT,
+    );
+    expect(result.statusCode).toBe(503);
+  });
+
+  it("answers 503 busy after losing every race for a slot", async () => {
+    const { handler } = setup([makeNode({ nodeId: "i-1" })]);
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
+    const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`);
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body as string)).toMatchObject({ error: "busy" });
+    expect(result.headers["retry-after"]).toBe("1");
+  });
+
+  it("maps an unexpected registry failure to a 500 without its detail", async () => {
+    const { handler } = setup([]);
+    ddb.on(QueryCommand).rejects(new Error("secret internal detail"));
+    const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`);
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain("secret internal detail");
+    expect(JSON.parse(result.body as string)).toEqual({ error: "internal", message: expect.any(String) });
+  });
+
+  it("needs no key when camera keys are off (local mode)", async () => {
+    const { handler } = setup([makeNode({ nodeId: "i-1" })], { cameraKeys: false });
+    const result = await resolve(handler, "stream=cam1");
+    expect(JSON.parse(result.body as string)).toMatchObject({ rtmpUrl: "rtmp://i-1.test:1935/live/cam1" });
+  });
+
+  it.each([
+    ["no stream", "", 400, "invalid_stream"],
+    ["an empty stream", "stream=", 400, "invalid_stream"],
+    ["a 129-character stream", `stream=${"a".repeat(129)}`, 400, "invalid_stream"],
+    ["a path traversal", "stream=..%2Fetc", 400, "invalid_stream"],
+    ["a stream of '..'", "stream=..", 400, "invalid_stream"],
+    ["a space in the name", "stream=cam%2042", 400, "invalid_stream"],
+    ["a CRLF header injection", "stream=cam%0D%0ASet-Cookie:x", 400, "invalid_stream"],
+    ["an nginx config injection", "stream=cam;%20deny%20all", 400, "invalid_stream"],
+    ["a broken %-escape", "stream=cam%zz", 400, "malformed_encoding"],
+    ["a missing camera key", "stream=cam1", 403, "camera_key_required"],
+    ["a wrong camera key", "stream=cam1&key=wrongwrongwrongwrongww", 403, "invalid_camera_key"],
+    ["another camera's key", `stream=cam1&key=${key("cam2")}`, 403, "invalid_camera_key"],
+    ["a truncated key", `stream=cam1&key=${key("cam1").slice(0, 10)}`, 403, "invalid_camera_key"],
+  ])("refuses %s (query %j) with a %i JSON error and writes nothing", async (_, query, status, code) => {
+    const { handler } = setup([makeNode({ nodeId: "i-1" })]);
+    const result = await resolve(handler, query);
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
+    expectNoWrite();
+  });
+});

@@ -1,0 +1,81 @@
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { createNodesHandler, createStreamsHandler } from "../../lambdas/handlers/views";
+import { CONTEXT, httpEvent, makeDeps, makeNode, T0 } from "../support/builders";
+
+async function setup(operatorToken?: string) {
+  const registry = new MemoryRegistry();
+  await registry.createNode(
+    makeNode({
+      nodeId: "n2",
+      launchedAt: T0 + 5,
+      cpu: { percent: 40, streams: 1, at: T0 },
+      streams: {
+        cam1: { state: "LIVE", since: T0, clientId: "1" },
+        cam2: { state: "RESERVED", since: T0, expiresAt: T0 + 60_000 },
+        old: { state: "RESERVED", since: T0 - 120_000, expiresAt: T0 - 60_000 },
+      },
+    }),
+  );
+  await registry.createNode(makeNode({ nodeId: "n1", state: "PENDING" }));
+  const deps = makeDeps(registry, { operatorToken });
+  return { nodes: createNodesHandler(deps), streams: createStreamsHandler(deps) };
+}
+
+describe("GET /nodes and GET /streams", () => {
+  it("lists nodes in fill order with their load, ignoring expired reservations", async () => {
+    const { nodes } = await setup();
+    const result = await nodes(httpEvent({ path: "/nodes" }), CONTEXT);
+    expect(result.statusCode).toBe(200);
+    const body = JSON.parse(result.body as string);
+    expect(body.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(["n1", "n2"]);
+    expect(body.nodes[1]).toMatchObject({
+      state: "ACTIVE",
+      streams: 1,
+      reservations: 1,
+      cpuPercent: 40,
+      estimatedCpuPercent: 80,
+      slotLimit: 2,
+      full: true,
+      idleSince: null,
+    });
+    expect(body.nodes[0]).toMatchObject({ state: "PENDING", idleSince: new Date(T0).toISOString(), cpuPercent: null });
+  });
+
+  it("lists held streams", async () => {
+    const { streams } = await setup();
+    const body = JSON.parse((await streams(httpEvent({ path: "/streams" }), CONTEXT)).body as string);
+    expect(body.streams).toEqual([
+      { stream: "cam1", nodeId: "n2", state: "LIVE", since: new Date(T0).toISOString(), expiresAt: null },
+      {
+        stream: "cam2",
+        nodeId: "n2",
+        state: "RESERVED",
+        since: new Date(T0).toISOString(),
+        expiresAt: new Date(T0 + 60_000).toISOString(),
+      },
+    ]);
+  });
+
+  it.each([
+    ["no Authorization header", {}],
+    ["a wrong token", { authorization: "Bearer nope" }],
+    ["a token without the Bearer scheme", { authorization: "operator-token" }],
+  ])("refuses %s with 401 when an operator token is set", async (_, headers) => {
+    const { nodes, streams } = await setup("operator-token");
+    for (const handler of [nodes, streams]) {
+      const result = await handler(httpEvent({ path: "/nodes", headers }), CONTEXT);
+      expect(result.statusCode).toBe(401);
+      expect(result.headers["www-authenticate"]).toBe("Bearer");
+      expect(JSON.parse(result.body as string)).toMatchObject({ error: "unauthorized" });
+    }
+  });
+
+  it("answers with the right operator token", async () => {
+    const { nodes } = await setup("operator-token");
+    const result = await nodes(
+      httpEvent({ path: "/nodes", headers: { authorization: "Bearer operator-token" } }),
+      CONTEXT,
+    );
+    expect(result.statusCode).toBe(200);
+  });
+});

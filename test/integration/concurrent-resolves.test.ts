@@ -1,0 +1,54 @@
+/**
+ * Concurrency against a real conditional-write engine (moto's DynamoDB): a burst of resolves must
+ * never put more on a node than it has room for, and must not lose a reservation.
+ */
+import { heldStreams } from "../../lambdas/core/model";
+import { type ResolveOutcome, resolveStream } from "../../lambdas/core/streams";
+import { makeConfig, makeNode, T0 } from "../support/builders";
+import { useMoto } from "../support/moto";
+import { freshDynamoRegistry } from "../support/registry-table";
+
+useMoto();
+
+jest.setTimeout(120_000);
+
+// A 1% default stream cost leaves room for 80 on a node without a CPU sample: the cap of 45 decides.
+async function burst(
+  count: number,
+  config = makeConfig({ maxStreamsPerNode: 45, streamCpuCostPercent: 1 }),
+  cpu?: { percent: number; streams: number },
+) {
+  const { registry } = await freshDynamoRegistry("burst");
+  await registry.createNode(makeNode({ nodeId: "i-first", cpu: cpu && { ...cpu, at: T0 } }));
+  await registry.createNode(makeNode({ nodeId: "i-second", launchedAt: T0 + 1000 }));
+  const deps = { registry, config, now: () => T0 };
+  const outcomes: ResolveOutcome[] = await Promise.all(
+    Array.from({ length: count }, (_, i) => resolveStream(deps, `cam${i}`)),
+  );
+  const nodes = await registry.listNodes({ consistent: true });
+  const held = Object.fromEntries(nodes.map((n) => [n.nodeId, heldStreams(n, T0)]));
+  return { outcomes, held };
+}
+
+describe("200 concurrent resolves", () => {
+  it("put exactly 45 on a first node with room for 45, the rest on the next node or 503, never more", async () => {
+    const { outcomes, held } = await burst(200);
+    const placedOn = (id: string) => outcomes.filter((o) => o.kind === "placed" && o.stream.nodeId === id).length;
+    expect(held["i-first"]).toHaveLength(45);
+    expect(held["i-second"]).toHaveLength(45);
+    expect(placedOn("i-first")).toBe(45);
+    expect(placedOn("i-second")).toBe(45);
+    // Every other camera was told to retry: no room (a scale-out) or lost races (busy).
+    expect(outcomes.filter((o) => o.kind !== "placed")).toHaveLength(110);
+    // Every placed camera's reservation is in the registry, on the node it was told.
+    for (const outcome of outcomes) {
+      if (outcome.kind === "placed") expect(held[outcome.stream.nodeId]).toContain(outcome.stream.stream);
+    }
+  });
+
+  it("respect a CPU-derived room: 10% idle CPU at 2% a stream leaves room for 35", async () => {
+    const { held } = await burst(100, makeConfig({ maxStreamsPerNode: 40 }), { percent: 10, streams: 0 });
+    expect(held["i-first"]).toHaveLength(35);
+    expect(held["i-second"]).toHaveLength(40);
+  });
+});

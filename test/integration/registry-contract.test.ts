@@ -1,0 +1,187 @@
+/**
+ * One contract, two adapters: the in-memory registry (local mode, simulator) and the DynamoDB
+ * registry against moto must agree on every condition and edit. The last case replays the same
+ * random changes through both and compares every outcome and the final records.
+ */
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import type { MediaNode, NodeState, StreamSlot } from "../../lambdas/core/model";
+import type { NodeChange, Registry } from "../../lambdas/core/registry";
+import { makeNode, T0 } from "../support/builders";
+import { useMoto } from "../support/moto";
+import { freshDynamoRegistry } from "../support/registry-table";
+
+useMoto();
+
+const adapters: [string, () => Promise<Registry>][] = [
+  ["memory", async () => new MemoryRegistry()],
+  ["dynamodb (moto)", async () => (await freshDynamoRegistry("contract")).registry],
+];
+
+const live = (clientId: string): StreamSlot => ({ state: "LIVE", since: T0, clientId, seenAt: T0 });
+const reserved = (expiresAt: number): StreamSlot => ({ state: "RESERVED", since: T0, expiresAt });
+
+describe.each(adapters)("registry contract: %s", (_, make) => {
+  let registry: Registry;
+  const base = makeNode({
+    nodeId: "i-1",
+    cpu: { percent: 20, streams: 1, at: T0 },
+    streams: { cam1: live("1"), cam2: reserved(T0 + 60_000) },
+    ended: { "9/old": T0 },
+  });
+
+  beforeEach(async () => {
+    registry = await make();
+    expect(await registry.createNode(base)).toBe(true);
+  });
+
+  it("creates, reads and lists nodes; refuses a duplicate id", async () => {
+    expect(await registry.createNode({ ...base, state: "DEAD" })).toBe(false);
+    expect(await registry.getNode("i-1")).toEqual(base);
+    expect(await registry.getNode("nope")).toBeUndefined();
+    await registry.createNode(makeNode({ nodeId: "i-2" }));
+    expect((await registry.listNodes({ consistent: true })).map((n) => n.nodeId).sort()).toEqual(["i-1", "i-2"]);
+  });
+
+  it.each<[string, NodeChange["when"], boolean]>([
+    ["no condition", {}, true],
+    ["state in ACTIVE", { states: ["ACTIVE"] }, true],
+    ["state in PENDING, DEAD", { states: ["PENDING", "DEAD"] }, false],
+    ["the CPU sample unchanged", { cpuAt: T0 }, true],
+    ["another CPU sample", { cpuAt: T0 + 1 }, false],
+    ["no CPU sample", { cpuAt: null }, false],
+    ["fewer than 3 slots", { slotsBelow: 3 }, true],
+    ["fewer than 2 slots", { slotsBelow: 2 }, false],
+    ["exactly 2 slots", { slotsEqual: 2 }, true],
+    ["exactly 0 slots", { slotsEqual: 0 }, false],
+    ["cam3 absent", { streams: { cam3: { absent: true } } }, true],
+    ["cam1 absent", { streams: { cam1: { absent: true } } }, false],
+    ["cam1 live on client 1", { streams: { cam1: { state: "LIVE", clientId: "1" } } }, true],
+    ["cam1 live on client 2", { streams: { cam1: { state: "LIVE", clientId: "2" } } }, false],
+    ["cam2 reserved until T0+60s", { streams: { cam2: { state: "RESERVED", expiresAt: T0 + 60_000 } } }, true],
+    ["cam2 reserved until another time", { streams: { cam2: { state: "RESERVED", expiresAt: T0 } } }, false],
+    ["cam2 live", { streams: { cam2: { state: "LIVE" } } }, false],
+    ["tombstone 1/x absent", { endedAbsent: ["1/x"] }, true],
+    ["tombstone 9/old absent", { endedAbsent: ["9/old"] }, false],
+    [
+      "all of them together",
+      { states: ["ACTIVE"], cpuAt: T0, slotsBelow: 3, streams: { cam3: { absent: true } } },
+      true,
+    ],
+  ])("applies a change only when its condition holds: %s → %p", async (_, when, applies) => {
+    const outcome = await registry.applyChange({ nodeId: "i-1", when, set: { lastHeartbeatAt: T0 + 5 } });
+    expect(outcome.applied).toBe(applies);
+    expect((await registry.getNode("i-1"))?.lastHeartbeatAt).toBe(applies ? T0 + 5 : undefined);
+  });
+
+  it("applies every kind of edit at once and returns the node as written", async () => {
+    const outcome = await registry.applyChange({
+      nodeId: "i-1",
+      when: { states: ["ACTIVE"] },
+      set: {
+        state: "DRAINING",
+        stateChangedAt: T0 + 1,
+        cpu: { percent: 50, streams: 2, at: T0 + 2 },
+        protectedFromScaleIn: true,
+      },
+      putStreams: { cam3: live("3"), "name.with-dots_1": reserved(T0 + 9) },
+      removeStreams: ["cam2"],
+      putEnded: { "4/cam4": T0 + 3 },
+      removeEnded: ["9/old"],
+    });
+    const expected: MediaNode = {
+      ...base,
+      state: "DRAINING",
+      stateChangedAt: T0 + 1,
+      cpu: { percent: 50, streams: 2, at: T0 + 2 },
+      protectedFromScaleIn: true,
+      streams: { cam1: live("1"), cam3: live("3"), "name.with-dots_1": reserved(T0 + 9) },
+      ended: { "4/cam4": T0 + 3 },
+    };
+    expect(outcome).toEqual({ applied: true, node: expected });
+    expect(await registry.getNode("i-1")).toEqual(expected);
+  });
+
+  it("applies nothing to a node that does not exist", async () => {
+    expect(await registry.applyChange({ nodeId: "ghost", when: {}, putEnded: { "1/a": T0 } })).toEqual({
+      applied: false,
+    });
+    expect(await registry.getNode("ghost")).toBeUndefined();
+  });
+
+  it("deletes a node only in the given states", async () => {
+    expect(await registry.deleteNode("i-1", ["DEAD"])).toBe(false);
+    expect(await registry.deleteNode("i-1", ["ACTIVE", "DEAD"])).toBe(true);
+    expect(await registry.getNode("i-1")).toBeUndefined();
+    expect(await registry.deleteNode("i-1", ["ACTIVE"])).toBe(false);
+  });
+});
+
+describe("both adapters agree on random change sequences", () => {
+  /** A small deterministic PRNG (mulberry32), so a failure is reproducible from its seed. */
+  function rng(seed: number) {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+  function randomChange(random: () => number, step: number): NodeChange {
+    const names = ["a", "b", "c", "d"];
+    const states: NodeState[] = ["PENDING", "ACTIVE", "DRAINING", "DEAD"];
+    const name = pick(random, names);
+    const when: Record<string, unknown> = {};
+    if (random() < 0.4) when.states = [pick(random, states), pick(random, states)];
+    if (random() < 0.3) when.slotsBelow = Math.floor(random() * 5);
+    if (random() < 0.2) when.slotsEqual = Math.floor(random() * 3);
+    if (random() < 0.2) when.cpuAt = random() < 0.5 ? null : T0 + Math.floor(random() * 3);
+    if (random() < 0.5) {
+      when.streams = {
+        [name]:
+          random() < 0.5
+            ? { absent: true }
+            : {
+                state: pick(random, ["LIVE", "RESERVED"] as const),
+                clientId: random() < 0.5 ? String(Math.floor(random() * 3)) : undefined,
+              },
+      };
+    }
+    if (random() < 0.2) when.endedAbsent = [`${Math.floor(random() * 3)}/${name}`];
+    const other = pick(
+      random,
+      names.filter((n) => n !== name),
+    );
+    return {
+      nodeId: random() < 0.95 ? "i-1" : "i-missing",
+      when: when as NodeChange["when"],
+      set:
+        random() < 0.5
+          ? { state: pick(random, states), cpu: { percent: step, streams: 0, at: T0 + Math.floor(random() * 3) } }
+          : { lastHeartbeatAt: T0 + step },
+      putStreams:
+        random() < 0.6
+          ? { [name]: random() < 0.5 ? live(String(Math.floor(random() * 3))) : reserved(T0 + step) }
+          : undefined,
+      removeStreams: random() < 0.4 ? [other] : undefined,
+      putEnded: random() < 0.2 ? { [`${Math.floor(random() * 3)}/${name}`]: T0 + step } : undefined,
+    };
+  }
+
+  it.each([1, 2, 3])("seed %i: 60 random changes give the same outcomes and the same record", async (seed) => {
+    const memory = new MemoryRegistry();
+    const { registry: dynamo } = await freshDynamoRegistry("differential");
+    const start = makeNode({ nodeId: "i-1" });
+    await memory.createNode(start);
+    await dynamo.createNode(start);
+    const random = rng(seed);
+    for (let step = 0; step < 60; step++) {
+      const change = randomChange(random, step);
+      const [m, d] = await Promise.all([memory.applyChange(change), dynamo.applyChange(change)]);
+      expect({ step, applied: d.applied }).toEqual({ step, applied: m.applied });
+    }
+    expect(await dynamo.getNode("i-1")).toEqual(await memory.getNode("i-1"));
+  });
+});

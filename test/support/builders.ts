@@ -1,0 +1,173 @@
+/** Typed builders for tests: nodes, HTTP events, nginx-rtmp callbacks. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { Context } from "aws-lambda";
+import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
+import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
+import { nodeSecret } from "../../lambdas/core/credentials";
+import type { MediaNode } from "../../lambdas/core/model";
+import type { ScaleOutRequests } from "../../lambdas/core/ports";
+import type { Registry } from "../../lambdas/core/registry";
+import type { ApiDeps } from "../../lambdas/handlers/api";
+import type { HttpEvent } from "../../lambdas/handlers/http";
+
+/** The epoch the tests' clocks start at. */
+export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+/** A node record with sensible defaults: ACTIVE, launched at T0, no CPU sample, no streams. */
+export function makeNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
+  return {
+    state: "ACTIVE",
+    launchedAt: T0,
+    stateChangedAt: T0,
+    rtmpBaseUrl: `rtmp://${overrides.nodeId}.test:1935/live`,
+    streams: {},
+    streamsChangedAt: T0,
+    protectedFromScaleIn: false,
+    ended: {},
+    ...overrides,
+  };
+}
+
+/** A config over the defaults. */
+export function makeConfig(overrides: Partial<FleetConfig> = {}): FleetConfig {
+  return { ...DEFAULT_FLEET_CONFIG, ...overrides };
+}
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(public ms = T0) {}
+  readonly now = (): number => this.ms;
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** Master secrets used by the handler tests. */
+export const SECRETS = { nodeMaster: "node-master-for-tests", cameraMaster: "camera-master-for-tests" };
+
+/** Records scale-out requests. */
+export class RecordingScaleOut implements ScaleOutRequests {
+  readonly reasons: string[] = [];
+  async request(reason: string): Promise<void> {
+    this.reasons.push(reason);
+  }
+}
+
+/** A logger that keeps quiet unless LOG_LEVEL asks otherwise. */
+export function quietLogger(): Logger {
+  return new Logger({ serviceName: "test", logLevel: (process.env.LOG_LEVEL as "DEBUG") ?? "SILENT" });
+}
+
+/** Handler dependencies over a registry, with camera keys on. */
+export function makeDeps(
+  registry: Registry,
+  options: { clock?: TestClock; config?: FleetConfig; cameraKeys?: boolean; operatorToken?: string } = {},
+): ApiDeps & { scaleOut: RecordingScaleOut } {
+  const clock = options.clock ?? new TestClock();
+  return {
+    registry,
+    config: options.config ?? makeConfig(),
+    now: clock.now,
+    logger: quietLogger(),
+    secrets: staticSecrets({
+      nodeMaster: SECRETS.nodeMaster,
+      cameraMaster: options.cameraKeys === false ? undefined : SECRETS.cameraMaster,
+      operatorToken: options.operatorToken,
+    }),
+    scaleOut: new RecordingScaleOut(),
+  };
+}
+
+/** A Lambda context good enough for the handlers. */
+export const CONTEXT = {
+  functionName: "test",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:test",
+  memoryLimitInMB: "256",
+  awsRequestId: "00000000-0000-0000-0000-000000000000",
+  logGroupName: "/aws/lambda/test",
+  logStreamName: "test",
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+/** An API Gateway HTTP API (payload 2.0) event. */
+export function httpEvent(options: {
+  method?: string;
+  path: string;
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  base64?: boolean;
+}): HttpEvent {
+  const method = options.method ?? "GET";
+  return {
+    version: "2.0",
+    routeKey: `${method} ${options.path}`,
+    rawPath: options.path,
+    rawQueryString: options.query ?? "",
+    headers: options.headers ?? {},
+    body: options.body,
+    isBase64Encoded: options.base64 ?? false,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "api",
+      domainName: "api.test",
+      domainPrefix: "api",
+      http: { method, path: options.path, protocol: "HTTP/1.1", sourceIp: "198.51.100.1", userAgent: "test" },
+      requestId: "req",
+      routeKey: `${method} ${options.path}`,
+      stage: "$default",
+      time: "21/Nov/2026:12:00:00 +0000",
+      timeEpoch: T0,
+    },
+  };
+}
+
+/** The shim's headers for a node: its id and its derived secret. */
+export function nodeHeaders(nodeId: string, secret = nodeSecret(SECRETS.nodeMaster, nodeId)): Record<string, string> {
+  return { "x-node-id": nodeId, "x-node-secret": secret, "content-type": "application/x-www-form-urlencoded" };
+}
+
+/** An nginx-rtmp callback body, fields in nginx's order, then the camera's query arguments. */
+export function callbackBody(fields: {
+  call: string;
+  name: string;
+  clientid: string;
+  type?: string;
+  args?: string;
+  flashver?: string;
+}): string {
+  const flashver = encodeURIComponent(fields.flashver ?? "FMLE/3.0 (compatible; Lavf59.27");
+  const head = `app=live&flashver=${flashver}&swfurl=&tcurl=rtmp://127.0.0.1:19350/live&pageurl=&addr=127.0.0.1&clientid=${fields.clientid}`;
+  const call = `call=${fields.call}&name=${encodeURIComponent(fields.name)}${fields.type ? `&type=${fields.type}` : ""}`;
+  return [head, call, fields.args].filter(Boolean).join("&");
+}
+
+/** One request captured from the real nginx-rtmp (test/fixtures, copied from shared/fixtures). */
+export interface CapturedCallback {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** Reads a captured callback file: `METHOD PATH?QUERY "CONTENT-TYPE" BODY` per line. */
+export function capturedCallbacks(file: string): CapturedCallback[] {
+  const text = readFileSync(path.join(__dirname, "../fixtures", file), "utf8");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const match = /^(\S+) ([^?\s]+)\??(\S*) "([^"]*)" (.*)$/.exec(line);
+      if (!match) throw new Error(`unparsable fixture line: ${line}`);
+      const [, method, p, query, contentType, body] = match as unknown as string[];
+      return { method, path: p, query, contentType, body } as CapturedCallback;
+    });
+}

@@ -1,0 +1,30 @@
+/** Creates registry tables in moto, shaped as the CDK construct shapes the real one. */
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { documentClient } from "../../lambdas/adapters/aws-env";
+import { DynamoRegistry, REGISTRY_KEY } from "../../lambdas/adapters/dynamo-registry";
+
+let counter = 0;
+
+/** A fresh, uniquely named registry table in moto (AWS_ENDPOINT_URL) and a registry over it. */
+export async function freshDynamoRegistry(
+  prefix = "registry",
+): Promise<{ registry: DynamoRegistry; tableName: string }> {
+  const tableName = `${prefix}-${process.pid}-${Date.now()}-${counter++}`;
+  // As many connections as concurrent Lambdas would open: the burst tests send 200 requests at once.
+  const client = new DynamoDBClient({ requestHandler: { httpAgent: { maxSockets: 256 } } });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: REGISTRY_KEY.partitionKey, AttributeType: "S" },
+        { AttributeName: REGISTRY_KEY.sortKey, AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: REGISTRY_KEY.partitionKey, KeyType: "HASH" },
+        { AttributeName: REGISTRY_KEY.sortKey, KeyType: "RANGE" },
+      ],
+    }),
+  );
+  return { registry: new DynamoRegistry(documentClient(client), tableName), tableName };
+}

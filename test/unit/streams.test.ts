@@ -1,0 +1,270 @@
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import type { ChangeOutcome, NodeChange, Registry } from "../../lambdas/core/registry";
+import {
+  decidePublish,
+  ENDED_RETENTION_MS,
+  endStream,
+  MAX_ATTEMPTS,
+  publishStream,
+  resolveStream,
+  type StreamDeps,
+  staleTombstones,
+} from "../../lambdas/core/streams";
+import { makeConfig, makeNode, T0, TestClock } from "../support/builders";
+
+async function fleet(nodes: MediaNode[], config = makeConfig({ maxStreamsPerNode: 2 })) {
+  const registry = new MemoryRegistry();
+  for (const node of nodes) await registry.createNode(node);
+  const clock = new TestClock();
+  const deps: StreamDeps = { registry, config, now: clock.now };
+  return { registry, clock, deps };
+}
+
+const twoNodes = () => [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", launchedAt: T0 + 1000 })];
+
+describe("resolveStream", () => {
+  it("fills the oldest node first, then the next: no round robin", async () => {
+    const { deps } = await fleet(twoNodes());
+    const placed = [];
+    for (const cam of ["c1", "c2", "c3", "c4"]) {
+      const outcome = await resolveStream(deps, cam);
+      placed.push(outcome.kind === "placed" ? outcome.stream.nodeId : outcome.kind);
+    }
+    expect(placed).toEqual(["a", "a", "b", "b"]);
+    expect((await resolveStream(deps, "c5")).kind).toBe("no_room");
+  });
+
+  it("reserves for reservationTtlSeconds and answers the same node again while the reservation holds", async () => {
+    const { deps, registry, clock } = await fleet(twoNodes());
+    const first = await resolveStream(deps, "cam");
+    expect(first).toMatchObject({
+      kind: "placed",
+      created: true,
+      stream: { state: "RESERVED", expiresAt: T0 + 60_000 },
+    });
+    clock.advance(30);
+    expect(await resolveStream(deps, "cam")).toMatchObject({ kind: "placed", created: false, stream: { nodeId: "a" } });
+    expect(Object.keys((await registry.getNode("a"))?.streams ?? {})).toEqual(["cam"]);
+  });
+
+  it("answers a live stream with its current node", async () => {
+    const live: StreamSlot = { state: "LIVE", since: T0, clientId: "7" };
+    const { deps } = await fleet([
+      makeNode({ nodeId: "a" }),
+      makeNode({ nodeId: "b", launchedAt: T0 + 1, streams: { cam: live } }),
+    ]);
+    expect(await resolveStream(deps, "cam")).toMatchObject({
+      kind: "placed",
+      created: false,
+      stream: { nodeId: "b", state: "LIVE" },
+    });
+  });
+
+  it("sweeps expired reservations and reuses their room", async () => {
+    const { deps, registry, clock } = await fleet([makeNode({ nodeId: "a" })]);
+    await resolveStream(deps, "x1");
+    await resolveStream(deps, "x2");
+    expect((await resolveStream(deps, "x3")).kind).toBe("no_room");
+    clock.advance(61);
+    expect(await resolveStream(deps, "x3")).toMatchObject({ kind: "placed", stream: { nodeId: "a" } });
+    expect(Object.keys((await registry.getNode("a"))?.streams ?? {}).sort()).toEqual(["x3"]);
+  });
+
+  it("re-reserves a stream whose own reservation expired, without counting it twice", async () => {
+    const { deps, registry, clock } = await fleet([makeNode({ nodeId: "a" })]);
+    await resolveStream(deps, "x1");
+    await resolveStream(deps, "x2");
+    clock.advance(61);
+    await resolveStream(deps, "x1");
+    await resolveStream(deps, "x2");
+    const node = await registry.getNode("a");
+    expect(Object.keys(node?.streams ?? {}).sort()).toEqual(["x1", "x2"]);
+    expect(node?.streams.x1?.expiresAt).toBe(clock.ms + 60_000);
+  });
+
+  it("decides again on a fresh read when a concurrent writer took the slot", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    let calls = 0;
+    const racing: Registry = Object.create(registry);
+    racing.applyChange = async (change: NodeChange): Promise<ChangeOutcome> => {
+      calls++;
+      // Another resolver fills node a between our read and our write, once.
+      if (calls === 1) {
+        await registry.applyChange({ ...change, putStreams: { other1: { state: "LIVE", since: T0, clientId: "1" } } });
+        await registry.applyChange({
+          ...change,
+          when: {},
+          putStreams: { other2: { state: "LIVE", since: T0, clientId: "2" } },
+        });
+      }
+      return registry.applyChange(change);
+    };
+    const outcome = await resolveStream({ ...deps, registry: racing }, "cam");
+    expect(outcome).toMatchObject({ kind: "placed", stream: { nodeId: "b" } });
+  });
+
+  it("reports contention after MAX_ATTEMPTS lost races rather than looping forever", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const losing: Registry = Object.create(registry);
+    let attempts = 0;
+    losing.applyChange = async () => {
+      attempts++;
+      return { applied: false };
+    };
+    expect(await resolveStream({ ...deps, registry: losing }, "cam")).toEqual({ kind: "contended" });
+    expect(attempts).toBe(MAX_ATTEMPTS);
+  });
+
+  it("never chooses a node that is not ACTIVE", async () => {
+    const { deps } = await fleet([
+      makeNode({ nodeId: "p", state: "PENDING" }),
+      makeNode({ nodeId: "d", state: "DRAINING" }),
+      makeNode({ nodeId: "x", state: "DEAD" }),
+    ]);
+    expect((await resolveStream(deps, "cam")).kind).toBe("no_room");
+  });
+});
+
+describe("decidePublish", () => {
+  const config = makeConfig({ maxStreamsPerNode: 2 });
+  const reserved = (expiresAt = T0 + 60_000): StreamSlot => ({ state: "RESERVED", since: T0, expiresAt });
+  const live = (clientId: string): StreamSlot => ({ state: "LIVE", since: T0, clientId });
+  const report = { nodeId: "a", stream: "cam", clientId: "5" };
+
+  it.each<[string, MediaNode[], string, boolean]>([
+    ["an unknown node", [makeNode({ nodeId: "b" })], "deny:unknown_node", false],
+    ["a PENDING node", [makeNode({ nodeId: "a", state: "PENDING" })], "deny:node_not_active", false],
+    ["a DRAINING node", [makeNode({ nodeId: "a", state: "DRAINING" })], "deny:node_not_active", false],
+    ["a DEAD node", [makeNode({ nodeId: "a", state: "DEAD" })], "deny:node_not_active", false],
+    ["a full node", [makeNode({ nodeId: "a", streams: { x: live("1"), y: live("2") } })], "deny:node_full", false],
+    [
+      "a connection whose done came first",
+      [makeNode({ nodeId: "a", ended: { "5/cam": T0 } })],
+      "deny:already_ended",
+      false,
+    ],
+    [
+      "a stream live on another node",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: live("9") } })],
+      "deny:live_elsewhere",
+      false,
+    ],
+    [
+      "a duplicate on_publish of the same connection",
+      [makeNode({ nodeId: "a", streams: { cam: live("5") } })],
+      "allow",
+      false,
+    ],
+    ["the reservation made here", [makeNode({ nodeId: "a", streams: { cam: reserved() } })], "allow", true],
+    [
+      "an expired reservation made here (its slot still counts)",
+      [makeNode({ nodeId: "a", streams: { cam: reserved(T0 - 1) } })],
+      "allow",
+      true,
+    ],
+    [
+      "a reconnect replacing the old connection here",
+      [makeNode({ nodeId: "a", streams: { cam: live("3") } })],
+      "allow",
+      true,
+    ],
+    ["a camera with no reservation, room here", [makeNode({ nodeId: "a" })], "allow", true],
+    [
+      "a camera reserved elsewhere, room here",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: reserved() } })],
+      "allow",
+      true,
+    ],
+  ])("publish on %s: %s", (_, nodes, expected, writes) => {
+    const decision = decidePublish(nodes, report, T0, config);
+    expect(decision.kind === "deny" ? `deny:${decision.reason}` : "allow").toBe(expected);
+    expect(decision.kind === "allow" && decision.change !== undefined).toBe(writes);
+  });
+
+  it("moves a reservation from the node the camera was given to the node it chose", () => {
+    const nodes = [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: reserved() } })];
+    const decision = decidePublish(nodes, report, T0, config);
+    expect(decision).toMatchObject({ kind: "allow", releaseFrom: { nodeId: "b", stream: "cam", state: "RESERVED" } });
+  });
+});
+
+describe("publishStream and endStream", () => {
+  it("marks the stream LIVE with its connection, and done removes it", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await resolveStream(deps, "cam");
+    expect(await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" })).toMatchObject({ kind: "allowed" });
+    expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
+    expect(await endStream(deps, { nodeId: "a", stream: "cam", clientId: "1" })).toMatchObject({ kind: "removed" });
+    expect((await registry.getNode("a"))?.streams).toEqual({});
+  });
+
+  it("a player's done (another clientid) leaves the live camera registered", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" });
+    expect(await endStream(deps, { nodeId: "a", stream: "cam", clientId: "2" })).toEqual({ kind: "ignored" });
+    expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
+  });
+
+  it("a done from another node leaves the stream registered", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" });
+    expect(await endStream(deps, { nodeId: "b", stream: "cam", clientId: "1" })).toEqual({ kind: "ignored" });
+    expect((await registry.getNode("a"))?.streams.cam?.state).toBe("LIVE");
+  });
+
+  it("duplicate callbacks change nothing more", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    await publishStream(deps, report);
+    await publishStream(deps, report);
+    expect(Object.keys((await registry.getNode("a"))?.streams ?? {})).toEqual(["cam"]);
+    await endStream(deps, report);
+    expect(await endStream(deps, report)).toEqual({ kind: "ignored" });
+    expect((await registry.getNode("a"))?.streams).toEqual({});
+  });
+
+  it("done before publish: the late publish is refused and nothing stays registered", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    expect(await endStream(deps, report)).toEqual({ kind: "ignored" });
+    expect(await publishStream(deps, report)).toEqual({ kind: "denied", reason: "already_ended" });
+    expect((await registry.getNode("a"))?.streams).toEqual({});
+    // Another connection of the same camera is not affected by the tombstone.
+    expect(await publishStream(deps, { ...report, clientId: "2" })).toMatchObject({ kind: "allowed" });
+  });
+
+  it("done for an unknown node writes nothing", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    expect(await endStream(deps, { nodeId: "zz", stream: "cam", clientId: "1" })).toEqual({ kind: "ignored" });
+    expect(await registry.getNode("zz")).toBeUndefined();
+  });
+
+  it("a camera that publishes to another node than it was given moves its reservation there", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await resolveStream(deps, "cam"); // reserved on a
+    expect(await publishStream(deps, { nodeId: "b", stream: "cam", clientId: "4" })).toMatchObject({
+      kind: "allowed",
+      movedFrom: "a",
+    });
+    expect((await registry.getNode("a"))?.streams).toEqual({});
+    expect((await registry.getNode("b"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "4" });
+  });
+
+  it("a full node refuses a camera that resolved elsewhere", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await resolveStream(deps, "c1");
+    await resolveStream(deps, "c2");
+    await resolveStream(deps, "c3"); // on b
+    expect(await publishStream(deps, { nodeId: "a", stream: "c3", clientId: "9" })).toEqual({
+      kind: "denied",
+      reason: "node_full",
+    });
+    expect((await registry.getNode("b"))?.streams.c3?.state).toBe("RESERVED");
+  });
+
+  it("drops tombstones after the retention", () => {
+    const node = makeNode({ nodeId: "a", ended: { "1/a": T0, "2/b": T0 + 5000 } });
+    expect(staleTombstones(node, T0 + ENDED_RETENTION_MS + 1)).toEqual(["1/a"]);
+  });
+});
