@@ -3,17 +3,25 @@
  * or bad variable fails the cold start with a message naming it.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type FleetConfig, parseFleetConfig } from "../core/config";
 import type { ApiDeps } from "../handlers/api";
-import { type SecretIds, SecretsManagerSource } from "./aws-secrets";
+import type { LifecycleDeps } from "../handlers/lifecycle";
+import type { ScalerHandlerDeps } from "../handlers/scaler";
+import { AsgFleet } from "./asg-fleet";
+import { SecretsManagerSource } from "./aws-secrets";
+import { CloudWatchMetrics } from "./cloudwatch-metrics";
 import { DynamoRegistry } from "./dynamo-registry";
 import { DebouncedScaleOut, invokeScaler } from "./scale-out";
+import { SsmNodeCredentials } from "./ssm-node-credentials";
 
-/** The environment variables the stack sets on every Lambda. */
+/** The environment variables the stack sets on the Lambdas. */
 export const ENV = {
   table: "REGISTRY_TABLE",
   fleetConfig: "FLEET_CONFIG",
@@ -21,40 +29,28 @@ export const ENV = {
   cameraSecret: "CAMERA_SECRET_ID",
   operatorSecret: "OPERATOR_SECRET_ID",
   scalerFunction: "SCALER_FUNCTION_NAME",
+  groupName: "GROUP_NAME",
+  launchHook: "LAUNCH_HOOK_NAME",
+  terminateHook: "TERMINATE_HOOK_NAME",
+  nodeSecretPrefix: "NODE_SECRET_PARAMETER_PREFIX",
 } as const;
 
-/** The parsed environment. */
-export interface LambdaEnv {
-  readonly tableName: string;
-  readonly config: FleetConfig;
-  readonly secretIds: SecretIds;
-  readonly scalerFunctionName?: string;
-}
-
-function required(env: NodeJS.ProcessEnv, name: string): string {
+/** Reads one variable. @throws Error naming it when it is missing */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];
   if (!value) throw new Error(`environment variable ${name} is missing (the CDK stack sets it)`);
   return value;
 }
 
-/** Reads and validates the environment. @throws Error naming the missing or bad variable */
-export function readLambdaEnv(env: NodeJS.ProcessEnv = process.env): LambdaEnv {
-  let rawConfig: unknown;
+/** The policy from FLEET_CONFIG (JSON), validated. */
+export function fleetConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FleetConfig {
+  let raw: unknown;
   try {
-    rawConfig = JSON.parse(env[ENV.fleetConfig] ?? "{}");
+    raw = JSON.parse(env[ENV.fleetConfig] ?? "{}");
   } catch {
     throw new Error(`environment variable ${ENV.fleetConfig} is not valid JSON`);
   }
-  return {
-    tableName: required(env, ENV.table),
-    config: parseFleetConfig(rawConfig as Record<string, unknown>, `environment variable ${ENV.fleetConfig}`),
-    secretIds: {
-      nodeMaster: required(env, ENV.nodeSecret),
-      cameraMaster: env[ENV.cameraSecret] || undefined,
-      operatorToken: env[ENV.operatorSecret] || undefined,
-    },
-    scalerFunctionName: env[ENV.scalerFunction] || undefined,
-  };
+  return parseFleetConfig(raw as Record<string, unknown>, `environment variable ${ENV.fleetConfig}`);
 }
 
 /** A document client that drops undefined fields, as the registry's records have optional ones. */
@@ -62,15 +58,31 @@ export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumen
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** The HTTP handlers' dependencies on AWS, built from the environment. */
-export function awsApiDeps(env: LambdaEnv = readLambdaEnv()): ApiDeps {
-  const scalerName = env.scalerFunctionName;
+const logger = () => new Logger({ serviceName: "rtmp-fleet" });
+const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(documentClient(), requireEnv(ENV.table, env));
+const fleet = (env: NodeJS.ProcessEnv) =>
+  new AsgFleet(new AutoScalingClient({}), {
+    groupName: requireEnv(ENV.groupName, env),
+    launchHookName: requireEnv(ENV.launchHook, env),
+    terminateHookName: requireEnv(ENV.terminateHook, env),
+  });
+const secrets = (env: NodeJS.ProcessEnv) =>
+  new SecretsManagerSource(new SecretsManagerClient({}), {
+    nodeMaster: requireEnv(ENV.nodeSecret, env),
+    cameraMaster: env[ENV.cameraSecret] || undefined,
+    operatorToken: env[ENV.operatorSecret] || undefined,
+  });
+
+/** The HTTP handlers' dependencies on AWS. */
+export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
+  const scalerName = env[ENV.scalerFunction];
   return {
-    registry: new DynamoRegistry(documentClient(), env.tableName),
-    config: env.config,
+    registry: registry(env),
+    config: fleetConfigFromEnv(env),
     now: Date.now,
-    logger: new Logger({ serviceName: "rtmp-fleet" }),
-    secrets: new SecretsManagerSource(new SecretsManagerClient({}), env.secretIds),
+    logger: logger(),
+    secrets: secrets(env),
+    fleet: fleet(env),
     scaleOut: new DebouncedScaleOut(
       scalerName
         ? invokeScaler(new LambdaClient({}), scalerName)
@@ -78,5 +90,29 @@ export function awsApiDeps(env: LambdaEnv = readLambdaEnv()): ApiDeps {
             throw new Error(`environment variable ${ENV.scalerFunction} is missing: cannot request a scale-out`);
           },
     ),
+  };
+}
+
+/** The scaler's dependencies on AWS. */
+export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
+  return {
+    registry: registry(env),
+    config: fleetConfigFromEnv(env),
+    now: Date.now,
+    logger: logger(),
+    fleet: fleet(env),
+    metrics: new CloudWatchMetrics(new CloudWatchClient({})),
+  };
+}
+
+/** The lifecycle handler's dependencies on AWS. */
+export function awsLifecycleDeps(env: NodeJS.ProcessEnv = process.env): LifecycleDeps {
+  return {
+    registry: registry(env),
+    now: Date.now,
+    logger: logger(),
+    fleet: fleet(env),
+    groupName: requireEnv(ENV.groupName, env),
+    credentials: new SsmNodeCredentials(new SSMClient({}), requireEnv(ENV.nodeSecretPrefix, env), secrets(env)),
   };
 }

@@ -14,11 +14,15 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { MediaNode, NodeState } from "../core/model";
-import type { ChangeOutcome, NodeChange, NodeCondition, Registry } from "../core/registry";
+import type { FleetEvent, MediaNode, NodeState } from "../core/model";
+import { type ChangeOutcome, EVENT_RETENTION_MS, type NodeChange, type NodeCondition, type Registry } from "../core/registry";
 
 /** The partition that holds every node item. */
 export const NODE_PARTITION = "NODE";
+/** The partition of leases (sort key: the lease's name). */
+export const LEASE_PARTITION = "LEASE";
+/** The partition of fleet events (sort key: time, then a random suffix). */
+export const EVENT_PARTITION = "EVENT";
 
 /** The table's key attributes (both strings); the CDK construct and the tests create it from these. */
 export const REGISTRY_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
@@ -59,6 +63,10 @@ function conditionExpression(when: NodeCondition, x: Expression): string {
   if (when.states) terms.push(`${x.name("state")} IN (${when.states.map((s) => x.value(s)).join(", ")})`);
   if (when.cpuAt === null) terms.push(`attribute_not_exists(${x.name("cpu")})`);
   else if (when.cpuAt !== undefined) terms.push(`${x.path("cpu", "at")} = ${x.value(when.cpuAt)}`);
+  if (when.heartbeatAt === null) terms.push(`attribute_not_exists(${x.name("lastHeartbeatAt")})`);
+  else if (when.heartbeatAt !== undefined) {
+    terms.push(`${x.name("lastHeartbeatAt")} = ${x.value(when.heartbeatAt)}`);
+  }
   if (when.slotsBelow !== undefined) terms.push(`size(${x.name("streams")}) < ${x.value(when.slotsBelow)}`);
   if (when.slotsEqual !== undefined) terms.push(`size(${x.name("streams")}) = ${x.value(when.slotsEqual)}`);
   for (const [stream, expected] of Object.entries(when.streams ?? {})) {
@@ -102,6 +110,11 @@ function updateExpression(change: NodeChange, x: Expression): string {
 function toNode(item: Record<string, unknown>): MediaNode {
   const { pk: _pk, sk: _sk, ...node } = item;
   return node as unknown as MediaNode;
+}
+
+/** True when the error is a failed condition (the write did not happen). */
+function conditionFailed(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
 }
 
 /** The registry in a DynamoDB table (see the CDK `Registry` construct for its schema). */
@@ -152,7 +165,7 @@ export class DynamoRegistry implements Registry {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
   }
@@ -175,7 +188,7 @@ export class DynamoRegistry implements Registry {
       );
       return { applied: true, node: toNode(result.Attributes ?? {}) };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { applied: false };
+      if (conditionFailed(error)) return { applied: false };
       throw error;
     }
   }
@@ -195,8 +208,79 @@ export class DynamoRegistry implements Registry {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
+  }
+
+  async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: LEASE_PARTITION,
+            sk: name,
+            owner,
+            until: now + ttlMs,
+            [REGISTRY_TTL_ATTRIBUTE]: Math.ceil((now + ttlMs) / 1000) + 3600,
+          },
+          ConditionExpression: "attribute_not_exists(pk) OR #until <= :now OR #owner = :owner",
+          ExpressionAttributeNames: { "#until": "until", "#owner": "owner" },
+          ExpressionAttributeValues: { ":now": now, ":owner": owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: LEASE_PARTITION, sk: name },
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#owner": "owner" },
+          ExpressionAttributeValues: { ":owner": owner },
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async appendEvents(events: readonly FleetEvent[]): Promise<void> {
+    // Few events a tick: one conditional-free put each keeps this simple (BatchWrite needs retries of its own).
+    for (const event of events) {
+      const suffix = Math.random().toString(36).slice(2, 8);
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: EVENT_PARTITION,
+            sk: `${String(event.at).padStart(15, "0")}#${suffix}`,
+            ...event,
+            [REGISTRY_TTL_ATTRIBUTE]: Math.ceil((event.at + EVENT_RETENTION_MS) / 1000),
+          },
+        }),
+      );
+    }
+  }
+
+  async recentEvents(limit: number): Promise<FleetEvent[]> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": EVENT_PARTITION },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map(({ pk: _pk, sk: _sk, [REGISTRY_TTL_ATTRIBUTE]: _ttl, ...event }) => event as FleetEvent);
   }
 }

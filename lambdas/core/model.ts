@@ -23,8 +23,11 @@ export interface StreamSlot {
   readonly expiresAt?: number;
   /** LIVE only: nginx-rtmp's `clientid` of the publishing connection, to tell its `done` from a player's. */
   readonly clientId?: string;
-  /** LIVE only: when the node's `rtmp_stat` last listed the stream (epoch ms). */
-  readonly seenAt?: number;
+  /**
+   * LIVE only: since when the node's `rtmp_stat` (its heartbeat) no longer lists the stream (epoch
+   * ms); the stream is removed once this is older than the reconcile grace period.
+   */
+  readonly missingSince?: number;
 }
 
 /** A CPU sample of a node, with the number of streams it carried when it was taken. */
@@ -88,6 +91,17 @@ export function expiredReservations(node: MediaNode, now: number): string[] {
   return Object.entries(node.streams)
     .filter(([, slot]) => !slotHolds(slot, now))
     .map(([name]) => name);
+}
+
+/** Something the scaler or the lifecycle did, kept for the operator's views. */
+export interface FleetEvent {
+  /** When it happened (epoch ms). */
+  readonly at: number;
+  /** e.g. "scale-out", "drain", "terminate", "dead", "protect", "ready". */
+  readonly kind: string;
+  readonly nodeId?: string;
+  /** A sentence for people. */
+  readonly message: string;
 }
 
 /** A stream as the registry reports it: its slot and the node holding it. */

@@ -2,6 +2,7 @@
  * Ports: what the control plane needs from the outside world beyond the registry. AWS adapters
  * and local-mode adapters implement them; handlers receive them injected.
  */
+import type { GroupState } from "./scaling";
 
 /** Asks the scaler to run now, because a resolve found no room. */
 export interface ScaleOutRequests {
@@ -17,4 +18,34 @@ export interface SecretSource {
   cameraMaster(): Promise<string | undefined>;
   /** Bearer token for the operator views; undefined leaves them open (local mode's default). */
   operatorToken(): Promise<string | undefined>;
+}
+
+/** The media-node group: an EC2 Auto Scaling group on AWS, nginx processes in local mode. */
+export interface FleetPort {
+  /** The group's capacity and instances. */
+  describe(): Promise<GroupState>;
+  /** Raises (or sets) the desired capacity. */
+  setDesiredCapacity(desired: number): Promise<void>;
+  /** Sets or clears scale-in protection (implementations batch as the API requires). */
+  setProtection(instanceIds: readonly string[], protectedFromScaleIn: boolean): Promise<void>;
+  /** Terminates exactly this instance; `decrement` lowers the desired capacity with it. */
+  terminate(instanceId: string, decrement: boolean): Promise<void>;
+  /** Lets a launching instance into service (or abandons it): the launch lifecycle hook's answer. */
+  completeLaunch(instanceId: string, result: "CONTINUE" | "ABANDON"): Promise<void>;
+  /** Lets a terminating instance go: the terminate lifecycle hook's answer. */
+  completeTermination(instanceId: string): Promise<void>;
+}
+
+/** Per-instance CPU samples from outside the node (CloudWatch on AWS). */
+export interface MetricsPort {
+  /** The latest CPU sample of each instance that has one. */
+  cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>>;
+}
+
+/** Per-node secrets handed to nodes out of band (on AWS: an SSM SecureString only that instance may read). */
+export interface NodeCredentials {
+  /** Makes the node's secret available to that node. */
+  issue(nodeId: string): Promise<void>;
+  /** Withdraws it (the node is gone). */
+  revoke(nodeId: string): Promise<void>;
 }

@@ -7,7 +7,7 @@
  * all hold, applied in one atomic write or not at all. The domain decides what to change and
  * under which conditions; adapters only translate.
  */
-import type { CpuSample, MediaNode, NodeState, StreamSlot, StreamState } from "./model";
+import type { CpuSample, FleetEvent, MediaNode, NodeState, StreamSlot, StreamState } from "./model";
 
 /** What a stream slot must look like for a change to apply. */
 export type SlotCondition =
@@ -27,6 +27,8 @@ export interface NodeCondition {
   readonly states?: readonly NodeState[];
   /** The node's CPU sample is still the one taken at this time (null: the node has no sample). */
   readonly cpuAt?: number | null;
+  /** The node's last heartbeat is still this one (null: the node never sent one). */
+  readonly heartbeatAt?: number | null;
   /** The node holds fewer than this many slots (expired reservations included). */
   readonly slotsBelow?: number;
   /** The node holds exactly this many slots (expired reservations included). */
@@ -74,7 +76,21 @@ export interface Registry {
   applyChange(change: NodeChange): Promise<ChangeOutcome>;
   /** Deletes a node record if it is in one of `states`; false otherwise. */
   deleteNode(nodeId: string, states: readonly NodeState[]): Promise<boolean>;
+  /**
+   * Takes the named lease for `owner` until `now + ttlMs` if it is free or expired (or already
+   * this owner's); false when someone else holds it.
+   */
+  acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `owner` holds it. */
+  releaseLease(name: string, owner: string): Promise<void>;
+  /** Records fleet events (kept for a week). */
+  appendEvents(events: readonly FleetEvent[]): Promise<void>;
+  /** The newest events first, at most `limit`. */
+  recentEvents(limit: number): Promise<FleetEvent[]>;
 }
+
+/** How long fleet events are kept (ms). */
+export const EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * The reference semantics of a condition (used by the in-memory adapter; the DynamoDB adapter
@@ -84,6 +100,7 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
   if (!node) return false;
   if (when.states && !when.states.includes(node.state)) return false;
   if (when.cpuAt !== undefined && (node.cpu?.at ?? null) !== when.cpuAt) return false;
+  if (when.heartbeatAt !== undefined && (node.lastHeartbeatAt ?? null) !== when.heartbeatAt) return false;
   const slots = Object.keys(node.streams).length;
   if (when.slotsBelow !== undefined && !(slots < when.slotsBelow)) return false;
   if (when.slotsEqual !== undefined && slots !== when.slotsEqual) return false;

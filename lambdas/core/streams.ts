@@ -143,7 +143,7 @@ export function decidePublish(
   const key = endedKey(report.clientId, report.stream);
   if (node.ended[key] !== undefined) return { kind: "deny", reason: "already_ended" };
 
-  const live: StreamSlot = { state: "LIVE", since: now, clientId: report.clientId, seenAt: now };
+  const live: StreamSlot = { state: "LIVE", since: now, clientId: report.clientId };
   const here = node.streams[report.stream];
   if (here?.state === "LIVE" && here.clientId === report.clientId) return { kind: "allow" };
   if (here) {

@@ -5,7 +5,9 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import type { ScaleOutRequests, SecretSource } from "../core/ports";
+import { protectIfNeeded } from "../core/fleet";
+import type { MediaNode } from "../core/model";
+import type { FleetPort, ScaleOutRequests, SecretSource } from "../core/ports";
 import type { StreamDeps } from "../core/streams";
 import { type HttpEvent, type HttpResult, httpErrors } from "./http";
 
@@ -14,6 +16,19 @@ export interface ApiDeps extends StreamDeps {
   readonly logger: Logger;
   readonly secrets: SecretSource;
   readonly scaleOut: ScaleOutRequests;
+  readonly fleet: FleetPort;
+}
+
+/**
+ * Protects a node that just got its first stream or reservation. A failure is logged, not
+ * answered: refusing the camera would be worse, and the scaler protects the node on its next run.
+ */
+export async function protectNode(deps: ApiDeps, node: MediaNode): Promise<void> {
+  try {
+    if (await protectIfNeeded(deps, node)) deps.logger.info("node protected from scale-in", { nodeId: node.nodeId });
+  } catch (error) {
+    deps.logger.error("protecting the node failed; the scaler will retry", { nodeId: node.nodeId, error: error as Error });
+  }
 }
 
 /** A route's logic: parse, authenticate, call the domain and the adapters, answer. */

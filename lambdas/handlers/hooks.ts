@@ -5,7 +5,7 @@
  */
 
 import { endStream, type PublishDenial, publishStream } from "../core/streams";
-import { type ApiDeps, httpHandler } from "./api";
+import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { ApiError, authenticateNode, formBody, type HttpEvent, type HttpResult, json } from "./http";
 import { checkCameraKey, streamParam } from "./resolve";
 
@@ -57,6 +57,7 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     throw new ApiError(denial.status, outcome.reason, denial.message);
   }
   deps.logger.info("stream live", { stream: callback.stream, nodeId: callback.nodeId, movedFrom: outcome.movedFrom });
+  await protectNode(deps, outcome.node);
   return json(200, { result: "allowed", stream: callback.stream, nodeId: callback.nodeId });
 }
 

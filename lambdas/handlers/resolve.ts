@@ -5,7 +5,7 @@
 import { verifyCameraKey } from "../core/credentials";
 import { streamNameProblem } from "../core/names";
 import { resolveStream } from "../core/streams";
-import { type ApiDeps, httpHandler } from "./api";
+import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { ApiError, type HttpEvent, type HttpResult, json, query, wantsText } from "./http";
 
 /** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
@@ -57,7 +57,10 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   }
   const { stream: placed, node, created } = outcome;
   const rtmpUrl = `${node.rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
-  if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
+  if (created) {
+    deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
+    await protectNode(deps, node);
+  }
   if (wantsText(event)) {
     return {
       statusCode: 200,

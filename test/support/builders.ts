@@ -4,9 +4,11 @@ import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
+import { type InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { nodeSecret } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
+import { onInstanceLaunching, onInstanceTerminating } from "../../lambdas/core/fleet";
 import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
@@ -60,13 +62,55 @@ export function quietLogger(): Logger {
   return new Logger({ serviceName: "test", logLevel: (process.env.LOG_LEVEL as "DEBUG") ?? "SILENT" });
 }
 
+/** Records which machines an in-process group starts and stops. */
+export class RecordingLauncher implements InstanceLauncher {
+  readonly started: string[] = [];
+  readonly stopped: string[] = [];
+  async start(instanceId: string): Promise<void> {
+    this.started.push(instanceId);
+  }
+  async stop(instanceId: string): Promise<void> {
+    this.stopped.push(instanceId);
+  }
+}
+
+/**
+ * An in-process group (the one local mode runs) wired to the registry through the same lifecycle
+ * steps as the AWS lifecycle Lambda.
+ */
+export function makeGroup(
+  registry: Registry,
+  clock: TestClock,
+  options: { min?: number; max?: number; desired?: number } = {},
+): { group: ProcessGroup; launcher: RecordingLauncher } {
+  const launcher = new RecordingLauncher();
+  const group: ProcessGroup = new ProcessGroup({
+    min: options.min ?? 0,
+    max: options.max ?? 20,
+    desired: options.desired ?? 0,
+    launcher,
+    now: clock.now,
+    idPrefix: "i-",
+    hooks: {
+      launching: async (id, at) => {
+        await onInstanceLaunching({ registry, fleet: group, now: clock.now }, id, at);
+      },
+      terminating: async (id) => {
+        await onInstanceTerminating({ registry, fleet: group, now: clock.now }, id);
+      },
+    },
+  });
+  return { group, launcher };
+}
+
 /** Handler dependencies over a registry, with camera keys on. */
 export function makeDeps(
   registry: Registry,
-  options: { clock?: TestClock; config?: FleetConfig; cameraKeys?: boolean; operatorToken?: string } = {},
+  options: { clock?: TestClock; config?: FleetConfig; cameraKeys?: boolean; operatorToken?: string; fleet?: ApiDeps["fleet"] } = {},
 ): ApiDeps & { scaleOut: RecordingScaleOut } {
   const clock = options.clock ?? new TestClock();
   return {
+    fleet: options.fleet ?? makeGroup(registry, clock).group,
     registry,
     config: options.config ?? makeConfig(),
     now: clock.now,

@@ -1,0 +1,176 @@
+/**
+ * Heartbeats: each node's agent reports its CPU, the streams its `rtmp_stat` lists, and whether
+ * nginx answers. The registry is reconciled with that list, so it heals from lost callbacks:
+ * - a registered stream the node no longer lists is marked missing, and removed once it has been
+ *   missing for the grace period (a stream published just after the agent read `rtmp_stat` is
+ *   listed by the next heartbeat, well within it);
+ * - a stream the node lists but the registry lacks is added (it is live: reality wins), unless it
+ *   is live on another node;
+ * - a reservation the node lists as publishing becomes live (its `on_publish` answer was lost).
+ * A PENDING node that reports ready becomes ACTIVE, and its launch lifecycle action continues.
+ */
+import type { FleetConfig } from "./config";
+import { type FleetDeps, protectIfNeeded } from "./fleet";
+import { findStream, type MediaNode, type StreamSlot } from "./model";
+import type { NodeChange, NodeFields, SlotCondition } from "./registry";
+import { MAX_ATTEMPTS, staleTombstones } from "./streams";
+
+/** A stream that the node's `rtmp_stat` lists as publishing. */
+export interface ReportedStream {
+  readonly name: string;
+  /** The publishing client's id (nginx-rtmp's `clientid`). */
+  readonly clientId: string;
+}
+
+/** What a node's agent reports. */
+export interface HeartbeatReport {
+  readonly nodeId: string;
+  /** Where cameras publish on this node, e.g. `rtmp://203.0.113.7:1935/live`. */
+  readonly rtmpBaseUrl: string;
+  /** nginx answers (its `rtmp_stat` was read). When false, `streams` is unknown and ignored. */
+  readonly ready: boolean;
+  /** CPU utilisation over the last period, 0-100; absent when the agent could not measure it. */
+  readonly cpuPercent?: number;
+  /** The publishing streams of `rtmp_stat`. */
+  readonly streams: readonly ReportedStream[];
+}
+
+/** How long a registered stream may be missing from the node's reports before it is removed (ms). */
+export function reconcileGraceMs(config: FleetConfig): number {
+  return 2 * config.heartbeatSeconds * 1000;
+}
+
+function unchanged(slot: StreamSlot | undefined): SlotCondition {
+  return slot ? { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId } : { absent: true };
+}
+
+/**
+ * The change a heartbeat makes to its node (pure).
+ * @param liveElsewhere streams live on other nodes: they are not added here
+ */
+export function reconcile(
+  node: MediaNode,
+  report: HeartbeatReport,
+  now: number,
+  config: FleetConfig,
+  liveElsewhere: ReadonlySet<string> = new Set(),
+): NodeChange {
+  const put: Record<string, StreamSlot> = {};
+  const remove: string[] = [];
+  const expect: Record<string, SlotCondition> = {};
+  const set: { -readonly [K in keyof NodeFields]: NodeFields[K] } = {};
+
+  // A node that reports not ready does not count as alive (nginx is not answering), except while it boots.
+  if (report.ready || node.state === "PENDING") set.lastHeartbeatAt = now;
+  if (report.rtmpBaseUrl !== node.rtmpBaseUrl) set.rtmpBaseUrl = report.rtmpBaseUrl;
+  if (report.cpuPercent !== undefined) {
+    set.cpu = { percent: report.cpuPercent, at: now, streams: report.streams.length };
+  }
+  if (report.ready && (node.state === "PENDING" || node.state === "DEAD")) {
+    set.state = "ACTIVE";
+    set.stateChangedAt = now;
+  }
+
+  if (report.ready && node.state !== "DEAD") {
+    const reported = new Map(report.streams.map((s) => [s.name, s.clientId]));
+    for (const [name, slot] of Object.entries(node.streams)) {
+      const clientId = reported.get(name);
+      if (clientId !== undefined) {
+        if (slot.state === "RESERVED" || slot.clientId !== clientId || slot.missingSince !== undefined) {
+          put[name] = { state: "LIVE", since: slot.state === "LIVE" ? slot.since : now, clientId };
+          expect[name] = unchanged(slot);
+        }
+      } else if (slot.state === "LIVE") {
+        if (slot.missingSince === undefined) {
+          put[name] = { ...slot, missingSince: now };
+          expect[name] = unchanged(slot);
+        } else if (now - slot.missingSince >= reconcileGraceMs(config)) {
+          remove.push(name);
+          expect[name] = unchanged(slot);
+        }
+      }
+    }
+    for (const [name, clientId] of reported) {
+      if (node.streams[name] || liveElsewhere.has(name)) continue;
+      put[name] = { state: "LIVE", since: now, clientId };
+      expect[name] = { absent: true };
+    }
+  } else if (report.ready && node.state === "DEAD") {
+    // Back from the dead: its streams were removed when it was declared dead; take what it carries.
+    for (const { name, clientId } of report.streams) {
+      if (liveElsewhere.has(name)) continue;
+      put[name] = { state: "LIVE", since: now, clientId };
+      expect[name] = unchanged(node.streams[name]);
+    }
+  }
+  if (Object.keys(put).length > 0 || remove.length > 0) set.streamsChangedAt = now;
+
+  return {
+    nodeId: node.nodeId,
+    when: { states: [node.state], streams: expect },
+    set,
+    putStreams: put,
+    removeStreams: remove,
+    removeEnded: staleTombstones(node, now),
+  };
+}
+
+/** The outcome of a heartbeat: the node as written, and whether it just became ACTIVE. */
+export interface HeartbeatOutcome {
+  readonly node: MediaNode;
+  readonly becameActive: boolean;
+  /** The node record did not exist and was created from this heartbeat. */
+  readonly registered: boolean;
+}
+
+/** What recording a heartbeat uses. */
+export interface HeartbeatDeps extends FleetDeps {
+  readonly config: FleetConfig;
+}
+
+/**
+ * Records a heartbeat: registers the node if it is unknown (its launch event was missed), reconciles
+ * its streams, lets its launch continue when it becomes ACTIVE, and protects it if it holds streams.
+ */
+export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatReport): Promise<HeartbeatOutcome> {
+  const { registry } = deps;
+  let registered = false;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const now = deps.now();
+    let node = await registry.getNode(report.nodeId);
+    if (!node) {
+      registered = await registry.createNode({
+        nodeId: report.nodeId,
+        state: "PENDING",
+        launchedAt: now,
+        stateChangedAt: now,
+        rtmpBaseUrl: report.rtmpBaseUrl,
+        streams: {},
+        streamsChangedAt: now,
+        protectedFromScaleIn: false,
+        ended: {},
+      });
+      continue;
+    }
+    // Another node's live stream is not added here: read the fleet only when the report has news.
+    let liveElsewhere = new Set<string>();
+    if (report.streams.some((s) => !node?.streams[s.name])) {
+      const nodes = await registry.listNodes({ consistent: true });
+      liveElsewhere = new Set(
+        report.streams
+          .map((s) => findStream(nodes.filter((n) => n.nodeId !== report.nodeId), s.name, now))
+          .filter((found) => found?.state === "LIVE")
+          .map((found) => found?.stream as string),
+      );
+    }
+    const wasPending = node.state === "PENDING";
+    const outcome = await registry.applyChange(reconcile(node, report, now, deps.config, liveElsewhere));
+    if (!outcome.applied) continue;
+    node = outcome.node;
+    const becameActive = wasPending && node.state === "ACTIVE";
+    if (becameActive) await deps.fleet.completeLaunch(node.nodeId, "CONTINUE");
+    await protectIfNeeded(deps, node);
+    return { node, becameActive, registered };
+  }
+  throw new Error(`heartbeat of ${report.nodeId}: the registry kept changing under ${MAX_ATTEMPTS} attempts`);
+}

@@ -1,0 +1,60 @@
+/**
+ * `POST /nodes/heartbeat` (JSON, from the node agent through the node's shim): the node's CPU, the
+ * publishing streams of its `rtmp_stat`, and whether nginx answers. Answers the node's state.
+ */
+import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
+import { recordHeartbeat } from "../core/heartbeat";
+import { streamNameProblem } from "../core/names";
+import { type ApiDeps, httpHandler } from "./api";
+import { ApiError, authenticateNode, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
+
+/** Most streams one node may report. */
+export const MAX_REPORTED_STREAMS = 5000;
+/** An RTMP base URL: scheme, host (name, IPv4 or [IPv6]), optional port, one application. */
+const RTMP_BASE_URL = /^rtmp:\/\/([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?\/[A-Za-z0-9_.-]{1,64}$/;
+
+const bad = (message: string) => new ApiError(400, "invalid_heartbeat", message);
+
+/** Validates a heartbeat body. @throws ApiError 400 naming the bad field */
+export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): HeartbeatReport {
+  const { rtmpBaseUrl, ready, cpuPercent, streams } = body;
+  if (typeof rtmpBaseUrl !== "string" || !RTMP_BASE_URL.test(rtmpBaseUrl)) {
+    throw bad("rtmpBaseUrl must look like rtmp://HOST[:PORT]/APP");
+  }
+  if (typeof ready !== "boolean") throw bad("ready must be true or false");
+  if (cpuPercent !== undefined && (typeof cpuPercent !== "number" || !(cpuPercent >= 0 && cpuPercent <= 100))) {
+    throw bad("cpuPercent must be a number from 0 to 100");
+  }
+  if (!Array.isArray(streams) || streams.length > MAX_REPORTED_STREAMS) {
+    throw bad(`streams must be a list of at most ${MAX_REPORTED_STREAMS}`);
+  }
+  const parsed: ReportedStream[] = streams.map((s: unknown, i) => {
+    const { name, clientId } = (s ?? {}) as Record<string, unknown>;
+    const problem = streamNameProblem(typeof name === "string" ? name : undefined);
+    if (problem) throw bad(`streams[${i}].name: ${problem}`);
+    if (typeof clientId !== "string" || !/^[0-9]{1,20}$/.test(clientId)) {
+      throw bad(`streams[${i}].clientId must be nginx-rtmp's numeric client id, as a string`);
+    }
+    return { name: name as string, clientId };
+  });
+  return { nodeId, rtmpBaseUrl, ready, cpuPercent: cpuPercent as number | undefined, streams: parsed };
+}
+
+async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  const nodeId = authenticateNode(event, await deps.secrets.nodeMaster());
+  const report = parseHeartbeat(nodeId, jsonBody(event));
+  const outcome = await recordHeartbeat(deps, report);
+  if (outcome.registered) deps.logger.info("node registered by its heartbeat", { nodeId });
+  if (outcome.becameActive) deps.logger.info("node ready: ACTIVE", { nodeId });
+  return json(200, {
+    nodeId,
+    state: outcome.node.state,
+    protectedFromScaleIn: outcome.node.protectedFromScaleIn,
+    heartbeatSeconds: deps.config.heartbeatSeconds,
+  });
+}
+
+/** The heartbeat handler over the given dependencies. */
+export function createHeartbeatHandler(deps: ApiDeps) {
+  return httpHandler(deps, heartbeat);
+}

@@ -1,0 +1,113 @@
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { applyEdits, conditionHolds } from "../../lambdas/core/registry";
+import { type HeartbeatReport, reconcile, reconcileGraceMs, recordHeartbeat } from "../../lambdas/core/heartbeat";
+import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import { makeConfig, makeGroup, makeNode, T0, TestClock } from "../support/builders";
+
+const config = makeConfig();
+const NOW = T0 + 3_600_000;
+const report = (streams: [string, string][], overrides: Partial<HeartbeatReport> = {}): HeartbeatReport => ({
+  nodeId: "n1",
+  rtmpBaseUrl: "rtmp://n1.test:1935/live",
+  ready: true,
+  cpuPercent: 30,
+  streams: streams.map(([name, clientId]) => ({ name, clientId })),
+  ...overrides,
+});
+const liveSlot = (clientId: string, extra: Partial<StreamSlot> = {}): StreamSlot => ({ state: "LIVE", since: T0, clientId, ...extra });
+
+/** Applies the reconcile change to the node, checking its conditions hold against the node read. */
+function after(node: MediaNode, r: HeartbeatReport, elsewhere: string[] = []): MediaNode {
+  const change = reconcile(node, r, NOW, config, new Set(elsewhere));
+  expect(conditionHolds(node, change.when)).toBe(true);
+  return applyEdits(node, change);
+}
+
+describe("reconcile: the registry follows rtmp_stat", () => {
+  const node = (streams: Record<string, StreamSlot>, overrides: Partial<MediaNode> = {}) =>
+    makeNode({ nodeId: "n1", rtmpBaseUrl: "rtmp://n1.test:1935/live", streams, ...overrides });
+
+  it.each<[string, Record<string, StreamSlot>, [string, string][], Record<string, Partial<StreamSlot> | undefined>]>([
+    ["a listed live stream stays as it is", { a: liveSlot("1") }, [["a", "1"]], { a: { state: "LIVE", clientId: "1", since: T0 } }],
+    ["a stream the registry lacks is added live", {}, [["a", "7"]], { a: { state: "LIVE", clientId: "7", since: NOW } }],
+    ["a reservation listed as publishing becomes live", { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } }, [["a", "3"]], { a: { state: "LIVE", clientId: "3" } }],
+    ["a reconnect updates the client id", { a: liveSlot("1") }, [["a", "9"]], { a: { state: "LIVE", clientId: "9", since: T0 } }],
+    ["a missing live stream is marked missing first", { a: liveSlot("1") }, [], { a: { state: "LIVE", missingSince: NOW } }],
+    ["a stream missing within the grace stays", { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) + 1 }) }, [], { a: { missingSince: NOW - reconcileGraceMs(config) + 1 } }],
+    ["a stream missing past the grace is removed", { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) }) }, [], { a: undefined }],
+    ["a stream listed again is no longer missing", { a: liveSlot("1", { missingSince: NOW - 1000 }) }, [["a", "1"]], { a: { state: "LIVE" } }],
+    ["a reservation not listed is left to expire", { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } }, [], { a: { state: "RESERVED" } }],
+  ])("%s", (_, streams, listed, expected) => {
+    const result = after(node(streams), report(listed));
+    for (const [name, slot] of Object.entries(expected)) {
+      if (slot === undefined) expect(result.streams[name]).toBeUndefined();
+      else expect(result.streams[name]).toMatchObject(slot);
+      if (slot && listed.some(([n]) => n === name)) expect(result.streams[name]?.missingSince).toBeUndefined();
+    }
+  });
+
+  it("does not add a stream that is live on another node", () => {
+    expect(after(node({}), report([["a", "1"]]), ["a"]).streams).toEqual({});
+  });
+
+  it("records CPU with the number of streams it was measured with", () => {
+    expect(after(node({}), report([["a", "1"], ["b", "2"]])).cpu).toEqual({ percent: 30, at: NOW, streams: 2 });
+  });
+
+  it("ignores the stream list and does not count as alive when nginx does not answer", () => {
+    const result = after(node({ a: liveSlot("1") }, { lastHeartbeatAt: T0 }), report([], { ready: false }));
+    expect(result.streams.a).toEqual(liveSlot("1"));
+    expect(result.lastHeartbeatAt).toBe(T0);
+  });
+
+  it.each<[string, MediaNode["state"], boolean, MediaNode["state"]]>([
+    ["a PENDING node that is ready becomes ACTIVE", "PENDING", true, "ACTIVE"],
+    ["a PENDING node not yet ready stays PENDING", "PENDING", false, "PENDING"],
+    ["a DEAD node heard from again is ACTIVE", "DEAD", true, "ACTIVE"],
+    ["a DRAINING node stays DRAINING", "DRAINING", true, "DRAINING"],
+  ])("%s", (_, state, ready, expected) => {
+    expect(after(node({}, { state }), report([], { ready })).state).toBe(expected);
+  });
+
+  it("drops tombstones past their retention", () => {
+    const result = after(node({}, { ended: { "1/a": T0, "2/b": NOW - 1000 } }), report([]));
+    expect(result.ended).toEqual({ "2/b": NOW - 1000 });
+  });
+});
+
+describe("recordHeartbeat", () => {
+  async function setup() {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock(NOW);
+    const { group } = makeGroup(registry, clock, { desired: 1 });
+    await group.converge();
+    const nodeId = (await group.describe()).instances[0]?.instanceId as string;
+    return { registry, clock, group, nodeId, deps: { registry, fleet: group, config, now: clock.now } };
+  }
+
+  it("makes a launching node ACTIVE and lets its launch continue", async () => {
+    const { deps, group, nodeId, registry } = await setup();
+    expect((await registry.getNode(nodeId))?.state).toBe("PENDING");
+    expect((await group.describe()).instances[0]?.lifecycleState).toBe("Pending:Wait");
+    await recordHeartbeat(deps, report([], { nodeId, ready: false }));
+    expect((await registry.getNode(nodeId))?.state).toBe("PENDING");
+    const outcome = await recordHeartbeat(deps, report([], { nodeId }));
+    expect(outcome).toMatchObject({ becameActive: true, node: { state: "ACTIVE", rtmpBaseUrl: "rtmp://n1.test:1935/live" } });
+    expect((await group.describe()).instances[0]?.lifecycleState).toBe("InService");
+  });
+
+  it("registers a node whose launch event was missed", async () => {
+    const { deps, registry } = await setup();
+    const outcome = await recordHeartbeat(deps, report([], { nodeId: "i-unknown" }));
+    expect(outcome).toMatchObject({ registered: true, becameActive: true });
+    expect((await registry.getNode("i-unknown"))?.state).toBe("ACTIVE");
+  });
+
+  it("protects a node on which the heartbeat found a stream", async () => {
+    const { deps, group, nodeId, registry } = await setup();
+    await group.setProtection([nodeId], false);
+    await registry.applyChange({ nodeId, when: {}, set: { protectedFromScaleIn: false } });
+    await recordHeartbeat(deps, report([["cam", "4"]], { nodeId }));
+    expect((await group.describe()).instances[0]?.protectedFromScaleIn).toBe(true);
+  });
+});

@@ -1,0 +1,187 @@
+import type { FleetConfig } from "../../lambdas/core/config";
+import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import { decideScaling, type GroupInstance, idleSince, type ScalingPlan } from "../../lambdas/core/scaling";
+import { makeConfig, makeNode, T0 } from "../support/builders";
+
+const MIN = 60_000;
+const NOW = T0 + 60 * MIN; // an hour after the nodes launched
+
+const live = (n: number, prefix = "cam"): Record<string, StreamSlot> =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { state: "LIVE", since: T0, clientId: String(i) }]));
+const reserved = (expiresAt: number): Record<string, StreamSlot> => ({ r: { state: "RESERVED", since: T0, expiresAt } });
+
+/** A node that heartbeats, launched `age` minutes before NOW (older nodes fill first). */
+function node(id: string, overrides: Partial<MediaNode> = {}, ageMinutes = 60): MediaNode {
+  return makeNode({ nodeId: id, launchedAt: NOW - ageMinutes * MIN, lastHeartbeatAt: NOW - 5000, ...overrides });
+}
+
+interface Case {
+  nodes: MediaNode[];
+  desired?: number;
+  /** Instances: by default one InService instance per node, protected when it holds streams. */
+  instances?: GroupInstance[];
+  config?: Partial<FleetConfig>;
+  groupMax?: number;
+  groupMin?: number;
+}
+
+function plan(c: Case): ScalingPlan {
+  const instances =
+    c.instances ??
+    c.nodes.map((n) => ({
+      instanceId: n.nodeId,
+      lifecycleState: n.state === "PENDING" ? "Pending:Wait" : "InService",
+      protectedFromScaleIn: true,
+    }));
+  return decideScaling({
+    nodes: c.nodes,
+    group: { desired: c.desired ?? instances.length, min: c.groupMin ?? 0, max: c.groupMax ?? 50, instances },
+    // maxStreamsPerNode 4 keeps "full" readable; idle 10 minutes before scale-in.
+    config: makeConfig({ maxStreamsPerNode: 4, scaleInIdleSeconds: 600, ...c.config }),
+    now: NOW,
+  });
+}
+
+describe("decideScaling: scale-out", () => {
+  it.each<[string, Case, number | undefined]>([
+    ["an empty fleet gets minNodes + bufferNodes", { nodes: [], desired: 0 }, 2],
+    ["one node in use keeps one empty spare", { nodes: [node("a", { streams: live(1) })] }, 2],
+    ["a spare that is already ready: nothing", { nodes: [node("a", { streams: live(1) }), node("b", {}, 30)] }, undefined],
+    ["a spare that is launching counts: no double launch", { nodes: [node("a", { streams: live(1) }), node("b", { state: "PENDING" }, 1)] }, undefined],
+    ["capacity asked for but not launched yet counts", { nodes: [node("a", { streams: live(1) })], desired: 2 }, undefined],
+    ["the spare got its first camera: a new spare", { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(1) }, 30)] }, 3],
+    ["bufferNodes 2 keeps two spares", { nodes: [node("a", { streams: live(1) })], config: { bufferNodes: 2 } }, 3],
+    ["bufferNodes 0: the filling node has room, nothing", { nodes: [node("a", { streams: live(3) })], config: { bufferNodes: 0 } }, undefined],
+    ["bufferNodes 0: the filling node is full, launch one", { nodes: [node("a", { streams: live(4) })], config: { bufferNodes: 0 } }, 2],
+    ["bufferNodes 0: full by CPU alone, launch one", { nodes: [node("a", { streams: live(1), cpu: { percent: 85, at: NOW, streams: 1 } })], config: { bufferNodes: 0 } }, 2],
+    ["bufferNodes 0: full, and the next is booting: nothing", { nodes: [node("a", { streams: live(4) }), node("b", { state: "PENDING" }, 1)], config: { bufferNodes: 0 } }, undefined],
+    ["never beyond maxNodes", { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(4) })], config: { maxNodes: 2 } }, undefined],
+    ["never beyond the group's max", { nodes: [node("a", { streams: live(1) })], groupMax: 1 }, undefined],
+    ["minNodes 3 with one in use: 3 + 1", { nodes: [node("a", { streams: live(1) })], config: { minNodes: 3 } }, 4],
+    [
+      "a dead node still in the group is not capacity",
+      { nodes: [node("a", { streams: live(1) }), node("b", { state: "DEAD" })], desired: 2 },
+      3,
+    ],
+    [
+      "an instance that boots without a record yet counts",
+      {
+        nodes: [node("a", { streams: live(1) })],
+        instances: [
+          { instanceId: "a", lifecycleState: "InService", protectedFromScaleIn: true },
+          { instanceId: "new", lifecycleState: "Pending", protectedFromScaleIn: true },
+        ],
+      },
+      undefined,
+    ],
+  ])("%s", (_, c, desired) => {
+    expect(plan(c).desiredCapacity).toBe(desired);
+  });
+});
+
+describe("decideScaling: protection", () => {
+  const unprotected = (ids: string[]): GroupInstance[] =>
+    ids.map((id) => ({ instanceId: id, lifecycleState: "InService", protectedFromScaleIn: false }));
+  it.each<[string, MediaNode[], string[]]>([
+    ["a node with a stream", [node("a", { streams: live(1) })], ["a"]],
+    ["a node with a live reservation", [node("a", { streams: reserved(NOW + 1000) })], ["a"]],
+    ["not a node whose reservation expired", [node("a", { streams: reserved(NOW - 1) })], []],
+    ["not an empty node", [node("a")], []],
+    ["a draining node that got a stream", [node("a", { state: "DRAINING", streams: live(1) })], ["a"]],
+  ])("protects %s", (_, nodes, expected) => {
+    expect(plan({ nodes, instances: unprotected(nodes.map((n) => n.nodeId)) }).protect).toEqual(expected);
+  });
+
+  it("leaves an instance that is already protected alone", () => {
+    expect(plan({ nodes: [node("a", { streams: live(2) })] }).protect).toEqual([]);
+  });
+});
+
+describe("decideScaling: scale-in", () => {
+  const idle = (minutes: number) => ({ streamsChangedAt: NOW - minutes * MIN, stateChangedAt: NOW - 60 * MIN });
+  it.each<[string, Case, string[]]>([
+    ["an idle surplus node, idle long enough", { nodes: [node("a", { streams: live(1) }), node("b", idle(20), 40), node("c", idle(20), 30)] }, ["c"]],
+    ["newest first", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", idle(20), 30)] }, ["c"]],
+    ["not before scaleInIdleSeconds", { nodes: [node("a", { streams: live(1) }), node("b", idle(5), 40), node("c", idle(5), 30)] }, []],
+    ["never below minNodes + bufferNodes", { nodes: [node("a", idle(20)), node("b", idle(20), 40)] }, []],
+    ["never a node with a stream", { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 40), node("c", idle(20), 30)] }, []],
+    ["never a node with a live reservation", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { streams: reserved(NOW + 1) }, 30)] }, ["b"]],
+    ["a node whose reservation expired long ago", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { ...idle(20), streams: reserved(NOW - 20 * MIN) }, 30)] }, ["c"]],
+    ["not a node whose reservation expired just now", { nodes: [node("a", idle(20)), node("b", { streams: live(1) }, 40), node("c", { ...idle(20), streams: reserved(NOW - MIN) }, 30)] }, ["a"]],
+    ["never a PENDING node", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { ...idle(20), state: "PENDING" }, 30)] }, []],
+    ["two surplus nodes at once", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", idle(20), 30), node("d", idle(20), 20)] }, ["d", "c"]],
+    ["none with bufferNodes 0 while every node in use is full", { nodes: [node("a", { streams: live(4) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } }, []],
+    ["the spare with bufferNodes 0 once the filling node has room", { nodes: [node("a", { streams: live(3) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } }, ["b"]],
+  ])("drains %s", (_, c, expected) => {
+    expect(plan(c).drain).toEqual(expected);
+  });
+
+  it("computes idle time from the last change of streams or state, and expired reservations", () => {
+    expect(idleSince(node("a", { streams: live(1) }), NOW)).toBeUndefined();
+    expect(idleSince(node("a", { streamsChangedAt: NOW - 5 * MIN, stateChangedAt: NOW - 9 * MIN }), NOW)).toBe(NOW - 5 * MIN);
+    expect(idleSince(node("a", { streamsChangedAt: T0, stateChangedAt: T0, streams: reserved(NOW - 1000) }), NOW)).toBe(NOW - 1000);
+  });
+});
+
+describe("decideScaling: draining nodes", () => {
+  it("terminates a drained node that is empty", () => {
+    const p = plan({ nodes: [node("a", { streams: live(1) }), node("b"), node("c", { state: "DRAINING" })] });
+    expect(p.terminate).toEqual(["c"]);
+    expect(p.undrain).toEqual([]);
+  });
+
+  it("takes a draining node back when a stream appeared on it, never terminating it", () => {
+    const p = plan({ nodes: [node("a"), node("b"), node("c", { state: "DRAINING", streams: live(1) })] });
+    expect(p.undrain).toEqual(["c"]);
+    expect(p.terminate).toEqual([]);
+  });
+
+  it("takes a draining node back rather than launching when capacity is needed", () => {
+    const p = plan({ nodes: [node("a", { streams: live(1) }), node("c", { state: "DRAINING" })] });
+    expect(p.undrain).toEqual(["c"]);
+    expect(p.desiredCapacity).toBeUndefined();
+    expect(p.terminate).toEqual([]);
+  });
+});
+
+describe("decideScaling: liveness", () => {
+  const heartbeat = (secondsAgo: number) => ({ lastHeartbeatAt: NOW - secondsAgo * 1000 });
+  it.each<[string, MediaNode, boolean]>([
+    ["an ACTIVE node silent for more than 4 periods (60 s) is DEAD", node("a", heartbeat(61)), true],
+    ["an ACTIVE node silent for exactly 4 periods is not yet", node("a", heartbeat(60)), false],
+    ["a DRAINING node silent too long is DEAD", node("a", { state: "DRAINING", ...heartbeat(61) }), true],
+    ["a PENDING node is not DEAD for silence (its launch hook decides)", node("a", { state: "PENDING", lastHeartbeatAt: undefined }), false],
+    [
+      "a node that never sent a heartbeat counts from its state change",
+      node("a", { lastHeartbeatAt: undefined, stateChangedAt: NOW - 61_000 }),
+      true,
+    ],
+  ])("%s", (_, n, dead) => {
+    expect(plan({ nodes: [n] }).markDead).toEqual(dead ? [n.nodeId] : []);
+  });
+
+  it("declares DEAD a node whose instance left the group, whatever its state", () => {
+    const nodes = [node("a", { streams: live(2) }), node("b", { state: "PENDING" })];
+    const p = plan({ nodes, instances: [{ instanceId: "a", lifecycleState: "Terminating:Wait", protectedFromScaleIn: true }] });
+    expect(p.markDead).toEqual(["a", "b"]);
+  });
+
+  it("forgets a DEAD node whose instance is gone, and terminates one still in the group after 8 periods", () => {
+    const nodes = [
+      node("gone", { state: "DEAD", lastHeartbeatAt: NOW - 10 * MIN }),
+      node("stuck", { state: "DEAD", lastHeartbeatAt: NOW - 121_000 }),
+      node("recent", { state: "DEAD", lastHeartbeatAt: NOW - 90_000 }),
+    ];
+    const instances = ["stuck", "recent"].map((id) => ({ instanceId: id, lifecycleState: "InService", protectedFromScaleIn: true }));
+    const p = plan({ nodes, instances });
+    expect(p.forget).toEqual(["gone"]);
+    expect(p.terminate).toEqual(["stuck"]);
+  });
+
+  it("explains each decision in an event", () => {
+    const p = plan({ nodes: [node("a", { streams: live(1) })] });
+    expect(p.events).toEqual([
+      expect.objectContaining({ kind: "scale-out", message: expect.stringContaining("desired capacity 1 → 2") }),
+    ]);
+  });
+});
