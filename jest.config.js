@@ -22,5 +22,7 @@ module.exports = {
     project("handlers"),
     // Each integration test file starts its own moto server (test/support/moto.ts).
     project("integration", { testTimeout: 60_000 }),
+    // Synth, cdk-nag, cfn-lint, nginx -t, shellcheck.
+    project("infra", { testTimeout: 300_000 }),
   ],
 };

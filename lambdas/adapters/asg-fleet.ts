@@ -69,7 +69,10 @@ export class AsgFleet implements FleetPort {
 
   async terminate(instanceId: string, decrement: boolean): Promise<void> {
     await this.client.send(
-      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrement }),
+      new TerminateInstanceInAutoScalingGroupCommand({
+        InstanceId: instanceId,
+        ShouldDecrementDesiredCapacity: decrement,
+      }),
     );
   }
 
@@ -93,7 +96,8 @@ export class AsgFleet implements FleetPort {
       );
     } catch (error) {
       // Nothing waits on this hook for the instance (it continued already, or timed out): done.
-      if ((error as Error).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message)) return;
+      if ((error as Error).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message))
+        return;
       throw error;
     }
   }

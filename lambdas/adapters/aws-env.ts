@@ -20,6 +20,7 @@ import { CloudWatchMetrics } from "./cloudwatch-metrics";
 import { DynamoRegistry } from "./dynamo-registry";
 import { DebouncedScaleOut, invokeScaler } from "./scale-out";
 import { SsmNodeCredentials } from "./ssm-node-credentials";
+import { PowertoolsTelemetry } from "./telemetry";
 
 /** The environment variables the stack sets on the Lambdas. */
 export const ENV = {
@@ -58,7 +59,9 @@ export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumen
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-const logger = () => new Logger({ serviceName: "rtmp-fleet" });
+/** The fleet's name (the stack's): the logs' and metrics' `service`. */
+const fleetName = (env: NodeJS.ProcessEnv) => env.POWERTOOLS_SERVICE_NAME || "rtmp-fleet";
+const logger = (env: NodeJS.ProcessEnv) => new Logger({ serviceName: fleetName(env) });
 const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(documentClient(), requireEnv(ENV.table, env));
 const fleet = (env: NodeJS.ProcessEnv) =>
   new AsgFleet(new AutoScalingClient({}), {
@@ -80,7 +83,8 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     registry: registry(env),
     config: fleetConfigFromEnv(env),
     now: Date.now,
-    logger: logger(),
+    logger: logger(env),
+    telemetry: new PowertoolsTelemetry(fleetName(env)),
     secrets: secrets(env),
     fleet: fleet(env),
     scaleOut: new DebouncedScaleOut(
@@ -99,7 +103,8 @@ export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandl
     registry: registry(env),
     config: fleetConfigFromEnv(env),
     now: Date.now,
-    logger: logger(),
+    logger: logger(env),
+    telemetry: new PowertoolsTelemetry(fleetName(env)),
     fleet: fleet(env),
     metrics: new CloudWatchMetrics(new CloudWatchClient({})),
   };
@@ -110,7 +115,7 @@ export function awsLifecycleDeps(env: NodeJS.ProcessEnv = process.env): Lifecycl
   return {
     registry: registry(env),
     now: Date.now,
-    logger: logger(),
+    logger: logger(env),
     fleet: fleet(env),
     groupName: requireEnv(ENV.groupName, env),
     credentials: new SsmNodeCredentials(new SSMClient({}), requireEnv(ENV.nodeSecretPrefix, env), secrets(env)),

@@ -1,14 +1,14 @@
 /** Node CPU from CloudWatch's `AWS/EC2 CPUUtilization` (1-minute with detailed monitoring). */
 import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
-import type { MetricsPort } from "../core/ports";
+import type { CpuMetrics } from "../core/ports";
 
 /** GetMetricData takes at most this many queries a call. */
 export const METRIC_QUERIES_PER_CALL = 500;
 /** How far back a sample is looked for (ms): older ones say nothing about now. */
 export const CPU_LOOKBACK_MS = 10 * 60 * 1000;
 
-/** A `MetricsPort` over CloudWatch: every node in one call per 500. */
-export class CloudWatchMetrics implements MetricsPort {
+/** A `CpuMetrics` over CloudWatch: every node in one call per 500. */
+export class CloudWatchMetrics implements CpuMetrics {
   constructor(private readonly client: CloudWatchClient) {}
 
   async cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>> {

@@ -15,7 +15,13 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { FleetEvent, MediaNode, NodeState } from "../core/model";
-import { type ChangeOutcome, EVENT_RETENTION_MS, type NodeChange, type NodeCondition, type Registry } from "../core/registry";
+import {
+  type ChangeOutcome,
+  EVENT_RETENTION_MS,
+  type NodeChange,
+  type NodeCondition,
+  type Registry,
+} from "../core/registry";
 
 /** The partition that holds every node item. */
 export const NODE_PARTITION = "NODE";
@@ -281,6 +287,8 @@ export class DynamoRegistry implements Registry {
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map(({ pk: _pk, sk: _sk, [REGISTRY_TTL_ATTRIBUTE]: _ttl, ...event }) => event as FleetEvent);
+    return (page.Items ?? []).map(
+      ({ pk: _pk, sk: _sk, [REGISTRY_TTL_ATTRIBUTE]: _ttl, ...event }) => event as FleetEvent,
+    );
   }
 }

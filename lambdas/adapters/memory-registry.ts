@@ -70,6 +70,9 @@ export class MemoryRegistry implements Registry {
   }
 
   async recentEvents(limit: number): Promise<FleetEvent[]> {
-    return this.events.slice(-limit).reverse().map((e) => ({ ...e }));
+    return this.events
+      .slice(-limit)
+      .reverse()
+      .map((e) => ({ ...e }));
   }
 }

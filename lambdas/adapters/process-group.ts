@@ -135,7 +135,10 @@ export class ProcessGroup implements FleetPort {
   async tick(): Promise<void> {
     const now = this.now();
     for (const instance of [...this.instances.values()]) {
-      if (instance.lifecycleState === "Pending:Wait" && now - instance.launchedAt > (this.options.launchTimeoutMs ?? 600_000)) {
+      if (
+        instance.lifecycleState === "Pending:Wait" &&
+        now - instance.launchedAt > (this.options.launchTimeoutMs ?? 600_000)
+      ) {
         await this.beginTermination(instance);
       }
     }

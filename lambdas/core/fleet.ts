@@ -52,7 +52,11 @@ export async function markDead(registry: Registry, node: MediaNode, now: number)
  * The launch lifecycle hook fired: the node is registered PENDING (its agent reports it ready
  * later, which lets the launch continue). A record that exists already is left as it is.
  */
-export async function onInstanceLaunching(deps: FleetDeps, instanceId: string, launchedAt: number): Promise<FleetEvent> {
+export async function onInstanceLaunching(
+  deps: FleetDeps,
+  instanceId: string,
+  launchedAt: number,
+): Promise<FleetEvent> {
   const now = deps.now();
   const created = await deps.registry.createNode({
     nodeId: instanceId,

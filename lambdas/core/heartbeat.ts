@@ -158,7 +158,13 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
       const nodes = await registry.listNodes({ consistent: true });
       liveElsewhere = new Set(
         report.streams
-          .map((s) => findStream(nodes.filter((n) => n.nodeId !== report.nodeId), s.name, now))
+          .map((s) =>
+            findStream(
+              nodes.filter((n) => n.nodeId !== report.nodeId),
+              s.name,
+              now,
+            ),
+          )
           .filter((found) => found?.state === "LIVE")
           .map((found) => found?.stream as string),
       );

@@ -37,7 +37,7 @@ export interface FleetPort {
 }
 
 /** Per-instance CPU samples from outside the node (CloudWatch on AWS). */
-export interface MetricsPort {
+export interface CpuMetrics {
   /** The latest CPU sample of each instance that has one. */
   cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>>;
 }
@@ -48,4 +48,34 @@ export interface NodeCredentials {
   issue(nodeId: string): Promise<void>;
   /** Withdraws it (the node is gone). */
   revoke(nodeId: string): Promise<void>;
+}
+
+/** The names of the control plane's metrics (CloudWatch namespace `RtmpFleet` on AWS). */
+export const METRIC = {
+  resolves: "Resolves",
+  resolveNoCapacity: "ResolveNoCapacity",
+  publishAllowed: "PublishAllowed",
+  publishDenied: "PublishDenied",
+  streamsEnded: "StreamsEnded",
+  heartbeats: "Heartbeats",
+  scaleOut: "ScaleOutActions",
+  drained: "NodesDrained",
+  terminated: "NodesTerminated",
+  dead: "NodesDead",
+  nodesActive: "NodesActive",
+  nodesPending: "NodesPending",
+  nodesDraining: "NodesDraining",
+  streamsLive: "StreamsLive",
+  streamsReserved: "StreamsReserved",
+  nodeCpu: "NodeCpuPercent",
+} as const;
+
+/** Counters and gauges for dashboards and alarms. */
+export interface Telemetry {
+  /** Adds to a counter. */
+  count(name: string, value?: number): void;
+  /** Records a level (nodes, streams), optionally for one node. */
+  gauge(name: string, value: number, nodeId?: string): void;
+  /** Sends what was recorded (once per invocation on AWS). */
+  flush(): void;
 }

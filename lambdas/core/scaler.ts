@@ -7,8 +7,8 @@
 import type { FleetConfig } from "./config";
 import { type FleetDeps, markDead } from "./fleet";
 import { expiredReservations, type FleetEvent, heldStreams, type MediaNode } from "./model";
-import type { FleetPort, MetricsPort } from "./ports";
-import { type GroupState, instanceGone, type ScalingPlan, decideScaling } from "./scaling";
+import type { CpuMetrics, FleetPort } from "./ports";
+import { decideScaling, type GroupState, instanceGone, type ScalingPlan } from "./scaling";
 import { staleTombstones } from "./streams";
 
 /** What a scaler run uses. */
@@ -16,7 +16,7 @@ export interface ScalerDeps extends FleetDeps {
   readonly config: FleetConfig;
   readonly fleet: FleetPort;
   /** CPU samples from outside the nodes (CloudWatch); optional, heartbeats carry CPU too. */
-  readonly metrics?: MetricsPort;
+  readonly metrics?: CpuMetrics;
   /** Who runs this tick (e.g. the Lambda request id), for the lease. */
   readonly owner: string;
 }
@@ -31,6 +31,8 @@ export interface TickReport {
   /** False when another scaler held the lease: this one did nothing. */
   readonly ran: boolean;
   readonly plan?: ScalingPlan;
+  /** The nodes the plan was decided on. */
+  readonly nodes?: readonly MediaNode[];
   /** What was carried out, with the steps that were skipped because the registry changed. */
   readonly events: readonly FleetEvent[];
 }
@@ -50,7 +52,7 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
     const events = [...plan.events];
     await carryOut(deps, plan, group, nodes, events);
     await registry.appendEvents(events);
-    return { ran: true, plan, events };
+    return { ran: true, plan, nodes, events };
   } finally {
     await registry.releaseLease(SCALER_LEASE, deps.owner);
   }
@@ -64,7 +66,13 @@ async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]):
   const now = deps.now();
   const inService = new Set(group.instances.filter((i) => i.lifecycleState === "InService").map((i) => i.instanceId));
   const measured = nodes.filter((n) => (n.state === "ACTIVE" || n.state === "DRAINING") && inService.has(n.nodeId));
-  const samples = deps.metrics && measured.length > 0 ? await deps.metrics.cpu(measured.map((n) => n.nodeId), now) : new Map();
+  const samples =
+    deps.metrics && measured.length > 0
+      ? await deps.metrics.cpu(
+          measured.map((n) => n.nodeId),
+          now,
+        )
+      : new Map();
   const result: MediaNode[] = [];
   for (const node of nodes) {
     const sample = samples.get(node.nodeId);
@@ -84,7 +92,9 @@ async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]):
         ),
       },
       set: {
-        ...(newerCpu ? { cpu: { percent: sample.percent, at: sample.at, streams: heldStreams(node, now).length } } : {}),
+        ...(newerCpu
+          ? { cpu: { percent: sample.percent, at: sample.at, streams: heldStreams(node, now).length } }
+          : {}),
         ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
       },
       removeStreams: expired,
@@ -120,7 +130,8 @@ async function carryOut(
   // 2. Liveness.
   for (const nodeId of plan.markDead) {
     const node = byId.get(nodeId);
-    if (node && !(await markDead(registry, node, now))) note("skipped", `node ${nodeId} changed: not marked DEAD`, nodeId);
+    if (node && !(await markDead(registry, node, now)))
+      note("skipped", `node ${nodeId} changed: not marked DEAD`, nodeId);
   }
   for (const nodeId of plan.forget) await registry.deleteNode(nodeId, ["DEAD"]);
 
@@ -171,6 +182,10 @@ async function carryOut(
         set: { state: "DEAD", stateChangedAt: now },
       });
     }
-    note("terminated", `terminated node ${nodeId}${decrement ? "" : " (replaced: the group is at its minimum)"}`, nodeId);
+    note(
+      "terminated",
+      `terminated node ${nodeId}${decrement ? "" : " (replaced: the group is at its minimum)"}`,
+      nodeId,
+    );
   }
 }

@@ -5,6 +5,7 @@
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
 import { streamNameProblem } from "../core/names";
+import { METRIC } from "../core/ports";
 import { type ApiDeps, httpHandler } from "./api";
 import { ApiError, authenticateNode, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
@@ -44,6 +45,7 @@ async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const nodeId = authenticateNode(event, await deps.secrets.nodeMaster());
   const report = parseHeartbeat(nodeId, jsonBody(event));
   const outcome = await recordHeartbeat(deps, report);
+  deps.telemetry.count(METRIC.heartbeats);
   if (outcome.registered) deps.logger.info("node registered by its heartbeat", { nodeId });
   if (outcome.becameActive) deps.logger.info("node ready: ACTIVE", { nodeId });
   return json(200, {

@@ -4,6 +4,7 @@
  * `on_done`: the answer is ignored by nginx, so it is 2xx for every well-formed request).
  */
 
+import { METRIC } from "../core/ports";
 import { endStream, type PublishDenial, publishStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { ApiError, authenticateNode, formBody, type HttpEvent, type HttpResult, json } from "./http";
@@ -51,6 +52,7 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = await parseCallback(event, deps, ["publish"]);
   await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
   const outcome = await publishStream(deps, callback);
+  deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
   if (outcome.kind === "denied") {
     const denial = DENIALS[outcome.reason];
     deps.logger.warn("publish denied", { stream: callback.stream, nodeId: callback.nodeId, reason: outcome.reason });

@@ -4,6 +4,7 @@
  */
 import { verifyCameraKey } from "../core/credentials";
 import { streamNameProblem } from "../core/names";
+import { METRIC } from "../core/ports";
 import { resolveStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { ApiError, type HttpEvent, type HttpResult, json, query, wantsText } from "./http";
@@ -40,7 +41,9 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   await checkCameraKey(deps, stream, key);
 
   const outcome = await resolveStream(deps, stream);
+  deps.telemetry.count(METRIC.resolves);
   if (outcome.kind === "no_room") {
+    deps.telemetry.count(METRIC.resolveNoCapacity);
     deps.logger.warn("no room", { stream });
     // The 503 stands either way; the scheduled scaler run covers a request that could not be sent.
     await deps.scaleOut.request(`no room for stream ${stream}`).catch((error: unknown) => {

@@ -8,11 +8,15 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { heldStreams } from "../core/model";
+import { METRIC, type Telemetry } from "../core/ports";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler";
+import { flushTelemetry } from "./api";
 
 /** What the scaler Lambda uses; `owner` comes from each invocation. */
 export type ScalerHandlerDeps = Omit<ScalerDeps, "owner"> & {
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
   /** Waits this long (ms); injected so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
 };
@@ -39,16 +43,38 @@ export async function scalerRun(deps: ScalerHandlerDeps, event: ScalerEvent, own
   }
 }
 
+/** Gauges of the fleet as the tick saw it, and counters of what it did, for the dashboard. */
+export function recordTick(telemetry: Telemetry, report: TickReport, now: number): void {
+  const nodes = report.nodes ?? [];
+  const inState = (state: string) => nodes.filter((n) => n.state === state).length;
+  telemetry.gauge(METRIC.nodesActive, inState("ACTIVE"));
+  telemetry.gauge(METRIC.nodesPending, inState("PENDING"));
+  telemetry.gauge(METRIC.nodesDraining, inState("DRAINING"));
+  const slots = nodes.flatMap((n) => heldStreams(n, now).map((name) => n.streams[name]?.state));
+  telemetry.gauge(METRIC.streamsLive, slots.filter((s) => s === "LIVE").length);
+  telemetry.gauge(METRIC.streamsReserved, slots.filter((s) => s === "RESERVED").length);
+  for (const node of nodes) {
+    if (node.cpu && node.state !== "DEAD") telemetry.gauge(METRIC.nodeCpu, node.cpu.percent, node.nodeId);
+  }
+  const plan = report.plan;
+  if (plan?.desiredCapacity !== undefined) telemetry.count(METRIC.scaleOut);
+  telemetry.count(METRIC.drained, plan?.drain.length ?? 0);
+  telemetry.count(METRIC.dead, plan?.markDead.length ?? 0);
+  telemetry.count(METRIC.terminated, report.events.filter((e) => e.kind === "terminated").length);
+}
+
 /** The scaler handler over the given dependencies. */
 export function createScalerHandler(deps: ScalerHandlerDeps) {
   return middy<ScalerEvent, { ran: boolean; actions: number }>()
     .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(flushTelemetry(deps.telemetry))
     .handler(async (event: ScalerEvent, context: Context) => {
       const report = await scalerRun(deps, event ?? {}, context.awsRequestId);
       if (!report.ran) {
         deps.logger.info("another scaler run holds the lease: nothing done", { event });
         return { ran: false, actions: 0 };
       }
+      recordTick(deps.telemetry, report, deps.now());
       for (const fleetEvent of report.events) deps.logger.info(fleetEvent.message, { fleetEvent });
       deps.logger.info("scaler run", { trigger: event?.source ?? "schedule", summary: report.plan?.summary });
       return { ran: true, actions: report.events.length };

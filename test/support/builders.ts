@@ -5,10 +5,11 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import { type InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
+import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { nodeSecret } from "../../lambdas/core/credentials";
-import type { MediaNode } from "../../lambdas/core/model";
 import { onInstanceLaunching, onInstanceTerminating } from "../../lambdas/core/fleet";
+import type { MediaNode } from "../../lambdas/core/model";
 import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
@@ -106,11 +107,18 @@ export function makeGroup(
 /** Handler dependencies over a registry, with camera keys on. */
 export function makeDeps(
   registry: Registry,
-  options: { clock?: TestClock; config?: FleetConfig; cameraKeys?: boolean; operatorToken?: string; fleet?: ApiDeps["fleet"] } = {},
-): ApiDeps & { scaleOut: RecordingScaleOut } {
+  options: {
+    clock?: TestClock;
+    config?: FleetConfig;
+    cameraKeys?: boolean;
+    operatorToken?: string;
+    fleet?: ApiDeps["fleet"];
+  } = {},
+): ApiDeps & { scaleOut: RecordingScaleOut; telemetry: MemoryTelemetry } {
   const clock = options.clock ?? new TestClock();
   return {
     fleet: options.fleet ?? makeGroup(registry, clock).group,
+    telemetry: new MemoryTelemetry(),
     registry,
     config: options.config ?? makeConfig(),
     now: clock.now,

@@ -1,7 +1,7 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { applyEdits, conditionHolds } from "../../lambdas/core/registry";
 import { type HeartbeatReport, reconcile, reconcileGraceMs, recordHeartbeat } from "../../lambdas/core/heartbeat";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import { applyEdits, conditionHolds } from "../../lambdas/core/registry";
 import { makeConfig, makeGroup, makeNode, T0, TestClock } from "../support/builders";
 
 const config = makeConfig();
@@ -14,7 +14,12 @@ const report = (streams: [string, string][], overrides: Partial<HeartbeatReport>
   streams: streams.map(([name, clientId]) => ({ name, clientId })),
   ...overrides,
 });
-const liveSlot = (clientId: string, extra: Partial<StreamSlot> = {}): StreamSlot => ({ state: "LIVE", since: T0, clientId, ...extra });
+const liveSlot = (clientId: string, extra: Partial<StreamSlot> = {}): StreamSlot => ({
+  state: "LIVE",
+  since: T0,
+  clientId,
+  ...extra,
+});
 
 /** Applies the reconcile change to the node, checking its conditions hold against the node read. */
 function after(node: MediaNode, r: HeartbeatReport, elsewhere: string[] = []): MediaNode {
@@ -28,15 +33,60 @@ describe("reconcile: the registry follows rtmp_stat", () => {
     makeNode({ nodeId: "n1", rtmpBaseUrl: "rtmp://n1.test:1935/live", streams, ...overrides });
 
   it.each<[string, Record<string, StreamSlot>, [string, string][], Record<string, Partial<StreamSlot> | undefined>]>([
-    ["a listed live stream stays as it is", { a: liveSlot("1") }, [["a", "1"]], { a: { state: "LIVE", clientId: "1", since: T0 } }],
-    ["a stream the registry lacks is added live", {}, [["a", "7"]], { a: { state: "LIVE", clientId: "7", since: NOW } }],
-    ["a reservation listed as publishing becomes live", { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } }, [["a", "3"]], { a: { state: "LIVE", clientId: "3" } }],
-    ["a reconnect updates the client id", { a: liveSlot("1") }, [["a", "9"]], { a: { state: "LIVE", clientId: "9", since: T0 } }],
-    ["a missing live stream is marked missing first", { a: liveSlot("1") }, [], { a: { state: "LIVE", missingSince: NOW } }],
-    ["a stream missing within the grace stays", { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) + 1 }) }, [], { a: { missingSince: NOW - reconcileGraceMs(config) + 1 } }],
-    ["a stream missing past the grace is removed", { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) }) }, [], { a: undefined }],
-    ["a stream listed again is no longer missing", { a: liveSlot("1", { missingSince: NOW - 1000 }) }, [["a", "1"]], { a: { state: "LIVE" } }],
-    ["a reservation not listed is left to expire", { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } }, [], { a: { state: "RESERVED" } }],
+    [
+      "a listed live stream stays as it is",
+      { a: liveSlot("1") },
+      [["a", "1"]],
+      { a: { state: "LIVE", clientId: "1", since: T0 } },
+    ],
+    [
+      "a stream the registry lacks is added live",
+      {},
+      [["a", "7"]],
+      { a: { state: "LIVE", clientId: "7", since: NOW } },
+    ],
+    [
+      "a reservation listed as publishing becomes live",
+      { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } },
+      [["a", "3"]],
+      { a: { state: "LIVE", clientId: "3" } },
+    ],
+    [
+      "a reconnect updates the client id",
+      { a: liveSlot("1") },
+      [["a", "9"]],
+      { a: { state: "LIVE", clientId: "9", since: T0 } },
+    ],
+    [
+      "a missing live stream is marked missing first",
+      { a: liveSlot("1") },
+      [],
+      { a: { state: "LIVE", missingSince: NOW } },
+    ],
+    [
+      "a stream missing within the grace stays",
+      { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) + 1 }) },
+      [],
+      { a: { missingSince: NOW - reconcileGraceMs(config) + 1 } },
+    ],
+    [
+      "a stream missing past the grace is removed",
+      { a: liveSlot("1", { missingSince: NOW - reconcileGraceMs(config) }) },
+      [],
+      { a: undefined },
+    ],
+    [
+      "a stream listed again is no longer missing",
+      { a: liveSlot("1", { missingSince: NOW - 1000 }) },
+      [["a", "1"]],
+      { a: { state: "LIVE" } },
+    ],
+    [
+      "a reservation not listed is left to expire",
+      { a: { state: "RESERVED", since: T0, expiresAt: NOW + 1 } },
+      [],
+      { a: { state: "RESERVED" } },
+    ],
   ])("%s", (_, streams, listed, expected) => {
     const result = after(node(streams), report(listed));
     for (const [name, slot] of Object.entries(expected)) {
@@ -51,7 +101,15 @@ describe("reconcile: the registry follows rtmp_stat", () => {
   });
 
   it("records CPU with the number of streams it was measured with", () => {
-    expect(after(node({}), report([["a", "1"], ["b", "2"]])).cpu).toEqual({ percent: 30, at: NOW, streams: 2 });
+    expect(
+      after(
+        node({}),
+        report([
+          ["a", "1"],
+          ["b", "2"],
+        ]),
+      ).cpu,
+    ).toEqual({ percent: 30, at: NOW, streams: 2 });
   });
 
   it("ignores the stream list and does not count as alive when nginx does not answer", () => {
@@ -92,7 +150,10 @@ describe("recordHeartbeat", () => {
     await recordHeartbeat(deps, report([], { nodeId, ready: false }));
     expect((await registry.getNode(nodeId))?.state).toBe("PENDING");
     const outcome = await recordHeartbeat(deps, report([], { nodeId }));
-    expect(outcome).toMatchObject({ becameActive: true, node: { state: "ACTIVE", rtmpBaseUrl: "rtmp://n1.test:1935/live" } });
+    expect(outcome).toMatchObject({
+      becameActive: true,
+      node: { state: "ACTIVE", rtmpBaseUrl: "rtmp://n1.test:1935/live" },
+    });
     expect((await group.describe()).instances[0]?.lifecycleState).toBe("InService");
   });
 

@@ -1,7 +1,7 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
-import type { MetricsPort } from "../../lambdas/core/ports";
+import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
 import { runScalerTick } from "../../lambdas/core/scaler";
 import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
@@ -38,7 +38,8 @@ async function fleet(registry: Registry = new MemoryRegistry()) {
   };
   const stop = async (name: string) => {
     const node = (await registry.listNodes()).find((n) => n.streams[name]);
-    if (node) await endStream(deps, { nodeId: node.nodeId, stream: name, clientId: node.streams[name]?.clientId as string });
+    if (node)
+      await endStream(deps, { nodeId: node.nodeId, stream: name, clientId: node.streams[name]?.clientId as string });
   };
   return { registry, clock, group, launcher, deps, heartbeats, camera, stop };
 }
@@ -120,7 +121,10 @@ describe("runScalerTick over the in-process group", () => {
     expect([a.ran, b.ran].sort()).toEqual([false, true]);
     expect((await group.describe()).desired).toBe(2);
     // The lease is released: the next run goes ahead and changes nothing.
-    expect(await runScalerTick({ ...deps, owner: "b" })).toMatchObject({ ran: true, plan: { desiredCapacity: undefined } });
+    expect(await runScalerTick({ ...deps, owner: "b" })).toMatchObject({
+      ran: true,
+      plan: { desiredCapacity: undefined },
+    });
   });
 
   it("declares a silent node DEAD, removes its streams, terminates its instance later, then forgets it", async () => {
@@ -159,7 +163,7 @@ describe("runScalerTick over the in-process group", () => {
     await runScalerTick(deps);
     await heartbeats();
     await camera("c1");
-    const metrics: MetricsPort = { cpu: async () => new Map([["i-1", { percent: 90, at: clock.ms + 1 }]]) };
+    const metrics: CpuMetrics = { cpu: async () => new Map([["i-1", { percent: 90, at: clock.ms + 1 }]]) };
     const report = await runScalerTick({ ...deps, metrics });
     expect((await registry.getNode("i-1"))?.cpu).toEqual({ percent: 90, at: clock.ms + 1, streams: 1 });
     expect(report.plan?.summary.allInUseFull).toBe(true);

@@ -7,8 +7,12 @@ const MIN = 60_000;
 const NOW = T0 + 60 * MIN; // an hour after the nodes launched
 
 const live = (n: number, prefix = "cam"): Record<string, StreamSlot> =>
-  Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { state: "LIVE", since: T0, clientId: String(i) }]));
-const reserved = (expiresAt: number): Record<string, StreamSlot> => ({ r: { state: "RESERVED", since: T0, expiresAt } });
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { state: "LIVE", since: T0, clientId: String(i) }]),
+  );
+const reserved = (expiresAt: number): Record<string, StreamSlot> => ({
+  r: { state: "RESERVED", since: T0, expiresAt },
+});
 
 /** A node that heartbeats, launched `age` minutes before NOW (older nodes fill first). */
 function node(id: string, overrides: Partial<MediaNode> = {}, ageMinutes = 60): MediaNode {
@@ -46,16 +50,55 @@ describe("decideScaling: scale-out", () => {
   it.each<[string, Case, number | undefined]>([
     ["an empty fleet gets minNodes + bufferNodes", { nodes: [], desired: 0 }, 2],
     ["one node in use keeps one empty spare", { nodes: [node("a", { streams: live(1) })] }, 2],
-    ["a spare that is already ready: nothing", { nodes: [node("a", { streams: live(1) }), node("b", {}, 30)] }, undefined],
-    ["a spare that is launching counts: no double launch", { nodes: [node("a", { streams: live(1) }), node("b", { state: "PENDING" }, 1)] }, undefined],
-    ["capacity asked for but not launched yet counts", { nodes: [node("a", { streams: live(1) })], desired: 2 }, undefined],
-    ["the spare got its first camera: a new spare", { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(1) }, 30)] }, 3],
+    [
+      "a spare that is already ready: nothing",
+      { nodes: [node("a", { streams: live(1) }), node("b", {}, 30)] },
+      undefined,
+    ],
+    [
+      "a spare that is launching counts: no double launch",
+      { nodes: [node("a", { streams: live(1) }), node("b", { state: "PENDING" }, 1)] },
+      undefined,
+    ],
+    [
+      "capacity asked for but not launched yet counts",
+      { nodes: [node("a", { streams: live(1) })], desired: 2 },
+      undefined,
+    ],
+    [
+      "the spare got its first camera: a new spare",
+      { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(1) }, 30)] },
+      3,
+    ],
     ["bufferNodes 2 keeps two spares", { nodes: [node("a", { streams: live(1) })], config: { bufferNodes: 2 } }, 3],
-    ["bufferNodes 0: the filling node has room, nothing", { nodes: [node("a", { streams: live(3) })], config: { bufferNodes: 0 } }, undefined],
-    ["bufferNodes 0: the filling node is full, launch one", { nodes: [node("a", { streams: live(4) })], config: { bufferNodes: 0 } }, 2],
-    ["bufferNodes 0: full by CPU alone, launch one", { nodes: [node("a", { streams: live(1), cpu: { percent: 85, at: NOW, streams: 1 } })], config: { bufferNodes: 0 } }, 2],
-    ["bufferNodes 0: full, and the next is booting: nothing", { nodes: [node("a", { streams: live(4) }), node("b", { state: "PENDING" }, 1)], config: { bufferNodes: 0 } }, undefined],
-    ["never beyond maxNodes", { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(4) })], config: { maxNodes: 2 } }, undefined],
+    [
+      "bufferNodes 0: the filling node has room, nothing",
+      { nodes: [node("a", { streams: live(3) })], config: { bufferNodes: 0 } },
+      undefined,
+    ],
+    [
+      "bufferNodes 0: the filling node is full, launch one",
+      { nodes: [node("a", { streams: live(4) })], config: { bufferNodes: 0 } },
+      2,
+    ],
+    [
+      "bufferNodes 0: full by CPU alone, launch one",
+      {
+        nodes: [node("a", { streams: live(1), cpu: { percent: 85, at: NOW, streams: 1 } })],
+        config: { bufferNodes: 0 },
+      },
+      2,
+    ],
+    [
+      "bufferNodes 0: full, and the next is booting: nothing",
+      { nodes: [node("a", { streams: live(4) }), node("b", { state: "PENDING" }, 1)], config: { bufferNodes: 0 } },
+      undefined,
+    ],
+    [
+      "never beyond maxNodes",
+      { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(4) })], config: { maxNodes: 2 } },
+      undefined,
+    ],
     ["never beyond the group's max", { nodes: [node("a", { streams: live(1) })], groupMax: 1 }, undefined],
     ["minNodes 3 with one in use: 3 + 1", { nodes: [node("a", { streams: live(1) })], config: { minNodes: 3 } }, 4],
     [
@@ -100,26 +143,82 @@ describe("decideScaling: protection", () => {
 describe("decideScaling: scale-in", () => {
   const idle = (minutes: number) => ({ streamsChangedAt: NOW - minutes * MIN, stateChangedAt: NOW - 60 * MIN });
   it.each<[string, Case, string[]]>([
-    ["an idle surplus node, idle long enough", { nodes: [node("a", { streams: live(1) }), node("b", idle(20), 40), node("c", idle(20), 30)] }, ["c"]],
+    [
+      "an idle surplus node, idle long enough",
+      { nodes: [node("a", { streams: live(1) }), node("b", idle(20), 40), node("c", idle(20), 30)] },
+      ["c"],
+    ],
     ["newest first", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", idle(20), 30)] }, ["c"]],
-    ["not before scaleInIdleSeconds", { nodes: [node("a", { streams: live(1) }), node("b", idle(5), 40), node("c", idle(5), 30)] }, []],
+    [
+      "not before scaleInIdleSeconds",
+      { nodes: [node("a", { streams: live(1) }), node("b", idle(5), 40), node("c", idle(5), 30)] },
+      [],
+    ],
     ["never below minNodes + bufferNodes", { nodes: [node("a", idle(20)), node("b", idle(20), 40)] }, []],
-    ["never a node with a stream", { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 40), node("c", idle(20), 30)] }, []],
-    ["never a node with a live reservation", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { streams: reserved(NOW + 1) }, 30)] }, ["b"]],
-    ["a node whose reservation expired long ago", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { ...idle(20), streams: reserved(NOW - 20 * MIN) }, 30)] }, ["c"]],
-    ["not a node whose reservation expired just now", { nodes: [node("a", idle(20)), node("b", { streams: live(1) }, 40), node("c", { ...idle(20), streams: reserved(NOW - MIN) }, 30)] }, ["a"]],
-    ["never a PENDING node", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { ...idle(20), state: "PENDING" }, 30)] }, []],
-    ["two surplus nodes at once", { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", idle(20), 30), node("d", idle(20), 20)] }, ["d", "c"]],
-    ["none with bufferNodes 0 while every node in use is full", { nodes: [node("a", { streams: live(4) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } }, []],
-    ["the spare with bufferNodes 0 once the filling node has room", { nodes: [node("a", { streams: live(3) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } }, ["b"]],
+    [
+      "never a node with a stream",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 40), node("c", idle(20), 30)] },
+      [],
+    ],
+    [
+      "never a node with a live reservation",
+      { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { streams: reserved(NOW + 1) }, 30)] },
+      ["b"],
+    ],
+    [
+      "a node whose reservation expired long ago",
+      {
+        nodes: [
+          node("a", idle(20)),
+          node("b", idle(20), 40),
+          node("c", { ...idle(20), streams: reserved(NOW - 20 * MIN) }, 30),
+        ],
+      },
+      ["c"],
+    ],
+    [
+      "not a node whose reservation expired just now",
+      {
+        nodes: [
+          node("a", idle(20)),
+          node("b", { streams: live(1) }, 40),
+          node("c", { ...idle(20), streams: reserved(NOW - MIN) }, 30),
+        ],
+      },
+      ["a"],
+    ],
+    [
+      "never a PENDING node",
+      { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", { ...idle(20), state: "PENDING" }, 30)] },
+      [],
+    ],
+    [
+      "two surplus nodes at once",
+      { nodes: [node("a", idle(20)), node("b", idle(20), 40), node("c", idle(20), 30), node("d", idle(20), 20)] },
+      ["d", "c"],
+    ],
+    [
+      "none with bufferNodes 0 while every node in use is full",
+      { nodes: [node("a", { streams: live(4) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } },
+      [],
+    ],
+    [
+      "the spare with bufferNodes 0 once the filling node has room",
+      { nodes: [node("a", { streams: live(3) }), node("b", idle(20), 30)], config: { bufferNodes: 0 } },
+      ["b"],
+    ],
   ])("drains %s", (_, c, expected) => {
     expect(plan(c).drain).toEqual(expected);
   });
 
   it("computes idle time from the last change of streams or state, and expired reservations", () => {
     expect(idleSince(node("a", { streams: live(1) }), NOW)).toBeUndefined();
-    expect(idleSince(node("a", { streamsChangedAt: NOW - 5 * MIN, stateChangedAt: NOW - 9 * MIN }), NOW)).toBe(NOW - 5 * MIN);
-    expect(idleSince(node("a", { streamsChangedAt: T0, stateChangedAt: T0, streams: reserved(NOW - 1000) }), NOW)).toBe(NOW - 1000);
+    expect(idleSince(node("a", { streamsChangedAt: NOW - 5 * MIN, stateChangedAt: NOW - 9 * MIN }), NOW)).toBe(
+      NOW - 5 * MIN,
+    );
+    expect(idleSince(node("a", { streamsChangedAt: T0, stateChangedAt: T0, streams: reserved(NOW - 1000) }), NOW)).toBe(
+      NOW - 1000,
+    );
   });
 });
 
@@ -150,7 +249,11 @@ describe("decideScaling: liveness", () => {
     ["an ACTIVE node silent for more than 4 periods (60 s) is DEAD", node("a", heartbeat(61)), true],
     ["an ACTIVE node silent for exactly 4 periods is not yet", node("a", heartbeat(60)), false],
     ["a DRAINING node silent too long is DEAD", node("a", { state: "DRAINING", ...heartbeat(61) }), true],
-    ["a PENDING node is not DEAD for silence (its launch hook decides)", node("a", { state: "PENDING", lastHeartbeatAt: undefined }), false],
+    [
+      "a PENDING node is not DEAD for silence (its launch hook decides)",
+      node("a", { state: "PENDING", lastHeartbeatAt: undefined }),
+      false,
+    ],
     [
       "a node that never sent a heartbeat counts from its state change",
       node("a", { lastHeartbeatAt: undefined, stateChangedAt: NOW - 61_000 }),
@@ -162,7 +265,10 @@ describe("decideScaling: liveness", () => {
 
   it("declares DEAD a node whose instance left the group, whatever its state", () => {
     const nodes = [node("a", { streams: live(2) }), node("b", { state: "PENDING" })];
-    const p = plan({ nodes, instances: [{ instanceId: "a", lifecycleState: "Terminating:Wait", protectedFromScaleIn: true }] });
+    const p = plan({
+      nodes,
+      instances: [{ instanceId: "a", lifecycleState: "Terminating:Wait", protectedFromScaleIn: true }],
+    });
     expect(p.markDead).toEqual(["a", "b"]);
   });
 
@@ -172,7 +278,11 @@ describe("decideScaling: liveness", () => {
       node("stuck", { state: "DEAD", lastHeartbeatAt: NOW - 121_000 }),
       node("recent", { state: "DEAD", lastHeartbeatAt: NOW - 90_000 }),
     ];
-    const instances = ["stuck", "recent"].map((id) => ({ instanceId: id, lifecycleState: "InService", protectedFromScaleIn: true }));
+    const instances = ["stuck", "recent"].map((id) => ({
+      instanceId: id,
+      lifecycleState: "InService",
+      protectedFromScaleIn: true,
+    }));
     const p = plan({ nodes, instances });
     expect(p.forget).toEqual(["gone"]);
     expect(p.terminate).toEqual(["stuck"]);
