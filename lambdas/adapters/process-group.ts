@@ -114,14 +114,14 @@ export class ProcessGroup implements FleetPort {
 
   async completeLaunch(instanceId: string, result: "CONTINUE" | "ABANDON"): Promise<void> {
     const instance = this.instances.get(instanceId);
-    if (!instance || instance.lifecycleState !== "Pending:Wait") return; // nothing waits: as on AWS, a no-op here
+    if (instance?.lifecycleState !== "Pending:Wait") return; // nothing waits: as on AWS, a no-op here
     if (result === "CONTINUE") this.setState(instance, "InService");
     else await this.beginTermination(instance);
   }
 
   async completeTermination(instanceId: string): Promise<void> {
     const instance = this.instances.get(instanceId);
-    if (!instance || instance.lifecycleState !== "Terminating:Wait") return;
+    if (instance?.lifecycleState !== "Terminating:Wait") return;
     this.setState(instance, "Terminating:Proceed");
     await this.options.launcher.stop(instanceId);
     this.instances.delete(instanceId);

@@ -22,7 +22,7 @@ const liveSlot = (clientId: string, extra: Partial<StreamSlot> = {}): StreamSlot
 });
 
 /** Applies the reconcile change to the node, checking its conditions hold against the node read. */
-function after(node: MediaNode, r: HeartbeatReport, elsewhere: string[] = []): MediaNode {
+function reconciled(node: MediaNode, r: HeartbeatReport, elsewhere: string[] = []): MediaNode {
   const change = reconcile(node, r, NOW, config, new Set(elsewhere));
   expect(conditionHolds(node, change.when)).toBe(true);
   return applyEdits(node, change);
@@ -88,7 +88,7 @@ describe("reconcile: the registry follows rtmp_stat", () => {
       { a: { state: "RESERVED" } },
     ],
   ])("%s", (_, streams, listed, expected) => {
-    const result = after(node(streams), report(listed));
+    const result = reconciled(node(streams), report(listed));
     for (const [name, slot] of Object.entries(expected)) {
       if (slot === undefined) expect(result.streams[name]).toBeUndefined();
       else expect(result.streams[name]).toMatchObject(slot);
@@ -97,12 +97,12 @@ describe("reconcile: the registry follows rtmp_stat", () => {
   });
 
   it("does not add a stream that is live on another node", () => {
-    expect(after(node({}), report([["a", "1"]]), ["a"]).streams).toEqual({});
+    expect(reconciled(node({}), report([["a", "1"]]), ["a"]).streams).toEqual({});
   });
 
   it("records CPU with the number of streams it was measured with", () => {
     expect(
-      after(
+      reconciled(
         node({}),
         report([
           ["a", "1"],
@@ -113,7 +113,7 @@ describe("reconcile: the registry follows rtmp_stat", () => {
   });
 
   it("ignores the stream list and does not count as alive when nginx does not answer", () => {
-    const result = after(node({ a: liveSlot("1") }, { lastHeartbeatAt: T0 }), report([], { ready: false }));
+    const result = reconciled(node({ a: liveSlot("1") }, { lastHeartbeatAt: T0 }), report([], { ready: false }));
     expect(result.streams.a).toEqual(liveSlot("1"));
     expect(result.lastHeartbeatAt).toBe(T0);
   });
@@ -124,11 +124,11 @@ describe("reconcile: the registry follows rtmp_stat", () => {
     ["a DEAD node heard from again is ACTIVE", "DEAD", true, "ACTIVE"],
     ["a DRAINING node stays DRAINING", "DRAINING", true, "DRAINING"],
   ])("%s", (_, state, ready, expected) => {
-    expect(after(node({}, { state }), report([], { ready })).state).toBe(expected);
+    expect(reconciled(node({}, { state }), report([], { ready })).state).toBe(expected);
   });
 
   it("drops tombstones past their retention", () => {
-    const result = after(node({}, { ended: { "1/a": T0, "2/b": NOW - 1000 } }), report([]));
+    const result = reconciled(node({}, { ended: { "1/a": T0, "2/b": NOW - 1000 } }), report([]));
     expect(result.ended).toEqual({ "2/b": NOW - 1000 });
   });
 });
