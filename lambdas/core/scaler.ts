@@ -161,6 +161,12 @@ async function carryOut(
     else note("skipped", `node ${nodeId} got a stream: not drained`, nodeId);
   }
   const instances = new Map(group.instances.map((i) => [i.instanceId, i]));
+  for (const nodeId of plan.replace) {
+    if (instanceGone(instances.get(nodeId))) continue;
+    await fleet.setProtection([nodeId], false);
+    await fleet.terminate(nodeId, false);
+    note("terminated", `terminated dead node ${nodeId}; the group launches its replacement`, nodeId);
+  }
   for (const nodeId of toTerminate) {
     const node = await registry.getNode(nodeId);
     const empty = node !== undefined && Object.keys(node.streams).length === 0;

@@ -66,6 +66,11 @@ export interface ScalingPlan {
   readonly drain: readonly string[];
   /** Instances to terminate with the desired count decremented: drained and empty, or long dead. */
   readonly terminate: readonly string[];
+  /**
+   * Dead instances to terminate without decrementing, so the group launches their replacements:
+   * capacity is needed and the group is at its maximum.
+   */
+  readonly replace: readonly string[];
   /** DEAD node records whose instance is gone. */
   readonly forget: readonly string[];
   readonly summary: ScalingSummary;
@@ -177,6 +182,20 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
       note("undrain", `node ${node.nodeId} is needed again: back in service`, node.nodeId);
     }
   }
+  const replace: string[] = [];
+  if (deficit > 0 && group.desired + deficit > group.max) {
+    // At the group's maximum, dead instances hold places that live ones need: replace them now.
+    const deadInGroup = nodes
+      .filter((n) => n.state === "DEAD" || markDead.includes(n.nodeId))
+      .filter((n) => !instanceGone(instances.get(n.nodeId)))
+      .map((n) => n.nodeId);
+    for (const nodeId of deadInGroup.slice(0, deficit - Math.max(0, group.max - group.desired))) {
+      replace.push(nodeId);
+      deficit--;
+      note("replace", `replacing dead node ${nodeId}: the group is at its maximum`, nodeId);
+    }
+    terminate.splice(0, terminate.length, ...terminate.filter((id) => !replace.includes(id)));
+  }
   if (deficit > 0) {
     const desired = Math.min(group.max, group.desired + deficit);
     if (desired > group.desired) {
@@ -214,5 +233,5 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
     .map((n) => n.nodeId);
   for (const nodeId of protect) note("protect", `protecting node ${nodeId}: it carries streams`, nodeId);
 
-  return { desiredCapacity, protect, markDead, undrain, drain, terminate, forget, summary, events };
+  return { desiredCapacity, protect, markDead, undrain, drain, terminate, replace, forget, summary, events };
 }

@@ -288,6 +288,20 @@ describe("decideScaling: liveness", () => {
     expect(p.terminate).toEqual(["stuck"]);
   });
 
+  it("replaces a dead instance at once when the group is at its maximum and capacity is needed", () => {
+    const nodes = [
+      node("a", { streams: live(4) }),
+      node("b", { streams: live(1) }),
+      node("dead", { state: "DEAD", lastHeartbeatAt: NOW - 70_000 }),
+    ];
+    const p = plan({ nodes, groupMax: 3, desired: 3 });
+    expect(p.replace).toEqual(["dead"]);
+    expect(p.terminate).toEqual([]);
+    expect(p.desiredCapacity).toBeUndefined();
+    // Below the maximum, the dead instance keeps its grace and a new one is launched instead.
+    expect(plan({ nodes, groupMax: 4, desired: 3 })).toMatchObject({ replace: [], desiredCapacity: 4 });
+  });
+
   it("explains each decision in an event", () => {
     const p = plan({ nodes: [node("a", { streams: live(1) })] });
     expect(p.events).toEqual([

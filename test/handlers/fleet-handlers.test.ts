@@ -1,0 +1,328 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+  SetInstanceProtectionCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { EventBridgeEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
+import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
+import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
+import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
+import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
+import { nodeSecret } from "../../lambdas/core/credentials";
+import type { MediaNode } from "../../lambdas/core/model";
+import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
+import {
+  createLifecycleHandler,
+  LAUNCH_EVENT,
+  type LifecycleDetail,
+  TERMINATE_EVENT,
+} from "../../lambdas/handlers/lifecycle";
+import { createScalerHandler, scalerRun } from "../../lambdas/handlers/scaler";
+import {
+  CONTEXT,
+  httpEvent,
+  makeConfig,
+  makeDeps,
+  makeNode,
+  nodeHeaders,
+  quietLogger,
+  SECRETS,
+  T0,
+} from "../support/builders";
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const asg = mockClient(AutoScalingClient);
+const cw = mockClient(CloudWatchClient);
+const ssm = mockClient(SSMClient);
+const registry = new DynamoRegistry(
+  DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
+  "registry",
+);
+const GROUP = { groupName: "fleet-media-nodes", launchHookName: "launch", terminateHookName: "terminate" };
+const fleet = new AsgFleet(new AutoScalingClient({ region: "us-east-1" }), GROUP);
+const item = (node: MediaNode) => ({ pk: NODE_PARTITION, sk: node.nodeId, ...node });
+
+beforeEach(() => {
+  ddb.reset();
+  asg.reset();
+  cw.reset();
+  ssm.reset();
+});
+
+function noWrites() {
+  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+}
+
+describe("POST /nodes/heartbeat", () => {
+  const body = (overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      rtmpBaseUrl: "rtmp://203.0.113.7:1935/live",
+      ready: true,
+      cpuPercent: 12.5,
+      streams: [],
+      ...overrides,
+    });
+  const post = (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
+    createHeartbeatHandler(makeDeps(registry, { fleet }))(
+      httpEvent({
+        method: "POST",
+        path: "/nodes/heartbeat",
+        body: text,
+        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
+      }),
+      CONTEXT,
+    );
+
+  it("makes a PENDING node ACTIVE and continues its launch lifecycle action", async () => {
+    const pending = makeNode({ nodeId: "i-0abc", state: "PENDING", rtmpBaseUrl: "" });
+    ddb.on(GetCommand).resolves({ Item: item(pending) });
+    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
+    const result = await post(body());
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body as string)).toMatchObject({
+      nodeId: "i-0abc",
+      state: "ACTIVE",
+      heartbeatSeconds: 15,
+    });
+    expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      AutoScalingGroupName: GROUP.groupName,
+      LifecycleHookName: "launch",
+      InstanceId: "i-0abc",
+      LifecycleActionResult: "CONTINUE",
+    });
+  });
+
+  it("treats 'no active lifecycle action' as done (the launch already continued)", async () => {
+    const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
+    ddb.on(GetCommand).resolves({ Item: item(pending) });
+    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
+    asg
+      .on(CompleteLifecycleActionCommand)
+      .rejects(
+        Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), {
+          name: "ValidationError",
+        }),
+      );
+    expect((await post(body())).statusCode).toBe(200);
+  });
+
+  it.each<[string, string, Record<string, string>, number, string]>([
+    [
+      "a form body",
+      "ready=true",
+      { "content-type": "application/x-www-form-urlencoded" },
+      415,
+      "unsupported_media_type",
+    ],
+    ["broken JSON", "{", {}, 400, "malformed_json"],
+    ["a JSON array", "[]", {}, 400, "malformed_json"],
+    ["no rtmpBaseUrl", body({ rtmpBaseUrl: undefined }), {}, 400, "invalid_heartbeat"],
+    ["an http:// base URL", body({ rtmpBaseUrl: "http://x/live" }), {}, 400, "invalid_heartbeat"],
+    [
+      "a base URL with a path injection",
+      body({ rtmpBaseUrl: "rtmp://x:1935/live/../x" }),
+      {},
+      400,
+      "invalid_heartbeat",
+    ],
+    ["ready as a string", body({ ready: "yes" }), {}, 400, "invalid_heartbeat"],
+    ["CPU over 100", body({ cpuPercent: 101 }), {}, 400, "invalid_heartbeat"],
+    ["CPU as NaN text", body({ cpuPercent: "NaN" }), {}, 400, "invalid_heartbeat"],
+    ["streams not a list", body({ streams: {} }), {}, 400, "invalid_heartbeat"],
+    ["a bad stream name", body({ streams: [{ name: "../etc", clientId: "1" }] }), {}, 400, "invalid_heartbeat"],
+    ["a numeric client id", body({ streams: [{ name: "cam", clientId: 1 }] }), {}, 400, "invalid_heartbeat"],
+    [
+      "another node's secret",
+      body(),
+      { "x-node-secret": nodeSecret(SECRETS.nodeMaster, "i-other") },
+      401,
+      "unauthorized",
+    ],
+    ["no node secret", body(), { "x-node-secret": "" }, 401, "unauthorized"],
+  ])("refuses %s with %i and writes nothing", async (_, text, headers, status, code) => {
+    const result = await post(text, "i-0abc", headers);
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
+    noWrites();
+    expect(asg).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe("scaler handler", () => {
+  const nodes = [
+    makeNode({ nodeId: "i-1", lastHeartbeatAt: T0, streams: { cam: { state: "LIVE", since: T0, clientId: "1" } } }),
+  ];
+  const deps = (sleep?: (ms: number) => Promise<void>) => ({
+    registry,
+    fleet,
+    config: makeConfig(),
+    now: () => T0 + 1000,
+    logger: quietLogger(),
+    telemetry: new MemoryTelemetry(),
+    sleep,
+  });
+
+  beforeEach(() => {
+    ddb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+    asg.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: GROUP.groupName,
+          DesiredCapacity: 1,
+          MinSize: 1,
+          MaxSize: 10,
+          Instances: [{ InstanceId: "i-1", LifecycleState: "InService", ProtectedFromScaleIn: true } as never],
+        } as never,
+      ],
+    });
+  });
+
+  it("raises the desired capacity to keep a spare, under the lease, and records gauges", async () => {
+    const d = deps();
+    const result = await createScalerHandler(d)({}, CONTEXT);
+    expect(result).toEqual({ ran: true, actions: 1 });
+    expect(asg).toHaveReceivedCommandWith(SetDesiredCapacityCommand, {
+      AutoScalingGroupName: GROUP.groupName,
+      DesiredCapacity: 2,
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ pk: "LEASE", sk: "scaler" }) });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { pk: "LEASE", sk: "scaler" } });
+    expect(d.telemetry.gauges.get("StreamsLive")).toBe(1);
+    expect(d.telemetry.counters.get("ScaleOutActions")).toBe(1);
+  });
+
+  it("a scheduled run gives up at once when another run holds the lease", async () => {
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: "held", $metadata: {} }));
+    expect(await createScalerHandler(deps())({}, CONTEXT)).toEqual({ ran: false, actions: 0 });
+    expect(asg).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+  });
+
+  it("an on-demand run (a resolve found no room) waits for the running one, then runs", async () => {
+    ddb
+      .on(PutCommand)
+      .rejectsOnce(new ConditionalCheckFailedException({ message: "held", $metadata: {} }))
+      .rejectsOnce(new ConditionalCheckFailedException({ message: "held", $metadata: {} }))
+      .resolves({});
+    const slept: number[] = [];
+    const report = await scalerRun(
+      deps(async (ms) => void slept.push(ms)),
+      { source: "resolve" },
+      "req-1",
+    );
+    expect(report.ran).toBe(true);
+    expect(slept).toEqual([1000, 1000]);
+  });
+});
+
+describe("lifecycle handler", () => {
+  const credentials = new SsmNodeCredentials(
+    new SSMClient({ region: "us-east-1" }),
+    "/rtmp-fleet/test/node-secrets",
+    staticSecrets(SECRETS),
+  );
+  const handler = createLifecycleHandler({
+    registry,
+    fleet,
+    now: () => T0,
+    logger: quietLogger(),
+    credentials,
+    groupName: GROUP.groupName,
+  });
+  const event = (detailType: string, group = GROUP.groupName): EventBridgeEvent<string, LifecycleDetail> => ({
+    version: "0",
+    id: "e",
+    "detail-type": detailType,
+    source: "aws.autoscaling",
+    account: "123456789012",
+    time: new Date(T0).toISOString(),
+    region: "us-east-1",
+    resources: [],
+    detail: {
+      AutoScalingGroupName: group,
+      LifecycleHookName: "launch",
+      EC2InstanceId: "i-new",
+      LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+    },
+  });
+
+  it("on launch: issues the node's own secret and registers it PENDING", async () => {
+    expect(await handler(event(LAUNCH_EVENT), CONTEXT)).toBe("launching");
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
+      Name: "/rtmp-fleet/test/node-secrets/i-new",
+      Type: "SecureString",
+      Value: nodeSecret(SECRETS.nodeMaster, "i-new"),
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: NODE_PARTITION, sk: "i-new", state: "PENDING", launchedAt: T0 }),
+    });
+  });
+
+  it("on terminate: marks the node DEAD with its streams removed, withdraws its secret, continues", async () => {
+    const node = makeNode({
+      nodeId: "i-new",
+      lastHeartbeatAt: T0,
+      streams: { cam: { state: "LIVE", since: T0, clientId: "1" } },
+    });
+    ddb.on(GetCommand).resolves({ Item: item(node) });
+    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...node, state: "DEAD", streams: {} }) });
+    expect(await handler(event(TERMINATE_EVENT), CONTEXT)).toBe("terminating");
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: expect.stringContaining("REMOVE") });
+    expect(ssm).toHaveReceivedCommandWith(DeleteParameterCommand, { Name: "/rtmp-fleet/test/node-secrets/i-new" });
+    expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      LifecycleHookName: "terminate",
+      InstanceId: "i-new",
+    });
+  });
+
+  it("ignores another group's events and writes nothing", async () => {
+    expect(await handler(event(LAUNCH_EVENT, "someone-elses-group"), CONTEXT)).toBe("ignored");
+    noWrites();
+    expect(ssm).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe("AWS adapters", () => {
+  it("protects instances in batches of at most 50 ids", async () => {
+    const ids = Array.from({ length: 120 }, (_, i) => `i-${i}`);
+    await fleet.setProtection(ids, true);
+    expect(asg).toHaveReceivedCommandTimes(SetInstanceProtectionCommand, 3);
+    const sizes = asg.commandCalls(SetInstanceProtectionCommand).map((c) => c.args[0].input.InstanceIds?.length);
+    expect(sizes).toEqual([50, 50, 20]);
+  });
+
+  it("reads CPU for every node in one GetMetricData call per 500, keeping the latest datapoint", async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `i-${i}`);
+    cw.on(GetMetricDataCommand).callsFake((input) => ({
+      MetricDataResults: input.MetricDataQueries.map((q: { Id: string }, index: number) => ({
+        Id: q.Id,
+        // The first instance of each call has no datapoint: it gets no sample.
+        Timestamps: index === 0 ? [] : [new Date(T0), new Date(T0 - 60_000)],
+        Values: index === 0 ? [] : [40, 10],
+      })),
+    }));
+    const samples = await new CloudWatchMetrics(new CloudWatchClient({ region: "us-east-1" })).cpu(ids, T0 + 120_000);
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
+    expect(samples.size).toBe(598);
+    expect(samples.get("i-1")).toEqual({ percent: 40, at: T0 + 60_000 });
+    expect(samples.has("i-0")).toBe(false);
+    expect(samples.has("i-500")).toBe(false);
+  });
+});

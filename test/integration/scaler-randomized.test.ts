@@ -1,0 +1,144 @@
+/**
+ * Randomized scenarios against moto: cameras come and go, time passes, CPU moves, agents go
+ * silent; after every scaler tick the invariants of the operator's demands must hold:
+ * - no instance that carried a live stream (on a node still heard from) was terminated;
+ * - every node carrying a stream or reservation is protected in the group after the tick;
+ * - the desired capacity stays within [min(minNodes + bufferNodes, maxNodes), maxNodes], and the
+ *   nodes ready or launching cover those in use plus the spare;
+ * - a second scaler running at the same moment changes nothing.
+ */
+import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
+import { heldStreams } from "../../lambdas/core/model";
+import { isFull } from "../../lambdas/core/placement";
+import { runScalerTick } from "../../lambdas/core/scaler";
+import { makeConfig } from "../support/builders";
+import { useMoto } from "../support/moto";
+import { motoFleet } from "../support/moto-fleet";
+
+useMoto();
+jest.setTimeout(600_000);
+
+/** mulberry32: a small seeded PRNG, so a failing scenario is reproducible from its seed. */
+function rng(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SCENARIOS = 50;
+const STEPS = 8;
+
+describe(`${SCENARIOS} randomized scenarios`, () => {
+  it.each(Array.from({ length: SCENARIOS }, (_, i) => i + 1))("seed %i", async (seed) => {
+    const random = rng(seed);
+    const config = makeConfig({
+      maxStreamsPerNode: 1 + Math.floor(random() * 4),
+      bufferNodes: Math.floor(random() * 3),
+      minNodes: Math.floor(random() * 2),
+      maxNodes: 3 + Math.floor(random() * 4),
+      scaleInIdleSeconds: 120,
+    });
+    const fleet = await motoFleet(config);
+    const cameras = new Set<string>();
+    let next = 0;
+    for (let step = 0; step < STEPS; step++) {
+      // The world moves: time, agents, cameras.
+      fleet.clock.advance(Math.floor(random() * 200));
+      const { instances } = await fleet.instances();
+      if (random() < 0.08 && instances.length > 0) {
+        fleet.silenced.add(instances[Math.floor(random() * instances.length)]?.InstanceId as string);
+      }
+      await fleet.heartbeats((_, streams) => Math.min(100, 3 + streams * (5 + random() * 25)));
+      for (let i = Math.floor(random() * 5); i > 0; i--) {
+        const name = `cam${next++}`;
+        const placed = await fleet.camera(name);
+        if (placed.startsWith("i-")) cameras.add(name);
+      }
+      for (const name of [...cameras]) {
+        if (random() < 0.3) {
+          await fleet.stop(name);
+          cameras.delete(name);
+        }
+      }
+
+      const carryingBefore = await fleet.carrying();
+      const heardFrom = (id: string) => !fleet.silenced.has(id);
+      const [a, b] = await Promise.all([
+        runScalerTick({ ...fleet.deps, owner: "scaler-a" }),
+        runScalerTick({ ...fleet.deps, owner: "scaler-b" }),
+      ]);
+      const context = `seed ${seed}, step ${step}, config ${JSON.stringify(config)}`;
+      expect({ context, ran: [a.ran, b.ran].filter(Boolean).length }).toEqual({ context, ran: 1 });
+      const after = await fleet.instances();
+      const inGroup = new Map(after.instances.map((i) => [i.InstanceId as string, i]));
+
+      for (const [nodeId] of carryingBefore) {
+        if (heardFrom(nodeId))
+          expect({ context, nodeId, terminated: !inGroup.has(nodeId) }).toEqual({ context, nodeId, terminated: false });
+      }
+      for (const [nodeId, node] of await fleet.carrying()) {
+        if (node.state === "DEAD" || !inGroup.has(nodeId)) continue;
+        expect({ context, nodeId, protected: inGroup.get(nodeId)?.ProtectedFromScaleIn }).toEqual({
+          context,
+          nodeId,
+          protected: true,
+        });
+      }
+      const floor = Math.min(config.minNodes + config.bufferNodes, config.maxNodes);
+      expect({ context, desired: after.desired, floor, atMostMax: after.desired <= config.maxNodes }).toEqual({
+        context,
+        desired: Math.max(after.desired, floor),
+        floor,
+        atMostMax: true,
+      });
+      const nodesAfter = new Map((await fleet.registry.listNodes({ consistent: true })).map((n) => [n.nodeId, n]));
+      const inUse = [...nodesAfter.values()].filter(
+        (n) => n.state === "ACTIVE" && (heldStreams(n, fleet.clock.ms).length > 0 || isFull(n, fleet.clock.ms, config)),
+      ).length;
+      const readyOrLaunching = after.instances.filter((i) => {
+        const node = nodesAfter.get(i.InstanceId as string);
+        return !node || node.state === "ACTIVE" || node.state === "PENDING";
+      }).length;
+      const needed = Math.min(config.maxNodes, Math.max(config.minNodes, inUse) + config.bufferNodes);
+      const detail =
+        readyOrLaunching >= needed
+          ? ""
+          : JSON.stringify({
+              inUse,
+              needed,
+              readyOrLaunching,
+              desired: after.desired,
+              instances: after.instances.map((i) => [
+                i.InstanceId,
+                i.LifecycleState,
+                nodesAfter.get(i.InstanceId as string)?.state,
+              ]),
+              silenced: [...fleet.silenced],
+              plan: a.ran ? a.plan : b.plan,
+            });
+      expect({ context, covered: readyOrLaunching >= needed, detail }).toEqual({ context, covered: true, detail: "" });
+
+      // Straight after, with nothing changed, a scaler has nothing left to do about capacity.
+      const again = await runScalerTick({ ...fleet.deps, owner: "scaler-b" });
+      expect({ context, desired: again.plan?.desiredCapacity }).toEqual({ context, desired: undefined });
+    }
+    // Silent nodes are eventually declared DEAD, their streams gone.
+    fleet.clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds + 1);
+    await fleet.heartbeats();
+    await runScalerTick(fleet.deps);
+    for (const id of fleet.silenced) {
+      const node = await fleet.registry.getNode(id);
+      if (node)
+        expect({ seed, id, state: node.state, streams: node.streams }).toEqual({
+          seed,
+          id,
+          state: "DEAD",
+          streams: {},
+        });
+    }
+  });
+});
