@@ -114,13 +114,11 @@ describe("POST /nodes/heartbeat", () => {
     const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
     ddb.on(GetCommand).resolves({ Item: item(pending) });
     ddb.on(UpdateCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
-    asg
-      .on(CompleteLifecycleActionCommand)
-      .rejects(
-        Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), {
-          name: "ValidationError",
-        }),
-      );
+    asg.on(CompleteLifecycleActionCommand).rejects(
+      Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), {
+        name: "ValidationError",
+      }),
+    );
     expect((await post(body())).statusCode).toBe(200);
   });
 
