@@ -24,5 +24,7 @@ module.exports = {
     project("integration", { testTimeout: 60_000 }),
     // Synth, cdk-nag, cfn-lint, nginx -t, shellcheck.
     project("infra", { testTimeout: 300_000 }),
+    // Local mode with real nginx-rtmp nodes and ffmpeg cameras.
+    project("e2e", { testTimeout: 300_000 }),
   ],
 };

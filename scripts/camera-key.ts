@@ -10,7 +10,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { cameraKey } from "../lambdas/core/credentials";
 import { streamNameProblem } from "../lambdas/core/names";
 
-const USAGE = "usage: npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR] [--resolve-url URL]";
+const USAGE =
+  "usage: npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR] [--resolve-url URL]";
 
 /** The parsed command line. */
 export interface CameraKeyArgs {

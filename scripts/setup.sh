@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs, on a fresh Debian machine with Node 20 and Python 3. Idempotent:
 # a second run checks and skips what is already in place.
-#   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras), and
-#     the linter of the node bootstrap scripts (package shellcheck)
+#   scripts/setup.sh run    what local mode needs
+#   scripts/setup.sh test   that, and what the tests need too (the default)
+#   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras); for
+#     the tests also the linter of the node bootstrap scripts (package shellcheck) and chromium
+#     (the status page test)
 #   - npm dependencies (npm ci, from package-lock.json)
 #   - a project-local Python venv (.venv) with moto[server] and cfn-lint (requirements-dev.txt)
 # Set SETUP_SKIP_APT=1 to skip the Debian packages (they are then only checked).
@@ -11,7 +14,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
 
-debian_packages=(nginx libnginx-mod-rtmp ffmpeg shellcheck)
+purpose=${1:-test}
+[[ "$purpose" == run || "$purpose" == test ]] || { say "usage: scripts/setup.sh [run|test]" >&2; exit 2; }
+
+debian_packages=(nginx libnginx-mod-rtmp ffmpeg)
+[[ "$purpose" == test ]] && debian_packages+=(shellcheck chromium)
 # Debian's own python3 needs python3-venv to make a venv.
 python3 -c 'import ensurepip' 2>/dev/null || debian_packages+=(python3-venv)
 missing=()

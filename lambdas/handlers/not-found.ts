@@ -13,6 +13,7 @@ export const ROUTES: Readonly<Record<string, string>> = {
   "/nodes/heartbeat": "POST",
   "/nodes": "GET",
   "/streams": "GET",
+  "/events": "GET",
 };
 
 /** The refusal of a request that matches no route: 405 for a known path, 404 otherwise. */

@@ -1,5 +1,5 @@
 /**
- * Operator views of the registry: `GET /nodes` and `GET /streams`. When an operator token is set
+ * Operator views of the registry: `GET /nodes`, `GET /streams` and `GET /events`. When an operator token is set
  * they need `Authorization: Bearer <token>`.
  */
 import type { FleetConfig } from "../core/config";
@@ -64,6 +64,15 @@ async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   return json(200, { streams: views });
 }
 
+/** Events kept in the answer of `GET /events`. */
+export const EVENTS_LIMIT = 50;
+
+async function events(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  await authorizeOperator(event, deps);
+  const recent = await deps.registry.recentEvents(EVENTS_LIMIT);
+  return json(200, { events: recent.map((e) => ({ ...e, at: iso(e.at) })) });
+}
+
 /** The `GET /nodes` handler over the given dependencies. */
 export function createNodesHandler(deps: ApiDeps) {
   return httpHandler(deps, nodes);
@@ -72,4 +81,9 @@ export function createNodesHandler(deps: ApiDeps) {
 /** The `GET /streams` handler over the given dependencies. */
 export function createStreamsHandler(deps: ApiDeps) {
   return httpHandler(deps, streams);
+}
+
+/** The `GET /events` handler (recent scale and lifecycle events) over the given dependencies. */
+export function createEventsHandler(deps: ApiDeps) {
+  return httpHandler(deps, events);
 }

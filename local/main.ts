@@ -1,0 +1,277 @@
+/**
+ * Local mode (`npm run local`): the whole control plane on this machine. The Lambdas' handlers run
+ * behind a local HTTP server, the registry is in memory (behind the same port as DynamoDB), and
+ * the media-node group is a local fleet of real nginx-rtmp processes rendered from the AWS nodes'
+ * template, with the same callbacks, heartbeat agent, lifecycle, protection and scaler decision.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { staticSecrets } from "../lambdas/adapters/aws-secrets";
+import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
+import { ProcessGroup } from "../lambdas/adapters/process-group";
+import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
+import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
+import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
+import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
+import { onInstanceLaunching, onInstanceTerminating } from "../lambdas/core/fleet";
+import { heldStreams } from "../lambdas/core/model";
+import { runScalerTick } from "../lambdas/core/scaler";
+import type { ApiDeps } from "../lambdas/handlers/api";
+import { type FlagSpec, intFlag, parseFlags, UsageError, usage } from "./cli-args";
+import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
+import { startApiServer } from "./server";
+
+/** Fleet config keys and the flags that set them (the same knobs as the CDK context). */
+const CONFIG_FLAGS: Record<string, keyof FleetConfig> = {
+  "cpu-threshold": "cpuThresholdPercent",
+  "max-streams-per-node": "maxStreamsPerNode",
+  "stream-cpu-cost": "streamCpuCostPercent",
+  "reservation-ttl-seconds": "reservationTtlSeconds",
+  "buffer-nodes": "bufferNodes",
+  "min-nodes": "minNodes",
+  "max-nodes": "maxNodes",
+  "scale-in-idle-seconds": "scaleInIdleSeconds",
+  "heartbeat-seconds": "heartbeatSeconds",
+};
+
+/** Local mode's defaults: the AWS ones, but quicker where waiting would only slow a demo down. */
+const LOCAL_DEFAULTS: Partial<Record<keyof FleetConfig, number>> = {
+  scaleInIdleSeconds: 60,
+  heartbeatSeconds: 5,
+  maxNodes: 5,
+};
+
+const FLAGS: Record<string, FlagSpec> = {
+  port: { description: "the control plane's port on 127.0.0.1 (0: any free port)", default: "8787" },
+  "tick-seconds": { description: "how often the scaler runs", default: "5" },
+  ...Object.fromEntries(
+    Object.entries(CONFIG_FLAGS).map(([flag, key]) => {
+      const dflt = LOCAL_DEFAULTS[key] ?? (DEFAULT_FLEET_CONFIG as unknown as Record<string, number>)[key];
+      return [flag, { description: `fleet config '${key}'`, default: dflt === undefined ? undefined : String(dflt) }];
+    }),
+  ),
+  "camera-key": {
+    description: "camera master secret: cameras then need their key (npm run camera-key); none by default",
+  },
+  "operator-token": { description: "bearer token for GET /nodes, /streams, /events; open by default" },
+  "work-dir": { description: "where the nodes' files go", default: path.join(os.tmpdir(), "rtmp-fleet-local") },
+  help: { description: "print this help", boolean: true },
+};
+
+/** The parsed command line. */
+export interface LocalOptions {
+  readonly port: number;
+  readonly tickSeconds: number;
+  readonly config: FleetConfig;
+  readonly cameraMaster?: string;
+  readonly operatorToken?: string;
+  readonly workDir: string;
+}
+
+/** Parses local mode's flags. @throws UsageError naming the bad flag */
+export function parseLocalOptions(argv: readonly string[]): LocalOptions | "help" {
+  const values = parseFlags(argv, FLAGS);
+  if (values.help) return "help";
+  const raw: Record<string, string> = {};
+  for (const [flag, key] of Object.entries(CONFIG_FLAGS)) if (values[flag] !== undefined) raw[key] = values[flag];
+  let config: FleetConfig;
+  try {
+    config = parseFleetConfig(raw, "flags");
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const byKey = Object.fromEntries(Object.entries(CONFIG_FLAGS).map(([flag, key]) => [key, flag]));
+    const problems = error.problems.map((p) =>
+      p.replace(/'(\w+)'/g, (m, key: string) => (byKey[key] ? `--${byKey[key]}` : m)),
+    );
+    throw new UsageError(problems.join("; "));
+  }
+  return {
+    port: intFlag(values, "port", 0, 65535),
+    tickSeconds: intFlag(values, "tick-seconds", 1, 3600),
+    config,
+    cameraMaster: values["camera-key"] || undefined,
+    operatorToken: values["operator-token"] || undefined,
+    workDir: path.resolve(values["work-dir"] as string),
+  };
+}
+
+const time = () => new Date().toISOString().slice(11, 19);
+const say = (line: string) => console.log(`${time()} ${line}`);
+
+/** Serves the status page at `/`. */
+function statusPageRoute(html: string) {
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== "GET" || (request.url !== "/" && request.url !== "/index.html")) return false;
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    response.end(html);
+    return true;
+  };
+}
+
+/** Serves `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
+function localNodesRoute(nodes: LocalNginxFleet) {
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== "GET" || request.url !== "/local/nodes") return false;
+    const body = nodes.list().map((n) => ({
+      instanceId: n.instanceId,
+      rtmpBaseUrl: n.rtmpBaseUrl,
+      shimPort: n.shimPort,
+      nginxPid: n.nginx.pid,
+      agentPid: n.agent.pid,
+      dir: n.dir,
+    }));
+    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    response.end(JSON.stringify({ nodes: body }));
+    return true;
+  };
+}
+
+/** Starts local mode; resolves when it has stopped (Ctrl-C). */
+export async function runLocal(options: LocalOptions): Promise<void> {
+  const { config } = options;
+  const registry = new MemoryRegistry();
+  const nodeMaster = randomBytes(24).toString("base64url");
+  let apiUrl = "";
+  LocalNginxFleet.reapStale(options.workDir, say);
+  const nodes = new LocalNginxFleet({
+    workDir: path.join(options.workDir, `run-${process.pid}`),
+    apiUrl: () => apiUrl,
+    secretOf: (id) => nodeSecret(nodeMaster, id),
+    heartbeatSeconds: config.heartbeatSeconds,
+    log: say,
+  });
+  process.on("exit", () => nodes.killAllNow());
+
+  const fleetDeps = () => ({ registry, fleet: group, now: Date.now });
+  const group: ProcessGroup = new ProcessGroup({
+    min: 0,
+    max: config.maxNodes,
+    desired: 0,
+    launcher: nodes,
+    idPrefix: "local-",
+    launchTimeoutMs: 120_000,
+    hooks: {
+      // What the lifecycle Lambda does on AWS.
+      launching: async (id, at) => {
+        const event = await onInstanceLaunching(fleetDeps(), id, at);
+        await registry.appendEvents([event]);
+        say(event.message);
+      },
+      terminating: async (id) => {
+        const event = await onInstanceTerminating(fleetDeps(), id);
+        await registry.appendEvents([event]);
+        say(event.message);
+      },
+    },
+  });
+
+  let ticking: Promise<unknown> = Promise.resolve();
+  const tick = (owner: string) => {
+    ticking = ticking.then(async () => {
+      await group.tick();
+      const report = await runScalerTick({ registry, fleet: group, config, now: Date.now, owner });
+      for (const event of report.events) say(event.message);
+    });
+    return ticking.catch((error: Error) => say(`scaler run failed: ${error.message}`));
+  };
+
+  const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
+  const deps: ApiDeps = {
+    registry,
+    config,
+    now: Date.now,
+    logger,
+    telemetry: new MemoryTelemetry(),
+    secrets: staticSecrets({ nodeMaster, cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
+    fleet: group,
+    scaleOut: new DebouncedScaleOut(async () => void tick("scale-out"), 1000),
+  };
+  const html = readFileSync(path.join(__dirname, "status-page.html"), "utf8");
+  const server = await startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(nodes)]);
+  apiUrl = server.url;
+
+  say(`control plane on ${server.url} (status page: ${server.url}/ ; stop with Ctrl-C)`);
+  say(`policy: ${JSON.stringify(config)}; scaler every ${options.tickSeconds} s`);
+  const keyArg = options.cameraMaster ? `&key=${cameraKey(options.cameraMaster, "cam1")}` : "";
+  say("publish a test camera with:");
+  console.log(
+    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' '${server.url}/resolve?stream=cam1${keyArg}')"`,
+  );
+  if (options.cameraMaster)
+    say("(another camera's key: CAMERA_MASTER_SECRET=<your --camera-key> npm run -s camera-key -- cam2)");
+
+  // Stream activity, for the operator watching the terminal.
+  let known = new Map<string, string>();
+  const activity = async () => {
+    const now = Date.now();
+    const current = new Map<string, string>();
+    for (const node of await registry.listNodes()) {
+      for (const name of heldStreams(node, now)) {
+        if (node.streams[name]?.state === "LIVE") current.set(name, node.nodeId);
+      }
+    }
+    for (const [name, nodeId] of current) if (known.get(name) !== nodeId) say(`stream ${name} live on ${nodeId}`);
+    for (const [name, nodeId] of known) if (!current.has(name)) say(`stream ${name} ended on ${nodeId}`);
+    known = current;
+  };
+
+  await tick("start");
+  const timer = setInterval(() => void tick("schedule").then(activity), options.tickSeconds * 1000);
+
+  await new Promise<void>((resolve) => {
+    let firstAt: number | undefined;
+    const stop = (signal: string) => {
+      if (firstAt === undefined) {
+        firstAt = Date.now();
+        say(`${signal}: stopping every node (again to force)`);
+        resolve();
+      } else if (Date.now() - firstAt > 2000) {
+        // A second request, not the echo of the first through npm or tsx: stop at once.
+        nodes.killAllNow();
+        process.exit(130);
+      }
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+  clearInterval(timer);
+  await ticking.catch(() => undefined);
+  await server.close();
+  await nodes.stopAll();
+  say("stopped");
+}
+
+async function main(): Promise<void> {
+  let options: LocalOptions | "help";
+  try {
+    options = parseLocalOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`local mode: ${error.message}\n${usage("npm run local --", FLAGS)}`);
+    process.exit(2);
+  }
+  if (options === "help") {
+    console.log(usage("npm run local --", FLAGS));
+    return;
+  }
+  const missing = missingPrerequisites();
+  if (missing.length > 0) {
+    console.error(`local mode needs: ${missing.join("; ")}.\nInstall them with: ${INSTALL_HINT}`);
+    process.exit(1);
+  }
+  await runLocal(options);
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error: Error) => {
+      console.error(`local mode failed: ${error.stack ?? error.message}`);
+      process.exit(1);
+    },
+  );
+}

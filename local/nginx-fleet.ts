@@ -1,0 +1,246 @@
+/**
+ * Local media nodes: each instance of the local group is a real nginx with the rtmp module, on
+ * free loopback ports, configured from media-node/nginx.conf.template by
+ * media-node/render_config.py exactly as an AWS node is, with media-node/agent.py as its
+ * heartbeat (measuring the CPU of that nginx's own processes).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import type { InstanceLauncher } from "../lambdas/adapters/process-group";
+
+/** The repository's media-node directory: the same files an AWS node runs. */
+export const MEDIA_NODE_DIR = path.resolve(__dirname, "../media-node");
+
+/** Where Debian's libnginx-mod-rtmp puts the module. */
+export const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+
+/** How to get what local mode needs on Debian or Ubuntu. */
+export const INSTALL_HINT =
+  "sudo apt-get install nginx libnginx-mod-rtmp ffmpeg python3 (or run ./scripts/run.sh, which does it)";
+
+/**
+ * Checks that nginx, its rtmp module and python3 are here.
+ * @returns the problems found, each with how to fix it; empty when all is well
+ */
+export function missingPrerequisites(): string[] {
+  const problems: string[] = [];
+  const has = (command: string, args: string[]) => {
+    try {
+      execFileSync(command, args, { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!has("nginx", ["-v"])) problems.push("nginx is not installed");
+  if (!existsSync(RTMP_MODULE)) problems.push(`the nginx rtmp module is not installed (${RTMP_MODULE})`);
+  if (!has("python3", ["--version"])) problems.push("python3 is not installed");
+  return problems;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** One running local node. */
+export interface LocalNode {
+  readonly instanceId: string;
+  readonly dir: string;
+  readonly rtmpPort: number;
+  readonly shimPort: number;
+  readonly rtmpBaseUrl: string;
+  readonly nginx: ChildProcess;
+  readonly agent: ChildProcess;
+}
+
+/** How local nodes are set up. */
+export interface LocalFleetOptions {
+  /** Where each node gets its directory (config, pid, logs). */
+  readonly workDir: string;
+  /** The control plane's URL, which the shims forward to. */
+  readonly apiUrl: () => string;
+  /** Each node's secret (derived from the node master secret). */
+  readonly secretOf: (instanceId: string) => string;
+  readonly heartbeatSeconds: number;
+  /** Lines for the operator. */
+  readonly log: (line: string) => void;
+}
+
+/** Launches and stops local nginx-rtmp nodes. */
+export class LocalNginxFleet implements InstanceLauncher {
+  private readonly nodes = new Map<string, LocalNode>();
+  private stopping = false;
+
+  constructor(private readonly options: LocalFleetOptions) {
+    mkdirSync(options.workDir, { recursive: true });
+  }
+
+  /** The running nodes. */
+  list(): LocalNode[] {
+    return [...this.nodes.values()];
+  }
+
+  async start(instanceId: string): Promise<void> {
+    const dir = path.join(this.options.workDir, instanceId);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(path.join(dir, "run"), { recursive: true });
+    mkdirSync(path.join(dir, "log"), { recursive: true });
+    const rtmpPort = await freePort();
+    const shimPort = await freePort();
+    const config = path.join(dir, "nginx.conf");
+    execFileSync("python3", [
+      path.join(MEDIA_NODE_DIR, "render_config.py"),
+      path.join(MEDIA_NODE_DIR, "nginx.conf.template"),
+      config,
+      `RTMP_MODULE=${RTMP_MODULE}`,
+      "WORKER_PROCESSES=1",
+      `RUN_DIR=${path.join(dir, "run")}`,
+      `LOG_DIR=${path.join(dir, "log")}`,
+      `RTMP_LISTEN=127.0.0.1:${rtmpPort}`,
+      "RTMP_APP=live",
+      `SHIM_PORT=${shimPort}`,
+      "RESOLVER=127.0.0.1",
+      `API_URL=${this.options.apiUrl()}`,
+      `NODE_ID=${instanceId}`,
+      `NODE_SECRET=${this.options.secretOf(instanceId)}`,
+    ]);
+    // Its own process group, so that stopping (or killing) the node takes its workers along.
+    const nginx = spawn(
+      "nginx",
+      ["-c", config, "-p", `${dir}/`, "-e", path.join(dir, "log/error.log"), "-g", "daemon off;"],
+      {
+        detached: true,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const rtmpBaseUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
+    const agent = spawn(
+      "python3",
+      [
+        path.join(MEDIA_NODE_DIR, "agent.py"),
+        "--shim",
+        `http://127.0.0.1:${shimPort}`,
+        "--rtmp-base-url",
+        rtmpBaseUrl,
+        "--cpu",
+        "nginx",
+        "--nginx-pid-file",
+        path.join(dir, "run/nginx.pid"),
+        "--interval",
+        String(this.options.heartbeatSeconds),
+      ],
+      { detached: true, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, rtmpBaseUrl, nginx, agent };
+    this.nodes.set(instanceId, node);
+    const report = (what: string) => (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!this.stopping && this.nodes.get(instanceId) === node) {
+        this.options.log(`${instanceId}: ${what} exited (${signal ?? `code ${code}`})`);
+      }
+    };
+    nginx.on("exit", report("nginx"));
+    agent.on("exit", report("agent"));
+    const forward = (prefix: string) => (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) this.options.log(`${prefix}${line.trim()}`);
+    };
+    nginx.stderr?.on("data", forward(`${instanceId} nginx: `));
+    agent.stderr?.on("data", forward(`${instanceId} `));
+    this.options.log(`${instanceId}: nginx-rtmp on ${rtmpBaseUrl}, shim on 127.0.0.1:${shimPort}`);
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    const node = this.nodes.get(instanceId);
+    if (!node) return;
+    this.nodes.delete(instanceId);
+    await Promise.all([stopGroup(node.agent, "SIGTERM"), stopGroup(node.nginx, "SIGQUIT")]);
+    rmSync(node.dir, { recursive: true, force: true });
+    this.options.log(`${instanceId}: stopped`);
+  }
+
+  /** Stops every node and removes their files (at exit). */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.list().map((node) => this.stop(node.instanceId)));
+    rmSync(this.options.workDir, { recursive: true, force: true });
+  }
+
+  /** Kills every node's processes at once, synchronously (the last resort at process exit). */
+  killAllNow(): void {
+    for (const node of this.nodes.values()) {
+      for (const child of [node.agent, node.nginx]) killGroup(child, "SIGKILL");
+    }
+  }
+
+  /**
+   * Stops nginx processes left behind by an earlier local mode that was killed before it could
+   * clean up: each run keeps its nodes under `run-<its pid>`, so a run whose process is gone is stale.
+   */
+  static reapStale(workDir: string, log: (line: string) => void): void {
+    if (!existsSync(workDir)) return;
+    for (const run of readdirSync(workDir)) {
+      const owner = Number(/^run-(\d+)$/.exec(run)?.[1]);
+      if (!Number.isInteger(owner) || processAlive(owner)) continue;
+      const runDir = path.join(workDir, run);
+      for (const node of readdirSync(runDir)) {
+        const pidFile = path.join(runDir, node, "run/nginx.pid");
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
+        if (!Number.isInteger(pid) || !processAlive(pid)) continue;
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, "SIGKILL");
+          } catch {
+            // not a group leader, or gone
+          }
+        }
+        log(`stopped a stray nginx (pid ${pid}) left by an earlier run in ${path.join(runDir, node)}`);
+      }
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Signals the child's whole process group (it leads one: spawned detached), if any member is left. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** Signals a child's process group and waits for the child to exit, killing the group after 5 s. */
+async function stopGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.pid === undefined) return;
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  killGroup(child, signal);
+  const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+  // Workers of a master that was killed outright are still in its group: make sure they go too.
+  killGroup(child, "SIGKILL");
+}

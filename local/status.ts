@@ -1,0 +1,118 @@
+/**
+ * `npm run status -- --url URL [--token TOKEN]`: the fleet as a table in the terminal, against
+ * local mode or a deployed API (whose operator views need the operator token: the stack's
+ * OperatorTokenSecret; FLEET_OPERATOR_TOKEN works too).
+ */
+import { type FlagSpec, parseFlags, UsageError, usage } from "./cli-args";
+
+const FLAGS: Record<string, FlagSpec> = {
+  url: { description: "the control plane's base URL (local mode's, or the stack's ApiUrl output)" },
+  token: { description: "operator bearer token (default: $FLEET_OPERATOR_TOKEN)" },
+  help: { description: "print this help", boolean: true },
+};
+
+interface NodeRow {
+  nodeId: string;
+  state: string;
+  cpuPercent: number | null;
+  estimatedCpuPercent: number;
+  streams: number;
+  reservations: number;
+  slotLimit: number;
+  full: boolean;
+  protectedFromScaleIn: boolean;
+  idleSince: string | null;
+}
+interface StreamRow {
+  stream: string;
+  nodeId: string;
+  state: string;
+}
+interface EventRow {
+  at: string;
+  kind: string;
+  message: string;
+}
+
+/** Lays rows out under a header, each column as wide as its widest cell. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** The status report as text. */
+export function formatStatus(
+  nodes: readonly NodeRow[],
+  streams: readonly StreamRow[],
+  events: readonly EventRow[],
+): string {
+  const count = (state: string) => nodes.filter((n) => n.state === state).length;
+  const live = streams.filter((s) => s.state === "LIVE").length;
+  const summary =
+    `${count("ACTIVE")} active, ${count("PENDING")} pending, ${count("DRAINING")} draining, ${count("DEAD")} dead nodes; ` +
+    `${live} live streams, ${streams.length - live} reservations`;
+  const nodeTable = formatTable(
+    ["NODE", "STATE", "CPU", "EST.CPU", "STREAMS", "RESERVED", "ROOM", "PROTECTED", "IDLE SINCE"],
+    nodes.map((n) => [
+      n.nodeId,
+      n.state,
+      n.cpuPercent === null ? "-" : `${n.cpuPercent.toFixed(1)}%`,
+      `${n.estimatedCpuPercent.toFixed(1)}%`,
+      String(n.streams),
+      String(n.reservations),
+      n.full ? "full" : String(n.slotLimit - n.streams - n.reservations),
+      n.protectedFromScaleIn ? "yes" : "no",
+      n.idleSince ?? "",
+    ]),
+  );
+  const eventTable = formatTable(
+    ["TIME", "KIND", "WHAT HAPPENED"],
+    events.slice(0, 10).map((e) => [e.at, e.kind, e.message]),
+  );
+  return `${summary}\n\n${nodeTable}\n\nRecent events:\n${eventTable}`;
+}
+
+async function fetchJson<T>(base: string, path: string, token: string | undefined): Promise<T> {
+  const response = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    const body = await response.text();
+    throw new Error(`${path}: HTTP ${response.status} ${body.slice(0, 200)}`);
+  }
+  return (await response.json()) as T;
+}
+
+async function main(): Promise<void> {
+  let values: Record<string, string>;
+  try {
+    values = parseFlags(process.argv.slice(2), FLAGS);
+    if (!values.help && !values.url) throw new UsageError("--url is required");
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`status: ${error.message}\n${usage("npm run status --", FLAGS)}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage("npm run status --", FLAGS));
+    return;
+  }
+  const base = (values.url as string).replace(/\/$/, "");
+  const token = values.token ?? process.env.FLEET_OPERATOR_TOKEN;
+  const [{ nodes }, { streams }, { events }] = await Promise.all([
+    fetchJson<{ nodes: NodeRow[] }>(base, "/nodes", token),
+    fetchJson<{ streams: StreamRow[] }>(base, "/streams", token),
+    fetchJson<{ events: EventRow[] }>(base, "/events", token),
+  ]);
+  console.log(formatStatus(nodes, streams, events));
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(`status: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * End to end, with the real media server: local mode (the Lambdas' handlers, the scaler, the
+ * in-process group) with real nginx-rtmp nodes rendered from media-node/, and real ffmpeg cameras.
+ * Policy: at most 2 streams a node, 1 spare node, minNodes 1.
+ */
+import { cameraKey } from "../../lambdas/core/credentials";
+import { Camera, type LocalMode, processesMatching, startLocalMode, waitFor } from "../support/local-mode";
+
+jest.setTimeout(240_000);
+
+const MASTER = "e2e-camera-master";
+const key = (stream: string) => cameraKey(MASTER, stream);
+
+interface NodeView {
+  nodeId: string;
+  state: string;
+  streams: number;
+  protectedFromScaleIn: boolean;
+}
+interface StreamView {
+  stream: string;
+  nodeId: string;
+  state: string;
+}
+
+let local: LocalMode;
+const cameras = new Map<string, Camera>();
+/** Cameras that are allowed to end without being stopped (refused, or on the node we kill). */
+const expectedCuts = new Set<string>();
+
+const get = async <T>(path: string): Promise<T> => (await fetch(`${local.url}${path}`)).json() as Promise<T>;
+const nodes = async () => (await get<{ nodes: NodeView[] }>("/nodes")).nodes;
+const streams = async () => (await get<{ streams: StreamView[] }>("/streams")).streams;
+const liveOn = async (stream: string) =>
+  (await streams()).find((s) => s.stream === stream && s.state === "LIVE")?.nodeId;
+
+/** A camera as an operator sets it up: resolve with its key, then publish to the URL it got. */
+async function startCamera(stream: string, keyOverride?: string): Promise<Camera> {
+  const response = await fetch(`${local.url}/resolve?stream=${stream}&key=${keyOverride ?? key(stream)}`, {
+    headers: { accept: "text/plain" },
+  });
+  if (!response.ok) throw new Error(`resolve ${stream}: HTTP ${response.status} ${await response.text()}`);
+  const camera = new Camera(stream, (await response.text()).trim());
+  cameras.set(`${stream}#${cameras.size}`, camera);
+  return camera;
+}
+
+beforeAll(async () => {
+  local = await startLocalMode([
+    "--max-streams-per-node",
+    "2",
+    "--buffer-nodes",
+    "1",
+    "--min-nodes",
+    "1",
+    "--tick-seconds",
+    "1",
+    "--heartbeat-seconds",
+    "2",
+    "--scale-in-idle-seconds",
+    "6",
+    "--camera-key",
+    MASTER,
+  ]);
+  await waitFor("two ACTIVE nodes", async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 2);
+});
+
+afterAll(async () => {
+  await Promise.all([...cameras.values()].map((c) => c.stop()));
+  if (local) {
+    const code = await local.stop();
+    expect(code).toBe(0);
+    // Ctrl-C stopped every nginx it started.
+    expect(processesMatching(local.workDir)).toEqual([]);
+  }
+});
+
+describe("local mode with nginx-rtmp and ffmpeg cameras", () => {
+  let nodeA: string;
+  let nodeB: string;
+
+  it("puts cameras 1 and 2 on node A and camera 3 on node B (fill order), and launches a new spare", async () => {
+    await startCamera("cam1");
+    nodeA = await waitFor("cam1 live", () => liveOn("cam1"));
+    await startCamera("cam2");
+    expect(await waitFor("cam2 live", () => liveOn("cam2"))).toBe(nodeA);
+    await startCamera("cam3");
+    nodeB = await waitFor("cam3 live", () => liveOn("cam3"));
+    expect(nodeB).not.toBe(nodeA);
+    await waitFor("a third node, ACTIVE", async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 3);
+  });
+
+  it("protects the nodes that carry streams", async () => {
+    const byId = new Map((await nodes()).map((n) => [n.nodeId, n]));
+    expect(byId.get(nodeA)).toMatchObject({ streams: 2, protectedFromScaleIn: true });
+    expect(byId.get(nodeB)).toMatchObject({ streams: 1, protectedFromScaleIn: true });
+  });
+
+  it("refuses a camera with a wrong key at on_publish, registering nothing", async () => {
+    // The camera skips resolve and goes straight to a node with another camera's key.
+    const base = (await get<{ nodes: { instanceId: string; rtmpBaseUrl: string }[] }>("/local/nodes")).nodes.find(
+      (n) => n.instanceId === nodeB,
+    )?.rtmpBaseUrl;
+    const intruder = new Camera("intruder", `${base}/intruder?key=${key("cam1")}`);
+    cameras.set("intruder", intruder);
+    expectedCuts.add("intruder");
+    expect(await intruder.exited()).not.toBe(0);
+    expect((await streams()).map((s) => s.stream)).not.toContain("intruder");
+    // Resolve refuses it too, before any node is involved.
+    const refused = await fetch(`${local.url}/resolve?stream=intruder&key=${key("cam1")}`);
+    expect(refused.status).toBe(403);
+  });
+
+  it("declares a node killed with SIGKILL DEAD, removes its streams, and its camera re-resolves elsewhere", async () => {
+    const processes = (
+      await get<{ nodes: { instanceId: string; nginxPid: number; agentPid: number }[] }>("/local/nodes")
+    ).nodes;
+    const victim = processes.find((n) => n.instanceId === nodeB);
+    if (!victim) throw new Error(`node ${nodeB} has no processes`);
+    for (const id of cameras.keys()) if (id.startsWith("cam3#")) expectedCuts.add(id);
+    process.kill(-victim.nginxPid, "SIGKILL"); // nginx master and workers
+    process.kill(-victim.agentPid, "SIGKILL"); // and the agent: the whole machine is gone
+    await waitFor(
+      `${nodeB} DEAD`,
+      async () => (await nodes()).find((n) => n.nodeId === nodeB)?.state === "DEAD",
+      60_000,
+    );
+    expect((await streams()).map((s) => s.stream)).not.toContain("cam3");
+    // The camera lost its connection; it resolves again and lands on a live node.
+    await startCamera("cam3");
+    const now = await waitFor("cam3 live again", () => liveOn("cam3"));
+    expect(now).not.toBe(nodeB);
+    // Node A is full and cam3's new node is in use: a spare is launched beside them.
+    await waitFor(
+      "three ACTIVE nodes again",
+      async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 3,
+      60_000,
+    );
+  });
+
+  it("empties the registry when cameras stop (on_publish_done), then scales idle nodes in to minNodes + bufferNodes", async () => {
+    for (const [id, camera] of cameras) if (id.startsWith("cam")) await camera.stop();
+    await waitFor("no stream left", async () => (await streams()).length === 0);
+    await waitFor(
+      "two nodes left, both idle",
+      async () => {
+        const alive = (await nodes()).filter(
+          (n) => n.state === "ACTIVE" || n.state === "PENDING" || n.state === "DRAINING",
+        );
+        return alive.length === 2 && alive.every((n) => n.streams === 0);
+      },
+      60_000,
+    );
+    const { events } = await get<{ events: { kind: string; nodeId?: string }[] }>("/events");
+    const drained = events.filter((e) => e.kind === "drain").map((e) => e.nodeId);
+    expect(drained).toHaveLength(1);
+    expect(drained).not.toContain(nodeA); // newest first: the oldest node stays
+  });
+
+  it("cut no camera: every one ended by its own stop, except the refused one and the one on the killed node", () => {
+    const cut = [...cameras]
+      .filter(([id, camera]) => camera.cut && !expectedCuts.has(id))
+      .map(([id, c]) => `${id}: ${c.errors}`);
+    expect(cut).toEqual([]);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Runs local mode (`local/main.ts`) as a child process for end-to-end tests, and cameras as real
+ * ffmpeg processes publishing a test pattern.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** A running local mode. */
+export interface LocalMode {
+  readonly url: string;
+  readonly workDir: string;
+  readonly process: ChildProcess;
+  /** Everything it printed. */
+  output(): string;
+  /** Ctrl-C, and wait for it to exit. Returns its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts local mode with these flags on a free port; resolves once it prints its URL. */
+export async function startLocalMode(flags: readonly string[], timeoutMs = 30_000): Promise<LocalMode> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-e2e-"));
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "local/main.ts", "--port", "0", "--work-dir", workDir, ...flags],
+    {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`local mode did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      const match = /control plane on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local mode exited with ${code}:\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    rmSync(workDir, { recursive: true, force: true });
+    return code;
+  };
+  return { url, workDir, process: child, output: () => output, stop };
+}
+
+/** Processes whose command line mentions `needle` (e.g. nginx started from a work dir). */
+export function processesMatching(needle: string): string[] {
+  try {
+    return execFileSync("pgrep", ["-af", needle], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.trim() && !line.includes("pgrep"));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails with `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** A camera: ffmpeg publishing a small test pattern to an RTMP URL until stopped. */
+export class Camera {
+  readonly process: ChildProcess;
+  private stderr = "";
+  private stopRequested = false;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly rtmpUrl: string,
+  ) {
+    this.process = spawn(
+      "ffmpeg",
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=10",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "20",
+        "-f",
+        "flv",
+        rtmpUrl,
+      ],
+      { stdio: ["pipe", "ignore", "pipe"] },
+    );
+    this.process.stderr?.on("data", (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.process.once("exit", (code, signal) => {
+      this.exitInfo = { code, signal };
+    });
+  }
+
+  /** Still publishing. */
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Ended without being asked to: refused, or disconnected by the server. */
+  get cut(): boolean {
+    return this.exitInfo !== undefined && !this.stopRequested;
+  }
+
+  /** What ffmpeg printed (errors only). */
+  get errors(): string {
+    return this.stderr;
+  }
+
+  /** Resolves when ffmpeg exits, with its exit code. */
+  exited(): Promise<number | null> {
+    if (this.exitInfo) return Promise.resolve(this.exitInfo.code);
+    return new Promise((resolve) => this.process.once("exit", (code) => resolve(code)));
+  }
+
+  /** The camera's own end: ffmpeg quits as a user would ('q'), killed if it does not within 5 s. */
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (!this.running) return;
+    this.process.stdin?.write("q");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), 5000);
+    await this.exited();
+    clearTimeout(timer);
+  }
+}
