@@ -131,7 +131,7 @@ export class DynamoRegistry implements Registry {
    */
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    readonly tableName: string,
   ) {}
 
   async listNodes(options: { consistent?: boolean } = {}): Promise<MediaNode[]> {

@@ -7,7 +7,8 @@ import { recordHeartbeat } from "../core/heartbeat";
 import { streamNameProblem } from "../core/names";
 import { METRIC } from "../core/ports";
 import { type ApiDeps, httpHandler } from "./api";
-import { ApiError, authenticateNode, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
+import { authenticateNode } from "./auth";
+import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
 /** Most streams one node may report. */
 export const MAX_REPORTED_STREAMS = 5000;

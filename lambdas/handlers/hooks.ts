@@ -7,8 +7,8 @@
 import { METRIC } from "../core/ports";
 import { endStream, type PublishDenial, publishStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
-import { ApiError, authenticateNode, formBody, type HttpEvent, type HttpResult, json } from "./http";
-import { checkCameraKey, streamParam } from "./resolve";
+import { authenticateNode, checkCameraKey } from "./auth";
+import { ApiError, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
 /** A parsed nginx-rtmp callback. */
 export interface NodeCallback {

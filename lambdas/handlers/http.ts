@@ -5,8 +5,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { verifyNodeSecret } from "../core/credentials";
-import { NODE_ID } from "../core/names";
+import { streamNameProblem } from "../core/names";
 
 /** The event every handler takes: API Gateway HTTP API, payload format 2.0. */
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -146,36 +145,17 @@ export function jsonBody(event: HttpEvent): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Header that carries a node's id, set by the node's local shim. */
-export const NODE_ID_HEADER = "x-node-id";
-/** Header that carries a node's secret, set by the node's local shim. */
-export const NODE_SECRET_HEADER = "x-node-secret";
-
-/**
- * The id of the node that sent this request, from the headers its shim adds; never from the body,
- * which carries the camera's query arguments.
- * @throws ApiError 401 when the id or its secret is missing or wrong
- */
-export function authenticateNode(event: HttpEvent, nodeMasterSecret: string): string {
-  const nodeId = header(event, NODE_ID_HEADER);
-  const secret = header(event, NODE_SECRET_HEADER);
-  if (!nodeId || !secret) {
-    throw new ApiError(
-      401,
-      "unauthorized",
-      `node requests need the ${NODE_ID_HEADER} and ${NODE_SECRET_HEADER} headers`,
-    );
-  }
-  if (!NODE_ID.test(nodeId) || !verifyNodeSecret(nodeMasterSecret, nodeId, secret)) {
-    throw new ApiError(401, "unauthorized", "the node id and secret do not match");
-  }
-  return nodeId;
-}
-
 /** True when the client asked for `text/plain` rather than JSON. */
 export function wantsText(event: HttpEvent): boolean {
   const types = (header(event, "accept") ?? "").split(",").map((t) => t.split(";")[0]?.trim().toLowerCase());
   const text = types.indexOf("text/plain");
   const jsonAt = types.indexOf("application/json");
   return text >= 0 && (jsonAt < 0 || text < jsonAt);
+}
+
+/** A stream name from the request, validated. @throws ApiError 400 naming the problem */
+export function streamParam(value: string | undefined): string {
+  const problem = streamNameProblem(value);
+  if (problem) throw new ApiError(400, "invalid_stream", problem);
+  return value as string;
 }

@@ -2,37 +2,16 @@
  * `GET /resolve?stream=NAME[&key=KEY]`: where a camera should publish. Answers JSON, or the RTMP URL
  * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
  */
-import { verifyCameraKey } from "../core/credentials";
-import { streamNameProblem } from "../core/names";
 import { METRIC } from "../core/ports";
 import { resolveStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
-import { ApiError, type HttpEvent, type HttpResult, json, query, wantsText } from "./http";
+import { checkCameraKey } from "./auth";
+import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
 
 /** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
 export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
 /** Seconds a camera is told to wait after losing every race for a slot. */
 export const RETRY_AFTER_CONTENDED_SECONDS = 1;
-
-/**
- * Checks the camera's key for `stream`, when camera keys are on.
- * @throws ApiError 403 when the key is missing or wrong
- */
-export async function checkCameraKey(deps: ApiDeps, stream: string, key: string | undefined): Promise<void> {
-  const master = await deps.secrets.cameraMaster();
-  if (master === undefined) return;
-  if (key === undefined || key === "")
-    throw new ApiError(403, "camera_key_required", "this stream needs its key: add key=...");
-  if (!verifyCameraKey(master, stream, key))
-    throw new ApiError(403, "invalid_camera_key", "the key does not match the stream");
-}
-
-/** The stream name parameter, validated. */
-export function streamParam(value: string | undefined): string {
-  const problem = streamNameProblem(value);
-  if (problem) throw new ApiError(400, "invalid_stream", problem);
-  return value as string;
-}
 
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const params = query(event);

@@ -3,11 +3,11 @@
  * they need `Authorization: Bearer <token>`.
  */
 import type { FleetConfig } from "../core/config";
-import { safeEqual } from "../core/credentials";
 import { heldStreams, listStreams, type MediaNode } from "../core/model";
 import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
 import { type ApiDeps, httpHandler } from "./api";
-import { ApiError, type HttpEvent, type HttpResult, header, json } from "./http";
+import { authorizeOperator } from "./auth";
+import { type HttpEvent, type HttpResult, json } from "./http";
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -31,17 +31,6 @@ export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
     protectedFromScaleIn: node.protectedFromScaleIn,
     idleSince: held.length === 0 ? iso(node.streamsChangedAt) : null,
   };
-}
-
-async function authorizeOperator(event: HttpEvent, deps: ApiDeps): Promise<void> {
-  const token = await deps.secrets.operatorToken();
-  if (token === undefined) return;
-  const presented = /^Bearer (.+)$/.exec(header(event, "authorization") ?? "")?.[1];
-  if (presented === undefined || !safeEqual(token, presented)) {
-    throw new ApiError(401, "unauthorized", "the operator views need 'Authorization: Bearer <token>'", {
-      "www-authenticate": "Bearer",
-    });
-  }
 }
 
 async function nodes(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {

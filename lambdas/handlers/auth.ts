@@ -1,0 +1,64 @@
+/**
+ * Who may call what, checked in one place: nodes by their id and secret (the shim's headers),
+ * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
+ */
+import { safeEqual, verifyCameraKey, verifyNodeSecret } from "../core/credentials";
+import { NODE_ID } from "../core/names";
+import type { ApiDeps } from "./api";
+import { ApiError, type HttpEvent, header } from "./http";
+
+/** Header that carries a node's id, set by the node's local shim. */
+export const NODE_ID_HEADER = "x-node-id";
+/** Header that carries a node's secret, set by the node's local shim. */
+export const NODE_SECRET_HEADER = "x-node-secret";
+
+/**
+ * The id of the node that sent this request, from the headers its shim adds; never from the body,
+ * which carries the camera's query arguments.
+ * @throws ApiError 401 when the id or its secret is missing or wrong
+ */
+export function authenticateNode(event: HttpEvent, nodeMasterSecret: string): string {
+  const nodeId = header(event, NODE_ID_HEADER);
+  const secret = header(event, NODE_SECRET_HEADER);
+  if (!nodeId || !secret) {
+    throw new ApiError(
+      401,
+      "unauthorized",
+      `node requests need the ${NODE_ID_HEADER} and ${NODE_SECRET_HEADER} headers`,
+    );
+  }
+  if (!NODE_ID.test(nodeId) || !verifyNodeSecret(nodeMasterSecret, nodeId, secret)) {
+    throw new ApiError(401, "unauthorized", "the node id and secret do not match");
+  }
+  return nodeId;
+}
+
+/**
+ * Checks the camera's key for `stream`, when camera keys are on.
+ * @throws ApiError 403 when the key is missing or wrong
+ */
+export async function checkCameraKey(deps: ApiDeps, stream: string, key: string | undefined): Promise<void> {
+  const master = await deps.secrets.cameraMaster();
+  if (master === undefined) return;
+  if (key === undefined || key === "") {
+    throw new ApiError(403, "camera_key_required", "this stream needs its key: add key=...");
+  }
+  if (!verifyCameraKey(master, stream, key)) {
+    throw new ApiError(403, "invalid_camera_key", "the key does not match the stream");
+  }
+}
+
+/**
+ * Checks the operator's bearer token, when one is set.
+ * @throws ApiError 401 when it is missing or wrong
+ */
+export async function authorizeOperator(event: HttpEvent, deps: ApiDeps): Promise<void> {
+  const token = await deps.secrets.operatorToken();
+  if (token === undefined) return;
+  const presented = /^Bearer (.+)$/.exec(header(event, "authorization") ?? "")?.[1];
+  if (presented === undefined || !safeEqual(token, presented)) {
+    throw new ApiError(401, "unauthorized", "the operator views need 'Authorization: Bearer <token>'", {
+      "www-authenticate": "Bearer",
+    });
+  }
+}
