@@ -7,7 +7,8 @@
  * - a stream the node lists but the registry lacks is added (it is live: reality wins), unless it
  *   is live on another node;
  * - a reservation the node lists as publishing becomes live (its `on_publish` answer was lost).
- * A PENDING node that reports ready becomes ACTIVE, and its launch lifecycle action continues.
+ * A PENDING node that reports ready becomes ACTIVE, and its launch lifecycle action continues
+ * (the scaler continues it too if this step fails).
  */
 import type { FleetConfig } from "./config";
 import { type FleetDeps, protectIfNeeded } from "./fleet";
@@ -121,6 +122,11 @@ export interface HeartbeatOutcome {
   readonly becameActive: boolean;
   /** The node record did not exist and was created from this heartbeat. */
   readonly registered: boolean;
+  /**
+   * Follow-up steps that failed after the heartbeat was recorded (continuing the launch,
+   * protecting the node). The heartbeat stands; the scaler's next run repeats these steps.
+   */
+  readonly followUpErrors: readonly Error[];
 }
 
 /** What recording a heartbeat uses. */
@@ -174,9 +180,18 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
     if (!outcome.applied) continue;
     node = outcome.node;
     const becameActive = wasPending && node.state === "ACTIVE";
-    if (becameActive) await deps.fleet.completeLaunch(node.nodeId, "CONTINUE");
-    await protectIfNeeded(deps, node);
-    return { node, becameActive, registered };
+    const followUpErrors: Error[] = [];
+    const attempt = async (step: () => Promise<unknown>) => {
+      try {
+        await step();
+      } catch (error) {
+        followUpErrors.push(error as Error);
+      }
+    };
+    const active = node;
+    if (becameActive) await attempt(() => deps.fleet.completeLaunch(active.nodeId, "CONTINUE"));
+    await attempt(() => protectIfNeeded(deps, active));
+    return { node, becameActive, registered, followUpErrors };
   }
   throw new Error(`heartbeat of ${report.nodeId}: the registry kept changing under ${MAX_ATTEMPTS} attempts`);
 }

@@ -127,7 +127,8 @@ async function carryOut(
     }
   }
 
-  // 2. Liveness.
+  // 2. Launches the heartbeat could not continue, and liveness.
+  for (const nodeId of plan.continueLaunch) await fleet.completeLaunch(nodeId, "CONTINUE");
   for (const nodeId of plan.markDead) {
     const node = byId.get(nodeId);
     if (node && !(await markDead(registry, node, now)))

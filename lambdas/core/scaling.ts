@@ -73,6 +73,11 @@ export interface ScalingPlan {
   readonly replace: readonly string[];
   /** DEAD node records whose instance is gone. */
   readonly forget: readonly string[];
+  /**
+   * ACTIVE nodes whose instance still waits in the launch lifecycle hook: the heartbeat that made
+   * them ACTIVE could not continue the launch, so the scaler does.
+   */
+  readonly continueLaunch: readonly string[];
   readonly summary: ScalingSummary;
   /** One event for each decision, for the operator. */
   readonly events: readonly FleetEvent[];
@@ -233,5 +238,22 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
     .map((n) => n.nodeId);
   for (const nodeId of protect) note("protect", `protecting node ${nodeId}: it carries streams`, nodeId);
 
-  return { desiredCapacity, protect, markDead, undrain, drain, terminate, replace, forget, summary, events };
+  const continueLaunch = alive
+    .filter((n) => n.state === "ACTIVE" && instances.get(n.nodeId)?.lifecycleState === "Pending:Wait")
+    .map((n) => n.nodeId);
+  for (const nodeId of continueLaunch) note("ready", `node ${nodeId} is ACTIVE: continuing its launch`, nodeId);
+
+  return {
+    desiredCapacity,
+    protect,
+    markDead,
+    undrain,
+    drain,
+    terminate,
+    replace,
+    forget,
+    continueLaunch,
+    summary,
+    events,
+  };
 }

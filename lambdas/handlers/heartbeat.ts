@@ -49,6 +49,9 @@ async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   deps.telemetry.count(METRIC.heartbeats);
   if (outcome.registered) deps.logger.info("node registered by its heartbeat", { nodeId });
   if (outcome.becameActive) deps.logger.info("node ready: ACTIVE", { nodeId });
+  for (const error of outcome.followUpErrors) {
+    deps.logger.error("a heartbeat follow-up failed; the scaler repeats it", { nodeId, error });
+  }
   return json(200, {
     nodeId,
     state: outcome.node.state,

@@ -133,9 +133,10 @@ export function jsonBody(event: HttpEvent): Record<string, unknown> {
   if (type !== "application/json") {
     throw new ApiError(415, "unsupported_media_type", `expected an application/json body, got '${type || "none"}'`);
   }
+  const text = bodyText(event);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bodyText(event));
+    parsed = JSON.parse(text);
   } catch {
     throw new ApiError(400, "malformed_json", "the request body is not valid JSON");
   }

@@ -164,6 +164,16 @@ describe("recordHeartbeat", () => {
     expect((await registry.getNode("i-unknown"))?.state).toBe("ACTIVE");
   });
 
+  it("records the heartbeat even when continuing the launch fails, and reports the failure", async () => {
+    const { deps, group, nodeId, registry } = await setup();
+    group.completeLaunch = async () => {
+      throw new Error("throttled");
+    };
+    const outcome = await recordHeartbeat(deps, report([], { nodeId }));
+    expect(outcome).toMatchObject({ becameActive: true, followUpErrors: [new Error("throttled")] });
+    expect((await registry.getNode(nodeId))?.state).toBe("ACTIVE");
+  });
+
   it("protects a node on which the heartbeat found a stream", async () => {
     const { deps, group, nodeId, registry } = await setup();
     await group.setProtection([nodeId], false);

@@ -302,6 +302,16 @@ describe("decideScaling: liveness", () => {
     expect(plan({ nodes, groupMax: 4, desired: 3 })).toMatchObject({ replace: [], desiredCapacity: 4 });
   });
 
+  it("continues the launch of an ACTIVE node whose instance still waits in the launch hook", () => {
+    const nodes = [node("a", { streams: live(1) }), node("b"), node("c", { state: "PENDING" })];
+    const instances = [
+      { instanceId: "a", lifecycleState: "InService", protectedFromScaleIn: true },
+      { instanceId: "b", lifecycleState: "Pending:Wait", protectedFromScaleIn: true },
+      { instanceId: "c", lifecycleState: "Pending:Wait", protectedFromScaleIn: true },
+    ];
+    expect(plan({ nodes, instances }).continueLaunch).toEqual(["b"]);
+  });
+
   it("explains each decision in an event", () => {
     const p = plan({ nodes: [node("a", { streams: live(1) })] });
     expect(p.events).toEqual([

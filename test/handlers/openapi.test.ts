@@ -1,0 +1,112 @@
+/**
+ * docs/openapi.yaml is kept true: the routes it describes are the routes the handlers serve, and
+ * every answer of a scripted tour of each operation (successes and each refusal) has a documented
+ * status, media type and body.
+ */
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import type { Registry } from "../../lambdas/core/registry";
+import { ROUTES } from "../../lambdas/handlers/not-found";
+import { type ApiServer, startApiServer } from "../../local/server";
+import { callbackBody, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
+import { conformanceProblem, SPEC } from "../support/openapi";
+
+describe("docs/openapi.yaml", () => {
+  it("describes exactly the routes the API serves", () => {
+    const described = Object.entries(SPEC.paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const served = Object.entries(ROUTES).map(([p, m]) => `${m} ${p}`);
+    expect(described.sort()).toEqual(served.sort());
+  });
+
+  describe("every answer conforms", () => {
+    let server: ApiServer;
+    const answers: string[] = [];
+
+    beforeAll(async () => {
+      const memory = new MemoryRegistry();
+      // Changes that put stream "contended" always lose their race: the 503 of a publish.
+      const registry: Registry = Object.create(memory);
+      registry.applyChange = async (change) =>
+        change.putStreams?.contended ? { applied: false } : memory.applyChange(change);
+      await registry.createNode(makeNode({ nodeId: "n1" }));
+      await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1, state: "PENDING" }));
+      const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), operatorToken: "op" });
+      server = await startApiServer(deps, 0);
+    });
+    afterAll(() => server.close());
+
+    const node = (id = "n1") => ({ "x-node-id": id, "x-node-secret": nodeSecret(SECRETS.nodeMaster, id) });
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const json = { "content-type": "application/json" };
+    const key = (s: string) => cameraKey(SECRETS.cameraMaster, s);
+    const heartbeat = JSON.stringify({
+      rtmpBaseUrl: "rtmp://n1.test:1935/live",
+      ready: true,
+      cpuPercent: 3,
+      streams: [],
+    });
+    const publish = (name: string, clientid: string) =>
+      callbackBody({ call: "publish", name, clientid, type: "live", args: `key=${key(name)}` });
+
+    // [method, path (with query), headers, body, expected status]
+    const tour: [string, string, Record<string, string>, string | undefined, number][] = [
+      ["GET", `/resolve?stream=a&key=${key("a")}`, {}, undefined, 200],
+      ["GET", `/resolve?stream=a&key=${key("a")}`, { accept: "text/plain" }, undefined, 200],
+      ["GET", "/resolve?stream=a%20b", {}, undefined, 400],
+      ["GET", "/resolve?stream=a&key=nope", {}, undefined, 403],
+      ["GET", `/resolve?stream=b&key=${key("b")}`, {}, undefined, 200],
+      ["GET", `/resolve?stream=c&key=${key("c")}`, {}, undefined, 503],
+      ["POST", "/hooks/publish", { ...node(), ...form }, publish("a", "1"), 200],
+      ["POST", "/hooks/publish", { ...node(), ...form }, "call=publish&clientid=1", 400],
+      ["POST", "/hooks/publish", { ...form }, publish("a", "1"), 401],
+      ["POST", "/hooks/publish", { ...node(), ...form }, publish("c", "3"), 403],
+      ["POST", "/hooks/publish", { ...node(), ...form }, `${publish("a", "1")}&pad=${"x".repeat(20_000)}`, 413],
+      ["POST", "/hooks/publish", { ...node(), ...json }, "{}", 415],
+      [
+        "POST",
+        "/hooks/done",
+        { ...node(), ...form },
+        callbackBody({ call: "publish_done", name: "a", clientid: "1" }),
+        200,
+      ],
+      ["POST", "/hooks/done", { ...node(), ...form }, callbackBody({ call: "done", name: "zz", clientid: "7" }), 200],
+      // Node n1 has room again: this publish gets as far as the registry, and loses every race.
+      ["POST", "/hooks/publish", { ...node(), ...form }, publish("contended", "9"), 503],
+      ["POST", "/hooks/done", { ...node(), ...form }, "call=done", 400],
+      ["POST", "/hooks/done", { ...form }, "call=done", 401],
+      ["POST", "/hooks/done", { ...node(), ...json }, "{}", 415],
+      ["POST", "/hooks/done", { ...node(), ...form }, `call=done&name=a&clientid=1&pad=${"x".repeat(20_000)}`, 413],
+      ["POST", "/nodes/heartbeat", { ...node(), ...json }, heartbeat, 200],
+      ["POST", "/nodes/heartbeat", { ...node(), ...json }, "{}", 400],
+      ["POST", "/nodes/heartbeat", { ...json }, heartbeat, 401],
+      ["POST", "/nodes/heartbeat", { ...node(), ...form }, heartbeat, 415],
+      ["POST", "/nodes/heartbeat", { ...node(), ...json }, JSON.stringify({ pad: "x".repeat(20_000) }), 413],
+      ["GET", "/nodes", { authorization: "Bearer op" }, undefined, 200],
+      ["GET", "/nodes", {}, undefined, 401],
+      ["GET", "/streams", { authorization: "Bearer op" }, undefined, 200],
+      ["GET", "/streams", { authorization: "Bearer no" }, undefined, 401],
+      ["GET", "/events", { authorization: "Bearer op" }, undefined, 200],
+      ["GET", "/events", {}, undefined, 401],
+    ];
+
+    it.each(tour)("%s %s → %#", async (method, target, headers, body, status) => {
+      const response = await fetch(`${server.url}${target}`, { method, headers, body });
+      const text = await response.text();
+      expect({ status: response.status, text }).toEqual({ status, text });
+      const route = target.split("?")[0] as string;
+      expect(
+        conformanceProblem(method, route, response.status, response.headers.get("content-type") ?? undefined, text),
+      ).toBeUndefined();
+      answers.push(`${method} ${route} ${response.status}`);
+    });
+
+    it("covers every documented status of every operation", () => {
+      const documented = Object.entries(SPEC.paths).flatMap(([p, ops]) =>
+        Object.entries(ops).flatMap(([m, op]) => Object.keys(op.responses).map((s) => `${m.toUpperCase()} ${p} ${s}`)),
+      );
+      expect(documented.filter((d) => !answers.includes(d))).toEqual([]);
+    });
+  });
+});
