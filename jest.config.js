@@ -20,6 +20,8 @@ module.exports = {
   projects: [
     project("unit"),
     project("handlers"),
+    // The fleet simulator: traces, policies, the benchmark driver.
+    project("sim", { testTimeout: 120_000 }),
     // Each integration test file starts its own moto server (test/support/moto.ts).
     project("integration", { testTimeout: 60_000 }),
     // Synth, cdk-nag, cfn-lint, nginx -t, shellcheck.

@@ -47,7 +47,10 @@ async function handlerCosts() {
     for (let i = 0; i < NODES; i++) {
       await registry.createNode(makeNode({ nodeId: `i-${String(i).padStart(3, "0")}`, launchedAt: Date.now() + i }));
     }
-    const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 45 }), clock: new TestClock(Date.now()) });
+    const deps = makeDeps(registry, {
+      config: makeConfig({ maxStreamsPerNode: 45 }),
+      clock: new TestClock(Date.now()),
+    });
     // Protection calls go to the in-process group: only DynamoDB is counted here.
     deps.fleet.setProtection = async () => undefined;
     const resolve = createResolveHandler(deps);
@@ -83,7 +86,13 @@ async function handlerCosts() {
             method: "POST",
             path: "/hooks/publish",
             headers,
-            body: callbackBody({ call: "publish", name: stream, clientid: String(i), type: "live", args: `key=${key}` }),
+            body: callbackBody({
+              call: "publish",
+              name: stream,
+              clientid: String(i),
+              type: "live",
+              args: `key=${key}`,
+            }),
           }),
           CONTEXT,
         ),
@@ -115,7 +124,9 @@ async function bundles() {
   const functionsDir = path.resolve(__dirname, "../lambdas/functions");
   const rows: { name: string; bytes: number; gzip: number; loadMs: number[] }[] = [];
   try {
-    for (const file of readdirSync(functionsDir).filter((f) => f.endsWith(".ts")).sort()) {
+    for (const file of readdirSync(functionsDir)
+      .filter((f) => f.endsWith(".ts"))
+      .sort()) {
       const name = file.replace(/\.ts$/, "");
       const outfile = path.join(dir, `${name}.js`);
       await build({

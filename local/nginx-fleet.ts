@@ -100,22 +100,26 @@ export class LocalNginxFleet implements InstanceLauncher {
     const rtmpPort = await freePort();
     const shimPort = await freePort();
     const config = path.join(dir, "nginx.conf");
-    execFileSync("python3", [
-      path.join(MEDIA_NODE_DIR, "render_config.py"),
-      path.join(MEDIA_NODE_DIR, "nginx.conf.template"),
-      config,
-      `RTMP_MODULE=${RTMP_MODULE}`,
-      "WORKER_PROCESSES=1",
-      `RUN_DIR=${path.join(dir, "run")}`,
-      `LOG_DIR=${path.join(dir, "log")}`,
-      `RTMP_LISTEN=127.0.0.1:${rtmpPort}`,
-      "RTMP_APP=live",
-      `SHIM_PORT=${shimPort}`,
-      "RESOLVER=127.0.0.1",
-      `API_URL=${this.options.apiUrl()}`,
-      `NODE_ID=${instanceId}`,
-      `NODE_SECRET=${this.options.secretOf(instanceId)}`,
-    ]);
+    execFileSync(
+      "python3",
+      [
+        path.join(MEDIA_NODE_DIR, "render_config.py"),
+        path.join(MEDIA_NODE_DIR, "nginx.conf.template"),
+        config,
+        `RTMP_MODULE=${RTMP_MODULE}`,
+        "WORKER_PROCESSES=1",
+        `RUN_DIR=${path.join(dir, "run")}`,
+        `LOG_DIR=${path.join(dir, "log")}`,
+        `RTMP_LISTEN=127.0.0.1:${rtmpPort}`,
+        "RTMP_APP=live",
+        `SHIM_PORT=${shimPort}`,
+        "RESOLVER=127.0.0.1",
+        `API_URL=${this.options.apiUrl()}`,
+        `NODE_ID=${instanceId}`,
+        "NODE_SECRET=-",
+      ],
+      { input: `${this.options.secretOf(instanceId)}\n` },
+    );
     // Its own process group, so that stopping (or killing) the node takes its workers along.
     const nginx = spawn(
       "nginx",

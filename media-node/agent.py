@@ -5,10 +5,12 @@ Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts 
 control plane through the node's local shim (which adds the node's id and secret):
 
     {"rtmpBaseUrl": "rtmp://HOST:1935/live", "ready": true, "cpuPercent": 37.5,
-     "streams": [{"name": "cam1", "clientId": "12"}]}
+     "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12"}]}
 
 `ready` says whether nginx answers (its stat page was read); `streams` lists the streams that have
-a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks).
+a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks). The
+agent reads the stat page every second: `streamsAverage` is the average number of publishing
+streams over the period `cpuPercent` averages, so the control plane knows what the CPU was spent on.
 
 CPU is the whole machine's (`--cpu system`, as on an AWS node) or that of one nginx's processes
 (`--cpu nginx --nginx-pid-file FILE`, as in local mode, where several nodes share a machine),
@@ -112,17 +114,39 @@ def http(url: str, body=None, timeout=5.0):
         return response.read().decode()
 
 
-def heartbeat(args, cpu) -> dict:
+class StatSampler:
+    """Reads rtmp_stat every few seconds: the streams now, and their average count over a period."""
+
+    def __init__(self, args):
+        self.args = args
+        self.streams = []
+        self.ready = False
+        self.counts = []
+
+    def sample(self):
+        try:
+            self.streams = publishing_streams(http(f"{self.args.shim}/stat"), self.args.app)
+            self.ready = True
+            self.counts.append(len(self.streams))
+        except (OSError, ElementTree.ParseError):
+            self.streams, self.ready = [], False
+
+    def take_average(self):
+        """The average count since the last call (None without a sample), and a fresh start."""
+        counts, self.counts = self.counts, []
+        return round(sum(counts) / len(counts), 2) if counts else None
+
+
+def heartbeat(args, cpu, stat) -> dict:
     """One heartbeat: the report sent, and the control plane's answer (or the error)."""
-    try:
-        streams = publishing_streams(http(f"{args.shim}/stat"), args.app)
-        ready = True
-    except (OSError, ElementTree.ParseError):
-        streams, ready = [], False
-    report = {"rtmpBaseUrl": args.rtmp_base_url, "ready": ready, "streams": streams}
+    report = {"rtmpBaseUrl": args.rtmp_base_url, "ready": stat.ready, "streams": stat.streams}
     percent = cpu.percent()
+    average = stat.take_average()
     if percent is not None:
         report["cpuPercent"] = min(100.0, max(0.0, percent))
+        if average is not None:
+            # What the CPU was spent on: the streams of the same period, not just those of its end.
+            report["streamsAverage"] = average
     try:
         answer = json.loads(http(f"{args.shim}/nodes/heartbeat", report, timeout=9.0))
         return {"report": report, "answer": answer}
@@ -138,6 +162,9 @@ def main(argv) -> int:
     parser.add_argument("--rtmp-base-url", required=True, help="where cameras publish, e.g. rtmp://203.0.113.7:1935/live")
     parser.add_argument("--app", default="live", help="the RTMP application (default: live)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between heartbeats (default: 15)")
+    parser.add_argument(
+        "--stat-seconds", type=float, default=1.0, help="seconds between two reads of rtmp_stat (default: 1)"
+    )
     parser.add_argument("--cpu", choices=["system", "nginx"], default="system", help="whose CPU to report")
     parser.add_argument("--nginx-pid-file", help="with --cpu nginx: the nginx pid file")
     parser.add_argument("--once", action="store_true", help="send one heartbeat, print it, exit 0 if it was accepted")
@@ -147,21 +174,28 @@ def main(argv) -> int:
     args.shim = args.shim.rstrip("/")
 
     cpu = NginxCpu(args.nginx_pid_file) if args.cpu == "nginx" else SystemCpu()
+    stat = StatSampler(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    time.sleep(min(1.0, args.interval))  # a first CPU interval
+    # A first CPU interval, and a first look at the streams.
+    time.sleep(min(1.0, args.interval))
+    stat.sample()
+    next_beat = time.monotonic()
     last_state = None
     while True:
-        result = heartbeat(args, cpu)
-        if args.once:
-            print(json.dumps(result))
-            return 0 if "answer" in result else 1
-        state = result.get("answer", {}).get("state")
-        if "error" in result:
-            print(f"agent: heartbeat failed: {result['error']}", file=sys.stderr, flush=True)
-        elif state != last_state:
-            print(f"agent: node is {state}", file=sys.stderr, flush=True)
-            last_state = state
-        time.sleep(args.interval)
+        if time.monotonic() >= next_beat:
+            result = heartbeat(args, cpu, stat)
+            if args.once:
+                print(json.dumps(result))
+                return 0 if "answer" in result else 1
+            state = result.get("answer", {}).get("state")
+            if "error" in result:
+                print(f"agent: heartbeat failed: {result['error']}", file=sys.stderr, flush=True)
+            elif state != last_state:
+                print(f"agent: node is {state}", file=sys.stderr, flush=True)
+                last_state = state
+            next_beat += args.interval
+        time.sleep(max(0.05, min(args.stat_seconds, next_beat - time.monotonic())))
+        stat.sample()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ break out of their nginx directive (whitespace, quotes, ';', braces, '#'). The o
 written with mode 0600: it holds the node's secret.
 
 Usage: render_config.py TEMPLATE OUTPUT NAME=VALUE...
+A value of "-" is read from standard input (one line): a secret passed that way never shows in
+the process list, as a command-line argument would.
 """
 import os
 import re
@@ -43,6 +45,12 @@ def main(argv: list) -> int:
             print(f"render_config: expected NAME=VALUE, got {pair!r}", file=sys.stderr)
             return 2
         values[name] = value
+    from_stdin = [name for name, value in values.items() if value == "-"]
+    if len(from_stdin) > 1:
+        print("render_config: only one value can come from standard input", file=sys.stderr)
+        return 2
+    if from_stdin:
+        values[from_stdin[0]] = sys.stdin.readline().rstrip("\n")
     with open(template_path, encoding="utf-8") as f:
         template = f.read()
     try:

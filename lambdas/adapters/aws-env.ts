@@ -71,7 +71,7 @@ const fleet = (env: NodeJS.ProcessEnv) =>
   });
 const secrets = (env: NodeJS.ProcessEnv) =>
   new SecretsManagerSource(new SecretsManagerClient({}), {
-    nodeMaster: requireEnv(ENV.nodeSecret, env),
+    nodeMaster: env[ENV.nodeSecret] || undefined,
     cameraMaster: env[ENV.cameraSecret] || undefined,
     operatorToken: env[ENV.operatorSecret] || undefined,
   });

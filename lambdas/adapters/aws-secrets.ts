@@ -5,9 +5,12 @@ import type { SecretSource } from "../core/ports";
 /** How long a fetched secret is reused: rotation takes effect within this time. */
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
 
-/** Where each master secret lives; an absent id turns that check off. */
+/**
+ * Where each master secret lives. An absent camera or operator id turns that check off; the node
+ * master is needed only by the Lambdas that check nodes, which fail clearly without it.
+ */
 export interface SecretIds {
-  readonly nodeMaster: string;
+  readonly nodeMaster?: string;
   readonly cameraMaster?: string;
   readonly operatorToken?: string;
 }
@@ -35,7 +38,10 @@ export class SecretsManagerSource implements SecretSource {
     return value;
   }
 
-  nodeMaster(): Promise<string> {
+  async nodeMaster(): Promise<string> {
+    if (this.ids.nodeMaster === undefined) {
+      throw new Error("this function was deployed without NODE_SECRET_ID: it cannot check node requests");
+    }
     return this.fetch(this.ids.nodeMaster);
   }
 

@@ -12,7 +12,7 @@
  */
 import type { FleetConfig } from "./config";
 import { type FleetDeps, protectIfNeeded } from "./fleet";
-import { findStream, type MediaNode, type StreamSlot } from "./model";
+import { findStream, type MediaNode, nextCpuSample, type StreamSlot, streamsLiveSince } from "./model";
 import type { NodeChange, NodeFields, SlotCondition } from "./registry";
 import { MAX_ATTEMPTS, staleTombstones } from "./streams";
 
@@ -32,8 +32,18 @@ export interface HeartbeatReport {
   readonly ready: boolean;
   /** CPU utilisation over the last period, 0-100; absent when the agent could not measure it. */
   readonly cpuPercent?: number;
+  /**
+   * The average number of publishing streams over the same period (the agent samples rtmp_stat
+   * through it): what the CPU was spent on. Absent, the streams live all through the period count.
+   */
+  readonly streamsAverage?: number;
   /** The publishing streams of `rtmp_stat`. */
   readonly streams: readonly ReportedStream[];
+}
+
+/** How long a CPU reading is kept beside the next one (ms): two heartbeat periods. */
+export function cpuKeepMs(config: FleetConfig): number {
+  return 2 * config.heartbeatSeconds * 1000;
 }
 
 /** How long a registered stream may be missing from the node's reports before it is removed (ms). */
@@ -65,7 +75,16 @@ export function reconcile(
   if (report.ready || node.state === "PENDING") set.lastHeartbeatAt = now;
   if (report.rtmpBaseUrl !== node.rtmpBaseUrl) set.rtmpBaseUrl = report.rtmpBaseUrl;
   if (report.cpuPercent !== undefined) {
-    set.cpu = { percent: report.cpuPercent, at: now, streams: report.streams.length };
+    // The agent's CPU is the average of its last period: pair it with the streams of that period.
+    const window = now - config.heartbeatSeconds * 1000;
+    const streams =
+      report.streamsAverage ??
+      streamsLiveSince(
+        node,
+        window,
+        report.streams.map((s) => s.name),
+      );
+    set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, cpuKeepMs(config));
   }
   if (report.ready && (node.state === "PENDING" || node.state === "DEAD")) {
     set.state = "ACTIVE";

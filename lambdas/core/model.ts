@@ -30,14 +30,31 @@ export interface StreamSlot {
   readonly missingSince?: number;
 }
 
-/** A CPU sample of a node, with the number of streams it carried when it was taken. */
-export interface CpuSample {
+/** A CPU reading of a node, with the number of streams it carried all through the reading's window. */
+export interface CpuReading {
   /** CPU utilisation, 0-100. */
   readonly percent: number;
-  /** When the sample was taken (epoch ms). */
+  /** When the reading was taken (epoch ms). */
   readonly at: number;
-  /** How many streams the node carried when the sample was taken. */
+  /**
+   * How many streams the node carried over the window the reading averages: their average over
+   * the window when the agent measures it, or those live all through the window.
+   */
   readonly streams: number;
+}
+
+/** A node's latest CPU reading, and the one before it while that is recent (placement uses both). */
+export interface CpuSample extends CpuReading {
+  readonly previous?: CpuReading;
+}
+
+/**
+ * The sample to store after a new reading: the reading itself, keeping the reading it replaces
+ * when that one is at most `keepMs` old.
+ */
+export function nextCpuSample(current: CpuSample | undefined, reading: CpuReading, keepMs: number): CpuSample {
+  if (!current || reading.at - current.at > keepMs || reading.at <= current.at) return reading;
+  return { ...reading, previous: { percent: current.percent, at: current.at, streams: current.streams } };
 }
 
 /** A media node (an EC2 instance on AWS, an nginx process in local mode) as the registry knows it. */
@@ -84,6 +101,18 @@ export function heldStreams(node: MediaNode, now: number): string[] {
   return Object.entries(node.streams)
     .filter(([, slot]) => slotHolds(slot, now))
     .map(([name]) => name);
+}
+
+/**
+ * How many live streams the node carried for the whole of a CPU sample's window, i.e. that were
+ * live already at `windowStart`. A sample averages the CPU over its window: pairing it with streams
+ * that arrived during the window would make a stream look cheaper than it is while the node fills.
+ */
+export function streamsLiveSince(node: MediaNode, windowStart: number, names?: readonly string[]): number {
+  return (names ?? Object.keys(node.streams)).filter((name) => {
+    const slot = node.streams[name];
+    return slot?.state === "LIVE" && slot.since <= windowStart;
+  }).length;
 }
 
 /** The names of reservations that expired by `now` and can be swept. */

@@ -17,10 +17,28 @@ export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
   return config.streamCpuCostPercent;
 }
 
-/** The estimated CPU of the node if it carried `slots` streams (percent). */
+/**
+ * The CPU the node runs at with the streams of its latest sample: the latest reading, or the
+ * reading before it carried forward to as many streams when that is higher. CPU readings are
+ * noisy; one that happens to read low must not open room that the next one takes back, so a
+ * lower CPU is believed only once two readings in a row show it.
+ */
+export function settledCpu(node: MediaNode, config: FleetConfig): number {
+  const sample = node.cpu;
+  if (!sample) return 0;
+  const previous = sample.previous;
+  if (!previous) return sample.percent;
+  const carried = previous.percent + (sample.streams - previous.streams) * streamCpuCost(node, config);
+  return Math.max(sample.percent, carried);
+}
+
+/**
+ * The estimated CPU of the node if it carried `slots` streams (percent): the settled CPU, plus (or
+ * minus) the cost of the streams beyond (or short of) those its sample was measured with.
+ */
 export function estimatedCpu(node: MediaNode, slots: number, config: FleetConfig): number {
-  const sample = node.cpu ?? { percent: 0, streams: 0 };
-  return sample.percent + Math.max(0, slots - sample.streams) * streamCpuCost(node, config);
+  const streams = node.cpu?.streams ?? 0;
+  return Math.max(0, settledCpu(node, config) + (slots - streams) * streamCpuCost(node, config));
 }
 
 // Guards the comparison against float noise such as 78 + 2 * 1 = 79.99999999.
@@ -33,10 +51,13 @@ const EPSILON = 1e-9;
  */
 export function slotLimit(node: MediaNode, config: FleetConfig): number {
   const cap = config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  const sample = node.cpu ?? { percent: 0, streams: 0 };
-  if (sample.percent >= config.cpuThresholdPercent - EPSILON) return 0;
-  const more = Math.ceil((config.cpuThresholdPercent - sample.percent) / streamCpuCost(node, config) - EPSILON);
-  return Math.min(cap, sample.streams + Math.max(1, more));
+  const cpu = settledCpu(node, config);
+  if (cpu >= config.cpuThresholdPercent - EPSILON) return 0;
+  // The fewest slots at which the estimate reaches the threshold (the sample's stream count may be
+  // an average over its window, so not a whole number).
+  const streams = node.cpu?.streams ?? 0;
+  const reach = streams + (config.cpuThresholdPercent - cpu) / streamCpuCost(node, config);
+  return Math.min(cap, Math.max(1, Math.ceil(reach - EPSILON)));
 }
 
 /** True when the node cannot take one more stream at `now`. */

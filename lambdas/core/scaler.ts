@@ -6,7 +6,7 @@
  */
 import type { FleetConfig } from "./config";
 import { type FleetDeps, markDead } from "./fleet";
-import { expiredReservations, type FleetEvent, heldStreams, type MediaNode } from "./model";
+import { expiredReservations, type FleetEvent, type MediaNode, nextCpuSample, streamsLiveSince } from "./model";
 import type { CpuMetrics, FleetPort } from "./ports";
 import { decideScaling, type GroupState, instanceGone, type ScalingPlan } from "./scaling";
 import { staleTombstones } from "./streams";
@@ -93,7 +93,14 @@ async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]):
       },
       set: {
         ...(newerCpu
-          ? { cpu: { percent: sample.percent, at: sample.at, streams: heldStreams(node, now).length } }
+          ? {
+              // A CloudWatch sample averages the minute before `at`: pair it with the streams live all that minute.
+              cpu: nextCpuSample(
+                node.cpu,
+                { percent: sample.percent, at: sample.at, streams: streamsLiveSince(node, sample.at - 60_000) },
+                120_000,
+              ),
+            }
           : {}),
         ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
       },

@@ -33,6 +33,19 @@ export function authenticateNode(event: HttpEvent, nodeMasterSecret: string): st
   return nodeId;
 }
 
+/** A camera key's shape: what `cameraKey` derives (22 characters), with room to spare. */
+const CAMERA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A camera key parameter, checked for shape (it goes back to the camera inside the RTMP URL).
+ * @throws ApiError 400 when it is present but malformed
+ */
+export function keyParam(value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!CAMERA_KEY.test(value)) throw new ApiError(400, "invalid_key", "a camera key is 1-64 of [A-Za-z0-9_-]");
+  return value;
+}
+
 /**
  * Checks the camera's key for `stream`, when camera keys are on.
  * @throws ApiError 403 when the key is missing or wrong

@@ -10,8 +10,8 @@ import { type ApiDeps, httpHandler } from "./api";
 import { authenticateNode } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
-/** Most streams one node may report. */
-export const MAX_REPORTED_STREAMS = 5000;
+/** Most streams one node may report: a node carries tens, and a report stays well under the body limit. */
+export const MAX_REPORTED_STREAMS = 250;
 /** An RTMP base URL: scheme, host (name, IPv4 or [IPv6]), optional port, one application. */
 const RTMP_BASE_URL = /^rtmp:\/\/([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?\/[A-Za-z0-9_.-]{1,64}$/;
 
@@ -19,13 +19,19 @@ const bad = (message: string) => new ApiError(400, "invalid_heartbeat", message)
 
 /** Validates a heartbeat body. @throws ApiError 400 naming the bad field */
 export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): HeartbeatReport {
-  const { rtmpBaseUrl, ready, cpuPercent, streams } = body;
+  const { rtmpBaseUrl, ready, cpuPercent, streamsAverage, streams } = body;
   if (typeof rtmpBaseUrl !== "string" || !RTMP_BASE_URL.test(rtmpBaseUrl)) {
     throw bad("rtmpBaseUrl must look like rtmp://HOST[:PORT]/APP");
   }
   if (typeof ready !== "boolean") throw bad("ready must be true or false");
   if (cpuPercent !== undefined && (typeof cpuPercent !== "number" || !(cpuPercent >= 0 && cpuPercent <= 100))) {
     throw bad("cpuPercent must be a number from 0 to 100");
+  }
+  if (
+    streamsAverage !== undefined &&
+    (typeof streamsAverage !== "number" || !(streamsAverage >= 0 && streamsAverage <= MAX_REPORTED_STREAMS))
+  ) {
+    throw bad(`streamsAverage must be a number from 0 to ${MAX_REPORTED_STREAMS}`);
   }
   if (!Array.isArray(streams) || streams.length > MAX_REPORTED_STREAMS) {
     throw bad(`streams must be a list of at most ${MAX_REPORTED_STREAMS}`);
@@ -39,7 +45,14 @@ export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): H
     }
     return { name: name as string, clientId };
   });
-  return { nodeId, rtmpBaseUrl, ready, cpuPercent: cpuPercent as number | undefined, streams: parsed };
+  return {
+    nodeId,
+    rtmpBaseUrl,
+    ready,
+    cpuPercent: cpuPercent as number | undefined,
+    streamsAverage: streamsAverage as number | undefined,
+    streams: parsed,
+  };
 }
 
 async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {

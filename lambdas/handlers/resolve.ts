@@ -5,7 +5,7 @@
 import { METRIC } from "../core/ports";
 import { resolveStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
-import { checkCameraKey } from "./auth";
+import { checkCameraKey, keyParam } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
 
 /** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
@@ -16,7 +16,7 @@ export const RETRY_AFTER_CONTENDED_SECONDS = 1;
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const params = query(event);
   const stream = streamParam(params.get("stream"));
-  const key = params.get("key");
+  const key = keyParam(params.get("key"));
   await checkCameraKey(deps, stream, key);
 
   const outcome = await resolveStream(deps, stream);

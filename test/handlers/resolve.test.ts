@@ -139,6 +139,8 @@ describe("GET /resolve", () => {
     ["a wrong camera key", "stream=cam1&key=wrongwrongwrongwrongww", 403, "invalid_camera_key"],
     ["another camera's key", `stream=cam1&key=${key("cam2")}`, 403, "invalid_camera_key"],
     ["a truncated key", `stream=cam1&key=${key("cam1").slice(0, 10)}`, 403, "invalid_camera_key"],
+    ["a key with characters no key has", "stream=cam1&key=%C3%B3%22%3E", 400, "invalid_key"],
+    ["a 65-character key", `stream=cam1&key=${"k".repeat(65)}`, 400, "invalid_key"],
   ])("refuses %s (query %j) with a %i JSON error and writes nothing", async (_, query, status, code) => {
     const { handler } = setup([makeNode({ nodeId: "i-1" })]);
     const result = await resolve(handler, query);

@@ -100,16 +100,24 @@ describe("reconcile: the registry follows rtmp_stat", () => {
     expect(reconciled(node({}), report([["a", "1"]]), ["a"]).streams).toEqual({});
   });
 
-  it("records CPU with the number of streams it was measured with", () => {
-    expect(
-      reconciled(
-        node({}),
-        report([
-          ["a", "1"],
-          ["b", "2"],
-        ]),
-      ).cpu,
-    ).toEqual({ percent: 30, at: NOW, streams: 2 });
+  it("pairs the CPU with the streams live through the whole period it averages", () => {
+    // a was live before the period began; b arrived within it (its cost is only partly in the CPU);
+    // c is new to the registry.
+    const streams = { a: liveSlot("1", { since: NOW - 60_000 }), b: liveSlot("2", { since: NOW - 5_000 }) };
+    const result = reconciled(
+      node(streams),
+      report([
+        ["a", "1"],
+        ["b", "2"],
+        ["c", "3"],
+      ]),
+    );
+    expect(result.cpu).toEqual({ percent: 30, at: NOW, streams: 1 });
+  });
+
+  it("pairs the CPU with the agent's average stream count over the period when it sends one", () => {
+    const result = reconciled(node({ a: liveSlot("1") }), report([["a", "1"]], { streamsAverage: 7.5 }));
+    expect(result.cpu).toEqual({ percent: 30, at: NOW, streams: 7.5 });
   });
 
   it("ignores the stream list and does not count as alive when nginx does not answer", () => {

@@ -1,5 +1,6 @@
 import type { StreamSlot } from "../../lambdas/core/model";
-import { chooseNode, estimatedCpu, isFull, slotLimit, streamCpuCost } from "../../lambdas/core/placement";
+import { nextCpuSample } from "../../lambdas/core/model";
+import { chooseNode, estimatedCpu, isFull, settledCpu, slotLimit, streamCpuCost } from "../../lambdas/core/placement";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const live = (n: number): Record<string, StreamSlot> =>
@@ -40,7 +41,7 @@ describe("capacity", () => {
     const node = makeNode({ nodeId: "a", cpu: { percent: 30, streams: 10, at: T0 } });
     expect(estimatedCpu(node, 10, config)).toBe(30);
     expect(estimatedCpu(node, 15, config)).toBe(45);
-    expect(estimatedCpu(node, 5, config)).toBe(30); // ended streams are not subtracted: the safe side
+    expect(estimatedCpu(node, 5, config)).toBe(15); // streams that ended since the sample no longer cost
   });
 
   it("ignores expired reservations when deciding whether a node is full", () => {
@@ -52,6 +53,46 @@ describe("capacity", () => {
     const cap2 = makeConfig({ maxStreamsPerNode: 2 });
     expect(isFull(node, T0, cap2)).toBe(true);
     expect(isFull(node, T0 + 1000, cap2)).toBe(false);
+  });
+});
+
+describe("settled CPU: a lower reading counts only once two readings in a row show it", () => {
+  const config = makeConfig();
+  const withSample = (percent: number, streams: number, previous?: { percent: number; streams: number }) =>
+    makeNode({
+      nodeId: "n",
+      cpu: { percent, at: T0, streams, previous: previous && { ...previous, at: T0 - 15_000 } },
+      streams: live(streams),
+    });
+
+  it.each<[string, number, number, { percent: number; streams: number } | undefined, number]>([
+    ["one reading", 60, 30, undefined, 60],
+    ["a reading lower than the one before, same streams: the one before", 56, 30, { percent: 60, streams: 30 }, 60],
+    ["a reading higher than the one before: the new one", 64, 30, { percent: 60, streams: 30 }, 64],
+    // 40 streams at 64% cost 1.6 each: the reading before, at 30 streams, carried forward 10 streams.
+    ["the reading before carried to more streams", 64, 40, { percent: 50, streams: 30 }, 66],
+    ["the reading before carried to fewer streams", 40, 25, { percent: 60, streams: 30 }, 52],
+  ])("%s", (_, percent, streams, previous, expected) => {
+    expect(settledCpu(withSample(percent, streams, previous), config)).toBeCloseTo(expected, 5);
+  });
+
+  it("a low reading opens no room that the reading before says is not there", () => {
+    const noisy = withSample(74, 45, { percent: 79, streams: 45 });
+    expect(slotLimit(noisy, config)).toBe(46);
+    expect(slotLimit(withSample(74, 45), config)).toBe(49);
+  });
+
+  it("keeps the reading it replaces only while it is recent", () => {
+    const first = { percent: 60, at: T0, streams: 30 };
+    expect(nextCpuSample(first, { percent: 58, at: T0 + 15_000, streams: 30 }, 30_000).previous).toEqual(first);
+    expect(nextCpuSample(first, { percent: 58, at: T0 + 31_000, streams: 30 }, 30_000).previous).toBeUndefined();
+    // Only one reading back: the previous one's own previous is dropped.
+    const second = nextCpuSample(first, { percent: 58, at: T0 + 15_000, streams: 30 }, 30_000);
+    expect(nextCpuSample(second, { percent: 57, at: T0 + 30_000, streams: 30 }, 30_000).previous).toEqual({
+      percent: 58,
+      at: T0 + 15_000,
+      streams: 30,
+    });
   });
 });
 

@@ -163,9 +163,12 @@ describe("runScalerTick over the in-process group", () => {
     await runScalerTick(deps);
     await heartbeats();
     await camera("c1");
+    clock.advance(61); // the camera has been live for over a minute
+    await heartbeats();
     const metrics: CpuMetrics = { cpu: async () => new Map([["i-1", { percent: 90, at: clock.ms + 1 }]]) };
     const report = await runScalerTick({ ...deps, metrics });
-    expect((await registry.getNode("i-1"))?.cpu).toEqual({ percent: 90, at: clock.ms + 1, streams: 1 });
+    // The sample averages the minute before it: the camera was live all that minute.
+    expect((await registry.getNode("i-1"))?.cpu).toMatchObject({ percent: 90, at: clock.ms + 1, streams: 1 });
     expect(report.plan?.summary.allInUseFull).toBe(true);
   });
 

@@ -1,0 +1,268 @@
+/**
+ * The fleet simulator's benchmark: every standard trace under every policy. Writes
+ * `bench/results.json`, the charts in `docs/charts/`, the table in `docs/BENCHMARKS.md` (only
+ * between its `bench:sim` markers) and the charts' links in `README.md` (only between its
+ * `bench:charts` markers, which must exist: this script never creates or rewrites the README).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { renderChart } from "../sim/chart";
+import type { SimResult } from "../sim/engine";
+import { STANDARD_TRACES, type StandardTrace } from "../sim/generators";
+import { buildOptions, NUMERIC_FLAGS, POLICIES, type PolicyName, SIM_FLEET_DEFAULTS } from "../sim/options";
+import { COLUMNS, formatMarkdownTable, formatTable, withoutSeries } from "../sim/report";
+import { simulate } from "../sim/simulate";
+import { parseTrace } from "../sim/trace";
+import { TRACE_SEED, tracePath, writeStandardTraces } from "./sim-traces";
+
+/** The seed of every benchmark run (CPU noise, the baselines' random choices). */
+export const BENCH_SEED = 1;
+/** The most instance-hours `packed` may use, as a multiple of the lower bound plus its spare. */
+export const COST_TARGET = 1.1;
+
+const BENCHMARKS_FILE = path.join("docs", "BENCHMARKS.md");
+const README_FILE = "README.md";
+const RESULTS_FILE = path.join("bench", "results.json");
+const CHARTS_DIR = path.join("docs", "charts");
+const SIM_MARKERS = ["<!-- bench:sim:begin -->", "<!-- bench:sim:end -->"] as const;
+const CHART_MARKERS = ["<!-- bench:charts:begin -->", "<!-- bench:charts:end -->"] as const;
+
+/** A file that lacks the markers the benchmark writes between. */
+export class MissingMarkersError extends Error {
+  constructor(
+    readonly file: string,
+    readonly markers: readonly string[],
+  ) {
+    super(
+      `${file} has no '${markers[0]}' ... '${markers[1]}' region: add these two lines where the benchmark should write`,
+    );
+    this.name = "MissingMarkersError";
+  }
+}
+
+/**
+ * Replaces what lies between the two markers (kept) with `content`.
+ * @throws MissingMarkersError when either marker is missing or out of order
+ */
+export function replaceRegion(text: string, file: string, markers: readonly [string, string], content: string): string {
+  const begin = text.indexOf(markers[0]);
+  const end = text.indexOf(markers[1]);
+  if (begin < 0 || end < begin) throw new MissingMarkersError(file, markers);
+  return `${text.slice(0, begin + markers[0].length)}\n${content.trim()}\n${text.slice(end)}`;
+}
+
+/** One benchmark row. */
+export interface BenchRow {
+  readonly trace: StandardTrace;
+  readonly policy: PolicyName;
+  readonly label: string;
+  readonly result: SimResult;
+}
+
+/** Whether `packed` met each target on a trace, in words. */
+export function targetChecks(row: BenchRow): { name: string; met: boolean; detail: string }[] {
+  const r = row.result;
+  const checks = [
+    {
+      name: "cost",
+      met: r.ratioWithSpare <= COST_TARGET,
+      detail: `instance-hours ${r.instanceHours} vs (lower bound ${r.lowerBoundInstanceHours} + spare ${r.spareInstanceHours}) × ${COST_TARGET}: ratio ${r.ratioWithSpare}`,
+    },
+    { name: "interruptions", met: r.interruptedStreams === 0, detail: `${r.interruptedStreams} streams cut` },
+    {
+      name: "overload",
+      met: r.overloadNodeSeconds === 0,
+      detail: `${r.overloadNodeSeconds} node-seconds above overload`,
+    },
+  ];
+  if (row.trace.name === "burst-200") {
+    checks.push({ name: "burst wait", met: r.waitMaxSeconds === 0, detail: `longest wait ${r.waitMaxSeconds} s` });
+  }
+  return checks;
+}
+
+function markdownSection(rows: readonly BenchRow[]): string {
+  const fleetKnobs = (trace: StandardTrace) => {
+    const knobs = Object.entries({ ...SIM_FLEET_DEFAULTS, ...trace.fleet }).map(([k, v]) => `${k} ${v}`);
+    return knobs.join(", ") + (trace.fleetNote ? `: ${trace.fleetNote}` : "");
+  };
+  const firstOf = (trace: StandardTrace) => rows.find((r) => r.trace === trace)?.result as SimResult;
+  const lines: string[] = [
+    "Regenerate with `npm run bench` (it prints its progress and run time). It writes the standard traces",
+    `\`bench/traces/*.csv\` from their generators (seed ${TRACE_SEED}), replays each under each policy (seed ${BENCH_SEED}),`,
+    "and writes `bench/results.json`, this section and the charts in `docs/charts/` (shown in the README).",
+    "One run: `npm run sim -- --trace bench/traces/day.csv --policy packed [--json] [--chart day.svg]`;",
+    "`npm run sim -- --help` lists every model flag.",
+    "",
+    "### Results",
+    "",
+    formatMarkdownTable(rows),
+    "",
+    "### Targets for `packed`",
+    "",
+    `Within ${COST_TARGET}× of the lower bound plus the spare it is told to keep, no stream cut, no overload,`,
+    "and no wait on the burst while it fits in the buffer:",
+    "",
+    ...rows
+      .filter((row) => row.policy === "packed")
+      .map((row) => {
+        const checks = targetChecks(row)
+          .map((c) => `${c.name} ${c.met ? "met" : "**not met**"} (${c.detail})`)
+          .join("; ");
+        return `- \`${row.trace.name}\`: ${checks}.`;
+      }),
+    "",
+    "### Reading the results",
+    "",
+    "- The lower bound may move streams at will. `packed` never cuts one, so a node leaves only once its",
+    "  last stream ends: where cameras leave at random (the evening of `day`), most nodes keep a few",
+    "  streams for hours and the fleet shrinks far slower than the bound (see its chart). `minNodes` 1",
+    "  also keeps a second node through the night, beyond the one spare the allowance counts.",
+    "- `packed` sizes each node from its own CPU: the agent reports the CPU averaged over its last",
+    "  period with the average number of streams over the same period, slots beyond those are counted",
+    "  at the node's own CPU per stream, and a reading lower than the one before is believed only once",
+    "  the next one confirms it. A node so fills to just past the threshold. What overload remains is",
+    "  CPU noise (2 points, correlated over 30 s) on nodes that sit at the threshold for hours: a few",
+    "  node-seconds a day above 90%.",
+    "- The baselines never move a stream once connected: the nodes that took the first cameras stay",
+    "  overloaded while target tracking, seeing only the average CPU, adds nodes that stay nearly",
+    "  empty. A ratio below 1 means fewer instances than the load needs, paid for in overload.",
+    "",
+    "### Columns",
+    "",
+    ...COLUMNS.map((c) => `- \`${c.heading}\`: ${c.meaning}.`),
+    "",
+    "### Traces",
+    "",
+    "| trace | cameras | sessions | hours | fleet knobs |",
+    "|---|---|---:|---:|---|",
+    ...STANDARD_TRACES.map(
+      (t) =>
+        `| \`${t.name}\` | ${t.description} | ${firstOf(t).sessions} | ${firstOf(t).lengthHours} | ${fleetKnobs(t)} |`,
+    ),
+    "",
+    "### Policies",
+    "",
+    "- `packed` (ours) runs the product's code: cameras call `resolveStream` then `publishStream` (and",
+    "  `endStream`), node agents call `recordHeartbeat`, `runScalerTick` runs every scaler period and at once",
+    "  when a resolve finds no room (debounced as the resolve Lambda does), over a `MemoryRegistry` and a",
+    "  `ProcessGroup` whose lifecycle hooks call `onInstanceLaunching` / `onInstanceTerminating`. A camera",
+    "  refused with 503 retries after `RETRY_AFTER_NO_ROOM_SECONDS`.",
+    "- `round-robin`: a load balancer sends each new stream to the next instance in service; target tracking",
+    "  on the group's average CPU at 50%; the default termination policy; scale-in cuts what the instance",
+    "  still carries after the deregistration delay.",
+    "- `least-loaded`: the same with least connections and a 60% target.",
+    "- Target tracking as AWS runs it: a high alarm after 3 one-minute datapoints above the target, a low",
+    "  alarm after 15 below 90% of it, desired = ceil(instances in the metric × metric / target), scale-in",
+    "  only with no instance warming up and after the cooldown; the metric is the late CloudWatch average.",
+    "  The baselines' group starts at its minimum; its streams never move once connected.",
+    "",
+    "### Model",
+    "",
+    "| flag | default | meaning |",
+    "|---|---:|---|",
+    ...NUMERIC_FLAGS.map((f) => `| \`${f.flag}\` | ${f.defaultValue} | ${f.description} |`),
+    "",
+    "A node's CPU is sampled every second: base + per-stream cost × streams + noise. The agent's heartbeat",
+    "carries the average since its previous one (as `/proc/stat` deltas give it) with the streams it lists",
+    "now; CloudWatch's 1-minute averages become readable `--metric-delay-seconds` after their minute.",
+    "Every run starts `--warmup-seconds` before the trace, so each fleet starts at its resting size.",
+  ];
+  return lines.join("\n");
+}
+
+function readmeSection(rows: readonly BenchRow[]): string {
+  const lines = [
+    "What the fleet simulator measures (`npm run bench`; table and model in [docs/BENCHMARKS.md](docs/BENCHMARKS.md)):",
+    "instances over time against the offline lower bound, and each node's CPU, per policy.",
+    "",
+  ];
+  for (const trace of STANDARD_TRACES) {
+    const summary = rows
+      .filter((r) => r.trace === trace)
+      .map(
+        ({ label, result: r }) =>
+          `${label} ${r.instanceHours} instance-hours, ${r.interruptedStreams} streams cut, ${r.overloadNodeSeconds} node-s overloaded`,
+      )
+      .join("; ");
+    const bound = rows.find((r) => r.trace === trace)?.result.lowerBoundInstanceHours;
+    lines.push(
+      `**${trace.name}**: ${trace.description}. Lower bound ${bound} instance-hours; ${summary}.`,
+      "",
+      `![${trace.name}: packed, round-robin and least-loaded side by side](${CHARTS_DIR}/sim-${trace.name}.svg)`,
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+/** What the benchmark prints as it goes. */
+export type Log = (line: string) => void;
+
+/**
+ * Runs the benchmark from the repository root `root` and writes its outputs.
+ * @throws MissingMarkersError when README.md lacks its region (after writing everything else)
+ */
+export async function runSimBench(root: string, log: Log): Promise<BenchRow[]> {
+  const readmePath = path.join(root, README_FILE);
+  const readme = existsSync(readmePath) ? readFileSync(readmePath, "utf8") : undefined;
+  if (readme === undefined || !readme.includes(CHART_MARKERS[0]) || !readme.includes(CHART_MARKERS[1])) {
+    log(`warning: ${README_FILE} lacks the ${CHART_MARKERS.join(" ... ")} region; the charts will not be linked`);
+  }
+  const benchmarksPath = path.join(root, BENCHMARKS_FILE);
+  // Checked before the long run: the table has nowhere to go without its markers.
+  const benchmarks = readFileSync(benchmarksPath, "utf8");
+  replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, "");
+
+  writeStandardTraces(root);
+  log(
+    `wrote ${STANDARD_TRACES.length} standard traces to ${path.dirname(tracePath(STANDARD_TRACES[0] as StandardTrace))}/`,
+  );
+  const rows: BenchRow[] = [];
+  const total = STANDARD_TRACES.length * POLICIES.length;
+  for (const trace of STANDARD_TRACES) {
+    const file = tracePath(trace);
+    const parsed = parseTrace(readFileSync(path.join(root, file), "utf8"), trace.name);
+    for (const policy of POLICIES) {
+      const started = Date.now();
+      const prefix = `[${rows.length + 1}/${total}] ${trace.name} × ${policy}`;
+      const options = buildOptions(policy, BENCH_SEED, trace.fleet);
+      const { result } = await simulate(parsed, options);
+      rows.push({ trace, policy, label: policy, result });
+      log(
+        `${prefix}: ${result.instanceHours} instance-hours (bound ${result.lowerBoundInstanceHours}), cut ${result.interruptedStreams}, overload ${result.overloadNodeSeconds} s, wait p95 ${result.waitP95Seconds} s (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    }
+  }
+
+  mkdirSync(path.join(root, CHARTS_DIR), { recursive: true });
+  const threshold = buildOptions("packed", BENCH_SEED).fleet.cpuThresholdPercent;
+  for (const trace of STANDARD_TRACES) {
+    const runs = rows.filter((r) => r.trace === trace).map((r) => ({ label: r.label, result: r.result }));
+    const chart = path.join(CHARTS_DIR, `sim-${trace.name}.svg`);
+    writeFileSync(path.join(root, chart), renderChart(`${trace.name}: ${trace.description}`, runs, threshold));
+    log(`wrote ${chart}`);
+  }
+  const json = {
+    generatedBy: "npm run bench",
+    traceSeed: TRACE_SEED,
+    seed: BENCH_SEED,
+    traces: STANDARD_TRACES.map((t) => ({
+      name: t.name,
+      file: tracePath(t),
+      description: t.description,
+      fleet: t.fleet,
+    })),
+    results: rows.map((r) => ({ ...withoutSeries(r.result), label: r.label })),
+  };
+  writeFileSync(path.join(root, RESULTS_FILE), `${JSON.stringify(json, null, 2)}\n`);
+  log(`wrote ${RESULTS_FILE}`);
+  writeFileSync(benchmarksPath, replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows)));
+  log(`wrote ${BENCHMARKS_FILE} (its bench:sim region)`);
+  log("");
+  log(formatTable(rows));
+  if (readme === undefined) throw new MissingMarkersError(README_FILE, CHART_MARKERS);
+  writeFileSync(readmePath, replaceRegion(readme, README_FILE, CHART_MARKERS, readmeSection(rows)));
+  log(`wrote ${README_FILE} (its bench:charts region)`);
+  return rows;
+}

@@ -1,0 +1,105 @@
+/**
+ * The one Lambda default of the fleet: a NodejsFunction bundled by esbuild (minified, with source
+ * maps, the AWS SDK bundled in so its version is the one package-lock.json pins), Node 22 on ARM64,
+ * its own log group with a retention, and its own role that may write to that log group and
+ * nothing else until the fleet grants it what it calls.
+ */
+import path from "node:path";
+import { type Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+
+const PROJECT_ROOT = path.join(__dirname, "..");
+
+/** The Lambda entry points, by file name under lambdas/functions/. */
+export type FleetFunctionEntry =
+  | "resolve"
+  | "publish"
+  | "done"
+  | "heartbeat"
+  | "nodes"
+  | "streams"
+  | "events"
+  | "not-found"
+  | "scaler"
+  | "lifecycle";
+
+/** Props of a `FleetFunction`. */
+export interface FleetFunctionProps {
+  /** The entry point: `lambdas/functions/<entry>.ts`, which exports `handler`. */
+  readonly entry: FleetFunctionEntry;
+  /** What the function does, shown in the console. */
+  readonly description: string;
+  /** The environment (variable names from lambdas/adapters/aws-env.ts `ENV`). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** How long one invocation may run. */
+  readonly timeout: Duration;
+  /** How long its logs are kept. */
+  readonly logRetention: RetentionDays;
+  /**
+   * Memory (MB); CPU grows with it, which shortens cold starts.
+   * @default 512
+   */
+  readonly memorySize?: number;
+}
+
+/** One Lambda of the fleet, with its role and log group. */
+export class FleetFunction extends Construct {
+  /** The function. */
+  public readonly function: NodejsFunction;
+  /** Its role: log writing only, plus what the fleet grants. */
+  public readonly role: Role;
+  /** Its log group. */
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: FleetFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role instead of the default one, which would attach AWSLambdaBasicExecutionRole
+    // (write to any log group in the account).
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description} (Lambda ${props.entry})`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.function = new NodejsFunction(this, "Function", {
+      entry: path.join(PROJECT_ROOT, "lambdas", "functions", `${props.entry}.ts`),
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      // The bundles carry source maps; Node applies them to stack traces only when asked.
+      environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        target: "node22",
+        format: OutputFormat.CJS,
+        // ESM builds first: smaller bundles of the AWS SDK and Powertools.
+        mainFields: ["module", "main"],
+        // Bundle everything, the AWS SDK included: the runtime's SDK is not the version we test.
+        externalModules: [],
+      },
+    });
+    Validations.of(this.function).acknowledge({
+      id: "AwsSolutions-L1",
+      reason:
+        "Node 22 is the runtime the handlers are built (esbuild target node22) and tested for, and an LTS " +
+        "supported by Lambda; moving to a newer runtime is a deliberate upgrade of the whole toolchain.",
+    });
+  }
+}

@@ -1,0 +1,1025 @@
+/**
+ * `RtmpFleet`: the whole fleet in one construct. Media nodes (an Auto Scaling group of Ubuntu
+ * instances running nginx-rtmp, protected from scale-in, with lifecycle hooks), the registry table,
+ * the master secrets, the HTTP API and its Lambdas, the scaler schedule, the lifecycle-event rule,
+ * and a dashboard with alarms. Every grant is scoped to this fleet's own resources.
+ */
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  HttpApi,
+  type HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+  type ThrottleSettings,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import {
+  AutoScalingGroup,
+  type CfnAutoScalingGroup,
+  GroupMetrics,
+  TerminationPolicy,
+} from "aws-cdk-lib/aws-autoscaling";
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
+import {
+  BlockDeviceVolume,
+  EbsDeviceVolumeType,
+  FlowLogDestination,
+  FlowLogTrafficType,
+  InstanceArchitecture,
+  InstanceType,
+  type IVpc,
+  LaunchTemplate,
+  LaunchTemplateHttpTokens,
+  MachineImage,
+  Peer,
+  Port,
+  SecurityGroup,
+  SubnetType,
+  Vpc,
+} from "aws-cdk-lib/aws-ec2";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
+import { Construct, type IConstruct } from "constructs";
+import { ENV } from "../lambdas/adapters/aws-env";
+import { REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../lambdas/adapters/dynamo-registry";
+import { METRIC_NAMESPACE } from "../lambdas/adapters/telemetry";
+import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
+import { METRIC } from "../lambdas/core/ports";
+import { LAUNCH_EVENT, TERMINATE_EVENT } from "../lambdas/handlers/lifecycle";
+import { ROUTES } from "../lambdas/handlers/not-found";
+import { FleetFunction, type FleetFunctionEntry } from "./fleet-function";
+import { mediaNodeUserData } from "./media-node-user-data";
+
+/** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
+export const RTMP_FLEET_DEFAULTS = Object.freeze({
+  instanceType: "c6i.large",
+  cameraCidrs: Object.freeze(["0.0.0.0/0"]) as readonly string[],
+  logRetentionDays: RetentionDays.ONE_MONTH,
+  apiRateLimit: 50,
+  apiBurstLimit: 100,
+  requireCameraKeys: true,
+});
+
+/** The port cameras publish on (nginx-rtmp's `listen`, rendered by media-node/bootstrap.sh). */
+export const RTMP_PORT = 1935;
+
+/** The lifecycle hooks' names, given to the Lambdas as literals. */
+export const LAUNCH_HOOK_NAME = "media-node-launch";
+export const TERMINATE_HOOK_NAME = "media-node-terminate";
+
+/** How long a launching node may take to report ready before the group abandons it (seconds). */
+export const LAUNCH_HOOK_TIMEOUT_SECONDS = 600;
+/** How long a terminating node is held for the lifecycle Lambda (seconds). */
+export const TERMINATE_HOOK_TIMEOUT_SECONDS = 120;
+
+/** The public SSM parameter of the current Ubuntu 24.04 LTS AMI, by architecture. */
+export function ubuntuAmiParameter(architecture: InstanceArchitecture): string {
+  const arch = architecture === InstanceArchitecture.ARM_64 ? "arm64" : "amd64";
+  return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id`;
+}
+
+/** Props of `RtmpFleet`. */
+export interface RtmpFleetProps {
+  /**
+   * The fleet's name: the `service` of its metrics and logs, and the prefix of the group's name,
+   * the dashboard's name and the node secrets' SSM path. Letters, digits and '-'.
+   * @default the stack's name
+   */
+  readonly fleetName?: string;
+  /**
+   * The placement and scaling policy (validated again with `parseFleetConfig`). The group's
+   * minimum and maximum are `minNodes` and `maxNodes`.
+   * @default DEFAULT_FLEET_CONFIG
+   */
+  readonly fleetConfig?: FleetConfig;
+  /**
+   * The media nodes' instance type. A c-class suits nginx-rtmp; burstable (t) types make the CPU
+   * threshold meaningless once their credits run out.
+   * @default c6i.large
+   */
+  readonly instanceType?: InstanceType;
+  /**
+   * The nodes' CPU architecture, which picks the Ubuntu AMI.
+   * @default the instance type's, as `InstanceType.architecture` infers it
+   */
+  readonly instanceArchitecture?: InstanceArchitecture;
+  /**
+   * IPv4 CIDR blocks allowed to reach RTMP port 1935 (the only inbound port of the nodes).
+   * @default ["0.0.0.0/0"]: cameras anywhere; publishing still needs a camera key
+   */
+  readonly cameraCidrs?: readonly string[];
+  /**
+   * A VPC with public subnets (routed to an internet gateway) for the nodes.
+   * @default a new VPC: public subnets in 2 zones, no NAT gateway, flow logs to CloudWatch Logs
+   */
+  readonly vpc?: IVpc;
+  /**
+   * Retention of the Lambdas', the API's and the flow logs' log groups.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the registry table when it leaves the stack: RETAIN (with deletion protection
+   * on) or DESTROY.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * The API stage's throttling: steady requests per second and burst.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly apiThrottle?: ThrottleSettings;
+  /**
+   * An email address subscribed to the alarm topic (the subscription must be confirmed).
+   * @default no subscription: subscribe to the topic (`alarmTopic`) as you like
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Whether cameras must present a key (`?key=`) to resolve and publish. Off, anyone who can reach
+   * the API and port 1935 may publish any stream name, so `cameraCidrs` must then be narrower than /0.
+   * @default true
+   */
+  readonly requireCameraKeys?: boolean;
+}
+
+/** Checks a CIDR block: IPv4, host bits zero (EC2 refuses others). */
+export function isIpv4Cidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return false;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return address % 2 ** (32 - prefix) === 0;
+}
+
+/** Checks a fleet name: a letter, then up to 99 letters, digits or '-' (it prefixes resource names). */
+export function isFleetName(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value);
+}
+
+/** Checks the rough shape of an email address (SNS sends the real confirmation). */
+export function isEmailAddress(value: string): boolean {
+  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
+}
+
+/** The Lambda behind each route of the HTTP contract (lambdas/handlers/not-found.ts `ROUTES`). */
+const ROUTE_FUNCTIONS: Readonly<Record<string, FleetFunctionEntry>> = {
+  "/resolve": "resolve",
+  "/hooks/publish": "publish",
+  "/hooks/done": "done",
+  "/nodes/heartbeat": "heartbeat",
+  "/nodes": "nodes",
+  "/streams": "streams",
+  "/events": "events",
+};
+
+/** Acknowledges a cdk-nag finding on a construct and its children, with the reason. */
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** A wildcard resource as cdk-nag's IAM5 finding names it (pseudo parameters as `<AWS::...>`). */
+function nagArn(service: string, resource: string): string {
+  return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+}
+
+/** The fleet: media nodes, control plane, monitoring. */
+export class RtmpFleet extends Construct {
+  /** The fleet's name (metrics' `service`, resource name prefix). */
+  public readonly fleetName: string;
+  /** The validated policy. */
+  public readonly fleetConfig: FleetConfig;
+  /** The VPC of the nodes. */
+  public readonly vpc: IVpc;
+  /** The registry. */
+  public readonly table: Table;
+  /** Master secret of the node secrets. */
+  public readonly nodeMasterSecret: Secret;
+  /** Master secret of the camera keys; undefined when camera keys are off. */
+  public readonly cameraMasterSecret?: Secret;
+  /** Bearer token of the operator views (GET /nodes, /streams, /events). */
+  public readonly operatorTokenSecret: Secret;
+  /** SSM path under which the lifecycle Lambda writes each node's secret (`<prefix>/<instance id>`). */
+  public readonly nodeSecretParameterPrefix: string;
+  /** The Lambdas, by entry point. */
+  public readonly functions: Readonly<Record<FleetFunctionEntry, FleetFunction>>;
+  /** The HTTP API. */
+  public readonly api: HttpApi;
+  /** Its `$default` stage (throttling, access logs). */
+  public readonly stage: HttpStage;
+  /** The API's base URL, without a trailing slash. */
+  public readonly apiUrl: string;
+  /** The media nodes' role. */
+  public readonly nodeRole: Role;
+  /** The media nodes' security group: RTMP from the camera CIDRs only. */
+  public readonly securityGroup: SecurityGroup;
+  /** The media nodes' launch template. */
+  public readonly launchTemplate: LaunchTemplate;
+  /** The media-node group. */
+  public readonly group: AutoScalingGroup;
+  /** The group's name (a literal, known before the group exists). */
+  public readonly groupName: string;
+  /** The ARN pattern that scopes Auto Scaling permissions to the group. */
+  public readonly groupArn: string;
+  /** The scaler's schedule. */
+  public readonly scalerSchedule: Rule;
+  /** The rule that feeds the group's lifecycle events to the lifecycle Lambda. */
+  public readonly lifecycleRule: Rule;
+  /** Where the alarms notify. */
+  public readonly alarmTopic: Topic;
+  /** The alarms. */
+  public readonly alarms: readonly Alarm[];
+  /** The dashboard. */
+  public readonly dashboard: Dashboard;
+
+  private readonly alarmList: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.fleetName = props.fleetName ?? stack.stackName;
+    const fleetConfig = parseFleetConfig(
+      { ...(props.fleetConfig ?? DEFAULT_FLEET_CONFIG) },
+      "RtmpFleet prop fleetConfig",
+    );
+    this.fleetConfig = fleetConfig;
+    const instanceType = props.instanceType ?? new InstanceType(RTMP_FLEET_DEFAULTS.instanceType);
+    const architecture = props.instanceArchitecture ?? instanceType.architecture;
+    const cameraCidrs = props.cameraCidrs ?? RTMP_FLEET_DEFAULTS.cameraCidrs;
+    const logRetention = props.logRetention ?? RTMP_FLEET_DEFAULTS.logRetentionDays;
+    const tableRemovalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const throttle = props.apiThrottle ?? {
+      rateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
+      burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
+    };
+    const requireCameraKeys = props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys;
+    this.validateProps(props, cameraCidrs, tableRemovalPolicy, throttle, requireCameraKeys);
+
+    this.groupName = `${this.fleetName}-media-nodes`;
+    this.groupArn = stack.formatArn({
+      service: "autoscaling",
+      resource: "autoScalingGroup",
+      // The group's id (a UUID) is only known once it exists; its name is fixed and unique.
+      resourceName: `*:autoScalingGroupName/${this.groupName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.nodeSecretParameterPrefix = `/rtmp-fleet/${this.fleetName}/node-secrets`;
+
+    this.vpc = props.vpc ?? this.newVpc(logRetention);
+
+    // Registry.
+    this.table = new Table(this, "Registry", {
+      partitionKey: { name: REGISTRY_KEY.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: REGISTRY_KEY.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: REGISTRY_TTL_ATTRIBUTE,
+      removalPolicy: tableRemovalPolicy,
+      // A retained table is also protected from deletion by hand; one meant to go with the stack is not.
+      deletionProtection: tableRemovalPolicy === RemovalPolicy.RETAIN,
+    });
+
+    // Master secrets, generated by Secrets Manager: no value is in the template. None is rotated on
+    // a schedule (cdk-nag AwsSolutions-SMG4): each says why.
+    const secret = (secretId: string, description: string, whyNotRotated: string) => {
+      const created = new Secret(this, secretId, {
+        description: `${this.fleetName}: ${description}`,
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+      acknowledge(created, "AwsSolutions-SMG4", whyNotRotated);
+      return created;
+    };
+    const derivedKeys =
+      "are HMACs derived from this master, so rotating it re-keys every one of them at once: a planned operator " +
+      "action (docs/DEPLOY.md, Rotating secrets), not a schedule.";
+    this.nodeMasterSecret = secret(
+      "NodeMasterSecret",
+      "master secret of the media nodes' secrets",
+      `Node secrets ${derivedKeys}`,
+    );
+    this.cameraMasterSecret = requireCameraKeys
+      ? secret(
+          "CameraMasterSecret",
+          "master secret of the camera keys (key = HMAC of the stream name)",
+          `Camera keys ${derivedKeys}`,
+        )
+      : undefined;
+    this.operatorTokenSecret = secret(
+      "OperatorTokenSecret",
+      "bearer token of the operator views: GET /nodes, /streams and /events",
+      "A bearer token shared with the operators' tools: a new value must reach them too, so it is changed by " +
+        "hand (put-secret-value; the Lambdas read it again within 5 minutes), not by a rotation Lambda.",
+    );
+
+    this.functions = this.newFunctions(fleetConfig, logRetention);
+    this.grantFunctions();
+
+    const { api, stage } = this.newApi(throttle, logRetention);
+    this.api = api;
+    this.stage = stage;
+    this.apiUrl = api.apiEndpoint;
+
+    const nodes = this.newMediaNodes(instanceType, architecture, cameraCidrs, fleetConfig);
+    this.nodeRole = nodes.role;
+    this.securityGroup = nodes.securityGroup;
+    this.launchTemplate = nodes.launchTemplate;
+    this.group = nodes.group;
+
+    this.scalerSchedule = new Rule(this, "ScalerSchedule", {
+      description: `${this.fleetName}: runs the scaler every minute`,
+      schedule: Schedule.rate(Duration.minutes(1)),
+      // A missed tick is covered by the next one; retries would only pile up behind the lease.
+      targets: [new LambdaFunction(this.functions.scaler.function, { retryAttempts: 0 })],
+    });
+    this.lifecycleRule = new Rule(this, "LifecycleRule", {
+      description: `${this.fleetName}: the media-node group's lifecycle-hook events to the lifecycle Lambda`,
+      eventPattern: {
+        source: ["aws.autoscaling"],
+        detailType: [LAUNCH_EVENT, TERMINATE_EVENT],
+        detail: { AutoScalingGroupName: [this.groupName] },
+      },
+      targets: [new LambdaFunction(this.functions.lifecycle.function, { retryAttempts: 4 })],
+    });
+    // The group launches its first nodes as soon as it exists: their lifecycle events, heartbeats
+    // and API calls must find the rule, the Lambdas and the API ready.
+    this.group.node.addDependency(this.lifecycleRule, this.api, this.stage, ...Object.values(this.functions));
+
+    this.alarmTopic = new Topic(this, "AlarmTopic", {
+      displayName: `${this.fleetName} alarms`,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    this.newAlarms(fleetConfig);
+    this.alarms = this.alarmList;
+    this.dashboard = this.newDashboard(fleetConfig);
+  }
+
+  private validateProps(
+    props: RtmpFleetProps,
+    cameraCidrs: readonly string[],
+    tableRemovalPolicy: RemovalPolicy,
+    throttle: ThrottleSettings,
+    requireCameraKeys: boolean,
+  ): void {
+    const problems: string[] = [];
+    if (!isFleetName(this.fleetName)) {
+      problems.push(`fleetName must be a letter, then up to 99 letters, digits or '-', got ${this.fleetName}`);
+    }
+    if (cameraCidrs.length === 0) problems.push("cameraCidrs must list at least one CIDR block");
+    const badCidrs = cameraCidrs.filter((cidr) => !isIpv4Cidr(cidr));
+    if (badCidrs.length > 0) problems.push(`cameraCidrs must be IPv4 CIDR blocks with host bits zero, got ${badCidrs}`);
+    if (tableRemovalPolicy !== RemovalPolicy.RETAIN && tableRemovalPolicy !== RemovalPolicy.DESTROY) {
+      problems.push(
+        `tableRemovalPolicy must be RETAIN or DESTROY (DynamoDB has no snapshot policy), got ${tableRemovalPolicy}`,
+      );
+    }
+    const { rateLimit, burstLimit } = throttle;
+    if (rateLimit === undefined || !(rateLimit > 0))
+      problems.push(`apiThrottle.rateLimit must be above 0, got ${rateLimit}`);
+    if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
+      problems.push(`apiThrottle.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
+    }
+    if (props.alarmEmail !== undefined && !isEmailAddress(props.alarmEmail)) {
+      problems.push(`alarmEmail must be an email address, got ${props.alarmEmail}`);
+    }
+    if (!requireCameraKeys && cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
+      problems.push(
+        "requireCameraKeys false needs cameraCidrs narrower than /0: without keys, anyone who reaches port 1935 may publish",
+      );
+    }
+    if (props.vpc && props.vpc.publicSubnets.length === 0) {
+      problems.push("vpc must have public subnets: cameras reach the nodes on their public addresses");
+    }
+    // A ConfigError, like a bad context value: the app prints its message without a stack trace.
+    if (problems.length > 0) throw new ConfigError(`RtmpFleet props (${this.node.path})`, problems);
+  }
+
+  private newVpc(logRetention: RetentionDays): Vpc {
+    const flowLogs = new LogGroup(this, "FlowLogs", { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // Public subnets only: the nodes need public addresses for the cameras, and reach AWS APIs
+    // through the internet gateway, so no NAT gateway (and its hourly cost) is needed.
+    return new Vpc(this, "Vpc", {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: "Public", subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+      ],
+      flowLogs: {
+        All: {
+          destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+          trafficType: FlowLogTrafficType.ALL,
+        },
+      },
+    });
+  }
+
+  private newFunctions(
+    fleetConfig: FleetConfig,
+    logRetention: RetentionDays,
+  ): Record<FleetFunctionEntry, FleetFunction> {
+    const fleetEnv = {
+      [ENV.table]: this.table.tableName,
+      [ENV.groupName]: this.groupName,
+      [ENV.launchHook]: LAUNCH_HOOK_NAME,
+      [ENV.terminateHook]: TERMINATE_HOOK_NAME,
+      POWERTOOLS_SERVICE_NAME: this.fleetName,
+    };
+    // Every HTTP Lambda builds the same dependencies (awsApiDeps), which read these; an id alone
+    // gives no access: each Lambda may read only the secrets granted below.
+    const httpEnv = {
+      ...fleetEnv,
+      [ENV.fleetConfig]: JSON.stringify(fleetConfig),
+      [ENV.nodeSecret]: this.nodeMasterSecret.secretArn,
+    };
+    const cameraEnv: Record<string, string> = this.cameraMasterSecret
+      ? { [ENV.cameraSecret]: this.cameraMasterSecret.secretArn }
+      : {};
+    const operatorEnv = { [ENV.operatorSecret]: this.operatorTokenSecret.secretArn };
+    // nginx-rtmp waits at most 10 s for on_publish, cold start included; the agent waits 9 s.
+    const callbackTimeout = Duration.seconds(8);
+
+    const make = (
+      entry: FleetFunctionEntry,
+      id: string,
+      description: string,
+      timeout: Duration,
+      environment: Record<string, string>,
+    ) => new FleetFunction(this, id, { entry, description, timeout, environment, logRetention });
+
+    const scaler = make(
+      "scaler",
+      "Scaler",
+      "Scales the media nodes (every minute, and on demand)",
+      Duration.seconds(60),
+      {
+        ...fleetEnv,
+        [ENV.fleetConfig]: JSON.stringify(fleetConfig),
+      },
+    );
+    return {
+      resolve: make("resolve", "Resolve", "GET /resolve: where a camera publishes", callbackTimeout, {
+        ...httpEnv,
+        ...cameraEnv,
+        [ENV.scalerFunction]: scaler.function.functionName,
+      }),
+      publish: make("publish", "Publish", "POST /hooks/publish: nginx-rtmp on_publish", callbackTimeout, {
+        ...httpEnv,
+        ...cameraEnv,
+      }),
+      done: make("done", "Done", "POST /hooks/done: nginx-rtmp on_publish_done", callbackTimeout, httpEnv),
+      heartbeat: make(
+        "heartbeat",
+        "Heartbeat",
+        "POST /nodes/heartbeat: the node agent's report",
+        callbackTimeout,
+        httpEnv,
+      ),
+      nodes: make("nodes", "Nodes", "GET /nodes: operator view of the nodes", Duration.seconds(10), {
+        ...httpEnv,
+        ...operatorEnv,
+      }),
+      streams: make("streams", "Streams", "GET /streams: operator view of the streams", Duration.seconds(10), {
+        ...httpEnv,
+        ...operatorEnv,
+      }),
+      events: make("events", "Events", "GET /events: operator view of recent fleet events", Duration.seconds(10), {
+        ...httpEnv,
+        ...operatorEnv,
+      }),
+      "not-found": make("not-found", "NotFound", "$default route: JSON 404/405", Duration.seconds(5), httpEnv),
+      scaler,
+      lifecycle: make(
+        "lifecycle",
+        "Lifecycle",
+        "Media-node lifecycle hooks: register, issue and revoke node secrets",
+        Duration.seconds(30),
+        {
+          ...fleetEnv,
+          [ENV.nodeSecret]: this.nodeMasterSecret.secretArn,
+          [ENV.nodeSecretPrefix]: this.nodeSecretParameterPrefix,
+        },
+      ),
+    };
+  }
+
+  /** Each Lambda gets exactly what it calls (see lambdas/adapters/aws-env.ts and the handlers). */
+  private grantFunctions(): void {
+    const f = this.functions;
+    const groupActions = (fn: FleetFunction, ...actions: string[]) => {
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: actions.map((a) => `autoscaling:${a}`), resources: [this.groupArn] }),
+      );
+      acknowledge(
+        fn.role,
+        `AwsSolutions-IAM5[Resource::${nagArn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
+        "Scoped to this fleet's group by its fixed name; the '*' stands for the group's id, a UUID that only " +
+          "exists once the group is created (and the group needs the Lambdas first).",
+      );
+    };
+    const describeOnly = (fn: FleetFunction, actions: string[], why: string) => {
+      fn.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: ["*"] }));
+      acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", why);
+    };
+
+    for (const fn of [f.resolve, f.publish, f.done, f.heartbeat, f.scaler, f.lifecycle]) {
+      this.table.grantReadWriteData(fn.role);
+    }
+    for (const fn of [f.nodes, f.streams, f.events]) this.table.grantReadData(fn.role);
+
+    for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) this.nodeMasterSecret.grantRead(fn.role);
+    if (this.cameraMasterSecret) {
+      for (const fn of [f.resolve, f.publish]) this.cameraMasterSecret.grantRead(fn.role);
+    }
+    for (const fn of [f.nodes, f.streams, f.events]) this.operatorTokenSecret.grantRead(fn.role);
+
+    // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
+    f.scaler.function.grantInvokeLatestVersion(f.resolve.role);
+
+    groupActions(f.resolve, "SetInstanceProtection");
+    groupActions(f.publish, "SetInstanceProtection");
+    groupActions(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction");
+    groupActions(f.scaler, "SetDesiredCapacity", "SetInstanceProtection", "TerminateInstanceInAutoScalingGroup");
+    groupActions(f.lifecycle, "CompleteLifecycleAction");
+    describeOnly(
+      f.scaler,
+      ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"],
+      "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level " +
+        "permissions (IAM requires Resource '*'); both are read-only and the scaler asks for its own group " +
+        "and its own instances' CPU only.",
+    );
+
+    // Node secrets: one SecureString per instance, written at launch and deleted at termination.
+    f.lifecycle.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ssm:PutParameter", "ssm:DeleteParameter"],
+        resources: [stackArn("ssm", `parameter${this.nodeSecretParameterPrefix}/*`)],
+      }),
+    );
+    acknowledge(
+      f.lifecycle.role,
+      `AwsSolutions-IAM5[Resource::${nagArn("ssm", `parameter${this.nodeSecretParameterPrefix}/*`)}]`,
+      "The lifecycle Lambda writes and deletes one parameter per instance under this fleet's own path; " +
+        "instance ids are not known in advance.",
+    );
+  }
+
+  private newApi(throttle: ThrottleSettings, logRetention: RetentionDays): { api: HttpApi; stage: HttpStage } {
+    const api = new HttpApi(this, "Api", {
+      apiName: `${this.fleetName}-api`,
+      description: `${this.fleetName}: where cameras publish; nginx-rtmp callbacks; node heartbeats; operator views`,
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, "ApiAccessLogs", {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const stage = new HttpStage(this, "ApiStage", {
+      httpApi: api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // $context.path has no query string: camera keys (?key=...) stay out of the logs.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            ip: "$context.identity.sourceIp",
+            time: "$context.requestTime",
+            method: "$context.httpMethod",
+            path: "$context.path",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            responseLength: "$context.responseLength",
+            latencyMs: "$context.responseLatency",
+            integrationLatencyMs: "$context.integrationLatency",
+            integrationError: "$context.integrationErrorMessage",
+            userAgent: "$context.identity.userAgent",
+          }),
+        ),
+      },
+    });
+
+    const integration = (entry: FleetFunctionEntry) =>
+      new HttpLambdaIntegration(`${entry}-integration`, this.functions[entry].function, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      });
+    for (const [path, method] of Object.entries(ROUTES)) {
+      const entry = ROUTE_FUNCTIONS[path];
+      if (!entry) throw new Error(`RtmpFleet: no Lambda for the contract's route ${method} ${path}`);
+      api.addRoutes({ path, methods: [method as HttpMethod], integration: integration(entry) });
+    }
+    for (const path of Object.keys(ROUTE_FUNCTIONS)) {
+      if (!ROUTES[path]) throw new Error(`RtmpFleet: ${path} has a Lambda but is not a route of the contract`);
+    }
+    // In the API's scope, like the routes addRoutes makes.
+    new HttpRoute(api, "DefaultRoute", {
+      httpApi: api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integration("not-found"),
+    });
+    acknowledge(
+      api,
+      "AwsSolutions-APIG4",
+      "Each route authenticates in its Lambda, with a credential API Gateway authorizers cannot check without " +
+        "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the per-node HMAC " +
+        "secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
+        "authorizer's extra cold start would eat into nginx-rtmp's 10 s on_publish budget.",
+    );
+    return { api, stage };
+  }
+
+  private newMediaNodes(
+    instanceType: InstanceType,
+    architecture: InstanceArchitecture,
+    cameraCidrs: readonly string[],
+    fleetConfig: FleetConfig,
+  ) {
+    const role = new Role(this, "NodeRole", {
+      assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
+      description: `${this.fleetName}: media nodes (Session Manager; read their own node secret)`,
+      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
+    });
+    acknowledge(
+      role,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
+      "Session Manager is the nodes' only shell access (no SSH key, no port 22); AmazonSSMManagedInstanceCore " +
+        "is the AWS-maintained minimum for it.",
+    );
+    // Each node reads its own secret only: ${ec2:InstanceID} is the IAM policy variable that
+    // instance-role credentials carry. Written as a literal (not a CDK token) inside Fn::Join.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ssm:GetParameter"],
+        resources: [stackArn("ssm", `parameter${this.nodeSecretParameterPrefix}/\${ec2:InstanceID}`)],
+      }),
+    );
+
+    const securityGroup = new SecurityGroup(this, "NodeSecurityGroup", {
+      vpc: this.vpc,
+      description: `${this.fleetName} media nodes: RTMP ${RTMP_PORT} from cameras; out: HTTPS and HTTP only`,
+      allowAllOutbound: false,
+    });
+    for (const cidr of cameraCidrs) {
+      securityGroup.addIngressRule(Peer.ipv4(cidr), Port.tcp(RTMP_PORT), "RTMP from cameras");
+    }
+    // Out: the API, SSM and Session Manager (HTTPS), Ubuntu's package mirrors (HTTP). Security
+    // groups do not filter Amazon DNS, the Time Sync Service or the instance metadata service.
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "HTTPS: control plane API, SSM, Session Manager");
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(80), "HTTP: Ubuntu package mirrors (apt verifies signatures)");
+    if (cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
+      acknowledge(
+        securityGroup,
+        "AwsSolutions-EC23",
+        "Cameras publish from unknown addresses by default (cameraCidrs 0.0.0.0/0); only RTMP port 1935 is " +
+          "open, and publishing needs a camera key checked by the control plane (an open CIDR without keys is " +
+          "refused). Set cameraCidrs to narrow it.",
+      );
+    }
+
+    const launchTemplate = new LaunchTemplate(this, "NodeLaunchTemplate", {
+      machineImage: MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture)),
+      instanceType,
+      role,
+      securityGroup,
+      associatePublicIpAddress: true,
+      userData: mediaNodeUserData({
+        apiUrl: this.apiUrl,
+        secretParameterPrefix: this.nodeSecretParameterPrefix,
+        heartbeatSeconds: fleetConfig.heartbeatSeconds,
+      }),
+      detailedMonitoring: true,
+      requireImdsv2: true,
+      httpTokens: LaunchTemplateHttpTokens.REQUIRED,
+      httpEndpoint: true,
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          deviceName: "/dev/sda1",
+          volume: BlockDeviceVolume.ebs(16, {
+            encrypted: true,
+            volumeType: EbsDeviceVolumeType.GP3,
+            deleteOnTermination: true,
+          }),
+        },
+      ],
+    });
+
+    const group = new AutoScalingGroup(this, "MediaNodes", {
+      autoScalingGroupName: this.groupName,
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: SubnetType.PUBLIC },
+      launchTemplate,
+      minCapacity: fleetConfig.minNodes,
+      maxCapacity: fleetConfig.maxNodes,
+      // No desiredCapacity: the scaler owns it, and a template value would reset it on every deploy.
+      newInstancesProtectedFromScaleIn: true,
+      // If the group ever picks an instance itself, the newest first, as the scaler does.
+      terminationPolicies: [TerminationPolicy.NEWEST_INSTANCE],
+      groupMetrics: [GroupMetrics.all()],
+    });
+    // Hooks inline in the group, not as separate resources: the nodes launched when the group is
+    // created go through the launch hook too (the lifecycle Lambda issues their secrets).
+    (group.node.defaultChild as CfnAutoScalingGroup).lifecycleHookSpecificationList = [
+      {
+        lifecycleHookName: LAUNCH_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        heartbeatTimeout: LAUNCH_HOOK_TIMEOUT_SECONDS,
+        // A node that never reports ready is terminated, and the scaler launches another.
+        defaultResult: "ABANDON",
+      },
+      {
+        lifecycleHookName: TERMINATE_HOOK_NAME,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+        heartbeatTimeout: TERMINATE_HOOK_TIMEOUT_SECONDS,
+        defaultResult: "CONTINUE",
+      },
+    ];
+    acknowledge(
+      group,
+      "AwsSolutions-AS3",
+      "Every launch and termination goes through a lifecycle hook whose EventBridge event the lifecycle Lambda " +
+        "records as a fleet event (GET /events); scale actions are on the dashboard and failures raise alarms.",
+    );
+
+    // AZRebalance would launch and terminate instances on its own to even out the zones; the fleet
+    // fills nodes in order and never cuts a stream, so the group must not move nodes around.
+    // CloudFormation has no property for suspended processes: one SDK call at deploy time.
+    const suspenderLogs = new LogGroup(this, "SuspendAzRebalanceLogs", {
+      retention: RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const suspenderRole = new Role(this, "SuspendAzRebalanceRole", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${this.fleetName}: suspends AZRebalance on the media-node group at deploy time`,
+    });
+    suspenderLogs.grantWrite(suspenderRole);
+    const suspend = new AwsCustomResource(this, "SuspendAzRebalance", {
+      resourceType: "Custom::SuspendAzRebalance",
+      onUpdate: {
+        service: "AutoScaling",
+        action: "SuspendProcesses",
+        parameters: { AutoScalingGroupName: this.groupName, ScalingProcesses: ["AZRebalance"] },
+        physicalResourceId: PhysicalResourceId.of(`${this.groupName}/AZRebalance`),
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({ actions: ["autoscaling:SuspendProcesses"], resources: [this.groupArn] }),
+      ]),
+      role: suspenderRole,
+      logGroup: suspenderLogs,
+      installLatestAwsSdk: false,
+    });
+    suspend.node.addDependency(group);
+    acknowledge(
+      suspend,
+      `AwsSolutions-IAM5[Resource::${nagArn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
+      "SuspendProcesses on this fleet's group only, by its fixed name; the '*' is the group's id, unknown before creation.",
+    );
+    return { role, securityGroup, launchTemplate, group };
+  }
+
+  /** An alarm on the alarm topic. */
+  private alarm(
+    id: string,
+    props: {
+      metric: IMetric;
+      threshold: number;
+      evaluationPeriods: number;
+      description: string;
+      comparisonOperator?: ComparisonOperator;
+      treatMissingData?: TreatMissingData;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.fleetName}-${id}`,
+      metric: props.metric,
+      threshold: props.threshold,
+      evaluationPeriods: props.evaluationPeriods,
+      datapointsToAlarm: props.evaluationPeriods,
+      comparisonOperator: props.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: props.treatMissingData ?? TreatMissingData.NOT_BREACHING,
+      alarmDescription: props.description,
+    });
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    alarm.addOkAction(new SnsAction(this.alarmTopic));
+    this.alarmList.push(alarm);
+    return alarm;
+  }
+
+  /** A metric of the control plane (namespace RtmpFleet, dimension service = the fleet's name). */
+  private fleetMetric(name: string, statistic: "Sum" | "Maximum", period = Duration.minutes(1)): Metric {
+    return new Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { service: this.fleetName },
+      statistic,
+      period,
+      label: name,
+    });
+  }
+
+  private newAlarms(fleetConfig: FleetConfig): void {
+    const fiveMinutes = Duration.minutes(5);
+    for (const [entry, fn] of Object.entries(this.functions)) {
+      this.alarm(`${fn.node.id}Errors`, {
+        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        description: `The ${entry} Lambda failed (crash or timeout): see its log group ${fn.logGroup.logGroupName}.`,
+      });
+    }
+    this.alarm("ScalerNotRunning", {
+      metric: this.functions.scaler.function.metricInvocations({ period: fiveMinutes, statistic: "Sum" }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+      description: "The scaler has not run for 10 minutes (it runs every minute): nodes are neither added nor removed.",
+    });
+    this.alarm("NoCapacitySustained", {
+      metric: this.fleetMetric(METRIC.resolveNoCapacity, "Sum"),
+      threshold: 1,
+      evaluationPeriods: 10,
+      description:
+        `Cameras have been refused (503, no room) every minute for 10 minutes: the group may be at maxNodes ` +
+        `(${fleetConfig.maxNodes}) or nodes fail to boot.`,
+    });
+    const serverErrors = this.api.metricServerError({ period: fiveMinutes, statistic: "Sum" });
+    const noCapacity = this.fleetMetric(METRIC.resolveNoCapacity, "Sum", fiveMinutes);
+    this.alarm("Api5xx", {
+      metric: new MathExpression({
+        expression: "FILL(serverErrors, 0) - FILL(noCapacity, 0)",
+        usingMetrics: { serverErrors, noCapacity },
+        period: fiveMinutes,
+        label: "5xx other than no-capacity 503s",
+      }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      description: "The API answered 5xx (other than the no-capacity 503 of /resolve) at least 5 times in 5 minutes.",
+    });
+    this.alarm("RegistryThrottled", {
+      metric: new MathExpression({
+        expression: "FILL(readThrottles, 0) + FILL(writeThrottles, 0)",
+        usingMetrics: {
+          readThrottles: this.table.metric("ReadThrottleEvents", { period: fiveMinutes, statistic: "Sum" }),
+          writeThrottles: this.table.metric("WriteThrottleEvents", { period: fiveMinutes, statistic: "Sum" }),
+        },
+        period: fiveMinutes,
+        label: "registry throttle events",
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: "DynamoDB throttled the registry table.",
+    });
+    this.alarm("NodesDead", {
+      metric: this.fleetMetric(METRIC.dead, "Sum", fiveMinutes),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: "A media node stopped sending heartbeats and was declared dead: its cameras must re-resolve.",
+    });
+  }
+
+  private newDashboard(fleetConfig: FleetConfig): Dashboard {
+    const minute = Duration.minutes(1);
+    const m = (name: string, statistic: "Sum" | "Maximum") => this.fleetMetric(name, statistic);
+    const groupMetric = (name: string, label: string) =>
+      new Metric({
+        namespace: "AWS/AutoScaling",
+        metricName: name,
+        dimensionsMap: { AutoScalingGroupName: this.groupName },
+        statistic: "Maximum",
+        period: minute,
+        label,
+      });
+    const cpuThreshold = { value: fleetConfig.cpuThresholdPercent, label: "node full at" };
+    const dashboard = new Dashboard(this, "Dashboard", {
+      dashboardName: `${this.fleetName}-fleet`,
+      defaultInterval: Duration.hours(3),
+    });
+    const graph = (title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
+      new GraphWidget({ title, left, width: 12, height: 6, period: minute, ...extra });
+    dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          `# ${this.fleetName}\nCameras fill nodes in order; a node is full at ${fleetConfig.cpuThresholdPercent}% CPU. ` +
+          `Fleet: ${fleetConfig.minNodes} to ${fleetConfig.maxNodes} nodes, ${fleetConfig.bufferNodes} spare.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      graph(
+        "Nodes by state",
+        [m(METRIC.nodesActive, "Maximum"), m(METRIC.nodesPending, "Maximum"), m(METRIC.nodesDraining, "Maximum")],
+        {
+          stacked: true,
+        },
+      ),
+      graph("Group instances", [
+        groupMetric("GroupInServiceInstances", "in service"),
+        groupMetric("GroupPendingInstances", "pending"),
+        groupMetric("GroupTerminatingInstances", "terminating"),
+        groupMetric("GroupDesiredCapacity", "desired"),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        "CPU per node (agent)",
+        [
+          new MathExpression({
+            expression:
+              `SEARCH('{${METRIC_NAMESPACE},NodeId,service} MetricName="${METRIC.nodeCpu}" ` +
+              `service="${this.fleetName}"', 'Maximum', 60)`,
+            usingMetrics: {},
+            label: "",
+            period: minute,
+          }),
+        ],
+        { leftYAxis: { min: 0, max: 100 }, leftAnnotations: [cpuThreshold] },
+      ),
+      graph(
+        "CPU of the group's instances (EC2)",
+        ["Average", "Maximum"].map(
+          (statistic) =>
+            new Metric({
+              namespace: "AWS/EC2",
+              metricName: "CPUUtilization",
+              dimensionsMap: { AutoScalingGroupName: this.groupName },
+              statistic,
+              period: minute,
+              label: statistic.toLowerCase(),
+            }),
+        ),
+        { leftYAxis: { min: 0, max: 100 }, leftAnnotations: [cpuThreshold] },
+      ),
+    );
+    dashboard.addWidgets(
+      graph("Streams", [m(METRIC.streamsLive, "Maximum"), m(METRIC.streamsReserved, "Maximum")]),
+      graph("Resolves and 503s (no room)", [m(METRIC.resolves, "Sum"), m(METRIC.resolveNoCapacity, "Sum")]),
+    );
+    dashboard.addWidgets(
+      graph("Scale actions", [
+        m(METRIC.scaleOut, "Sum"),
+        m(METRIC.drained, "Sum"),
+        m(METRIC.terminated, "Sum"),
+        m(METRIC.dead, "Sum"),
+      ]),
+      graph("Callbacks and heartbeats", [
+        m(METRIC.publishAllowed, "Sum"),
+        m(METRIC.publishDenied, "Sum"),
+        m(METRIC.streamsEnded, "Sum"),
+        m(METRIC.heartbeats, "Sum"),
+      ]),
+    );
+    const fns = Object.values(this.functions);
+    dashboard.addWidgets(
+      graph(
+        "Lambda errors",
+        fns.map((fn) => fn.function.metricErrors({ label: fn.node.id, period: minute, statistic: "Sum" })),
+      ),
+      graph(
+        "Lambda duration p99 (ms)",
+        fns.map((fn) => fn.function.metricDuration({ label: fn.node.id, period: minute, statistic: "p99" })),
+      ),
+    );
+    dashboard.addWidgets(
+      graph("API requests and errors", [
+        this.api.metricCount({ label: "requests", period: minute, statistic: "Sum" }),
+        this.api.metricClientError({ label: "4xx", period: minute, statistic: "Sum" }),
+        this.api.metricServerError({ label: "5xx", period: minute, statistic: "Sum" }),
+      ]),
+      new AlarmStatusWidget({ title: "Alarms", alarms: this.alarmList, width: 12, height: 6 }),
+    );
+    return dashboard;
+  }
+}
+
+/** An ARN in this stack's partition, region and account, with pseudo parameters (no lookup). */
+function stackArn(service: string, resource: string): string {
+  // Fn.join keeps `${ec2:InstanceID}` a plain string: CDK would read `${Token[...]}` only.
+  return Fn.join("", ["arn:", Aws.PARTITION, `:${service}:`, Aws.REGION, ":", Aws.ACCOUNT_ID, `:${resource}`]);
+}

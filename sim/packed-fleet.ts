@@ -1,0 +1,200 @@
+/**
+ * Our policy, `packed`, driven by the real control plane: the registry is a `MemoryRegistry`, the
+ * group a `ProcessGroup` whose lifecycle hooks run `onInstanceLaunching` / `onInstanceTerminating`,
+ * node agents call `recordHeartbeat`, cameras call `resolveStream` then `publishStream` (and
+ * `endStream`), and `runScalerTick` runs on its schedule and at once when a resolve finds no room,
+ * through the same debounced scale-out request as the resolve Lambda. Nothing here decides where a
+ * camera goes or how many nodes run: `lambdas/core` does.
+ */
+import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
+import { ProcessGroup } from "../lambdas/adapters/process-group";
+import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
+import { type FleetDeps, onInstanceLaunching, onInstanceTerminating, protectIfNeeded } from "../lambdas/core/fleet";
+import { recordHeartbeat } from "../lambdas/core/heartbeat";
+import type { FleetEvent, MediaNode } from "../lambdas/core/model";
+import type { CpuMetrics } from "../lambdas/core/ports";
+import { runScalerTick, type ScalerDeps } from "../lambdas/core/scaler";
+import { endStream, publishStream, resolveStream, type StreamDeps } from "../lambdas/core/streams";
+import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/handlers/resolve";
+import type { FleetDriver, Session, SimEngine } from "./engine";
+import type { SimMachine } from "./machine";
+
+/** A launch, with the registry as it was when the group launched the instance. */
+export interface LaunchRecord {
+  /** Seconds from the trace's start. */
+  readonly t: number;
+  readonly instanceId: string;
+  readonly nodesBefore: readonly MediaNode[];
+}
+
+/** CloudWatch for simulated machines: each one's newest 1-minute average that is readable by now. */
+export class SimCloudWatch implements CpuMetrics {
+  constructor(private readonly machines: ReadonlyMap<string, SimMachine>) {}
+
+  async cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>> {
+    const samples = new Map<string, { percent: number; at: number }>();
+    for (const id of instanceIds) {
+      const point = this.machines.get(id)?.latestDatapoint(now);
+      if (point) samples.set(id, { percent: point.percent, at: point.at });
+    }
+    return samples;
+  }
+}
+
+/** The packed policy over the real control plane code. */
+export class PackedFleet implements FleetDriver {
+  readonly registry = new MemoryRegistry();
+  readonly group: ProcessGroup;
+  /** Every launch, for tests and the curious. */
+  readonly launches: LaunchRecord[] = [];
+  /** Scaler runs: scheduled, and requested by a resolve that found no room. */
+  readonly scalerRuns = { scheduled: 0, requested: 0 };
+  /** Every event the scaler recorded, in order. */
+  readonly events: FleetEvent[] = [];
+  private readonly streamDeps: StreamDeps;
+  private readonly fleetDeps: FleetDeps;
+  private readonly scalerDeps: ScalerDeps;
+  private readonly scaleOut: DebouncedScaleOut;
+  private clientIds = 0;
+
+  constructor(private readonly engine: SimEngine) {
+    const config = engine.options.fleet;
+    const now = engine.now;
+    const registry = this.registry;
+    this.group = new ProcessGroup({
+      min: config.minNodes,
+      max: config.maxNodes,
+      desired: config.minNodes,
+      idPrefix: "i-",
+      now,
+      launcher: {
+        start: async (instanceId) => {
+          this.launches.push({
+            t: engine.secondsOf(now()),
+            instanceId,
+            nodesBefore: (await registry.listNodes()).filter((n) => n.nodeId !== instanceId),
+          });
+          this.startAgent(engine.launchMachine(instanceId));
+        },
+        stop: async (instanceId) => engine.stopMachine(instanceId),
+      },
+      hooks: {
+        launching: async (instanceId, at) => {
+          await onInstanceLaunching(this.fleetDeps, instanceId, at);
+        },
+        terminating: async (instanceId) => {
+          await onInstanceTerminating(this.fleetDeps, instanceId);
+        },
+      },
+    });
+    this.fleetDeps = { registry, fleet: this.group, now };
+    this.streamDeps = { registry, config, now };
+    this.scalerDeps = {
+      registry,
+      fleet: this.group,
+      config,
+      now,
+      owner: "sim-scaler",
+      metrics: new SimCloudWatch(engine.machines),
+    };
+    // As the resolve Lambda does: a burst of refusals wakes the scaler once per interval.
+    this.scaleOut = new DebouncedScaleOut(
+      async () => {
+        this.engine.schedule(now(), () => this.runScaler("requested"));
+      },
+      5000,
+      now,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.group.converge();
+    this.engine.every(this.engine.now(), this.engine.options.model.scalerSeconds * 1000, async () => {
+      await this.runScaler("scheduled");
+      return true;
+    });
+  }
+
+  async connect(session: Session): Promise<void> {
+    const { engine } = this;
+    const attempt = session.attempt;
+    const outcome = await resolveStream(this.streamDeps, session.stream);
+    if (outcome.kind === "placed") {
+      engine.placed(session);
+      // As the resolve handler does: protect the node at once rather than at the scaler's next run.
+      if (outcome.created) await protectIfNeeded(this.fleetDeps, outcome.node);
+      const nodeId = outcome.stream.nodeId;
+      engine.schedule(engine.now() + engine.options.model.connectSeconds * 1000, () =>
+        this.publish(session, attempt, nodeId),
+      );
+      return;
+    }
+    if (outcome.kind === "no_room") await this.scaleOut.request(`no room for stream ${session.stream}`);
+    const retryAfter = outcome.kind === "no_room" ? RETRY_AFTER_NO_ROOM_SECONDS : RETRY_AFTER_CONTENDED_SECONDS;
+    this.retry(session, attempt, retryAfter);
+  }
+
+  async disconnect(session: Session): Promise<void> {
+    // A camera still waiting or connecting leaves nothing but a reservation, which expires.
+    if (!session.machine || session.clientId === undefined) return;
+    await endStream(this.streamDeps, {
+      nodeId: session.machine.id,
+      stream: session.stream,
+      clientId: session.clientId,
+    });
+  }
+
+  /** The camera's publish reaches nginx on the node it was given, which asks the control plane (on_publish). */
+  private async publish(session: Session, attempt: number, nodeId: string): Promise<void> {
+    if (session.attempt !== attempt || session.ended) return;
+    const machine = this.engine.machines.get(nodeId);
+    if (!machine?.running(this.engine.now())) {
+      this.retry(session, attempt, RETRY_AFTER_CONTENDED_SECONDS);
+      return;
+    }
+    const clientId = String(++this.clientIds);
+    const outcome = await publishStream(this.streamDeps, { nodeId, stream: session.stream, clientId });
+    if (outcome.kind === "allowed") {
+      this.engine.goLive(session, machine, clientId);
+      await protectIfNeeded(this.fleetDeps, outcome.node);
+      return;
+    }
+    this.engine.publishDenied++;
+    this.retry(session, attempt, RETRY_AFTER_CONTENDED_SECONDS);
+  }
+
+  private retry(session: Session, attempt: number, afterSeconds: number): void {
+    this.engine.schedule(this.engine.now() + afterSeconds * 1000, async () => {
+      if (session.attempt === attempt && !session.ended) await this.connect(session);
+    });
+  }
+
+  /** The node's agent: once booted, a heartbeat every period with the CPU since the last one. */
+  private startAgent(machine: SimMachine): void {
+    const { engine } = this;
+    const config = engine.options.fleet;
+    // The agent measures a first CPU interval of one second before its first report.
+    engine.every(machine.readyAt + 1000, config.heartbeatSeconds * 1000, async () => {
+      if (machine.stoppedAt !== undefined) return false;
+      await recordHeartbeat(
+        { ...this.fleetDeps, config },
+        {
+          nodeId: machine.id,
+          rtmpBaseUrl: `rtmp://${machine.id}.sim:1935/live`,
+          ready: true,
+          ...machine.readAgent(),
+          streams: [...machine.streams].map(([name, clientId]) => ({ name, clientId })),
+        },
+      );
+      return true;
+    });
+  }
+
+  private async runScaler(reason: "scheduled" | "requested"): Promise<void> {
+    this.scalerRuns[reason]++;
+    // The group abandons launches stuck past their hook's timeout.
+    await this.group.tick();
+    const report = await runScalerTick(this.scalerDeps);
+    this.events.push(...report.events);
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The media node's boot, checked with the real tools: shellcheck over the scripts, and `nginx -t`
+ * (Debian's nginx with the real libnginx-mod-rtmp) over nginx.conf rendered by bootstrap.sh itself,
+ * the way it renders it on a node. Each tool is also shown a broken input, so a pass means something.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
+import { requireTool, tempDir } from "./helpers";
+
+const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+const SAMPLE = {
+  apiUrl: "https://abc123defg.execute-api.eu-west-1.amazonaws.com",
+  nodeId: "i-0123456789abcdef0",
+  secret: "Q2hhbmdlTWVQbGVhc2UxMj",
+};
+
+/** Renders nginx.conf with bootstrap.sh's --render-only mode into a fresh directory. */
+function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; result: ReturnType<typeof spawnSync> } {
+  const dir = tempDir("rtmp-node");
+  const secretFile = path.join(dir, "node-secret");
+  writeFileSync(secretFile, values.secret, { mode: 0o600 });
+  const conf = path.join(dir, "nginx.conf");
+  const result = spawnSync(
+    "bash",
+    [
+      path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
+      "--render-only",
+      conf,
+      "--api-url",
+      values.apiUrl,
+      "--node-id",
+      values.nodeId,
+      "--node-secret-file",
+      secretFile,
+    ],
+    { encoding: "utf8", env: { ...process.env, RTMP_NODE_RUN_DIR: dir, RTMP_NODE_LOG_DIR: dir } },
+  );
+  return { dir, conf, result };
+}
+
+/** `nginx -t` on a config, with every path in `dir` and no server started. */
+function nginxTest(nginx: string, dir: string, conf: string) {
+  return spawnSync(nginx, ["-t", "-p", dir, "-e", path.join(dir, "error.log"), "-c", conf], { encoding: "utf8" });
+}
+
+describe("media-node scripts", () => {
+  const scripts = readdirSync(MEDIA_NODE_SOURCE_DIR).filter((name) => name.endsWith(".sh"));
+
+  it("has scripts to check", () => {
+    expect(scripts).toContain("bootstrap.sh");
+  });
+
+  it.each(scripts)("%s passes shellcheck", (script) => {
+    const shellcheck = requireTool("shellcheck");
+    const result = spawnSync(shellcheck, ["--severity=style", path.join(MEDIA_NODE_SOURCE_DIR, script)], {
+      encoding: "utf8",
+    });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it("shellcheck does flag a bad script (the check can fail)", () => {
+    const shellcheck = requireTool("shellcheck");
+    const bad = path.join(tempDir("shellcheck"), "bad.sh");
+    writeFileSync(bad, "#!/bin/bash\nrm -rf $1/*\n");
+    const result = spawnSync(shellcheck, [bad], { encoding: "utf8" });
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toMatch(/SC2086/);
+  });
+});
+
+describe("nginx.conf rendered by bootstrap.sh", () => {
+  let rendered: ReturnType<typeof renderWithBootstrap>;
+  let text: string;
+
+  beforeAll(() => {
+    requireTool("python3");
+    rendered = renderWithBootstrap();
+    text = rendered.result.status === 0 ? readFileSync(rendered.conf, "utf8") : "";
+  });
+
+  it("renders without error, to a root-only file", () => {
+    expect(rendered.result.stderr).toBe("");
+    expect(rendered.result.status).toBe(0);
+    expect(spawnSync("stat", ["-c", "%a", rendered.conf], { encoding: "utf8" }).stdout.trim()).toBe("600");
+  });
+
+  it("passes nginx -t with the real rtmp module", () => {
+    const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
+    requireTool("rtmp module", [RTMP_MODULE]);
+    const result = nginxTest(nginx, rendered.dir, rendered.conf);
+    expect(result.stderr).toMatch(/test is successful/);
+    expect(result.status).toBe(0);
+  });
+
+  it("nginx -t does reject a broken copy (the check can fail)", () => {
+    const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
+    const broken = path.join(rendered.dir, "broken.conf");
+    writeFileSync(broken, text.replace("live on;", "live on; not_a_directive;"));
+    const result = nginxTest(nginx, rendered.dir, broken);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/unknown directive "not_a_directive"/);
+  });
+
+  it("wires RTMP, the callbacks and the loopback shim to the node's values", () => {
+    expect(text).toContain(`load_module ${RTMP_MODULE};`);
+    expect(text).toMatch(/listen 1935;/);
+    expect(text).toMatch(/application live \{/);
+    expect(text).toContain("on_publish http://127.0.0.1:8080/hooks/publish;");
+    expect(text).toContain("on_publish_done http://127.0.0.1:8080/hooks/done;");
+    expect(text).toContain("listen 127.0.0.1:8080;");
+    expect(text).toContain("resolver 169.254.169.253");
+    expect(text).toContain(`set $api ${SAMPLE.apiUrl};`);
+    expect(text).toContain(`proxy_set_header X-Node-Id ${SAMPLE.nodeId};`);
+    expect(text).toContain(`proxy_set_header X-Node-Secret ${SAMPLE.secret};`);
+    expect(text).not.toMatch(/\{\{[A-Z_]+\}\}/);
+  });
+
+  it("refuses a value that would break out of its directive", () => {
+    const attempt = renderWithBootstrap({ ...SAMPLE, secret: "abc; include /etc/passwd" });
+    expect(attempt.result.status).not.toBe(0);
+    expect(attempt.result.stderr).toMatch(/NODE_SECRET must be non-empty, without spaces/);
+  });
+
+  it("takes the secret from standard input (never the command line), one value at most", () => {
+    const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_config.py");
+    const template = path.join(MEDIA_NODE_SOURCE_DIR, "nginx.conf.template");
+    const out = path.join(rendered.dir, "stdin.conf");
+    const values = [
+      `RTMP_MODULE=${RTMP_MODULE}`,
+      "WORKER_PROCESSES=1",
+      `RUN_DIR=${rendered.dir}`,
+      `LOG_DIR=${rendered.dir}`,
+      "RTMP_LISTEN=1935",
+      "RTMP_APP=live",
+      "SHIM_PORT=8080",
+      "RESOLVER=169.254.169.253",
+      `API_URL=${SAMPLE.apiUrl}`,
+    ];
+    const ok = spawnSync("python3", [script, template, out, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
+      input: "from-stdin-123\n",
+      encoding: "utf8",
+    });
+    expect(ok.stderr).toBe("");
+    expect(readFileSync(out, "utf8")).toContain("proxy_set_header X-Node-Secret from-stdin-123;");
+    const two = spawnSync("python3", [script, template, out, ...values, "NODE_ID=-", "NODE_SECRET=-"], {
+      input: "x\n",
+      encoding: "utf8",
+    });
+    expect(two.status).toBe(2);
+    expect(two.stderr).toMatch(/only one value can come from standard input/);
+  });
+
+  it("refuses an API URL with a path or trailing slash", () => {
+    const attempt = renderWithBootstrap({ ...SAMPLE, apiUrl: `${SAMPLE.apiUrl}/` });
+    expect(attempt.result.status).not.toBe(0);
+    expect(attempt.result.stderr).toMatch(/--api-url must be the API's base URL/);
+  });
+});
+
+/** A request as the fake endpoints saw it. */
+interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
+const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+
+/**
+ * Checks a request's AWS Signature Version 4 (the header form) against the credentials, as AWS
+ * does: rebuilds the canonical request from what was received and recomputes the signature.
+ * @returns undefined when it is valid, else what is wrong
+ */
+function sigV4Problem(
+  request: SeenRequest,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  expected: { region: string; service: string },
+): string | undefined {
+  const auth = String(request.headers.authorization ?? "");
+  const match =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
+  if (!match) return `no SigV4 Authorization header: ${auth}`;
+  const [, keyId, date, region, service, signedHeaders = "", signature] = match;
+  if (keyId !== credentials.accessKeyId) return `signed with key ${keyId}`;
+  if (region !== expected.region || service !== expected.service) return `scope ${region}/${service}`;
+  const amzDate = String(request.headers["x-amz-date"] ?? "");
+  if (!amzDate.startsWith(date ?? "-")) return `x-amz-date ${amzDate} outside the scope's date ${date}`;
+  const names = signedHeaders.split(";");
+  for (const required of ["host", "x-amz-date"]) if (!names.includes(required)) return `${required} is not signed`;
+  const url = new URL(request.url, "http://placeholder");
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .sort()
+    .join("&");
+  const headers = names
+    .map(
+      (name) =>
+        `${name}:${String(request.headers[name] ?? "")
+          .trim()
+          .replace(/\s+/g, " ")}\n`,
+    )
+    .join("");
+  const canonical = [request.method, url.pathname, query, headers, signedHeaders, sha256(request.body)].join("\n");
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
+  let key: Buffer = hmac(`AWS4${credentials.secretAccessKey}`, date ?? "");
+  for (const part of [region ?? "", service ?? "", "aws4_request"]) key = hmac(key, part);
+  const expectedSignature = hmac(key, toSign).toString("hex");
+  return expectedSignature === signature ? undefined : "signature does not match";
+}
+
+describe("bootstrap.sh against a fake metadata service and SSM", () => {
+  const credentials = {
+    accessKeyId: "ASIAEXAMPLEKEY123456",
+    secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    token: "IQoJb3JpZ2luX2VjEXAMPLE/TOKEN+abc==",
+  };
+  const node = { instanceId: "i-0abc1234def567890", region: "eu-west-1", publicIp: "203.0.113.7" };
+  const prefix = "/rtmp-fleet/Test/node-secrets";
+  const nodeSecret = "bm9kZS1zZWNyZXQtZm9yLXQ";
+  const imdsToken = "imds-session-token";
+  const seen: { imds: SeenRequest[]; ssm: SeenRequest[]; ssmProblems: (string | undefined)[] } = {
+    imds: [],
+    ssm: [],
+    ssmProblems: [],
+  };
+  let server: Server;
+  let result: { code: number; stderr: string };
+  let dir: string;
+
+  beforeAll(async () => {
+    requireTool("curl");
+    const metadata: Record<string, string> = {
+      "meta-data/instance-id": node.instanceId,
+      "meta-data/placement/region": node.region,
+      "meta-data/services/domain": "amazonaws.com",
+      "meta-data/public-ipv4": node.publicIp,
+      "meta-data/iam/security-credentials/": "node-role",
+      "meta-data/iam/security-credentials/node-role": JSON.stringify({
+        Code: "Success",
+        AccessKeyId: credentials.accessKeyId,
+        SecretAccessKey: credentials.secretAccessKey,
+        Token: credentials.token,
+      }),
+    };
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        const request = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
+        if (request.url.startsWith("/latest/")) {
+          seen.imds.push(request);
+          const key = request.url.slice("/latest/".length);
+          if (key === "api/token" && request.method === "PUT") return void res.end(imdsToken);
+          // IMDSv2 only: a request without the session token is refused, as on the nodes.
+          if (req.headers["x-aws-ec2-metadata-token"] !== imdsToken) return void res.writeHead(401).end();
+          const value = metadata[key];
+          return void (value === undefined ? res.writeHead(404).end() : res.end(value));
+        }
+        seen.ssm.push(request);
+        const problem = sigV4Problem(request, credentials, { region: node.region, service: "ssm" });
+        seen.ssmProblems.push(problem);
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        if (problem || req.headers["x-amz-security-token"] !== credentials.token) {
+          return void res.writeHead(403).end(JSON.stringify({ __type: "AccessDeniedException", message: problem }));
+        }
+        // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
+        if (seen.ssm.length === 1) return void res.writeHead(400).end(JSON.stringify({ __type: "ParameterNotFound" }));
+        const name = JSON.parse(body).Name;
+        res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: nodeSecret, Version: 1 } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = tempDir("rtmp-node-boot");
+    result = await new Promise((resolve) => {
+      execFile(
+        "bash",
+        [
+          path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
+          "--render-only",
+          path.join(dir, "nginx.conf"),
+          "--api-url",
+          SAMPLE.apiUrl,
+          "--secret-parameter-prefix",
+          prefix,
+        ],
+        {
+          env: {
+            ...process.env,
+            RTMP_NODE_RUN_DIR: dir,
+            RTMP_NODE_LOG_DIR: dir,
+            RTMP_NODE_IMDS_URL: `${base}/latest`,
+            RTMP_NODE_SSM_URL: `${base}/`,
+            RTMP_NODE_SECRET_RETRY_SECONDS: "0",
+          },
+          timeout: 60_000,
+        },
+        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      );
+    });
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it("renders the node's config with its id and the secret fetched from SSM", () => {
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(result.stderr).toMatch(/ParameterNotFound[\s\S]*retrying/);
+    const text = readFileSync(path.join(dir, "nginx.conf"), "utf8");
+    expect(text).toContain(`proxy_set_header X-Node-Id ${node.instanceId};`);
+    expect(text).toContain(`proxy_set_header X-Node-Secret ${nodeSecret};`);
+    const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
+    expect(nginxTest(nginx, dir, path.join(dir, "nginx.conf")).status).toBe(0);
+  });
+
+  it("asks SSM for its own parameter, decrypted, retrying until the lifecycle Lambda has written it", () => {
+    expect(seen.ssm).toHaveLength(2);
+    for (const request of seen.ssm) {
+      expect(request.method).toBe("POST");
+      expect(request.headers["x-amz-target"]).toBe("AmazonSSM.GetParameter");
+      expect(JSON.parse(request.body)).toEqual({ Name: `${prefix}/${node.instanceId}`, WithDecryption: true });
+    }
+  });
+
+  it("signs with SigV4 for ssm in the node's region, with the role's session token", () => {
+    expect(seen.ssmProblems).toEqual([undefined, undefined]);
+    expect(seen.ssm.map((r) => r.headers["x-amz-security-token"])).toEqual([credentials.token, credentials.token]);
+  });
+
+  it("the signature check does reject a wrong key (the check can fail)", () => {
+    const [request] = seen.ssm;
+    if (!request) throw new Error("no SSM request was seen");
+    const wrong = { ...credentials, secretAccessKey: `${credentials.secretAccessKey}x` };
+    expect(sigV4Problem(request, wrong, { region: node.region, service: "ssm" })).toBe("signature does not match");
+    expect(sigV4Problem(request, credentials, { region: "us-east-1", service: "ssm" })).toMatch(/scope/);
+  });
+
+  it("uses IMDSv2 only: every metadata read carries the session token", () => {
+    const reads = seen.imds.filter((r) => r.method === "GET");
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === imdsToken)).toBe(true);
+  });
+});

@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { main } from "../../sim/cli";
+
+const dir = mkdtempSync(path.join(tmpdir(), "sim-cli-"));
+const good = path.join(dir, "good.csv");
+writeFileSync(good, "t,stream,event\n0,cam1,publish\n1,cam2,publish\n600,cam1,done\n600,cam2,done\n");
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), progress: false });
+  return { code, out, err };
+}
+
+describe("npm run sim", () => {
+  it("prints a table", async () => {
+    const { code, out, err } = await run("--trace", good);
+    expect(code).toBe(0);
+    expect(err).toBe("");
+    expect(out).toMatch(/^trace\s+policy\s+instanceHours\s+lowerBoundInstanceHours\s+ratio/);
+    expect(out).toContain("packed");
+  });
+
+  it("prints JSON with --json, without the chart data", async () => {
+    const { code, out } = await run("--trace", good, "--policy", "least-loaded", "--json", "--seed=3");
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result).toMatchObject({ policy: "least-loaded", seed: 3, sessions: 2, interruptedStreams: 0 });
+    expect(result.series).toBeUndefined();
+  });
+
+  it("writes an SVG chart with --chart", async () => {
+    const chart = path.join(dir, "chart.svg");
+    expect((await run("--trace", good, "--chart", chart, "--boot-seconds", "30")).code).toBe(0);
+    const svg = readFileSync(chart, "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+  });
+
+  it.each<[string, string[], string]>([
+    ["a bad fleet knob, naming the flag", ["--buffer-nodes", "-1"], "sim: --buffer-nodes must be at least 0"],
+    ["a bad model parameter", ["--boot-seconds", "soon"], "sim: --boot-seconds must be a number, got 'soon'"],
+    ["an unknown policy", ["--policy", "random"], "--policy must be one of packed, round-robin, least-loaded"],
+    ["an unknown flag", ["--bufer-nodes", "1"], "sim: unknown option --bufer-nodes"],
+    ["a flag without its value", ["--seed"], "sim: --seed needs a value"],
+  ])("refuses %s with exit code 2", async (_, flags, message) => {
+    const { code, err } = await run("--trace", good, ...flags);
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+    expect(err).not.toContain("    at "); // no stack trace
+  });
+
+  it("refuses a missing --trace", async () => {
+    expect(await run()).toMatchObject({ code: 2, err: expect.stringContaining("--trace FILE is required") });
+  });
+
+  it("refuses a bad trace with its line number and exit code 1", async () => {
+    const bad = path.join(dir, "bad.csv");
+    writeFileSync(bad, "t,stream,event\n0,cam1,publish\n1,cam1,publish\n");
+    const { code, err } = await run("--trace", bad);
+    expect(code).toBe(1);
+    expect(err).toBe(`sim: bad trace: ${bad}:3: 'cam1' is published again while it is live\n`);
+  });
+
+  it("refuses a trace it cannot read", async () => {
+    const { code, err } = await run("--trace", path.join(dir, "missing.csv"));
+    expect(code).toBe(1);
+    expect(err).toContain("cannot read the trace");
+  });
+
+  it("lists every flag with its default in --help", async () => {
+    const { code, out } = await run("--help");
+    expect(code).toBe(0);
+    expect(out).toContain("--boot-seconds N");
+    expect(out).toContain("(default 90)");
+    expect(out).toContain("--cpu-threshold-percent N");
+  });
+});
