@@ -41,7 +41,7 @@ const CAMERA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
  * @throws ApiError 400 when it is present but malformed
  */
 export function keyParam(value: string | undefined): string | undefined {
-  if (value === undefined || value === "") return undefined;
+  if (value === undefined) return undefined;
   if (!CAMERA_KEY.test(value)) throw new ApiError(400, "invalid_key", "a camera key is 1-64 of [A-Za-z0-9_-]");
   return value;
 }

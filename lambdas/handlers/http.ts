@@ -25,8 +25,8 @@ export class ApiError extends Error {
   }
 }
 
-/** Largest request body accepted (bytes): nginx-rtmp's callbacks and heartbeats are far smaller. */
-export const MAX_BODY_BYTES = 16 * 1024;
+/** Largest request body accepted (bytes): far above any legitimate request (a full heartbeat is under 50 KiB), far below API Gateway's 10 MB. */
+export const MAX_BODY_BYTES = 256 * 1024;
 
 /** A JSON response. */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

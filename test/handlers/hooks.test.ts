@@ -189,7 +189,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
       "invalid_clientid",
     ],
     ["the wrong call", good("play"), nodeHeaders("n1"), 400, "unexpected_call"],
-    ["an oversized body", `${good()}&pad=${"x".repeat(17_000)}`, nodeHeaders("n1"), 413, "body_too_large"],
+    ["an oversized body", `${good()}&pad=${"x".repeat(270_000)}`, nodeHeaders("n1"), 413, "body_too_large"],
     [
       "a missing camera key",
       callbackBody({ call: "publish", name: "cam1", clientid: "1" }),

@@ -22,7 +22,7 @@ jest.setTimeout(900_000);
 
 const ROOT = path.resolve(__dirname, "../..");
 const ST = path.join(ROOT, ".venv/bin/st");
-const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 150);
+const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 400);
 
 /** Counts every write the registry accepts. */
 function ledger(registry: Registry): { registry: Registry; writes: () => number } {
