@@ -68,6 +68,7 @@ export const METRIC = {
   streamsLive: "StreamsLive",
   streamsReserved: "StreamsReserved",
   nodeCpu: "NodeCpuPercent",
+  scalerErrors: "ScalerErrors",
 } as const;
 
 /** Counters and gauges for dashboards and alarms. */

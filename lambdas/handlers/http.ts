@@ -42,9 +42,37 @@ export function errorResult(error: ApiError): HttpResult {
   return json(error.status, { error: error.code, message: error.message }, { ...error.headers });
 }
 
+/** Errors of AWS services that say "busy, try again" once the SDK's own retries are spent. */
+const TRANSIENT_ERRORS = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "LimitExceededException",
+  "TransactionConflictException",
+  "InternalServerError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "TimeoutError",
+]);
+
+/** True when the error is a backing service being busy or briefly unavailable: retrying helps. */
+export function isTransient(error: unknown): boolean {
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  return (
+    TRANSIENT_ERRORS.has(e?.name ?? "") || e?.$retryable !== undefined || (e?.$metadata?.httpStatusCode ?? 0) >= 500
+  );
+}
+
+/** Seconds a client is told to wait when a backing service was busy. */
+export const RETRY_AFTER_TRANSIENT_SECONDS = 2;
+
 /**
- * Middy middleware that maps errors to responses: an `ApiError` to its own JSON answer, anything
- * else to a 500 with no detail (the detail goes to the log, never to the client).
+ * Middy middleware that maps errors to responses: an `ApiError` to its own JSON answer, a busy
+ * backing service to a 503 with Retry-After, anything else to a 500 with no detail (the detail goes
+ * to the log, never to the client).
  */
 export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
   return {
@@ -53,6 +81,15 @@ export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpR
       if (error instanceof ApiError) {
         if (error.status >= 500) logger.warn("request refused", { code: error.code, message: error.message });
         request.response = errorResult(error);
+        return;
+      }
+      if (isTransient(error)) {
+        logger.warn("a backing service is busy", { error: error as Error });
+        request.response = errorResult(
+          new ApiError(503, "unavailable", "a backing service is busy; retry shortly", {
+            "retry-after": String(RETRY_AFTER_TRANSIENT_SECONDS),
+          }),
+        );
         return;
       }
       logger.error("request failed", error as Error);

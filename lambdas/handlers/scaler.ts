@@ -61,6 +61,7 @@ export function recordTick(telemetry: Telemetry, report: TickReport, now: number
   telemetry.count(METRIC.drained, plan?.drain.length ?? 0);
   telemetry.count(METRIC.dead, plan?.markDead.length ?? 0);
   telemetry.count(METRIC.terminated, report.events.filter((e) => e.kind === "terminated").length);
+  telemetry.count(METRIC.scalerErrors, report.events.filter((e) => e.kind === "error").length);
 }
 
 /** The scaler handler over the given dependencies. */
@@ -75,7 +76,10 @@ export function createScalerHandler(deps: ScalerHandlerDeps) {
         return { ran: false, actions: 0 };
       }
       recordTick(deps.telemetry, report, deps.now());
-      for (const fleetEvent of report.events) deps.logger.info(fleetEvent.message, { fleetEvent });
+      for (const fleetEvent of report.events) {
+        if (fleetEvent.kind === "error") deps.logger.error(fleetEvent.message, { fleetEvent });
+        else deps.logger.info(fleetEvent.message, { fleetEvent });
+      }
       deps.logger.info("scaler run", { trigger: event?.source ?? "schedule", summary: report.plan?.summary });
       return { ran: true, actions: report.events.length };
     });

@@ -91,6 +91,45 @@ describe("docs/openapi.yaml", () => {
       ["GET", "/events", {}, undefined, 401],
     ];
 
+    // Every route answers 503 with Retry-After when the registry is busy (its throttling outlasted the SDK's retries).
+    const busyTour: [string, string, Record<string, string>, string | undefined][] = [
+      ["GET", `/resolve?stream=a&key=${key("a")}`, {}, undefined],
+      ["POST", "/hooks/publish", { ...node(), ...form }, publish("a", "1")],
+      ["POST", "/hooks/done", { ...node(), ...form }, callbackBody({ call: "publish_done", name: "a", clientid: "1" })],
+      ["POST", "/nodes/heartbeat", { ...node(), ...json }, heartbeat],
+      ["GET", "/nodes", { authorization: "Bearer op" }, undefined],
+      ["GET", "/streams", { authorization: "Bearer op" }, undefined],
+      ["GET", "/events", { authorization: "Bearer op" }, undefined],
+    ];
+    it.each(busyTour)("%s %s → 503 when the registry is throttled", async (method, target, headers, body) => {
+      const throttled = Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+        name: "ProvisionedThroughputExceededException",
+      });
+      const busy: Registry = Object.create(new MemoryRegistry());
+      for (const name of ["listNodes", "getNode", "applyChange", "recentEvents", "createNode"] as const) {
+        busy[name] = async () => {
+          throw throttled;
+        };
+      }
+      const busyServer = await startApiServer(makeDeps(busy, { operatorToken: "op" }), 0);
+      try {
+        const response = await fetch(`${busyServer.url}${target}`, { method, headers, body });
+        const text = await response.text();
+        expect({ status: response.status, retryAfter: response.headers.get("retry-after") }).toEqual({
+          status: 503,
+          retryAfter: "2",
+        });
+        const route = target.split("?")[0] as string;
+        expect(
+          conformanceProblem(method, route, 503, response.headers.get("content-type") ?? undefined, text),
+        ).toBeUndefined();
+        expect(JSON.parse(text)).toEqual({ error: "unavailable", message: expect.any(String) });
+        answers.push(`${method} ${route} 503`);
+      } finally {
+        await busyServer.close();
+      }
+    });
+
     it.each(tour)("%s %s → %#", async (method, target, headers, body, status) => {
       const response = await fetch(`${server.url}${target}`, { method, headers, body });
       const text = await response.text();

@@ -1,0 +1,368 @@
+/**
+ * The fault-injection suite: each fault a named test that fails if the behaviour regresses.
+ * docs/RELIABILITY.md lists them with the behaviour expected. Faults of AWS services are injected
+ * into real SDK clients (talking to moto) through a middleware; the rest go through the same
+ * core functions and handlers the Lambdas and local mode run.
+ */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
+import { documentClient } from "../../lambdas/adapters/aws-env";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
+import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import { recordHeartbeat } from "../../lambdas/core/heartbeat";
+import { heldStreams } from "../../lambdas/core/model";
+import type { CpuMetrics } from "../../lambdas/core/ports";
+import { runScalerTick } from "../../lambdas/core/scaler";
+import { decideScaling } from "../../lambdas/core/scaling";
+import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
+import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
+import { createResolveHandler } from "../../lambdas/handlers/resolve";
+import {
+  CONTEXT,
+  callbackBody,
+  httpEvent,
+  makeConfig,
+  makeDeps,
+  makeGroup,
+  makeNode,
+  nodeHeaders,
+  SECRETS,
+  T0,
+  TestClock,
+} from "../support/builders";
+import { useMoto } from "../support/moto";
+import { motoFleet } from "../support/moto-fleet";
+import { freshDynamoRegistry } from "../support/registry-table";
+
+useMoto();
+
+/** A throttling error as the SDK surfaces it (the standard retry strategy retries these). */
+function awsError(name: string): Error {
+  return Object.assign(new Error(`${name} (injected)`), {
+    name,
+    $fault: "server",
+    $metadata: { httpStatusCode: 400 },
+    $retryable: { throttling: true },
+  });
+}
+
+/**
+ * Injects faults into an SDK client: `plan(commandName, attempt)` says, for each HTTP attempt,
+ * whether to fail before sending, after the service applied the request (the answer is lost), or not.
+ */
+function injectFaults(
+  client: { middlewareStack: { add: (mw: unknown, options: Record<string, unknown>) => void } },
+  plan: (command: string, attempt: number) => "before" | "lost-answer" | undefined,
+  error: () => Error,
+): Map<string, number> {
+  const attempts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      const command = context.commandName ?? "";
+      const attempt = (attempts.get(command) ?? 0) + 1;
+      attempts.set(command, attempt);
+      const fault = plan(command, attempt);
+      if (fault === "before") throw error();
+      const result = await next(args);
+      if (fault === "lost-answer") throw error();
+      return result;
+    },
+    { step: "finalizeRequest", priority: "low", name: "faultInjection" },
+  );
+  return attempts;
+}
+
+describe("faults", () => {
+  it("F1 duplicate on_publish and on_done: one slot, removed once", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = makeDeps(registry, { cameraKeys: false });
+    const publish = createPublishHandler(deps);
+    const done = createDoneHandler(deps);
+    const post = (path: string, body: string) => httpEvent({ method: "POST", path, body, headers: nodeHeaders("n1") });
+    const pub = callbackBody({ call: "publish", name: "cam", clientid: "7" });
+    const fin = callbackBody({ call: "publish_done", name: "cam", clientid: "7" });
+    for (let i = 0; i < 3; i++) expect((await publish(post("/hooks/publish", pub), CONTEXT)).statusCode).toBe(200);
+    expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual(["cam"]);
+    for (let i = 0; i < 3; i++) expect((await done(post("/hooks/done", fin), CONTEXT)).statusCode).toBe(200);
+    expect((await registry.getNode("n1"))?.streams).toEqual({});
+  });
+
+  it("F2 done before publish: the late publish is refused, nothing stays registered", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = { registry, config: makeConfig(), now: () => T0 };
+    await endStream(deps, { nodeId: "n1", stream: "cam", clientId: "7" });
+    expect(await publishStream(deps, { nodeId: "n1", stream: "cam", clientId: "7" })).toEqual({
+      kind: "denied",
+      reason: "already_ended",
+    });
+    expect((await registry.getNode("n1"))?.streams).toEqual({});
+  });
+
+  it("F3 a node that dies without any done: DEAD after 4 silent heartbeat periods, its streams removed", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock);
+    const config = makeConfig();
+    const deps = { registry, fleet: group, config, now: clock.now, owner: "f3" };
+    await runScalerTick(deps);
+    for (const id of ["i-1", "i-2"]) {
+      await recordHeartbeat(deps, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
+    }
+    await publishStream(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds);
+    await recordHeartbeat(deps, { nodeId: "i-2", rtmpBaseUrl: "rtmp://i-2/live", ready: true, streams: [] });
+    expect((await runScalerTick(deps)).plan?.markDead).toEqual([]); // exactly 4 periods: not yet
+    clock.advance(1);
+    expect((await runScalerTick(deps)).plan?.markDead).toEqual(["i-1"]);
+    expect(await registry.getNode("i-1")).toMatchObject({ state: "DEAD", streams: {} });
+  });
+
+  describe("F4 DynamoDB throttling and transient errors", () => {
+    async function setup(
+      plan: Parameters<typeof injectFaults>[1],
+      errorName = "ProvisionedThroughputExceededException",
+    ) {
+      const { tableName } = await freshDynamoRegistry("faults");
+      const raw = new DynamoDBClient({ maxAttempts: 3 });
+      const attempts = injectFaults(raw as never, plan, () => awsError(errorName));
+      const registry = new DynamoRegistry(documentClient(raw), tableName);
+      // Seeding goes through a clean client: only the requests under test meet the faults.
+      const seed = new DynamoRegistry(documentClient(new DynamoDBClient({})), tableName);
+      await seed.createNode(makeNode({ nodeId: "n1" }));
+      attempts.clear();
+      return { registry, seed, attempts };
+    }
+
+    it("F4a throttled twice then served: the SDK's bounded retries place the camera once", async () => {
+      const { registry, seed, attempts } = await setup((command, attempt) =>
+        command === "UpdateItemCommand" && attempt <= 2 ? "before" : undefined,
+      );
+      const outcome = await resolveStream({ registry, config: makeConfig(), now: () => T0 }, "cam");
+      expect(outcome).toMatchObject({ kind: "placed", created: true });
+      expect(attempts.get("UpdateItemCommand")).toBe(3);
+      expect(Object.keys((await seed.getNode("n1"))?.streams ?? {})).toEqual(["cam"]);
+    });
+
+    it("F4b throttled beyond the retries: a 503 with Retry-After, nothing written", async () => {
+      const { registry, seed, attempts } = await setup((command) =>
+        command === "UpdateItemCommand" ? "before" : undefined,
+      );
+      const deps = makeDeps(registry, { cameraKeys: false });
+      const result = await createResolveHandler(deps)(httpEvent({ path: "/resolve", query: "stream=cam" }), CONTEXT);
+      expect(result.statusCode).toBe(503);
+      expect(result.headers["retry-after"]).toBe("2");
+      expect(attempts.get("UpdateItemCommand")).toBe(3); // bounded: the client's maxAttempts
+      expect((await seed.getNode("n1"))?.streams).toEqual({});
+    });
+
+    it("F4c the write succeeded but its answer was lost: the retry finds the slot taken, nothing is doubled", async () => {
+      const { registry, seed, attempts } = await setup(
+        (command, attempt) => (command === "UpdateItemCommand" && attempt === 1 ? "lost-answer" : undefined),
+        "TimeoutError",
+      );
+      const outcome = await resolveStream({ registry, config: makeConfig(), now: () => T0 }, "cam");
+      // The SDK retried the conditional write, which now fails its condition; resolve reads again
+      // and finds the camera's own reservation.
+      expect(outcome).toMatchObject({ kind: "placed", stream: { nodeId: "n1", state: "RESERVED" } });
+      expect(attempts.get("UpdateItemCommand")).toBe(2);
+      const node = await seed.getNode("n1");
+      expect(Object.keys(node?.streams ?? {})).toEqual(["cam"]);
+    });
+
+    it("F4d a publish whose answer was lost counts the stream once", async () => {
+      const { registry, seed } = await setup(
+        (command, attempt) => (command === "UpdateItemCommand" && attempt === 1 ? "lost-answer" : undefined),
+        "TimeoutError",
+      );
+      const outcome = await publishStream(
+        { registry, config: makeConfig(), now: () => T0 },
+        { nodeId: "n1", stream: "cam", clientId: "4" },
+      );
+      expect(outcome.kind).toBe("allowed");
+      expect((await seed.getNode("n1"))?.streams).toEqual({
+        cam: expect.objectContaining({ state: "LIVE", clientId: "4" }),
+      });
+    });
+  });
+
+  it("F5 Auto Scaling throttled during a scale-in: the node waits DRAINING, the next run terminates it, no stream is touched", async () => {
+    const config = makeConfig({ maxStreamsPerNode: 2, scaleInIdleSeconds: 60 });
+    const fleet = await motoFleet(config);
+    await runScalerTick(fleet.deps);
+    await fleet.heartbeats();
+    for (const cam of ["c1", "c2", "c3"]) await fleet.camera(cam);
+    await runScalerTick(fleet.deps);
+    fleet.clock.advance(20);
+    await fleet.heartbeats();
+    await fleet.stop("c3");
+    fleet.clock.advance(61);
+    await fleet.heartbeats();
+    const asg = new AutoScalingClient({});
+    injectFaults(
+      asg as never,
+      (command) => (command === "TerminateInstanceInAutoScalingGroupCommand" ? "before" : undefined),
+      () => awsError("Throttling"),
+    );
+    const throttledFleet = new AsgFleet(asg, {
+      groupName: fleet.groupName,
+      launchHookName: "l",
+      terminateHookName: "t",
+    });
+    const first = await runScalerTick({ ...fleet.deps, fleet: throttledFleet });
+    const drained = first.plan?.drain[0] as string;
+    expect(drained).toBeDefined();
+    expect(first.events).toContainEqual(expect.objectContaining({ kind: "error", nodeId: drained }));
+    expect((await fleet.registry.getNode(drained))?.state).toBe("DRAINING");
+    expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(drained);
+    const carrying = [...(await fleet.carrying()).keys()];
+    const second = await runScalerTick(fleet.deps);
+    expect(second.plan?.terminate).toContain(drained);
+    expect((await fleet.instances()).instances.map((i) => i.InstanceId)).not.toContain(drained);
+    for (const id of carrying) expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(id);
+  });
+
+  it("F6 CloudWatch returns no datapoints: no CPU is invented, the decision is the one without metrics", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock);
+    const config = makeConfig();
+    const base = { registry, fleet: group, config, now: clock.now, owner: "f6" };
+    await runScalerTick(base);
+    for (const id of ["i-1", "i-2"]) {
+      await recordHeartbeat(base, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
+    }
+    await publishStream(base, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    const before = await registry.listNodes();
+    const empty: CpuMetrics = { cpu: async () => new Map() };
+    const report = await runScalerTick({ ...base, metrics: empty });
+    expect((await registry.listNodes()).map((n) => n.cpu)).toEqual(before.map((n) => n.cpu));
+    const withoutMetrics = decideScaling({ nodes: before, group: await group.describe(), config, now: clock.ms });
+    expect(report.plan?.desiredCapacity).toEqual(withoutMetrics.desiredCapacity);
+    expect(report.plan?.summary).toEqual(withoutMetrics.summary);
+  });
+
+  it("F7 two scalers at once: one acts, the other changes nothing", async () => {
+    const fleet = await motoFleet(makeConfig());
+    const [a, b] = await Promise.all([
+      runScalerTick({ ...fleet.deps, owner: "a" }),
+      runScalerTick({ ...fleet.deps, owner: "b" }),
+    ]);
+    expect([a.ran, b.ran].filter(Boolean)).toHaveLength(1);
+    expect((await fleet.instances()).desired).toBe(2);
+  });
+
+  it("F8 a launch lifecycle hook that times out: the instance is abandoned, its node DEAD, a replacement launched", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group, launcher } = makeGroup(registry, clock);
+    const deps = { registry, fleet: group, config: makeConfig(), now: clock.now, owner: "f8" };
+    await runScalerTick(deps);
+    // i-1 boots; i-2's agent never reports ready.
+    await recordHeartbeat(deps, { nodeId: "i-1", rtmpBaseUrl: "rtmp://i-1/live", ready: true, streams: [] });
+    clock.advance(601);
+    await group.tick(); // the hook's heartbeat timeout (600 s) passes: ABANDON
+    expect(launcher.stopped).toEqual(["i-2"]);
+    expect(await registry.getNode("i-2")).toMatchObject({ state: "DEAD" });
+    await recordHeartbeat(deps, { nodeId: "i-1", rtmpBaseUrl: "rtmp://i-1/live", ready: true, streams: [] });
+    await runScalerTick(deps);
+    expect((await group.describe()).instances.map((i) => i.instanceId)).toEqual(["i-1", "i-3"]);
+  });
+
+  it("F9 a stale reservation: ignored for room, swept by the scaler, still honoured if its camera publishes", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const clock = new TestClock();
+    const config = makeConfig({ maxStreamsPerNode: 1 });
+    const deps = { registry, config, now: clock.now };
+    await resolveStream(deps, "late");
+    clock.advance(config.reservationTtlSeconds + 1);
+    const node = (await registry.getNode("n1")) as never;
+    expect(heldStreams(node, clock.ms)).toEqual([]); // no longer holds room
+    // The late camera publishes after all: its slot was still there, so it is taken without a new one.
+    expect(await publishStream(deps, { nodeId: "n1", stream: "late", clientId: "1" })).toMatchObject({
+      kind: "allowed",
+    });
+    expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual(["late"]);
+  });
+
+  it("F10 clock skew: node clocks are never read, and Lambdas a few seconds apart agree on reservations", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const config = makeConfig();
+    // The resolve Lambda's clock runs 5 s fast, the publish Lambda's 5 s slow.
+    await resolveStream({ registry, config, now: () => T0 + 5000 }, "cam");
+    expect(
+      await publishStream({ registry, config, now: () => T0 - 5000 }, { nodeId: "n1", stream: "cam", clientId: "1" }),
+    ).toMatchObject({
+      kind: "allowed",
+    });
+    // A node whose clock is a day off: its heartbeat carries no time of its own, the registry uses the control plane's.
+    const deps = makeDeps(registry);
+    const handler = (await import("../../lambdas/handlers/heartbeat")).createHeartbeatHandler(deps);
+    const body = JSON.stringify({
+      rtmpBaseUrl: "rtmp://n1/live",
+      ready: true,
+      streams: [],
+      sentAt: "2030-01-01T00:00:00Z",
+    });
+    const result = await handler(
+      httpEvent({
+        method: "POST",
+        path: "/nodes/heartbeat",
+        body,
+        headers: { ...nodeHeaders("n1"), "content-type": "application/json" },
+      }),
+      CONTEXT,
+    );
+    expect(result.statusCode).toBe(200);
+    expect((await registry.getNode("n1"))?.lastHeartbeatAt).toBe(T0);
+  });
+
+  it("F11 the registry drifts from rtmp_stat: a ghost stream leaves after the grace period, a missing one is added", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const config = makeConfig();
+    await registry.createNode(
+      makeNode({ nodeId: "n1", streams: { ghost: { state: "LIVE", since: T0 - 60_000, clientId: "1" } } }),
+    );
+    const deps = { registry, fleet: makeGroup(registry, clock).group, config, now: clock.now };
+    const report = {
+      nodeId: "n1",
+      rtmpBaseUrl: "rtmp://n1/live",
+      ready: true,
+      streams: [{ name: "real", clientId: "9" }],
+    };
+    await recordHeartbeat(deps, report);
+    expect((await registry.getNode("n1"))?.streams).toMatchObject({
+      ghost: { state: "LIVE", missingSince: T0 },
+      real: { state: "LIVE", clientId: "9" },
+    });
+    clock.advance(2 * config.heartbeatSeconds);
+    await recordHeartbeat(deps, report);
+    expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual(["real"]);
+  });
+
+  it("F12 a replayed callback or heartbeat changes nothing more than the original", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = makeDeps(registry);
+    const key = cameraKey(SECRETS.cameraMaster, "cam");
+    const body = callbackBody({ call: "publish", name: "cam", clientid: "3", args: `key=${key}` });
+    const captured = httpEvent({
+      method: "POST",
+      path: "/hooks/publish",
+      body,
+      headers: nodeHeaders("n1", nodeSecret(SECRETS.nodeMaster, "n1")),
+    });
+    const publish = createPublishHandler(deps);
+    await publish(captured, CONTEXT);
+    const once = await registry.getNode("n1");
+    await publish(captured, CONTEXT);
+    expect(await registry.getNode("n1")).toEqual(once);
+  });
+});
