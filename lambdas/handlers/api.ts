@@ -44,10 +44,13 @@ export function flushTelemetry<E, R>(telemetry: Telemetry): middy.MiddlewareObj<
   return { after: flush, onError: flush };
 }
 
-/** Wraps a route in the shared middy stack. */
+/**
+ * Wraps a route in the shared middy stack. Events are never logged (`logEvent: false` wins over
+ * POWERTOOLS_LOGGER_LOG_EVENT): they carry node secrets and camera keys.
+ */
 export function httpHandler(deps: ApiDeps, route: Route) {
   return middy<HttpEvent, HttpResult>()
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(injectLambdaContext(deps.logger, { resetKeys: true, logEvent: false }))
     .use(flushTelemetry(deps.telemetry))
     .use(httpErrors(deps.logger))
     .handler((event) => route(event, deps));

@@ -65,6 +65,6 @@ export async function onLifecycleEvent(
 /** The lifecycle handler over the given dependencies. */
 export function createLifecycleHandler(deps: LifecycleDeps) {
   return middy<EventBridgeEvent<string, LifecycleDetail>, string>()
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(injectLambdaContext(deps.logger, { resetKeys: true, logEvent: false }))
     .handler((event) => onLifecycleEvent(deps, event));
 }

@@ -67,7 +67,7 @@ export function recordTick(telemetry: Telemetry, report: TickReport, now: number
 /** The scaler handler over the given dependencies. */
 export function createScalerHandler(deps: ScalerHandlerDeps) {
   return middy<ScalerEvent, { ran: boolean; actions: number }>()
-    .use(injectLambdaContext(deps.logger, { resetKeys: true }))
+    .use(injectLambdaContext(deps.logger, { resetKeys: true, logEvent: false }))
     .use(flushTelemetry(deps.telemetry))
     .handler(async (event: ScalerEvent, context: Context) => {
       const report = await scalerRun(deps, event ?? {}, context.awsRequestId);
