@@ -2,7 +2,7 @@
  * Who may call what, checked in one place: nodes by their id and secret (the shim's headers),
  * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
  */
-import { safeEqual, verifyCameraKey, verifyNodeSecret } from "../core/credentials";
+import { matchesMaster, verifyCameraKey, verifyNodeSecret } from "../core/credentials";
 import { NODE_ID } from "../core/names";
 import type { ApiDeps } from "./api";
 import { ApiError, type HttpEvent, header } from "./http";
@@ -69,7 +69,7 @@ export async function authorizeOperator(event: HttpEvent, deps: ApiDeps): Promis
   const token = await deps.secrets.operatorToken();
   if (token === undefined) return;
   const presented = /^Bearer (.+)$/.exec(header(event, "authorization") ?? "")?.[1];
-  if (presented === undefined || !safeEqual(token, presented)) {
+  if (presented === undefined || !matchesMaster(token, presented)) {
     throw new ApiError(401, "unauthorized", "the operator views need 'Authorization: Bearer <token>'", {
       "www-authenticate": "Bearer",
     });

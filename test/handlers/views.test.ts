@@ -70,6 +70,18 @@ describe("GET /nodes and GET /streams", () => {
     }
   });
 
+  it("accepts the current and the previous token while the token is rotated", async () => {
+    const { nodes } = await setup(JSON.stringify({ current: "new-token", previous: "old-token" }));
+    for (const [token, status] of [
+      ["new-token", 200],
+      ["old-token", 200],
+      ["other-token", 401],
+    ] as const) {
+      const result = await nodes(httpEvent({ path: "/nodes", headers: { authorization: `Bearer ${token}` } }), CONTEXT);
+      expect({ token, status: result.statusCode }).toEqual({ token, status });
+    }
+  });
+
   it("answers with the right operator token", async () => {
     const { nodes } = await setup("operator-token");
     const result = await nodes(

@@ -1,6 +1,12 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { cameraKey, verifyCameraKey } from "../../lambdas/core/credentials";
+import {
+  cameraKey,
+  masterSecrets,
+  nodeSecret,
+  verifyCameraKey,
+  verifyNodeSecret,
+} from "../../lambdas/core/credentials";
 import { parseArgs } from "../../scripts/camera-key";
 
 describe("camera keys", () => {
@@ -30,5 +36,30 @@ describe("camera keys", () => {
       encoding: "utf8",
     });
     expect(out.trim()).toBe(cameraKey("master", "cam42"));
+  });
+});
+
+describe("rotating a master secret", () => {
+  const rotating = JSON.stringify({ current: "new-master", previous: "old-master" });
+
+  it("derives credentials from the current secret", () => {
+    expect(cameraKey(rotating, "cam42")).toBe(cameraKey("new-master", "cam42"));
+    expect(nodeSecret(rotating, "i-1")).toBe(nodeSecret("new-master", "i-1"));
+  });
+
+  it.each([
+    ["a key under the new master", "new-master", true],
+    ["a key under the old master", "old-master", true],
+    ["a key under another master", "other-master", false],
+  ])("accepts %s while rotating: %p", (_, master, accepted) => {
+    expect(verifyCameraKey(rotating, "cam42", cameraKey(master, "cam42"))).toBe(accepted);
+    expect(verifyNodeSecret(rotating, "i-1", nodeSecret(master, "i-1"))).toBe(accepted);
+  });
+
+  it("reads a plain value, a JSON value without a previous secret, and text that only looks like JSON", () => {
+    expect(masterSecrets("plain")).toEqual(["plain"]);
+    expect(masterSecrets(JSON.stringify({ current: "a" }))).toEqual(["a"]);
+    expect(masterSecrets("{not json")).toEqual(["{not json"]);
+    expect(masterSecrets(JSON.stringify({ other: "x" }))).toEqual([JSON.stringify({ other: "x" })]);
   });
 });
