@@ -314,8 +314,8 @@ export class RtmpFleet extends Construct {
       return created;
     };
     const derivedKeys =
-      "are HMACs derived from this master, so rotating it re-keys every one of them at once: a planned operator " +
-      "action (docs/DEPLOY.md, Rotating secrets), not a schedule.";
+      "are HMACs derived from this master: rotating it means moving each of them to the new value while the old " +
+      "one stays accepted (current/previous), a planned operator action (docs/DEPLOY.md, Rotating secrets), not a schedule.";
     this.nodeMasterSecret = secret(
       "NodeMasterSecret",
       "master secret of the media nodes' secrets",

@@ -3,7 +3,7 @@
  *
  * A camera's key is derived from the camera master secret (lambdas/core/credentials.ts), so there
  * is nothing to store per camera. The master comes from AWS Secrets Manager (`--secret-id`, the
- * stack's CameraSecret output; needs AWS credentials) or from an environment variable
+ * stack's CameraMasterSecretArn output; needs AWS credentials) or from an environment variable
  * (`--secret-env`, default CAMERA_MASTER_SECRET; local mode prints its own).
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";

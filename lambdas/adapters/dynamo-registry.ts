@@ -5,6 +5,7 @@
  * TransactionConflict when a burst of resolves hits the node that is filling).
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -190,12 +191,15 @@ export class DynamoRegistry implements Registry {
           ExpressionAttributeNames: x.names,
           ExpressionAttributeValues: Object.keys(x.values).length ? x.values : undefined,
           ReturnValues: "ALL_NEW",
+          // A lost race comes back with the node as it is now: no second read to decide again.
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return { applied: true, node: toNode(result.Attributes ?? {}) };
     } catch (error) {
-      if (conditionFailed(error)) return { applied: false };
-      throw error;
+      if (!conditionFailed(error)) throw error;
+      const item = (error as ConditionalCheckFailedException).Item;
+      return item ? { applied: false, node: toNode(unmarshall(item)) } : { applied: false };
     }
   }
 

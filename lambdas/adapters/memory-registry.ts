@@ -21,7 +21,7 @@ export class MemoryRegistry implements Registry {
   private readonly leases = new Map<string, { owner: string; until: number }>();
   private events: FleetEvent[] = [];
 
-  async listNodes(): Promise<MediaNode[]> {
+  async listNodes(_options?: { consistent?: boolean }): Promise<MediaNode[]> {
     return [...this.nodes.values()].map((node) => structuredClone(node));
   }
 
@@ -38,7 +38,7 @@ export class MemoryRegistry implements Registry {
 
   async applyChange(change: NodeChange): Promise<ChangeOutcome> {
     const node = this.nodes.get(change.nodeId);
-    if (!conditionHolds(node, change.when)) return { applied: false };
+    if (!conditionHolds(node, change.when)) return { applied: false, node: node && structuredClone(node) };
     const next = structuredClone(applyEdits(node, change));
     this.nodes.set(change.nodeId, next);
     return { applied: true, node: structuredClone(next) };

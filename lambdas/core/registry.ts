@@ -58,8 +58,14 @@ export interface NodeChange {
   readonly removeEnded?: readonly string[];
 }
 
-/** The outcome of a change: the node as written, or `applied: false` when a condition failed. */
-export type ChangeOutcome = { readonly applied: true; readonly node: MediaNode } | { readonly applied: false };
+/**
+ * The outcome of a change: the node as written, or `applied: false` when a condition failed, with
+ * the node as it is now (when the record exists): a caller that lost a race decides again on it
+ * without reading the fleet again.
+ */
+export type ChangeOutcome =
+  | { readonly applied: true; readonly node: MediaNode }
+  | { readonly applied: false; readonly node?: MediaNode };
 
 /** The registry of media nodes and their stream slots. */
 export interface Registry {

@@ -83,9 +83,11 @@ export type ResolveOutcome =
  */
 export async function resolveStream(deps: StreamDeps, stream: string): Promise<ResolveOutcome> {
   const { registry, config } = deps;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  let nodes = await registry.listNodes();
+  // A burst fills one node after another: allow a lost race per node, and a few more.
+  const attempts = MAX_ATTEMPTS + nodes.length;
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const now = deps.now();
-    const nodes = await registry.listNodes({ consistent: attempt > 0 });
     const existing = findStream(nodes, stream, now);
     if (existing) {
       const node = nodes.find((n) => n.nodeId === existing.nodeId) as MediaNode;
@@ -98,6 +100,10 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
     if (outcome.applied) {
       return { kind: "placed", stream: { ...slot, stream, nodeId: node.nodeId }, node: outcome.node, created: true };
     }
+    // Lost a race: decide again on the node as it now is, or on a fresh read of the fleet.
+    nodes = outcome.node
+      ? nodes.map((n) => (n.nodeId === node.nodeId ? (outcome.node as MediaNode) : n))
+      : await registry.listNodes({ consistent: true });
   }
   return { kind: "contended" };
 }
@@ -183,14 +189,21 @@ export type PublishOutcome =
  */
 export async function publishStream(deps: StreamDeps, report: PublishReport): Promise<PublishOutcome> {
   const { registry, config } = deps;
+  let nodes = await registry.listNodes({ consistent: true });
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
-    const nodes = await registry.listNodes({ consistent: true });
     const decision = decidePublish(nodes, report, now, config);
     if (decision.kind === "deny") return { kind: "denied", reason: decision.reason };
     if (!decision.change) return { kind: "allowed", node: nodes.find((n) => n.nodeId === report.nodeId) as MediaNode };
     const outcome = await registry.applyChange(decision.change);
-    if (!outcome.applied) continue;
+    if (!outcome.applied) {
+      // Lost a race on this node: decide again on it as it now is, or on a fresh read.
+      const current = outcome.node;
+      nodes = current
+        ? nodes.map((n) => (n.nodeId === current.nodeId ? current : n))
+        : await registry.listNodes({ consistent: true });
+      continue;
+    }
     const from = decision.releaseFrom;
     if (from) {
       // Best effort: if the reservation changed meanwhile, it expires on its own.

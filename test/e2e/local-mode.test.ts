@@ -3,6 +3,8 @@
  * in-process group) with real nginx-rtmp nodes rendered from media-node/, and real ffmpeg cameras.
  * Policy: at most 2 streams a node, 1 spare node, minNodes 1.
  */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { Camera, type LocalMode, processesMatching, startLocalMode, waitFor } from "../support/local-mode";
 
@@ -162,5 +164,31 @@ describe("local mode with nginx-rtmp and ffmpeg cameras", () => {
       .filter(([id, camera]) => camera.cut && !expectedCuts.has(id))
       .map(([id, c]) => `${id}: ${c.errors}`);
     expect(cut).toEqual([]);
+  });
+});
+
+describe("local mode without its prerequisites", () => {
+  it("stops with a message saying how to install nginx, the rtmp module and python3", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "local/main.ts", "--port", "0"], {
+      cwd: path.resolve(__dirname, "../.."),
+      // No nginx, no python3 on this PATH; node itself is found by its absolute path.
+      env: { ...process.env, PATH: "/nonexistent" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/local mode needs: nginx is not installed; .*python3 is not installed/);
+    expect(result.stderr).toMatch(/apt-get install nginx libnginx-mod-rtmp ffmpeg python3/);
+  });
+
+  it("refuses a bad flag, naming it, with the usage", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "local/main.ts", "--buffer-nodes", "-1"], {
+      cwd: path.resolve(__dirname, "../.."),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--buffer-nodes must be at least 0/);
+    expect(result.stderr).toMatch(/usage: npm run local -- \[flags\]/);
   });
 });

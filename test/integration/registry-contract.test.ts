@@ -6,6 +6,7 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import type { MediaNode, NodeState, StreamSlot } from "../../lambdas/core/model";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
+import { Random } from "../../sim/random";
 import { makeNode, T0 } from "../support/builders";
 import { useMoto } from "../support/moto";
 import { freshDynamoRegistry } from "../support/registry-table";
@@ -117,16 +118,11 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
 });
 
 describe("both adapters agree on random change sequences", () => {
-  /** A small deterministic PRNG (mulberry32), so a failure is reproducible from its seed. */
-  function rng(seed: number) {
-    let a = seed;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** A seeded source of numbers in [0, 1) (the simulator's), so a failure is reproducible from its seed. */
+  const rng = (seed: number) => {
+    const random = new Random(seed);
+    return () => random.next();
+  };
   const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
   function randomChange(random: () => number, step: number): NodeChange {

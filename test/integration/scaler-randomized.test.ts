@@ -11,6 +11,7 @@ import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { heldStreams } from "../../lambdas/core/model";
 import { isFull } from "../../lambdas/core/placement";
 import { runScalerTick } from "../../lambdas/core/scaler";
+import { Random } from "../../sim/random";
 import { makeConfig } from "../support/builders";
 import { useMoto } from "../support/moto";
 import { motoFleet } from "../support/moto-fleet";
@@ -18,16 +19,11 @@ import { motoFleet } from "../support/moto-fleet";
 useMoto();
 jest.setTimeout(600_000);
 
-/** mulberry32: a small seeded PRNG, so a failing scenario is reproducible from its seed. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded source of numbers in [0, 1) (the simulator's), so a failure is reproducible from its seed. */
+const rng = (seed: number) => {
+  const random = new Random(seed);
+  return () => random.next();
+};
 
 const SCENARIOS = 50;
 const STEPS = 8;

@@ -5,8 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
+import { freePort } from "../../local/nginx-fleet";
 
 /** A running moto server. */
 export interface MotoServer {
@@ -19,20 +19,6 @@ export interface MotoServer {
 export const VENV_PYTHON = path.resolve(__dirname, "../../.venv/bin/python");
 /** Our launcher of moto's server (see the file for why it serializes requests). */
 const LAUNCHER = path.join(__dirname, "moto_server.py");
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** Fake credentials and region for the SDK: moto accepts any. */
 export const MOTO_ENV = {

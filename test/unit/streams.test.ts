@@ -104,7 +104,7 @@ describe("resolveStream", () => {
     expect(outcome).toMatchObject({ kind: "placed", stream: { nodeId: "b" } });
   });
 
-  it("reports contention after MAX_ATTEMPTS lost races rather than looping forever", async () => {
+  it("reports contention after MAX_ATTEMPTS lost races plus one per node, rather than looping forever", async () => {
     const { deps, registry } = await fleet(twoNodes());
     const losing: Registry = Object.create(registry);
     let attempts = 0;
@@ -113,7 +113,7 @@ describe("resolveStream", () => {
       return { applied: false };
     };
     expect(await resolveStream({ ...deps, registry: losing }, "cam")).toEqual({ kind: "contended" });
-    expect(attempts).toBe(MAX_ATTEMPTS);
+    expect(attempts).toBe(MAX_ATTEMPTS + 2);
   });
 
   it("never chooses a node that is not ACTIVE", async () => {
@@ -266,5 +266,34 @@ describe("publishStream and endStream", () => {
   it("drops tombstones after the retention", () => {
     const node = makeNode({ nodeId: "a", ended: { "1/a": T0, "2/b": T0 + 5000 } });
     expect(staleTombstones(node, T0 + ENDED_RETENTION_MS + 1)).toEqual(["1/a"]);
+  });
+});
+
+describe("a burst against one registry", () => {
+  it("places 1000 simultaneous resolves over 30 nodes, filling them in order, none lost or over room", async () => {
+    const registry = new MemoryRegistry();
+    for (let i = 0; i < 30; i++)
+      await registry.createNode(makeNode({ nodeId: `n${String(i).padStart(2, "0")}`, launchedAt: T0 + i }));
+    // Every resolve reads the fleet before any writes: the worst case, everyone races for n00 first.
+    const reads: (() => void)[] = [];
+    const racing: Registry = Object.create(registry);
+    let first = true;
+    racing.listNodes = async (options) => {
+      const nodes = await registry.listNodes(options);
+      if (first) await new Promise<void>((resolve) => reads.push(resolve));
+      return nodes;
+    };
+    const deps = { registry: racing, config: makeConfig({ maxStreamsPerNode: 40 }), now: () => T0 };
+    const all = Array.from({ length: 1000 }, (_, i) => resolveStream(deps, `cam${i}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    first = false;
+    for (const release of reads) release();
+    const outcomes = await Promise.all(all);
+    expect(outcomes.filter((o) => o.kind === "placed")).toHaveLength(1000);
+    const nodes = await registry.listNodes();
+    expect(nodes.map((n) => Object.keys(n.streams).length).filter((count) => count > 40)).toEqual([]);
+    expect(nodes.filter((n) => Object.keys(n.streams).length === 40).map((n) => n.nodeId)).toEqual(
+      Array.from({ length: 25 }, (_, i) => `n${String(i).padStart(2, "0")}`),
+    );
   });
 });
