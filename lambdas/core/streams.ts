@@ -83,7 +83,9 @@ export type ResolveOutcome =
  */
 export async function resolveStream(deps: StreamDeps, stream: string): Promise<ResolveOutcome> {
   const { registry, config } = deps;
+  // A cheap read first: every write re-checks its conditions, so a stale view only costs a retry.
   let nodes = await registry.listNodes();
+  let consistent = false;
   // A burst fills one node after another: allow a lost race per node, and a few more.
   const attempts = MAX_ATTEMPTS + nodes.length;
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -94,16 +96,26 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
       return { kind: "placed", stream: existing, node, created: false };
     }
     const node = chooseNode(nodes, now, config);
-    if (!node) return { kind: "no_room" };
+    if (!node) {
+      if (consistent) return { kind: "no_room" };
+      // "No room" is decided on a strongly consistent read: a node may have just become ACTIVE.
+      nodes = await registry.listNodes({ consistent: true });
+      consistent = true;
+      continue;
+    }
     const slot: StreamSlot = { state: "RESERVED", since: now, expiresAt: now + config.reservationTtlSeconds * 1000 };
     const outcome = await registry.applyChange(takeSlot(node, stream, slot, now, config));
     if (outcome.applied) {
       return { kind: "placed", stream: { ...slot, stream, nodeId: node.nodeId }, node: outcome.node, created: true };
     }
     // Lost a race: decide again on the node as it now is, or on a fresh read of the fleet.
-    nodes = outcome.node
-      ? nodes.map((n) => (n.nodeId === node.nodeId ? (outcome.node as MediaNode) : n))
-      : await registry.listNodes({ consistent: true });
+    if (outcome.node) {
+      const current = outcome.node;
+      nodes = nodes.map((n) => (n.nodeId === current.nodeId ? current : n));
+    } else {
+      nodes = await registry.listNodes({ consistent: true });
+      consistent = true;
+    }
   }
   return { kind: "contended" };
 }

@@ -116,6 +116,18 @@ describe("resolveStream", () => {
     expect(attempts).toBe(MAX_ATTEMPTS + 2);
   });
 
+  it("decides 'no room' only on a strongly consistent read (a node may have just become ACTIVE)", async () => {
+    const { deps, registry } = await fleet([makeNode({ nodeId: "a", state: "PENDING" })]);
+    await registry.applyChange({ nodeId: "a", when: {}, set: { state: "ACTIVE" } });
+    const stale: Registry = Object.create(registry);
+    stale.listNodes = async (options) =>
+      options?.consistent ? registry.listNodes() : [makeNode({ nodeId: "a", state: "PENDING" })];
+    expect(await resolveStream({ ...deps, registry: stale }, "cam")).toMatchObject({
+      kind: "placed",
+      stream: { nodeId: "a" },
+    });
+  });
+
   it("never chooses a node that is not ACTIVE", async () => {
     const { deps } = await fleet([
       makeNode({ nodeId: "p", state: "PENDING" }),
