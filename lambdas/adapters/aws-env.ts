@@ -76,17 +76,22 @@ const secrets = (env: NodeJS.ProcessEnv) =>
     operatorToken: env[ENV.operatorSecret] || undefined,
   });
 
+/** What every Lambda of the fleet uses: the registry, the policy, the clock, logs, metrics, the group. */
+const common = (env: NodeJS.ProcessEnv) => ({
+  registry: registry(env),
+  config: fleetConfigFromEnv(env),
+  now: Date.now,
+  logger: logger(env),
+  telemetry: new PowertoolsTelemetry(fleetName(env)),
+  fleet: fleet(env),
+});
+
 /** The HTTP handlers' dependencies on AWS. */
 export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
   const scalerName = env[ENV.scalerFunction];
   return {
-    registry: registry(env),
-    config: fleetConfigFromEnv(env),
-    now: Date.now,
-    logger: logger(env),
-    telemetry: new PowertoolsTelemetry(fleetName(env)),
+    ...common(env),
     secrets: secrets(env),
-    fleet: fleet(env),
     scaleOut: new DebouncedScaleOut(
       scalerName
         ? invokeScaler(new LambdaClient({}), scalerName)
@@ -99,15 +104,7 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
 
 /** The scaler's dependencies on AWS. */
 export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
-  return {
-    registry: registry(env),
-    config: fleetConfigFromEnv(env),
-    now: Date.now,
-    logger: logger(env),
-    telemetry: new PowertoolsTelemetry(fleetName(env)),
-    fleet: fleet(env),
-    metrics: new CloudWatchMetrics(new CloudWatchClient({})),
-  };
+  return { ...common(env), metrics: new CloudWatchMetrics(new CloudWatchClient({})) };
 }
 
 /** The lifecycle handler's dependencies on AWS. */

@@ -5,7 +5,6 @@
  * TransactionConflict when a burst of resolves hits the node that is filling).
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -15,6 +14,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { FleetEvent, MediaNode, NodeState } from "../core/model";
 import {
   type ChangeOutcome,

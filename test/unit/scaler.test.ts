@@ -41,7 +41,18 @@ async function fleet(registry: Registry = new MemoryRegistry()) {
     if (node)
       await endStream(deps, { nodeId: node.nodeId, stream: name, clientId: node.streams[name]?.clientId as string });
   };
-  return { registry, clock, group, launcher, deps, heartbeats, camera, stop };
+  /** Three cameras grow the fleet to three nodes, then stop; the third node has idled past scale-in. */
+  const growThenIdle = async () => {
+    await runScalerTick(deps);
+    await heartbeats();
+    for (const cam of ["c1", "c2", "c3"]) await camera(cam);
+    await runScalerTick(deps);
+    await heartbeats();
+    for (const cam of ["c1", "c2", "c3"]) await stop(cam);
+    clock.advance(601);
+    await heartbeats();
+  };
+  return { registry, clock, group, launcher, deps, heartbeats, camera, stop, growThenIdle };
 }
 
 describe("runScalerTick over the in-process group", () => {
@@ -67,15 +78,8 @@ describe("runScalerTick over the in-process group", () => {
   });
 
   it("scales idle nodes in, newest first, down to minNodes + bufferNodes, and forgets them", async () => {
-    const { deps, group, heartbeats, camera, stop, clock, launcher, registry } = await fleet();
-    await runScalerTick(deps);
-    await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await camera(cam);
-    await runScalerTick(deps);
-    await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await stop(cam);
-    clock.advance(601);
-    await heartbeats();
+    const { deps, group, launcher, registry, growThenIdle } = await fleet();
+    await growThenIdle();
     const report = await runScalerTick(deps);
     expect(report.plan?.drain).toEqual(["i-3"]);
     expect(launcher.stopped).toEqual(["i-3"]);
@@ -88,15 +92,8 @@ describe("runScalerTick over the in-process group", () => {
   it("never drains a node that gets a reservation between the decision and the drain", async () => {
     const memory = new MemoryRegistry();
     const racing: Registry = Object.create(memory);
-    const { deps, group, heartbeats, camera, stop, clock, registry } = await fleet(racing);
-    await runScalerTick(deps);
-    await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await camera(cam);
-    await runScalerTick(deps);
-    await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await stop(cam);
-    clock.advance(601);
-    await heartbeats();
+    const { deps, group, clock, registry, growThenIdle } = await fleet(racing);
+    await growThenIdle();
     // A camera is placed on the node at the last moment, just before the scaler's drain write.
     racing.applyChange = async (change: NodeChange) => {
       if (change.set?.state === "DRAINING") {
