@@ -895,6 +895,13 @@ export class RtmpFleet extends Construct {
       evaluationPeriods: 1,
       description: "DynamoDB throttled the registry table.",
     });
+    this.alarm("ScalerStepsFailing", {
+      metric: this.fleetMetric(METRIC.scalerErrors, "Sum", fiveMinutes),
+      threshold: 3,
+      evaluationPeriods: 2,
+      description:
+        "Scaler steps failed (an Auto Scaling or registry call refused) in 2 periods of 5 minutes running: each run retries, but the fleet is not following its policy.",
+    });
     this.alarm("NodesDead", {
       metric: this.fleetMetric(METRIC.dead, "Sum", fiveMinutes),
       threshold: 1,
@@ -987,6 +994,7 @@ export class RtmpFleet extends Construct {
         m(METRIC.drained, "Sum"),
         m(METRIC.terminated, "Sum"),
         m(METRIC.dead, "Sum"),
+        m(METRIC.scalerErrors, "Sum"),
       ]),
       graph("Callbacks and heartbeats", [
         m(METRIC.publishAllowed, "Sum"),

@@ -615,6 +615,7 @@ describe("monitoring", () => {
         "RtmpFleet-NoCapacitySustained",
         "RtmpFleet-Api5xx",
         "RtmpFleet-RegistryThrottled",
+        "RtmpFleet-ScalerStepsFailing",
         "RtmpFleet-NodesDead",
       ]),
     );
