@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs all the tests, installing what they need first (scripts/setup.sh):
-#   lint and format check (biome), type check (tsc), then every jest project: unit, handlers,
-#   integration (against moto), infra (synth, cdk-nag, cfn-lint), e2e (real nginx-rtmp + ffmpeg).
+#   lint and format check (biome), type check (tsc), then every jest project: unit, handlers, sim,
+#   integration (against moto), infra (synth, cdk-nag, cfn-lint), and last, alone, e2e (real
+#   nginx-rtmp + ffmpeg).
 # Extra arguments go to jest, e.g. scripts/test.sh --selectProjects unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,13 +10,23 @@ scripts/setup.sh
 
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 mkdir -p test-output
+rm -f test-output/jest.json test-output/jest-e2e.json
 
 echo "== lint and format (biome)"
 npx biome ci .
 echo "== type check (tsc)"
 npx tsc --noEmit -p .
-echo "== tests (jest)"
 status=0
-npx jest --ci --maxWorkers=2 --json --outputFile=test-output/jest.json "$@" || status=$?
+if (($#)); then
+  echo "== tests (jest $*)"
+  npx jest --ci --maxWorkers=2 --json --outputFile=test-output/jest.json "$@" || status=$?
+else
+  # The end-to-end tests time real processes (heartbeats, ffmpeg): they run alone, after the rest.
+  echo "== tests (jest: unit, handlers, sim, integration, infra)"
+  npx jest --ci --maxWorkers=2 --json --outputFile=test-output/jest.json \
+    --selectProjects unit handlers sim integration infra || status=$?
+  echo "== tests (jest: e2e, one at a time)"
+  npx jest --ci --runInBand --json --outputFile=test-output/jest-e2e.json --selectProjects e2e || status=$?
+fi
 node scripts/jest-summary.js || true
 exit "$status"
