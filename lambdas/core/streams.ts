@@ -2,7 +2,7 @@
  * The stream lifecycle: resolve (reserve a slot), publish (nginx-rtmp `on_publish`) and done
  * (`on_done` / `on_publish_done`). Each reads the registry, decides with the pure functions of this
  * package, and writes one conditional change; when a concurrent writer got there first the
- * condition fails and the step is decided again on a fresh read.
+ * condition fails, the failed write returns the node as it now is, and the step is decided again.
  */
 import type { FleetConfig } from "./config";
 import {
