@@ -133,6 +133,11 @@ export interface FleetEvent {
   readonly message: string;
 }
 
+/** The fleet with one node as it now is (e.g. as a write that lost a race returned it). */
+export function withNode(nodes: readonly MediaNode[], current: MediaNode): MediaNode[] {
+  return nodes.map((n) => (n.nodeId === current.nodeId ? current : n));
+}
+
 /** A stream as the registry reports it: its slot and the node holding it. */
 export interface StreamView extends StreamSlot {
   readonly stream: string;

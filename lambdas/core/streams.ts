@@ -13,6 +13,7 @@ import {
   type MediaNode,
   type StreamSlot,
   type StreamView,
+  withNode,
 } from "./model";
 import { chooseNode, slotLimit } from "./placement";
 import type { NodeChange, NodeCondition, Registry, SlotCondition } from "./registry";
@@ -110,8 +111,7 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
     }
     // Lost a race: decide again on the node as it now is, or on a fresh read of the fleet.
     if (outcome.node) {
-      const current = outcome.node;
-      nodes = nodes.map((n) => (n.nodeId === current.nodeId ? current : n));
+      nodes = withNode(nodes, outcome.node);
     } else {
       nodes = await registry.listNodes({ consistent: true });
       consistent = true;
@@ -210,10 +210,7 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
     const outcome = await registry.applyChange(decision.change);
     if (!outcome.applied) {
       // Lost a race on this node: decide again on it as it now is, or on a fresh read.
-      const current = outcome.node;
-      nodes = current
-        ? nodes.map((n) => (n.nodeId === current.nodeId ? current : n))
-        : await registry.listNodes({ consistent: true });
+      nodes = outcome.node ? withNode(nodes, outcome.node) : await registry.listNodes({ consistent: true });
       continue;
     }
     const from = decision.releaseFrom;

@@ -54,6 +54,22 @@ function statementsOf(roleId: string): Json[] {
 }
 
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** The template's ARN of a parameter under the fleet's node-secret path. */
+const nodeSecretArn = (name: string) => ({
+  "Fn::Join": [
+    "",
+    [
+      "arn:",
+      { Ref: "AWS::Partition" },
+      ":ssm:",
+      { Ref: "AWS::Region" },
+      ":",
+      { Ref: "AWS::AccountId" },
+      `:parameter/rtmp-fleet/RtmpFleet/node-secrets/${name}`,
+    ],
+  ],
+});
 const actionsOf = (statements: Json[], prefix: string) =>
   new Set(statements.flatMap((s) => list<string>(s.Action)).filter((a) => a.startsWith(prefix)));
 
@@ -341,20 +357,7 @@ describe("least privilege", () => {
     expect(ssm).toEqual([
       expect.objectContaining({
         Action: ["ssm:DeleteParameter", "ssm:PutParameter"],
-        Resource: {
-          "Fn::Join": [
-            "",
-            [
-              "arn:",
-              { Ref: "AWS::Partition" },
-              ":ssm:",
-              { Ref: "AWS::Region" },
-              ":",
-              { Ref: "AWS::AccountId" },
-              ":parameter/rtmp-fleet/RtmpFleet/node-secrets/*",
-            ],
-          ],
-        },
+        Resource: nodeSecretArn("*"),
       }),
     ]);
     for (const entry of functionEntries().filter((e) => e !== "lifecycle")) {
@@ -368,21 +371,8 @@ describe("least privilege", () => {
       {
         Effect: "Allow",
         Action: "ssm:GetParameter",
-        Resource: {
-          "Fn::Join": [
-            "",
-            [
-              "arn:",
-              { Ref: "AWS::Partition" },
-              ":ssm:",
-              { Ref: "AWS::Region" },
-              ":",
-              { Ref: "AWS::AccountId" },
-              // biome-ignore lint/suspicious/noTemplateCurlyInString: the IAM policy variable, verbatim
-              ":parameter/rtmp-fleet/RtmpFleet/node-secrets/${ec2:InstanceID}",
-            ],
-          ],
-        },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the IAM policy variable, verbatim
+        Resource: nodeSecretArn("${ec2:InstanceID}"),
       },
     ]);
     expect(resources[idOf(fleet.nodeRole)]?.Properties.ManagedPolicyArns).toEqual([

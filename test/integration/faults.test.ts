@@ -75,6 +75,21 @@ function injectFaults(
   return attempts;
 }
 
+/** An in-process fleet of two ready nodes (minNodes 1 + bufferNodes 1), one camera live on i-1. */
+async function twoNodesOneCamera() {
+  const registry = new MemoryRegistry();
+  const clock = new TestClock();
+  const { group } = makeGroup(registry, clock);
+  const config = makeConfig();
+  const deps = { registry, fleet: group, config, now: clock.now, owner: "faults" };
+  await runScalerTick(deps);
+  for (const id of ["i-1", "i-2"]) {
+    await recordHeartbeat(deps, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
+  }
+  await publishStream(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
+  return { registry, clock, config, group, deps };
+}
+
 describe("faults", () => {
   it("F1 duplicate on_publish and on_done: one slot, removed once", async () => {
     const registry = new MemoryRegistry();
@@ -104,16 +119,7 @@ describe("faults", () => {
   });
 
   it("F3 a node that dies without any done: DEAD after 4 silent heartbeat periods, its streams removed", async () => {
-    const registry = new MemoryRegistry();
-    const clock = new TestClock();
-    const { group } = makeGroup(registry, clock);
-    const config = makeConfig();
-    const deps = { registry, fleet: group, config, now: clock.now, owner: "f3" };
-    await runScalerTick(deps);
-    for (const id of ["i-1", "i-2"]) {
-      await recordHeartbeat(deps, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
-    }
-    await publishStream(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    const { registry, clock, config, deps } = await twoNodesOneCamera();
     clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds);
     await recordHeartbeat(deps, { nodeId: "i-2", rtmpBaseUrl: "rtmp://i-2/live", ready: true, streams: [] });
     expect((await runScalerTick(deps)).plan?.markDead).toEqual([]); // exactly 4 periods: not yet
@@ -227,16 +233,7 @@ describe("faults", () => {
   });
 
   it("F6 CloudWatch returns no datapoints: no CPU is invented, the decision is the one without metrics", async () => {
-    const registry = new MemoryRegistry();
-    const clock = new TestClock();
-    const { group } = makeGroup(registry, clock);
-    const config = makeConfig();
-    const base = { registry, fleet: group, config, now: clock.now, owner: "f6" };
-    await runScalerTick(base);
-    for (const id of ["i-1", "i-2"]) {
-      await recordHeartbeat(base, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
-    }
-    await publishStream(base, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    const { registry, clock, config, group, deps: base } = await twoNodesOneCamera();
     const before = await registry.listNodes();
     const empty: CpuMetrics = { cpu: async () => new Map() };
     const report = await runScalerTick({ ...base, metrics: empty });
