@@ -7,13 +7,17 @@ const transform = { "^.+\\.(t|j)sx?$": ["@swc/jest", { jsc: { target: "es2022" }
 const transformIgnorePatterns = ["/node_modules/(?!@middy/)"];
 const common = { transform, transformIgnorePatterns, testEnvironment: "node" };
 
-const project = (name, extra = {}) => ({
+/**
+ * One jest project per folder of test/. `timeoutMs` is the project's per-test timeout: jest reads
+ * `testTimeout` only from the top-level config, so test/support/jest-timeout.ts applies it.
+ */
+const project = (name, timeoutMs = 5_000) => ({
   ...common,
   displayName: name,
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
   setupFiles: ["<rootDir>/test/support/jest-env.ts"],
-  setupFilesAfterEnv: ["aws-sdk-client-mock-jest"],
-  ...extra,
+  setupFilesAfterEnv: ["aws-sdk-client-mock-jest", "<rootDir>/test/support/jest-timeout.ts"],
+  globals: { projectTestTimeoutMs: timeoutMs },
 });
 
 module.exports = {
@@ -21,12 +25,12 @@ module.exports = {
     project("unit"),
     project("handlers"),
     // The fleet simulator: traces, policies, the benchmark driver.
-    project("sim", { testTimeout: 120_000 }),
+    project("sim", 120_000),
     // Each integration test file starts its own moto server (test/support/moto.ts).
-    project("integration", { testTimeout: 60_000 }),
+    project("integration", 60_000),
     // Synth, cdk-nag, cfn-lint, nginx -t, shellcheck.
-    project("infra", { testTimeout: 300_000 }),
+    project("infra", 300_000),
     // Local mode with real nginx-rtmp nodes and ffmpeg cameras.
-    project("e2e", { testTimeout: 300_000 }),
+    project("e2e", 300_000),
   ],
 };

@@ -32,6 +32,7 @@ const CONFIG_FLAGS: Record<string, keyof FleetConfig> = {
   "stream-cpu-cost": "streamCpuCostPercent",
   "reservation-ttl-seconds": "reservationTtlSeconds",
   "buffer-nodes": "bufferNodes",
+  "spare-lead-seconds": "spareLeadSeconds",
   "min-nodes": "minNodes",
   "max-nodes": "maxNodes",
   "scale-in-idle-seconds": "scaleInIdleSeconds",

@@ -152,6 +152,8 @@ const FLEET_DESCRIPTIONS: Record<keyof FleetConfig, string> = {
   streamCpuCostPercent: "packed: CPU assumed per stream on a node whose sample saw none (%)",
   reservationTtlSeconds: "packed: a resolve's reservation lasts this long without a publish (s)",
   bufferNodes: "packed: empty nodes kept ready or launching",
+  spareLeadSeconds:
+    "packed: 0, or the spare also covers as many cameras as arrived over the last this many seconds (s)",
   minNodes: "packed: fewest nodes",
   maxNodes: "all: most nodes",
   scaleInIdleSeconds: "packed: an empty node is scaled in after this long idle (s)",

@@ -19,6 +19,13 @@ export interface FleetConfig {
   readonly reservationTtlSeconds: number;
   /** Empty nodes kept ready or launching beyond those in use. @default 1 */
   readonly bufferNodes: number;
+  /**
+   * When above 0, the spare also grows with arrivals: as many cameras as arrived over the last
+   * `spareLeadSeconds` are expected over the next as many, and the spare is the larger of
+   * `bufferNodes` and the empty nodes those need beyond the room left on the nodes in use. Set it
+   * to about a node's boot time plus the scaler period; 0 keeps the fixed `bufferNodes`. @default 0
+   */
+  readonly spareLeadSeconds: number;
   /** Fewest nodes in the fleet. @default 1 */
   readonly minNodes: number;
   /** Most nodes in the fleet. @default 10 */
@@ -35,6 +42,7 @@ export const DEFAULT_FLEET_CONFIG: FleetConfig = Object.freeze({
   streamCpuCostPercent: 2,
   reservationTtlSeconds: 60,
   bufferNodes: 1,
+  spareLeadSeconds: 0,
   minNodes: 1,
   maxNodes: 10,
   scaleInIdleSeconds: 600,
@@ -69,6 +77,7 @@ const RULES: Record<keyof FleetConfig, Rule> = {
   streamCpuCostPercent: { integer: false, min: 0, max: 100, exclusiveMin: true },
   reservationTtlSeconds: { integer: true, min: 5, max: 3600 },
   bufferNodes: { integer: true, min: 0, max: 1000 },
+  spareLeadSeconds: { integer: true, min: 0, max: 3600 },
   minNodes: { integer: true, min: 0, max: 10_000 },
   maxNodes: { integer: true, min: 1, max: 10_000 },
   scaleInIdleSeconds: { integer: true, min: 0, max: 7 * 24 * 3600 },

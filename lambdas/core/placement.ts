@@ -50,13 +50,20 @@ const EPSILON = 1e-9;
  * slots than this has room for one more.
  */
 export function slotLimit(node: MediaNode, config: FleetConfig): number {
+  return slotsToThreshold(settledCpu(node, config), node.cpu?.streams ?? 0, streamCpuCost(node, config), config);
+}
+
+/** The slot limit of a node that has not reported its CPU yet (an empty node just launched). */
+export function newNodeSlotLimit(config: FleetConfig): number {
+  return slotsToThreshold(0, 0, config.streamCpuCostPercent, config);
+}
+
+function slotsToThreshold(cpu: number, streams: number, costPerStream: number, config: FleetConfig): number {
   const cap = config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  const cpu = settledCpu(node, config);
   if (cpu >= config.cpuThresholdPercent - EPSILON) return 0;
   // The fewest slots at which the estimate reaches the threshold (the sample's stream count may be
   // an average over its window, so not a whole number).
-  const streams = node.cpu?.streams ?? 0;
-  const reach = streams + (config.cpuThresholdPercent - cpu) / streamCpuCost(node, config);
+  const reach = streams + (config.cpuThresholdPercent - cpu) / costPerStream;
   return Math.min(cap, Math.max(1, Math.ceil(reach - EPSILON)));
 }
 

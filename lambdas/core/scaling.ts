@@ -7,6 +7,7 @@
  * - Scale-out keeps `bufferNodes` empty nodes ready or launching beyond the nodes in use
  *   (`max(minNodes, inUse) + bufferNodes`); with `bufferNodes: 0`, one node is launched once every
  *   node in use is full. Launching nodes count, so nothing is launched twice. Bounded by max.
+ *   With `spareLeadSeconds`, the spare grows with the recent arrivals (`arrivalSpare`).
  * - Protection: every node holding a stream or a live reservation is protected from scale-in.
  * - Scale-in: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
  *   policy wants, newest first: it is drained (DRAINING, which resolve skips) and then terminated
@@ -17,7 +18,7 @@
  */
 import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
 import { expiredReservations, type FleetEvent, heldStreams, type MediaNode } from "./model";
-import { byFillOrder, isFull } from "./placement";
+import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 
 /** An instance as the Auto Scaling group (or the local fleet) reports it. */
 export interface GroupInstance {
@@ -50,6 +51,8 @@ export interface ScalingSummary {
   readonly wanted: number;
   /** Whether every node in use is full. */
   readonly allInUseFull: boolean;
+  /** Empty nodes the policy wants beyond those in use. */
+  readonly spare: number;
 }
 
 /** What the scaler should do now. */
@@ -121,6 +124,32 @@ export function idleSince(node: MediaNode, now: number): number | undefined {
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
 
+/**
+ * The empty nodes that the recent arrivals call for (`spareLeadSeconds`; 0 when it is 0): the
+ * cameras that took a slot over the last `spareLeadSeconds` are expected again over the next as
+ * many, which is about how long a new node takes to be ready. Those the nodes in use have no room
+ * for need empty nodes, at the slots a node holds before its first CPU reading.
+ * @param alive the nodes not DEAD
+ * @param inUse the ACTIVE nodes holding something or full
+ */
+export function arrivalSpare(
+  alive: readonly MediaNode[],
+  inUse: readonly MediaNode[],
+  now: number,
+  config: FleetConfig,
+): number {
+  if (config.spareLeadSeconds === 0) return 0;
+  const since = now - config.spareLeadSeconds * 1000;
+  const arrivals = alive
+    .flatMap((node) => heldStreams(node, now).map((name) => node.streams[name]?.since ?? 0))
+    .filter((at) => at >= since).length;
+  const room = inUse.reduce(
+    (sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length),
+    0,
+  );
+  return Math.ceil(Math.max(0, arrivals - room) / newNodeSlotLimit(config));
+}
+
 /** Decides what the scaler should do now (pure). */
 export function decideScaling({ nodes, group, config, now }: ScalingInput): ScalingPlan {
   const events: FleetEvent[] = [];
@@ -165,10 +194,17 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
   const notYetLaunched = Math.max(0, group.desired - liveInstances.length);
   const launching = alive.filter((n) => n.state === "PENDING").length + unregisteredBooting + notYetLaunched;
   const maxNodes = Math.min(config.maxNodes, group.max);
-  const spare = Math.max(config.bufferNodes, allInUseFull ? 1 : 0);
+  const spare = Math.max(config.bufferNodes, allInUseFull ? 1 : 0, arrivalSpare(alive, inUse, now, config));
   const wanted = Math.min(maxNodes, Math.max(config.minNodes, inUse.length) + spare);
   const serving = active.length + launching;
-  const summary: ScalingSummary = { inUse: inUse.length, active: active.length, launching, wanted, allInUseFull };
+  const summary: ScalingSummary = {
+    inUse: inUse.length,
+    active: active.length,
+    launching,
+    wanted,
+    allInUseFull,
+    spare,
+  };
 
   // DRAINING nodes that hold something must not be terminated: back into service.
   const draining = alive.filter((n) => n.state === "DRAINING");

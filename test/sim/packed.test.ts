@@ -167,3 +167,25 @@ describe("determinism", () => {
     expect(b.result.series.cpu).not.toEqual(a.result.series.cpu);
   });
 });
+
+describe("packed: a spare sized from arrivals (spareLeadSeconds)", () => {
+  // One camera every 30 s for 40 minutes, 10 streams a node, no fixed spare: at 6 arrivals per
+  // 180 s lead, a node is asked for once its filling node has room for fewer than 6 more, which is
+  // 180 s before it is full: more than a scaler period (60 s) plus a boot (90 s).
+  const trace = cameras(
+    Array.from({ length: 80 }, (_, i) => i * 30),
+    3000,
+  );
+  const run = (fleet: Record<string, number>) =>
+    simulate(trace, buildOptions("packed", 1, { maxStreamsPerNode: 10, cpuNoisePercent: 0, bufferNodes: 0, ...fleet }));
+
+  it("without it, a camera waits for a boot each time the filling node is full", async () => {
+    const { result } = await run({});
+    expect(result.waitMaxSeconds).toBeGreaterThanOrEqual(60);
+  });
+
+  it("with it, the next node is ready before the filling one is full: nobody waits", async () => {
+    const { result } = await run({ spareLeadSeconds: 180 });
+    expect(result).toMatchObject({ waitMaxSeconds: 0, rejected: 0, interruptedStreams: 0 });
+  });
+});

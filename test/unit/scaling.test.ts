@@ -140,6 +140,55 @@ describe("decideScaling: protection", () => {
   });
 });
 
+describe("decideScaling: a spare sized from arrivals (spareLeadSeconds)", () => {
+  /** `n` streams that arrived a minute ago, within the 3-minute lead. */
+  const recent = (n: number, prefix = "new") =>
+    Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { state: "LIVE", since: NOW - MIN, clientId: `n${i}` }]),
+    ) as Record<string, StreamSlot>;
+  const adaptive = { bufferNodes: 0, spareLeadSeconds: 180 };
+  it.each<[string, Case, number | undefined]>([
+    ["no recent arrival: no spare", { nodes: [node("a", { streams: live(3) })], config: adaptive }, undefined],
+    [
+      "3 arrivals, room for 1 on the node in use: one empty node for the other 2",
+      { nodes: [node("a", { streams: recent(3) })], config: adaptive },
+      2,
+    ],
+    [
+      "7 arrivals, room for 1: two empty nodes of 4 slots",
+      {
+        nodes: [node("a", { streams: recent(4) }), node("b", { streams: recent(3, "b") }, 30)],
+        config: adaptive,
+      },
+      4,
+    ],
+    [
+      "arrivals older than the lead do not count",
+      { nodes: [node("a", { streams: recent(3) })], config: { ...adaptive, spareLeadSeconds: 30 } },
+      undefined,
+    ],
+    ["0 turns it off", { nodes: [node("a", { streams: recent(3) })], config: { bufferNodes: 0 } }, undefined],
+    [
+      "bufferNodes stays the floor",
+      { nodes: [node("a", { streams: recent(3) })], config: { ...adaptive, bufferNodes: 2 } },
+      3,
+    ],
+  ])("%s", (_, c, desired) => {
+    expect(plan(c).desiredCapacity).toBe(desired);
+  });
+
+  it("scales the spare back in once arrivals stop", () => {
+    const idle = { streamsChangedAt: NOW - 20 * MIN, stateChangedAt: NOW - 60 * MIN };
+    const fleet = (streams: Record<string, StreamSlot>) => [
+      node("a", { streams }),
+      node("b", idle, 40),
+      node("c", idle, 30),
+    ];
+    expect(plan({ nodes: fleet(recent(3)), config: adaptive }).drain).toEqual(["c"]);
+    expect(plan({ nodes: fleet(live(3)), config: adaptive }).drain).toEqual(["c", "b"]);
+  });
+});
+
 describe("decideScaling: scale-in", () => {
   const idle = (minutes: number) => ({ streamsChangedAt: NOW - minutes * MIN, stateChangedAt: NOW - 60 * MIN });
   it.each<[string, Case, string[]]>([
