@@ -13,6 +13,7 @@ import { buildOptions, NUMERIC_FLAGS, POLICIES, type PolicyName, SIM_FLEET_DEFAU
 import { COLUMNS, formatMarkdownTable, formatTable, withoutSeries } from "../sim/report";
 import { simulate } from "../sim/simulate";
 import { parseTrace } from "../sim/trace";
+import { formatMarkdown } from "./markdown";
 import { TRACE_SEED, tracePath, writeStandardTraces } from "./sim-traces";
 
 /** The seed of every benchmark run (CPU noise, the baselines' random choices). */
@@ -295,11 +296,13 @@ export async function runSimBench(root: string, log: Log): Promise<BenchRow[]> {
   writeFileSync(path.join(root, RESULTS_FILE), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote ${RESULTS_FILE}`);
   writeFileSync(benchmarksPath, replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows)));
+  formatMarkdown(benchmarksPath);
   log(`wrote ${BENCHMARKS_FILE} (its bench:sim region)`);
   log("");
   log(formatTable(rows));
   if (readme === undefined) throw new MissingMarkersError(README_FILE, CHART_MARKERS);
   writeFileSync(readmePath, replaceRegion(readme, README_FILE, CHART_MARKERS, readmeSection(rows)));
+  formatMarkdown(readmePath);
   log(`wrote ${README_FILE} (its bench:charts region)`);
   return rows;
 }
