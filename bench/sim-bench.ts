@@ -130,7 +130,7 @@ function markdownSection(rows: readonly BenchRow[]): string {
     `\`${ARRIVAL_RUN.label}\` runs \`packed\` with ${Object.entries(ARRIVAL_RUN.fleet)
       .map(([k, v]) => `\`${k}\` ${v}`)
       .join(" and ")}: no fixed spare; instead, as many cameras`,
-    "as took a slot over the last 180 s (a boot plus a scaler period) are expected over the next 180 s, and",
+    `as took a slot over the last ${ARRIVAL_RUN.fleet.spareLeadSeconds} s (a boot plus a scaler period) are expected over the next as many, and`,
     "empty nodes are kept for those the nodes in use have no room for. Against the bare lower bound:",
     "",
     "| trace | fixed spare: instance-hours, ratio, wait p95 / max | arrival spare: instance-hours, ratio, wait p95 / max |",
