@@ -7,14 +7,14 @@
  * Writes its section of docs/BENCHMARKS.md.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { build } from "esbuild";
-import { documentClient } from "../lambdas/adapters/aws-env";
-import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-registry";
+import { ENV, FUNCTION_NAMES } from "../lambdas/contract";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { createDoneHandler, createPublishHandler } from "../lambdas/handlers/hooks";
 import { createResolveHandler } from "../lambdas/handlers/resolve";
@@ -124,10 +124,8 @@ async function bundles() {
   const functionsDir = path.resolve(__dirname, "../lambdas/functions");
   const rows: { name: string; bytes: number; gzip: number; loadMs: number[] }[] = [];
   try {
-    for (const file of readdirSync(functionsDir)
-      .filter((f) => f.endsWith(".ts"))
-      .sort()) {
-      const name = file.replace(/\.ts$/, "");
+    for (const name of [...FUNCTION_NAMES].sort()) {
+      const file = `${name}.ts`;
       const outfile = path.join(dir, `${name}.js`);
       await build({
         entryPoints: [path.join(functionsDir, file)],
@@ -142,13 +140,13 @@ async function bundles() {
       const code = readFileSync(outfile);
       const env = {
         ...process.env,
-        REGISTRY_TABLE: "t",
-        NODE_SECRET_ID: "s",
-        GROUP_NAME: "g",
-        LAUNCH_HOOK_NAME: "l",
-        TERMINATE_HOOK_NAME: "t",
-        NODE_SECRET_PARAMETER_PREFIX: "/p",
-        SCALER_FUNCTION_NAME: "f",
+        [ENV.table]: "t",
+        [ENV.nodeSecret]: "s",
+        [ENV.groupName]: "g",
+        [ENV.launchHook]: "l",
+        [ENV.terminateHook]: "t",
+        [ENV.nodeSecretPrefix]: "/p",
+        [ENV.scalerFunction]: "f",
         AWS_REGION: "us-east-1",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       };

@@ -5,8 +5,7 @@
  * and reports p50/p99 latency. Writes its section of docs/BENCHMARKS.md.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { documentClient } from "../lambdas/adapters/aws-env";
-import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { FleetConfig } from "../lambdas/core/config";
 import { nodeSecret } from "../lambdas/core/credentials";

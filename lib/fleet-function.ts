@@ -11,29 +11,17 @@ import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionName } from "../lambdas/contract";
 
 const PROJECT_ROOT = path.join(__dirname, "..");
-
-/** The Lambda entry points, by file name under lambdas/functions/. */
-export type FleetFunctionEntry =
-  | "resolve"
-  | "publish"
-  | "done"
-  | "heartbeat"
-  | "nodes"
-  | "streams"
-  | "events"
-  | "not-found"
-  | "scaler"
-  | "lifecycle";
 
 /** Props of a `FleetFunction`. */
 export interface FleetFunctionProps {
   /** The entry point: `lambdas/functions/<entry>.ts`, which exports `handler`. */
-  readonly entry: FleetFunctionEntry;
+  readonly entry: FunctionName;
   /** What the function does, shown in the console. */
   readonly description: string;
-  /** The environment (variable names from lambdas/adapters/aws-env.ts `ENV`). */
+  /** The environment (variable names from lambdas/contract.ts `ENV`). */
   readonly environment: Readonly<Record<string, string>>;
   /** How long one invocation may run. */
   readonly timeout: Duration;

@@ -63,14 +63,20 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct, type IConstruct } from "constructs";
-import { ENV } from "../lambdas/adapters/aws-env";
-import { REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../lambdas/adapters/dynamo-registry";
-import { METRIC_NAMESPACE } from "../lambdas/adapters/telemetry";
+import {
+  ENV,
+  type FunctionName,
+  LIFECYCLE,
+  METRIC,
+  METRIC_NAMESPACE,
+  NODE_ID_DIMENSION,
+  REGISTRY_TABLE,
+  ROUTES,
+  RTMP_PORT,
+  UNMATCHED_ROUTE_FUNCTION,
+} from "../lambdas/contract";
 import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { METRIC } from "../lambdas/core/ports";
-import { LAUNCH_EVENT, TERMINATE_EVENT } from "../lambdas/handlers/lifecycle";
-import { ROUTES } from "../lambdas/handlers/not-found";
-import { FleetFunction, type FleetFunctionEntry } from "./fleet-function";
+import { FleetFunction } from "./fleet-function";
 import { mediaNodeUserData } from "./media-node-user-data";
 
 /** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
@@ -82,13 +88,6 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   apiBurstLimit: 100,
   requireCameraKeys: true,
 });
-
-/** The port cameras publish on (nginx-rtmp's `listen`, rendered by media-node/bootstrap.sh). */
-export const RTMP_PORT = 1935;
-
-/** The lifecycle hooks' names, given to the Lambdas as literals. */
-export const LAUNCH_HOOK_NAME = "media-node-launch";
-export const TERMINATE_HOOK_NAME = "media-node-terminate";
 
 /** How long a launching node may take to report ready before the group abandons it (seconds). */
 export const LAUNCH_HOOK_TIMEOUT_SECONDS = 600;
@@ -186,17 +185,6 @@ export function isEmailAddress(value: string): boolean {
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
 }
 
-/** The Lambda behind each route of the HTTP contract (lambdas/handlers/not-found.ts `ROUTES`). */
-const ROUTE_FUNCTIONS: Readonly<Record<string, FleetFunctionEntry>> = {
-  "/resolve": "resolve",
-  "/hooks/publish": "publish",
-  "/hooks/done": "done",
-  "/nodes/heartbeat": "heartbeat",
-  "/nodes": "nodes",
-  "/streams": "streams",
-  "/events": "events",
-};
-
 /** Acknowledges a cdk-nag finding on a construct and its children, with the reason. */
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
@@ -226,7 +214,7 @@ export class RtmpFleet extends Construct {
   /** SSM path under which the lifecycle Lambda writes each node's secret (`<prefix>/<instance id>`). */
   public readonly nodeSecretParameterPrefix: string;
   /** The Lambdas, by entry point. */
-  public readonly functions: Readonly<Record<FleetFunctionEntry, FleetFunction>>;
+  public readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
   /** The HTTP API. */
   public readonly api: HttpApi;
   /** Its `$default` stage (throttling, access logs). */
@@ -293,11 +281,11 @@ export class RtmpFleet extends Construct {
 
     // Registry.
     this.table = new Table(this, "Registry", {
-      partitionKey: { name: REGISTRY_KEY.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: REGISTRY_KEY.sortKey, type: AttributeType.STRING },
+      partitionKey: { name: REGISTRY_TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: REGISTRY_TABLE.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: REGISTRY_TTL_ATTRIBUTE,
+      timeToLiveAttribute: REGISTRY_TABLE.ttlAttribute,
       removalPolicy: tableRemovalPolicy,
       // A retained table is also protected from deletion by hand; one meant to go with the stack is not.
       deletionProtection: tableRemovalPolicy === RemovalPolicy.RETAIN,
@@ -359,7 +347,7 @@ export class RtmpFleet extends Construct {
       description: `${this.fleetName}: the media-node group's lifecycle-hook events to the lifecycle Lambda`,
       eventPattern: {
         source: ["aws.autoscaling"],
-        detailType: [LAUNCH_EVENT, TERMINATE_EVENT],
+        detailType: [LIFECYCLE.launchEvent, LIFECYCLE.terminateEvent],
         detail: { AutoScalingGroupName: [this.groupName] },
       },
       targets: [new LambdaFunction(this.functions.lifecycle.function, { retryAttempts: 4 })],
@@ -437,16 +425,13 @@ export class RtmpFleet extends Construct {
     });
   }
 
-  private newFunctions(
-    fleetConfig: FleetConfig,
-    logRetention: RetentionDays,
-  ): Record<FleetFunctionEntry, FleetFunction> {
+  private newFunctions(fleetConfig: FleetConfig, logRetention: RetentionDays): Record<FunctionName, FleetFunction> {
     const fleetEnv = {
       [ENV.table]: this.table.tableName,
       [ENV.groupName]: this.groupName,
-      [ENV.launchHook]: LAUNCH_HOOK_NAME,
-      [ENV.terminateHook]: TERMINATE_HOOK_NAME,
-      POWERTOOLS_SERVICE_NAME: this.fleetName,
+      [ENV.launchHook]: LIFECYCLE.launchHook,
+      [ENV.terminateHook]: LIFECYCLE.terminateHook,
+      [ENV.serviceName]: this.fleetName,
     };
     // Every HTTP Lambda builds the same dependencies (awsApiDeps), which read these; an id alone
     // gives no access: each Lambda may read only the secrets granted below.
@@ -463,7 +448,7 @@ export class RtmpFleet extends Construct {
     const callbackTimeout = Duration.seconds(8);
 
     const make = (
-      entry: FleetFunctionEntry,
+      entry: FunctionName,
       id: string,
       description: string,
       timeout: Duration,
@@ -526,7 +511,7 @@ export class RtmpFleet extends Construct {
     };
   }
 
-  /** Each Lambda gets exactly what it calls (see lambdas/adapters/aws-env.ts and the handlers). */
+  /** Each Lambda gets exactly what it calls (see lambdas/functions/aws-wiring.ts and the handlers). */
   private grantFunctions(): void {
     const f = this.functions;
     const groupActions = (fn: FleetFunction, ...actions: string[]) => {
@@ -624,23 +609,22 @@ export class RtmpFleet extends Construct {
       },
     });
 
-    const integration = (entry: FleetFunctionEntry) =>
+    const integration = (entry: FunctionName) =>
       new HttpLambdaIntegration(`${entry}-integration`, this.functions[entry].function, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       });
-    for (const [path, method] of Object.entries(ROUTES)) {
-      const entry = ROUTE_FUNCTIONS[path];
-      if (!entry) throw new Error(`RtmpFleet: no Lambda for the contract's route ${method} ${path}`);
-      api.addRoutes({ path, methods: [method as HttpMethod], integration: integration(entry) });
-    }
-    for (const path of Object.keys(ROUTE_FUNCTIONS)) {
-      if (!ROUTES[path]) throw new Error(`RtmpFleet: ${path} has a Lambda but is not a route of the contract`);
+    for (const route of ROUTES) {
+      api.addRoutes({
+        path: route.path,
+        methods: [route.method as HttpMethod],
+        integration: integration(route.function),
+      });
     }
     // In the API's scope, like the routes addRoutes makes.
     new HttpRoute(api, "DefaultRoute", {
       httpApi: api,
       routeKey: HttpRouteKey.DEFAULT,
-      integration: integration("not-found"),
+      integration: integration(UNMATCHED_ROUTE_FUNCTION),
     });
     acknowledge(
       api,
@@ -746,14 +730,14 @@ export class RtmpFleet extends Construct {
     // created go through the launch hook too (the lifecycle Lambda issues their secrets).
     (group.node.defaultChild as CfnAutoScalingGroup).lifecycleHookSpecificationList = [
       {
-        lifecycleHookName: LAUNCH_HOOK_NAME,
+        lifecycleHookName: LIFECYCLE.launchHook,
         lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         heartbeatTimeout: LAUNCH_HOOK_TIMEOUT_SECONDS,
         // A node that never reports ready is terminated, and the scaler launches another.
         defaultResult: "ABANDON",
       },
       {
-        lifecycleHookName: TERMINATE_HOOK_NAME,
+        lifecycleHookName: LIFECYCLE.terminateHook,
         lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
         heartbeatTimeout: TERMINATE_HOOK_TIMEOUT_SECONDS,
         defaultResult: "CONTINUE",
@@ -959,7 +943,7 @@ export class RtmpFleet extends Construct {
         [
           new MathExpression({
             expression:
-              `SEARCH('{${METRIC_NAMESPACE},NodeId,service} MetricName="${METRIC.nodeCpu}" ` +
+              `SEARCH('{${METRIC_NAMESPACE},${NODE_ID_DIMENSION},service} MetricName="${METRIC.nodeCpu}" ` +
               `service="${this.fleetName}"', 'Maximum', 60)`,
             usingMetrics: {},
             label: "",

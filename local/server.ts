@@ -7,16 +7,10 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
+import { ROUTES, UNMATCHED_ROUTE_FUNCTION } from "../lambdas/contract";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { createHeartbeatHandler } from "../lambdas/handlers/heartbeat";
-import { createDoneHandler, createPublishHandler } from "../lambdas/handlers/hooks";
 import type { HttpEvent, HttpResult } from "../lambdas/handlers/http";
-import { createNotFoundHandler, ROUTES } from "../lambdas/handlers/not-found";
-import { createResolveHandler } from "../lambdas/handlers/resolve";
-import { createEventsHandler, createNodesHandler, createStreamsHandler } from "../lambdas/handlers/views";
-
-/** A handler as the routes hold them. */
-type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+import { HTTP_HANDLERS, type HttpHandler } from "../lambdas/handlers/http-handlers";
 
 /** Largest body read from a request (bytes); the handlers refuse far smaller ones themselves. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -25,23 +19,9 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 export type LocalRoute = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 /** The API's handlers, by route key (`METHOD /path`), as the HTTP API routes them on AWS. */
-export function apiRoutes(deps: ApiDeps): { routes: Map<string, Handler>; notFound: Handler } {
-  const byPath: Record<string, Handler> = {
-    "/resolve": createResolveHandler(deps),
-    "/hooks/publish": createPublishHandler(deps),
-    "/hooks/done": createDoneHandler(deps),
-    "/nodes/heartbeat": createHeartbeatHandler(deps),
-    "/nodes": createNodesHandler(deps),
-    "/streams": createStreamsHandler(deps),
-    "/events": createEventsHandler(deps),
-  };
-  const routes = new Map<string, Handler>();
-  for (const [path, method] of Object.entries(ROUTES)) {
-    const handler = byPath[path];
-    if (!handler) throw new Error(`local server: no handler for the contract's route ${method} ${path}`);
-    routes.set(`${method} ${path}`, handler);
-  }
-  return { routes, notFound: createNotFoundHandler(deps) };
+export function apiRoutes(deps: ApiDeps): { routes: Map<string, HttpHandler>; notFound: HttpHandler } {
+  const routes = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, HTTP_HANDLERS[route.function](deps)]));
+  return { routes, notFound: HTTP_HANDLERS[UNMATCHED_ROUTE_FUNCTION](deps) };
 }
 
 /** The payload-2.0 event API Gateway would build from this request. */

@@ -4,10 +4,10 @@
  * one Query and every `NodeChange` is one conditional UpdateItem (no transaction, hence no
  * TransactionConflict when a burst of resolves hits the node that is filling).
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
-  type DynamoDBDocumentClient,
+  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -15,6 +15,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { REGISTRY_TABLE } from "../contract";
 import type { FleetEvent, MediaNode, NodeState } from "../core/model";
 import {
   type ChangeOutcome,
@@ -24,18 +25,13 @@ import {
   type Registry,
 } from "../core/registry";
 
-/** The partition that holds every node item. */
-export const NODE_PARTITION = "NODE";
-/** The partition of leases (sort key: the lease's name). */
-export const LEASE_PARTITION = "LEASE";
-/** The partition of fleet events (sort key: time, then a random suffix). */
-export const EVENT_PARTITION = "EVENT";
+const { node: NODE_PARTITION, lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
+const TTL = REGISTRY_TABLE.ttlAttribute;
 
-/** The table's key attributes (both strings); the CDK construct and the tests create it from these. */
-export const REGISTRY_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
-
-/** The table's time-to-live attribute (epoch seconds), for items that clean themselves up. */
-export const REGISTRY_TTL_ATTRIBUTE = "ttl";
+/** A document client that drops undefined fields, as the registry's records have optional ones. */
+export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
 
 /** Builds an expression's placeholders: `#n0`, `:v0`, ... */
 class Expression {
@@ -233,7 +229,7 @@ export class DynamoRegistry implements Registry {
             sk: name,
             owner,
             until: now + ttlMs,
-            [REGISTRY_TTL_ATTRIBUTE]: Math.ceil((now + ttlMs) / 1000) + 3600,
+            [TTL]: Math.ceil((now + ttlMs) / 1000) + 3600,
           },
           ConditionExpression: "attribute_not_exists(pk) OR #until <= :now OR #owner = :owner",
           ExpressionAttributeNames: { "#until": "until", "#owner": "owner" },
@@ -274,7 +270,7 @@ export class DynamoRegistry implements Registry {
             pk: EVENT_PARTITION,
             sk: `${String(event.at).padStart(15, "0")}#${suffix}`,
             ...event,
-            [REGISTRY_TTL_ATTRIBUTE]: Math.ceil((event.at + EVENT_RETENTION_MS) / 1000),
+            [TTL]: Math.ceil((event.at + EVENT_RETENTION_MS) / 1000),
           },
         }),
       );
@@ -291,8 +287,6 @@ export class DynamoRegistry implements Registry {
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map(
-      ({ pk: _pk, sk: _sk, [REGISTRY_TTL_ATTRIBUTE]: _ttl, ...event }) => event as FleetEvent,
-    );
+    return (page.Items ?? []).map(({ pk: _pk, sk: _sk, [TTL]: _ttl, ...event }) => event as FleetEvent);
   }
 }

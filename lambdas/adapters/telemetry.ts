@@ -1,9 +1,7 @@
 /** Telemetry: CloudWatch metrics through Powertools (embedded metric format) on AWS, counters in memory locally. */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRIC_NAMESPACE, NODE_ID_DIMENSION } from "../contract";
 import type { Telemetry } from "../core/ports";
-
-/** The CloudWatch namespace of the control plane's metrics. */
-export const METRIC_NAMESPACE = "RtmpFleet";
 
 /** Telemetry as CloudWatch metrics, written as structured log lines (no API call). */
 export class PowertoolsTelemetry implements Telemetry {
@@ -24,7 +22,7 @@ export class PowertoolsTelemetry implements Telemetry {
       return;
     }
     const single = this.metrics.singleMetric();
-    single.addDimension("NodeId", nodeId);
+    single.addDimension(NODE_ID_DIMENSION, nodeId);
     single.addMetric(name, MetricUnit.Percent, value);
   }
 

@@ -50,27 +50,6 @@ export interface NodeCredentials {
   revoke(nodeId: string): Promise<void>;
 }
 
-/** The names of the control plane's metrics (CloudWatch namespace `RtmpFleet` on AWS). */
-export const METRIC = {
-  resolves: "Resolves",
-  resolveNoCapacity: "ResolveNoCapacity",
-  publishAllowed: "PublishAllowed",
-  publishDenied: "PublishDenied",
-  streamsEnded: "StreamsEnded",
-  heartbeats: "Heartbeats",
-  scaleOut: "ScaleOutActions",
-  drained: "NodesDrained",
-  terminated: "NodesTerminated",
-  dead: "NodesDead",
-  nodesActive: "NodesActive",
-  nodesPending: "NodesPending",
-  nodesDraining: "NodesDraining",
-  streamsLive: "StreamsLive",
-  streamsReserved: "StreamsReserved",
-  nodeCpu: "NodeCpuPercent",
-  scalerErrors: "ScalerErrors",
-} as const;
-
 /** Counters and gauges for dashboards and alarms. */
 export interface Telemetry {
   /** Adds to a counter. */

@@ -1,5 +1,6 @@
 /** Lambda entry point: `createEventsHandler` over the AWS adapters, built once per cold start. */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createEventsHandler } from "../handlers/views";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createEventsHandler(awsApiDeps());

@@ -1,5 +1,6 @@
 /** Lambda entry point: `createHeartbeatHandler` over the AWS adapters, built once per cold start. */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createHeartbeatHandler } from "../handlers/heartbeat";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createHeartbeatHandler(awsApiDeps());

@@ -1,5 +1,6 @@
 /** Lambda entry point: `createNotFoundHandler` (the API's `$default` route). */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createNotFoundHandler } from "../handlers/not-found";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createNotFoundHandler(awsApiDeps());

@@ -1,5 +1,6 @@
 /** Lambda entry point: `createPublishHandler` over the AWS adapters, built once per cold start. */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createPublishHandler } from "../handlers/hooks";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createPublishHandler(awsApiDeps());

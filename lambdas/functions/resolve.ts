@@ -1,5 +1,6 @@
 /** Lambda entry point: `createResolveHandler` over the AWS adapters, built once per cold start. */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createResolveHandler } from "../handlers/resolve";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createResolveHandler(awsApiDeps());

@@ -1,5 +1,6 @@
 /** Lambda entry point: `createScalerHandler` over the AWS adapters, built once per cold start. */
-import { awsScalerDeps } from "../adapters/aws-env";
+
 import { createScalerHandler } from "../handlers/scaler";
+import { awsScalerDeps } from "./aws-wiring";
 
 export const handler = createScalerHandler(awsScalerDeps());

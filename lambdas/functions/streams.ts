@@ -1,5 +1,6 @@
 /** Lambda entry point: `createStreamsHandler` over the AWS adapters, built once per cold start. */
-import { awsApiDeps } from "../adapters/aws-env";
+
 import { createStreamsHandler } from "../handlers/views";
+import { awsApiDeps } from "./aws-wiring";
 
 export const handler = createStreamsHandler(awsApiDeps());

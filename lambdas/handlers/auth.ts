@@ -2,15 +2,13 @@
  * Who may call what, checked in one place: nodes by their id and secret (the shim's headers),
  * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
  */
+import { NODE_HEADERS } from "../contract";
 import { matchesMaster, verifyCameraKey, verifyNodeSecret } from "../core/credentials";
 import { NODE_ID } from "../core/names";
 import type { ApiDeps } from "./api";
 import { ApiError, type HttpEvent, header } from "./http";
 
-/** Header that carries a node's id, set by the node's local shim. */
-export const NODE_ID_HEADER = "x-node-id";
-/** Header that carries a node's secret, set by the node's local shim. */
-export const NODE_SECRET_HEADER = "x-node-secret";
+const { id: NODE_ID_HEADER, secret: NODE_SECRET_HEADER } = NODE_HEADERS;
 
 /**
  * The id of the node that sent this request, from the headers its shim adds; never from the body,

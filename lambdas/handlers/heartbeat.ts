@@ -2,10 +2,11 @@
  * `POST /nodes/heartbeat` (JSON, from the node agent through the node's shim): the node's CPU, the
  * publishing streams of its `rtmp_stat`, and whether nginx answers. Answers the node's state.
  */
+
+import { METRIC } from "../contract";
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
 import { streamNameProblem } from "../core/names";
-import { METRIC } from "../core/ports";
 import { type ApiDeps, httpHandler } from "./api";
 import { authenticateNode } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";

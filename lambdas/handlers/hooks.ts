@@ -4,7 +4,7 @@
  * `on_done`: the answer is ignored by nginx, so it is 2xx for every well-formed request).
  */
 
-import { METRIC } from "../core/ports";
+import { METRIC } from "../contract";
 import { endStream, type PublishDenial, publishStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { authenticateNode, checkCameraKey } from "./auth";

@@ -9,12 +9,9 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
+import { LIFECYCLE } from "../contract";
 import { type FleetDeps, onInstanceLaunching, onInstanceTerminating } from "../core/fleet";
 import type { NodeCredentials } from "../core/ports";
-
-/** The detail-types of Auto Scaling's lifecycle-hook events. */
-export const LAUNCH_EVENT = "EC2 Instance-launch Lifecycle Action";
-export const TERMINATE_EVENT = "EC2 Instance-terminate Lifecycle Action";
 
 /** The detail of a lifecycle-hook event. */
 export interface LifecycleDetail {
@@ -44,14 +41,14 @@ export async function onLifecycleEvent(
     return "ignored";
   }
   const instanceId = detail.EC2InstanceId;
-  if (event["detail-type"] === LAUNCH_EVENT) {
+  if (event["detail-type"] === LIFECYCLE.launchEvent) {
     await deps.credentials.issue(instanceId);
     const fleetEvent = await onInstanceLaunching(deps, instanceId, Date.parse(event.time) || deps.now());
     await deps.registry.appendEvents([fleetEvent]);
     deps.logger.info(fleetEvent.message, { fleetEvent });
     return "launching";
   }
-  if (event["detail-type"] === TERMINATE_EVENT) {
+  if (event["detail-type"] === LIFECYCLE.terminateEvent) {
     const fleetEvent = await onInstanceTerminating(deps, instanceId);
     await deps.credentials.revoke(instanceId);
     await deps.registry.appendEvents([fleetEvent]);

@@ -2,25 +2,15 @@
  * The API's `$default` route: any path or method the contract does not have gets the same JSON
  * error body as every other refusal, instead of API Gateway's own `{"message":"Not Found"}`.
  */
+import { routeOfPath } from "../contract";
 import { type ApiDeps, httpHandler } from "./api";
 import { ApiError, type HttpEvent } from "./http";
-
-/** The routes of the HTTP contract, by path, with their method. */
-export const ROUTES: Readonly<Record<string, string>> = {
-  "/resolve": "GET",
-  "/hooks/publish": "POST",
-  "/hooks/done": "POST",
-  "/nodes/heartbeat": "POST",
-  "/nodes": "GET",
-  "/streams": "GET",
-  "/events": "GET",
-};
 
 /** The refusal of a request that matches no route: 405 for a known path, 404 otherwise. */
 export function unmatched(event: HttpEvent): ApiError {
   const path = event.rawPath;
   const method = event.requestContext.http.method;
-  const allowed = ROUTES[path];
+  const allowed = routeOfPath(path)?.method;
   if (allowed) {
     return new ApiError(405, "method_not_allowed", `${path} takes ${allowed}, not ${method}`, { allow: allowed });
   }

@@ -2,7 +2,7 @@
  * `GET /resolve?stream=NAME[&key=KEY]`: where a camera should publish. Answers JSON, or the RTMP URL
  * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
  */
-import { METRIC } from "../core/ports";
+import { METRIC } from "../contract";
 import { resolveStream } from "../core/streams";
 import { type ApiDeps, httpHandler, protectNode } from "./api";
 import { checkCameraKey, keyParam } from "./auth";

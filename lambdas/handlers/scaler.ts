@@ -8,8 +8,9 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { METRIC } from "../contract";
 import { heldStreams } from "../core/model";
-import { METRIC, type Telemetry } from "../core/ports";
+import type { Telemetry } from "../core/ports";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler";
 import { flushTelemetry } from "./api";
 

@@ -21,18 +21,14 @@ import { mockClient } from "aws-sdk-client-mock";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
-import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
+import { LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
 import { nodeSecret } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
-import {
-  createLifecycleHandler,
-  LAUNCH_EVENT,
-  type LifecycleDetail,
-  TERMINATE_EVENT,
-} from "../../lambdas/handlers/lifecycle";
+import { createLifecycleHandler, type LifecycleDetail } from "../../lambdas/handlers/lifecycle";
 import { createScalerHandler, scalerRun } from "../../lambdas/handlers/scaler";
 import {
   CONTEXT,
@@ -56,7 +52,7 @@ const registry = new DynamoRegistry(
 );
 const GROUP = { groupName: "fleet-media-nodes", launchHookName: "launch", terminateHookName: "terminate" };
 const fleet = new AsgFleet(new AutoScalingClient({ region: "us-east-1" }), GROUP);
-const item = (node: MediaNode) => ({ pk: NODE_PARTITION, sk: node.nodeId, ...node });
+const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 
 beforeEach(() => {
   ddb.reset();
@@ -271,14 +267,19 @@ describe("lifecycle handler", () => {
   });
 
   it("on launch: issues the node's own secret and registers it PENDING", async () => {
-    expect(await handler(event(LAUNCH_EVENT), CONTEXT)).toBe("launching");
+    expect(await handler(event(LIFECYCLE.launchEvent), CONTEXT)).toBe("launching");
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
       Name: "/rtmp-fleet/test/node-secrets/i-new",
       Type: "SecureString",
       Value: nodeSecret(SECRETS.nodeMaster, "i-new"),
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ pk: NODE_PARTITION, sk: "i-new", state: "PENDING", launchedAt: T0 }),
+      Item: expect.objectContaining({
+        pk: REGISTRY_TABLE.partitions.node,
+        sk: "i-new",
+        state: "PENDING",
+        launchedAt: T0,
+      }),
     });
   });
 
@@ -290,7 +291,7 @@ describe("lifecycle handler", () => {
     });
     ddb.on(GetCommand).resolves({ Item: item(node) });
     ddb.on(UpdateCommand).resolves({ Attributes: item({ ...node, state: "DEAD", streams: {} }) });
-    expect(await handler(event(TERMINATE_EVENT), CONTEXT)).toBe("terminating");
+    expect(await handler(event(LIFECYCLE.terminateEvent), CONTEXT)).toBe("terminating");
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: expect.stringContaining("REMOVE") });
     expect(ssm).toHaveReceivedCommandWith(DeleteParameterCommand, { Name: "/rtmp-fleet/test/node-secrets/i-new" });
     expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
@@ -300,7 +301,7 @@ describe("lifecycle handler", () => {
   });
 
   it("ignores another group's events and writes nothing", async () => {
-    expect(await handler(event(LAUNCH_EVENT, "someone-elses-group"), CONTEXT)).toBe("ignored");
+    expect(await handler(event(LIFECYCLE.launchEvent, "someone-elses-group"), CONTEXT)).toBe("ignored");
     noWrites();
     expect(ssm).not.toHaveReceivedAnyCommand();
   });

@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
@@ -130,7 +131,9 @@ describe("POST /hooks/publish and /hooks/done over the real registry semantics",
 
 describe("bad callbacks: a 4xx JSON error and nothing written", () => {
   function setup(nodes: MediaNode[] = [makeNode({ nodeId: "n1" })]) {
-    ddb.on(QueryCommand).resolves({ Items: nodes.map((n) => ({ pk: NODE_PARTITION, sk: n.nodeId, ...n })) });
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: nodes.map((n) => ({ pk: REGISTRY_TABLE.partitions.node, sk: n.nodeId, ...n })) });
     const deps = makeDeps(dynamo);
     return { publish: createPublishHandler(deps), done: createDoneHandler(deps) };
   }
@@ -227,7 +230,9 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
   });
 
   it("accepts a base64-encoded body as API Gateway may deliver it", async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: { pk: NODE_PARTITION, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+    ddb
+      .on(UpdateCommand)
+      .resolves({ Attributes: { pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
     const { publish } = setup();
     const event = httpEvent({
       method: "POST",
@@ -244,7 +249,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
     ddb
       .on(UpdateCommand)
       .rejectsOnce(new ConditionalCheckFailedException({ message: "x", $metadata: {} }))
-      .resolves({ Attributes: { pk: NODE_PARTITION, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+      .resolves({ Attributes: { pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
     const result = await done(post("/hooks/done", good("done"), nodeHeaders("n1")), CONTEXT);
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toMatchObject({ result: "ignored" });

@@ -4,9 +4,9 @@
  * status, media type and body.
  */
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { ROUTES } from "../../lambdas/contract";
 import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
 import type { Registry } from "../../lambdas/core/registry";
-import { ROUTES } from "../../lambdas/handlers/not-found";
 import { type ApiServer, startApiServer } from "../../local/server";
 import { callbackBody, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
 import { conformanceProblem, SPEC } from "../support/openapi";
@@ -16,7 +16,7 @@ describe("docs/openapi.yaml", () => {
     const described = Object.entries(SPEC.paths).flatMap(([p, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
     );
-    const served = Object.entries(ROUTES).map(([p, m]) => `${m} ${p}`);
+    const served = ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(described.sort()).toEqual(served.sort());
   });
 

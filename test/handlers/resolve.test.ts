@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { DynamoRegistry, NODE_PARTITION } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
+import { REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
@@ -12,7 +13,7 @@ const registry = new DynamoRegistry(
   DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
   "registry",
 );
-const item = (node: MediaNode) => ({ pk: NODE_PARTITION, sk: node.nodeId, ...node });
+const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
 
 function setup(nodes: MediaNode[], options: Parameters<typeof makeDeps>[1] = {}) {
@@ -52,7 +53,7 @@ describe("GET /resolve", () => {
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk: NODE_PARTITION, sk: "i-old" },
+      Key: { pk: REGISTRY_TABLE.partitions.node, sk: "i-old" },
       ConditionExpression: expect.stringContaining("size(#n"),
     });
   });

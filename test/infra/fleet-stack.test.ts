@@ -9,21 +9,24 @@ import { gunzipSync } from "node:zlib";
 import { type CfnElement, Validations } from "aws-cdk-lib";
 import { Capture, Match, type Template } from "aws-cdk-lib/assertions";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { ENV } from "../../lambdas/adapters/aws-env";
-import { REGISTRY_KEY, REGISTRY_TTL_ATTRIBUTE } from "../../lambdas/adapters/dynamo-registry";
+import {
+  ENV,
+  FUNCTION_NAMES,
+  type FunctionName,
+  LIFECYCLE,
+  METRIC,
+  REGISTRY_TABLE,
+  ROUTES,
+} from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, parseFleetConfig } from "../../lambdas/core/config";
-import { METRIC } from "../../lambdas/core/ports";
-import { LAUNCH_EVENT, TERMINATE_EVENT } from "../../lambdas/handlers/lifecycle";
-import { ROUTES } from "../../lambdas/handlers/not-found";
 import type { FleetApp } from "../../lib/fleet-app";
-import type { FleetFunctionEntry } from "../../lib/fleet-function";
 import {
   MEDIA_NODE_FILES,
   MEDIA_NODE_SOURCE_DIR,
   NODE_FILES_DIR,
   USER_DATA_LIMIT_BYTES,
 } from "../../lib/media-node-user-data";
-import { LAUNCH_HOOK_NAME, type RtmpFleet, TERMINATE_HOOK_NAME } from "../../lib/rtmp-fleet";
+import type { RtmpFleet } from "../../lib/rtmp-fleet";
 import { cfnLintErrors, nagFindings, ROOT, templateOf, writeTemplate } from "./helpers";
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, each test reads the shape it expects
@@ -73,20 +76,9 @@ const nodeSecretArn = (name: string) => ({
 const actionsOf = (statements: Json[], prefix: string) =>
   new Set(statements.flatMap((s) => list<string>(s.Action)).filter((a) => a.startsWith(prefix)));
 
-/** Which Lambda answers each route of the contract. */
-const ROUTE_LAMBDAS: Readonly<Record<string, FleetFunctionEntry>> = {
-  "/resolve": "resolve",
-  "/hooks/publish": "publish",
-  "/hooks/done": "done",
-  "/nodes/heartbeat": "heartbeat",
-  "/nodes": "nodes",
-  "/streams": "streams",
-  "/events": "events",
-};
-
-const ENTRIES = Object.keys(ROUTES).length + 3;
-const functionEntries = () => Object.keys(fleet.functions) as FleetFunctionEntry[];
-const roleIdOf = (entry: FleetFunctionEntry) => idOf(fleet.functions[entry].role);
+const ENTRIES = FUNCTION_NAMES.length;
+const functionEntries = () => Object.keys(fleet.functions) as FunctionName[];
+const roleIdOf = (entry: FunctionName) => idOf(fleet.functions[entry].role);
 
 /** The ARN of this fleet's group, as the template writes it. */
 const groupArn = () => ({
@@ -105,20 +97,23 @@ const groupArn = () => ({
 });
 
 describe("HTTP API", () => {
-  it.each(Object.entries(ROUTES))("routes %s (%s) to its Lambda, payload 2.0", (routePath, method) => {
-    const target = new Capture();
-    template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
-      RouteKey: `${method} ${routePath}`,
-      AuthorizationType: "NONE",
-      Target: target,
-    });
-    const integrationId = target.asObject()["Fn::Join"][1][1].Ref;
-    const integration = resources[integrationId]?.Properties;
-    expect(integration).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" });
-    const entry = ROUTE_LAMBDAS[routePath];
-    if (!entry) throw new Error(`the test names no Lambda for ${routePath}`);
-    expect(integration?.IntegrationUri).toEqual({ "Fn::GetAtt": [idOf(fleet.functions[entry].function), "Arn"] });
-  });
+  it.each(ROUTES.map((r) => [r.path, r.method, r.function]))(
+    "routes %s (%s) to its Lambda, payload 2.0",
+    (routePath, method, entry) => {
+      const target = new Capture();
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: `${method} ${routePath}`,
+        AuthorizationType: "NONE",
+        Target: target,
+      });
+      const integrationId = target.asObject()["Fn::Join"][1][1].Ref;
+      const integration = resources[integrationId]?.Properties;
+      expect(integration).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" });
+      expect(integration?.IntegrationUri).toEqual({
+        "Fn::GetAtt": [idOf(fleet.functions[entry as FunctionName].function), "Arn"],
+      });
+    },
+  );
 
   it("sends everything else ($default) to the not-found Lambda", () => {
     const target = new Capture();
@@ -127,7 +122,7 @@ describe("HTTP API", () => {
     expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
       "Fn::GetAtt": [idOf(fleet.functions["not-found"].function), "Arn"],
     });
-    template.resourceCountIs("AWS::ApiGatewayV2::Route", Object.keys(ROUTES).length + 1);
+    template.resourceCountIs("AWS::ApiGatewayV2::Route", ROUTES.length + 1);
   });
 
   it("has a throttled $default stage with access logs that leave out the query string (camera keys)", () => {
@@ -177,7 +172,7 @@ describe("Lambdas", () => {
   });
 
   it("answers callbacks well inside nginx-rtmp's 10 s; the scaler has a minute", () => {
-    const timeout = (entry: FleetFunctionEntry) => resources[idOf(fleet.functions[entry].function)]?.Properties.Timeout;
+    const timeout = (entry: FunctionName) => resources[idOf(fleet.functions[entry].function)]?.Properties.Timeout;
     for (const entry of ["resolve", "publish", "done", "heartbeat"] as const)
       expect(timeout(entry)).toBeLessThanOrEqual(8);
     expect(timeout("scaler")).toBe(60);
@@ -198,8 +193,8 @@ describe("Lambdas", () => {
       expect(vars).toMatchObject({
         [ENV.table]: { Ref: idOf(fleet.table) },
         [ENV.groupName]: "RtmpFleet-media-nodes",
-        [ENV.launchHook]: LAUNCH_HOOK_NAME,
-        [ENV.terminateHook]: TERMINATE_HOOK_NAME,
+        [ENV.launchHook]: LIFECYCLE.launchHook,
+        [ENV.terminateHook]: LIFECYCLE.terminateHook,
         [ENV.nodeSecret]: { Ref: idOf(fleet.nodeMasterSecret) },
       });
       expect(parseFleetConfig(JSON.parse(vars[ENV.fleetConfig]))).toEqual(DEFAULT_FLEET_CONFIG);
@@ -235,7 +230,7 @@ describe("Lambdas", () => {
 });
 
 describe("least privilege", () => {
-  const secretsOf = (entry: FleetFunctionEntry) => {
+  const secretsOf = (entry: FunctionName) => {
     const names = new Map([
       [idOf(fleet.nodeMasterSecret), "node"],
       [fleet.cameraMasterSecret && idOf(fleet.cameraMasterSecret), "camera"],
@@ -388,16 +383,16 @@ describe("registry table", () => {
       UpdateReplacePolicy: "Retain",
       Properties: {
         KeySchema: [
-          { AttributeName: REGISTRY_KEY.partitionKey, KeyType: "HASH" },
-          { AttributeName: REGISTRY_KEY.sortKey, KeyType: "RANGE" },
+          { AttributeName: REGISTRY_TABLE.partitionKey, KeyType: "HASH" },
+          { AttributeName: REGISTRY_TABLE.sortKey, KeyType: "RANGE" },
         ],
         AttributeDefinitions: Match.arrayWith([
-          { AttributeName: REGISTRY_KEY.partitionKey, AttributeType: "S" },
-          { AttributeName: REGISTRY_KEY.sortKey, AttributeType: "S" },
+          { AttributeName: REGISTRY_TABLE.partitionKey, AttributeType: "S" },
+          { AttributeName: REGISTRY_TABLE.sortKey, AttributeType: "S" },
         ]),
         BillingMode: "PAY_PER_REQUEST",
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        TimeToLiveSpecification: { AttributeName: REGISTRY_TTL_ATTRIBUTE, Enabled: true },
+        TimeToLiveSpecification: { AttributeName: REGISTRY_TABLE.ttlAttribute, Enabled: true },
         DeletionProtectionEnabled: true,
       },
     });
@@ -423,13 +418,13 @@ describe("media nodes", () => {
   it("holds launches until the node is ready (abandon) and terminations for the lifecycle Lambda (continue)", () => {
     expect(resources[idOf(fleet.group)]?.Properties.LifecycleHookSpecificationList).toEqual([
       {
-        LifecycleHookName: LAUNCH_HOOK_NAME,
+        LifecycleHookName: LIFECYCLE.launchHook,
         LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
         HeartbeatTimeout: 600,
         DefaultResult: "ABANDON",
       },
       {
-        LifecycleHookName: TERMINATE_HOOK_NAME,
+        LifecycleHookName: LIFECYCLE.terminateHook,
         LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
         HeartbeatTimeout: 120,
         DefaultResult: "CONTINUE",
@@ -563,7 +558,7 @@ describe("events", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: {
         source: ["aws.autoscaling"],
-        "detail-type": [LAUNCH_EVENT, TERMINATE_EVENT],
+        "detail-type": [LIFECYCLE.launchEvent, LIFECYCLE.terminateEvent],
         detail: { AutoScalingGroupName: ["RtmpFleet-media-nodes"] },
       },
       Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [idOf(fleet.functions.lifecycle.function), "Arn"] } })],

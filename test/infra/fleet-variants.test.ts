@@ -6,7 +6,7 @@
 import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { InstanceType, Vpc } from "aws-cdk-lib/aws-ec2";
-import { ENV } from "../../lambdas/adapters/aws-env";
+import { ENV } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG } from "../../lambdas/core/config";
 import type { FleetApp } from "../../lib/fleet-app";
 import { RtmpFleet, type RtmpFleetProps } from "../../lib/rtmp-fleet";

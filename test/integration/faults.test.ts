@@ -7,8 +7,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
-import { documentClient } from "../../lambdas/adapters/aws-env";
-import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry, documentClient } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";

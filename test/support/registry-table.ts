@@ -1,7 +1,7 @@
 /** Creates registry tables in moto, shaped as the CDK construct shapes the real one. */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { documentClient } from "../../lambdas/adapters/aws-env";
-import { DynamoRegistry, REGISTRY_KEY } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry, documentClient } from "../../lambdas/adapters/dynamo-registry";
+import { REGISTRY_TABLE } from "../../lambdas/contract";
 
 let counter = 0;
 
@@ -17,12 +17,12 @@ export async function freshDynamoRegistry(
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [
-        { AttributeName: REGISTRY_KEY.partitionKey, AttributeType: "S" },
-        { AttributeName: REGISTRY_KEY.sortKey, AttributeType: "S" },
+        { AttributeName: REGISTRY_TABLE.partitionKey, AttributeType: "S" },
+        { AttributeName: REGISTRY_TABLE.sortKey, AttributeType: "S" },
       ],
       KeySchema: [
-        { AttributeName: REGISTRY_KEY.partitionKey, KeyType: "HASH" },
-        { AttributeName: REGISTRY_KEY.sortKey, KeyType: "RANGE" },
+        { AttributeName: REGISTRY_TABLE.partitionKey, KeyType: "HASH" },
+        { AttributeName: REGISTRY_TABLE.sortKey, KeyType: "RANGE" },
       ],
     }),
   );

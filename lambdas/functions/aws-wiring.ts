@@ -1,40 +1,26 @@
 /**
- * The Lambdas' environment, read once at cold start, and the AWS adapters built from it. A missing
- * or bad variable fails the cold start with a message naming it.
+ * The composition root of the Lambdas: their environment, read once at cold start, and the AWS
+ * adapters built from it, handed to the handlers. A missing or bad variable fails the cold start
+ * with a message naming it.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AsgFleet } from "../adapters/asg-fleet";
+import { SecretsManagerSource } from "../adapters/aws-secrets";
+import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
+import { DynamoRegistry, documentClient } from "../adapters/dynamo-registry";
+import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
+import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
+import { PowertoolsTelemetry } from "../adapters/telemetry";
+import { ENV } from "../contract";
 import { type FleetConfig, parseFleetConfig } from "../core/config";
 import type { ApiDeps } from "../handlers/api";
 import type { LifecycleDeps } from "../handlers/lifecycle";
 import type { ScalerHandlerDeps } from "../handlers/scaler";
-import { AsgFleet } from "./asg-fleet";
-import { SecretsManagerSource } from "./aws-secrets";
-import { CloudWatchMetrics } from "./cloudwatch-metrics";
-import { DynamoRegistry } from "./dynamo-registry";
-import { DebouncedScaleOut, invokeScaler } from "./scale-out";
-import { SsmNodeCredentials } from "./ssm-node-credentials";
-import { PowertoolsTelemetry } from "./telemetry";
-
-/** The environment variables the stack sets on the Lambdas. */
-export const ENV = {
-  table: "REGISTRY_TABLE",
-  fleetConfig: "FLEET_CONFIG",
-  nodeSecret: "NODE_SECRET_ID",
-  cameraSecret: "CAMERA_SECRET_ID",
-  operatorSecret: "OPERATOR_SECRET_ID",
-  scalerFunction: "SCALER_FUNCTION_NAME",
-  groupName: "GROUP_NAME",
-  launchHook: "LAUNCH_HOOK_NAME",
-  terminateHook: "TERMINATE_HOOK_NAME",
-  nodeSecretPrefix: "NODE_SECRET_PARAMETER_PREFIX",
-} as const;
 
 /** Reads one variable. @throws Error naming it when it is missing */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -54,13 +40,8 @@ export function fleetConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FleetC
   return parseFleetConfig(raw as Record<string, unknown>, `environment variable ${ENV.fleetConfig}`);
 }
 
-/** A document client that drops undefined fields, as the registry's records have optional ones. */
-export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
-
 /** The fleet's name (the stack's): the logs' and metrics' `service`. */
-const fleetName = (env: NodeJS.ProcessEnv) => env.POWERTOOLS_SERVICE_NAME || "rtmp-fleet";
+const fleetName = (env: NodeJS.ProcessEnv) => env[ENV.serviceName] || "rtmp-fleet";
 const logger = (env: NodeJS.ProcessEnv) => new Logger({ serviceName: fleetName(env) });
 const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(documentClient(), requireEnv(ENV.table, env));
 const fleet = (env: NodeJS.ProcessEnv) =>

@@ -1,0 +1,130 @@
+/**
+ * The fleet's contract: every name that two sides must agree on, in one place. The CDK stack,
+ * the Lambdas, local mode, the nodes' shim and the tests all read it from here, so a route, an
+ * environment variable or a metric cannot exist on one side only.
+ *
+ * Plain data, no imports: the CDK app, the Lambda bundles and the tests can all load it.
+ */
+
+/** The Lambda functions of the fleet, by entry point (`lambdas/functions/<name>.ts`). */
+export const FUNCTION_NAMES = [
+  "resolve",
+  "publish",
+  "done",
+  "heartbeat",
+  "nodes",
+  "streams",
+  "events",
+  "not-found",
+  "scaler",
+  "lifecycle",
+] as const;
+/** A Lambda function of the fleet. */
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Who calls a route: cameras, the nodes (through their shim), or operators and their tools. */
+export type Caller = "camera" | "node" | "operator";
+
+/** One route of the HTTP contract. */
+export interface Route {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  /** The Lambda that serves it (a handler of `lambdas/handlers`, behind the local server too). */
+  readonly function: FunctionName;
+  readonly caller: Caller;
+}
+
+/** The HTTP contract: API Gateway on AWS and local mode's server route exactly these. */
+export const ROUTES = [
+  { method: "GET", path: "/resolve", function: "resolve", caller: "camera" },
+  { method: "POST", path: "/hooks/publish", function: "publish", caller: "node" },
+  { method: "POST", path: "/hooks/done", function: "done", caller: "node" },
+  { method: "POST", path: "/nodes/heartbeat", function: "heartbeat", caller: "node" },
+  { method: "GET", path: "/nodes", function: "nodes", caller: "operator" },
+  { method: "GET", path: "/streams", function: "streams", caller: "operator" },
+  { method: "GET", path: "/events", function: "events", caller: "operator" },
+] as const satisfies readonly Route[];
+
+/** The function that answers any request no route matches (JSON 404 or 405). */
+export const UNMATCHED_ROUTE_FUNCTION = "not-found" satisfies FunctionName;
+
+/** The route of a path, whatever the method, or undefined. */
+export function routeOfPath(path: string): Route | undefined {
+  return ROUTES.find((route: Route) => route.path === path);
+}
+
+/** Headers the node's shim adds to every request it forwards: the node's id and secret. */
+export const NODE_HEADERS = { id: "x-node-id", secret: "x-node-secret" } as const;
+
+/** The environment variables the stack sets on the Lambdas, read once at cold start. */
+export const ENV = {
+  table: "REGISTRY_TABLE",
+  fleetConfig: "FLEET_CONFIG",
+  nodeSecret: "NODE_SECRET_ID",
+  cameraSecret: "CAMERA_SECRET_ID",
+  operatorSecret: "OPERATOR_SECRET_ID",
+  scalerFunction: "SCALER_FUNCTION_NAME",
+  groupName: "GROUP_NAME",
+  launchHook: "LAUNCH_HOOK_NAME",
+  terminateHook: "TERMINATE_HOOK_NAME",
+  nodeSecretPrefix: "NODE_SECRET_PARAMETER_PREFIX",
+  /** Powertools' own: the `service` of every log line and metric (the fleet's name). */
+  serviceName: "POWERTOOLS_SERVICE_NAME",
+} as const;
+
+/** The CloudWatch namespace of the control plane's metrics (dimension `service`: the fleet's name). */
+export const METRIC_NAMESPACE = "RtmpFleet";
+
+/** The names of the control plane's metrics. */
+export const METRIC = {
+  resolves: "Resolves",
+  resolveNoCapacity: "ResolveNoCapacity",
+  publishAllowed: "PublishAllowed",
+  publishDenied: "PublishDenied",
+  streamsEnded: "StreamsEnded",
+  heartbeats: "Heartbeats",
+  scaleOut: "ScaleOutActions",
+  drained: "NodesDrained",
+  terminated: "NodesTerminated",
+  dead: "NodesDead",
+  nodesActive: "NodesActive",
+  nodesPending: "NodesPending",
+  nodesDraining: "NodesDraining",
+  streamsLive: "StreamsLive",
+  streamsReserved: "StreamsReserved",
+  nodeCpu: "NodeCpuPercent",
+  scalerErrors: "ScalerErrors",
+} as const;
+
+/** The dimension that carries a node's id on per-node metrics. */
+export const NODE_ID_DIMENSION = "NodeId";
+
+/**
+ * The registry table: partition key `pk` and sort key `sk` (both strings), and a time-to-live
+ * attribute for items that clean themselves up. Each kind of item has its own partition.
+ */
+export const REGISTRY_TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "ttl",
+  partitions: {
+    /** Every node (sort key: its id), with its stream slots inside. */
+    node: "NODE",
+    /** Leases (sort key: the lease's name). */
+    lease: "LEASE",
+    /** Fleet events (sort key: time, then a random suffix). */
+    event: "EVENT",
+  },
+} as const;
+
+/** The media-node group's lifecycle hooks and the EventBridge detail-types of their events. */
+export const LIFECYCLE = {
+  launchHook: "media-node-launch",
+  terminateHook: "media-node-terminate",
+  launchEvent: "EC2 Instance-launch Lifecycle Action",
+  terminateEvent: "EC2 Instance-terminate Lifecycle Action",
+} as const;
+
+/** The port cameras publish on, and the nginx-rtmp application they publish to. */
+export const RTMP_PORT = 1935;
+export const RTMP_APP = "live";
