@@ -6,7 +6,7 @@
  */
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { ConfigError, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { isEmailAddress, isFleetName, isIpv4Cidr } from "./rtmp-fleet";
+import { isEmailAddress, isFleetName, isIpv4Cidr } from "./fleet-validation";
 
 /** An existing VPC to run the media nodes in, given without lookups. */
 export interface ExistingVpcSettings {

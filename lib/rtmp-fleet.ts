@@ -75,8 +75,9 @@ import {
   RTMP_PORT,
   UNMATCHED_ROUTE_FUNCTION,
 } from "../lambdas/contract";
-import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
+import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { FleetFunction } from "./fleet-function";
+import { validateFleetProps } from "./fleet-validation";
 import { mediaNodeUserData } from "./media-node-user-data";
 
 /** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
@@ -164,27 +165,6 @@ export interface RtmpFleetProps {
   readonly requireCameraKeys?: boolean;
 }
 
-/** Checks a CIDR block: IPv4, host bits zero (EC2 refuses others). */
-export function isIpv4Cidr(value: string): boolean {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!match) return false;
-  const octets = match.slice(1, 5).map(Number);
-  const prefix = Number(match[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return false;
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  return address % 2 ** (32 - prefix) === 0;
-}
-
-/** Checks a fleet name: a letter, then up to 99 letters, digits or '-' (it prefixes resource names). */
-export function isFleetName(value: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value);
-}
-
-/** Checks the rough shape of an email address (SNS sends the real confirmation). */
-export function isEmailAddress(value: string): boolean {
-  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
-}
-
 /** Acknowledges a cdk-nag finding on a construct and its children, with the reason. */
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
@@ -265,7 +245,15 @@ export class RtmpFleet extends Construct {
       burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
     };
     const requireCameraKeys = props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys;
-    this.validateProps(props, cameraCidrs, tableRemovalPolicy, throttle, requireCameraKeys);
+    validateFleetProps(this, {
+      fleetName: this.fleetName,
+      cameraCidrs,
+      tableRemovalPolicy,
+      apiThrottle: throttle,
+      requireCameraKeys,
+      alarmEmail: props.alarmEmail,
+      vpc: props.vpc,
+    });
 
     this.groupName = `${this.fleetName}-media-nodes`;
     this.groupArn = stack.formatArn({
@@ -364,46 +352,6 @@ export class RtmpFleet extends Construct {
     this.newAlarms(fleetConfig);
     this.alarms = this.alarmList;
     this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  private validateProps(
-    props: RtmpFleetProps,
-    cameraCidrs: readonly string[],
-    tableRemovalPolicy: RemovalPolicy,
-    throttle: ThrottleSettings,
-    requireCameraKeys: boolean,
-  ): void {
-    const problems: string[] = [];
-    if (!isFleetName(this.fleetName)) {
-      problems.push(`fleetName must be a letter, then up to 99 letters, digits or '-', got ${this.fleetName}`);
-    }
-    if (cameraCidrs.length === 0) problems.push("cameraCidrs must list at least one CIDR block");
-    const badCidrs = cameraCidrs.filter((cidr) => !isIpv4Cidr(cidr));
-    if (badCidrs.length > 0) problems.push(`cameraCidrs must be IPv4 CIDR blocks with host bits zero, got ${badCidrs}`);
-    if (tableRemovalPolicy !== RemovalPolicy.RETAIN && tableRemovalPolicy !== RemovalPolicy.DESTROY) {
-      problems.push(
-        `tableRemovalPolicy must be RETAIN or DESTROY (DynamoDB has no snapshot policy), got ${tableRemovalPolicy}`,
-      );
-    }
-    const { rateLimit, burstLimit } = throttle;
-    if (rateLimit === undefined || !(rateLimit > 0))
-      problems.push(`apiThrottle.rateLimit must be above 0, got ${rateLimit}`);
-    if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
-      problems.push(`apiThrottle.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
-    }
-    if (props.alarmEmail !== undefined && !isEmailAddress(props.alarmEmail)) {
-      problems.push(`alarmEmail must be an email address, got ${props.alarmEmail}`);
-    }
-    if (!requireCameraKeys && cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
-      problems.push(
-        "requireCameraKeys false needs cameraCidrs narrower than /0: without keys, anyone who reaches port 1935 may publish",
-      );
-    }
-    if (props.vpc && props.vpc.publicSubnets.length === 0) {
-      problems.push("vpc must have public subnets: cameras reach the nodes on their public addresses");
-    }
-    // A ConfigError, like a bad context value: the app prints its message without a stack trace.
-    if (problems.length > 0) throw new ConfigError(`RtmpFleet props (${this.node.path})`, problems);
   }
 
   private newVpc(logRetention: RetentionDays): Vpc {

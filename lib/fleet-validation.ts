@@ -1,0 +1,80 @@
+/**
+ * The checks of the fleet's props, in one place: the construct runs them all before it builds a
+ * resource, and the app's settings (lib/app-settings.ts) use the same value checks on the context.
+ */
+import { RemovalPolicy } from "aws-cdk-lib";
+import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
+import type { IVpc } from "aws-cdk-lib/aws-ec2";
+import type { IConstruct } from "constructs";
+import { ConfigError } from "../lambdas/core/config";
+
+/** Checks a CIDR block: IPv4, host bits zero (EC2 refuses others). */
+export function isIpv4Cidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return false;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return address % 2 ** (32 - prefix) === 0;
+}
+
+/** Checks a fleet name: a letter, then up to 99 letters, digits or '-' (it prefixes resource names). */
+export function isFleetName(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value);
+}
+
+/** Checks the rough shape of an email address (SNS sends the real confirmation). */
+export function isEmailAddress(value: string): boolean {
+  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
+}
+
+/** The props `validateFleetProps` checks, with their defaults applied (`fleetConfig` checks itself). */
+export interface FleetPropsToValidate {
+  readonly fleetName: string;
+  readonly cameraCidrs: readonly string[];
+  readonly tableRemovalPolicy: RemovalPolicy;
+  readonly apiThrottle: ThrottleSettings;
+  readonly requireCameraKeys: boolean;
+  readonly alarmEmail?: string;
+  readonly vpc?: IVpc;
+}
+
+/**
+ * Checks the fleet's props together, so that one error names every problem.
+ * @throws ConfigError naming each problem and the fleet's construct path
+ */
+export function validateFleetProps(fleet: IConstruct, props: FleetPropsToValidate): void {
+  const problems: string[] = [];
+  if (!isFleetName(props.fleetName)) {
+    problems.push(`fleetName must be a letter, then up to 99 letters, digits or '-', got ${props.fleetName}`);
+  }
+  const { cameraCidrs, tableRemovalPolicy } = props;
+  if (cameraCidrs.length === 0) problems.push("cameraCidrs must list at least one CIDR block");
+  const badCidrs = cameraCidrs.filter((cidr) => !isIpv4Cidr(cidr));
+  if (badCidrs.length > 0) problems.push(`cameraCidrs must be IPv4 CIDR blocks with host bits zero, got ${badCidrs}`);
+  if (tableRemovalPolicy !== RemovalPolicy.RETAIN && tableRemovalPolicy !== RemovalPolicy.DESTROY) {
+    problems.push(
+      `tableRemovalPolicy must be RETAIN or DESTROY (DynamoDB has no snapshot policy), got ${tableRemovalPolicy}`,
+    );
+  }
+  const { rateLimit, burstLimit } = props.apiThrottle;
+  if (rateLimit === undefined || !(rateLimit > 0))
+    problems.push(`apiThrottle.rateLimit must be above 0, got ${rateLimit}`);
+  if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
+    problems.push(`apiThrottle.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
+  }
+  if (props.alarmEmail !== undefined && !isEmailAddress(props.alarmEmail)) {
+    problems.push(`alarmEmail must be an email address, got ${props.alarmEmail}`);
+  }
+  if (!props.requireCameraKeys && cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
+    problems.push(
+      "requireCameraKeys false needs cameraCidrs narrower than /0: without keys, anyone who reaches port 1935 may publish",
+    );
+  }
+  if (props.vpc && props.vpc.publicSubnets.length === 0) {
+    problems.push("vpc must have public subnets: cameras reach the nodes on their public addresses");
+  }
+  // A ConfigError, like a bad context value: the app prints its message without a stack trace.
+  if (problems.length > 0) throw new ConfigError(`RtmpFleet props (${fleet.node.path})`, problems);
+}
