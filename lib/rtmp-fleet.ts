@@ -4,7 +4,7 @@
  * the master secrets, the HTTP API and its Lambdas, the scaler schedule, the lifecycle-event rule,
  * and a dashboard with alarms. Every grant is scoped to this fleet's own resources.
  */
-import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   HttpApi,
@@ -62,7 +62,7 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
-import { Construct, type IConstruct } from "constructs";
+import { Construct } from "constructs";
 import {
   ENV,
   type FunctionName,
@@ -77,8 +77,10 @@ import {
 } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { FleetFunction } from "./fleet-function";
+import { type FleetNames, fleetNames, stackArn } from "./fleet-names";
 import { validateFleetProps } from "./fleet-validation";
 import { mediaNodeUserData } from "./media-node-user-data";
+import { acknowledge, wildcardFinding } from "./nag";
 
 /** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
 export const RTMP_FLEET_DEFAULTS = Object.freeze({
@@ -165,16 +167,6 @@ export interface RtmpFleetProps {
   readonly requireCameraKeys?: boolean;
 }
 
-/** Acknowledges a cdk-nag finding on a construct and its children, with the reason. */
-function acknowledge(scope: IConstruct, id: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id, reason });
-}
-
-/** A wildcard resource as cdk-nag's IAM5 finding names it (pseudo parameters as `<AWS::...>`). */
-function nagArn(service: string, resource: string): string {
-  return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
-}
-
 /** The fleet: media nodes, control plane, monitoring. */
 export class RtmpFleet extends Construct {
   /** The fleet's name (metrics' `service`, resource name prefix). */
@@ -224,6 +216,7 @@ export class RtmpFleet extends Construct {
   /** The dashboard. */
   public readonly dashboard: Dashboard;
 
+  private readonly names: FleetNames;
   private readonly alarmList: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
@@ -255,15 +248,10 @@ export class RtmpFleet extends Construct {
       vpc: props.vpc,
     });
 
-    this.groupName = `${this.fleetName}-media-nodes`;
-    this.groupArn = stack.formatArn({
-      service: "autoscaling",
-      resource: "autoScalingGroup",
-      // The group's id (a UUID) is only known once it exists; its name is fixed and unique.
-      resourceName: `*:autoScalingGroupName/${this.groupName}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    this.nodeSecretParameterPrefix = `/rtmp-fleet/${this.fleetName}/node-secrets`;
+    this.names = fleetNames(this, this.fleetName);
+    this.groupName = this.names.groupName;
+    this.groupArn = this.names.groupArn;
+    this.nodeSecretParameterPrefix = this.names.nodeSecretParameterPrefix;
 
     this.vpc = props.vpc ?? this.newVpc(logRetention);
 
@@ -468,7 +456,7 @@ export class RtmpFleet extends Construct {
       );
       acknowledge(
         fn.role,
-        `AwsSolutions-IAM5[Resource::${nagArn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
+        this.names.groupArnFinding,
         "Scoped to this fleet's group by its fixed name; the '*' stands for the group's id, a UUID that only " +
           "exists once the group is created (and the group needs the Lambdas first).",
       );
@@ -514,7 +502,7 @@ export class RtmpFleet extends Construct {
     );
     acknowledge(
       f.lifecycle.role,
-      `AwsSolutions-IAM5[Resource::${nagArn("ssm", `parameter${this.nodeSecretParameterPrefix}/*`)}]`,
+      wildcardFinding("ssm", `parameter${this.nodeSecretParameterPrefix}/*`),
       "The lifecycle Lambda writes and deletes one parameter per instance under this fleet's own path; " +
         "instance ids are not known in advance.",
     );
@@ -728,7 +716,7 @@ export class RtmpFleet extends Construct {
     suspend.node.addDependency(group);
     acknowledge(
       suspend,
-      `AwsSolutions-IAM5[Resource::${nagArn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
+      this.names.groupArnFinding,
       "SuspendProcesses on this fleet's group only, by its fixed name; the '*' is the group's id, unknown before creation.",
     );
     return { role, securityGroup, launchTemplate, group };
@@ -956,10 +944,4 @@ export class RtmpFleet extends Construct {
     );
     return dashboard;
   }
-}
-
-/** An ARN in this stack's partition, region and account, with pseudo parameters (no lookup). */
-function stackArn(service: string, resource: string): string {
-  // Fn.join keeps `${ec2:InstanceID}` a plain string: CDK would read `${Token[...]}` only.
-  return Fn.join("", ["arn:", Aws.PARTITION, `:${service}:`, Aws.REGION, ":", Aws.ACCOUNT_ID, `:${resource}`]);
 }
