@@ -40,8 +40,6 @@ import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
 import {
   BlockDeviceVolume,
   EbsDeviceVolumeType,
-  FlowLogDestination,
-  FlowLogTrafficType,
   InstanceArchitecture,
   InstanceType,
   type IVpc,
@@ -52,7 +50,6 @@ import {
   Port,
   SecurityGroup,
   SubnetType,
-  Vpc,
 } from "aws-cdk-lib/aws-ec2";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
@@ -79,6 +76,7 @@ import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lam
 import { FleetFunction } from "./fleet-function";
 import { type FleetNames, fleetNames, stackArn } from "./fleet-names";
 import { validateFleetProps } from "./fleet-validation";
+import { FleetVpc } from "./fleet-vpc";
 import { mediaNodeUserData } from "./media-node-user-data";
 import { acknowledge, wildcardFinding } from "./nag";
 
@@ -253,7 +251,7 @@ export class RtmpFleet extends Construct {
     this.groupArn = this.names.groupArn;
     this.nodeSecretParameterPrefix = this.names.nodeSecretParameterPrefix;
 
-    this.vpc = props.vpc ?? this.newVpc(logRetention);
+    this.vpc = props.vpc ?? new FleetVpc(this, { logRetention }).vpc;
 
     // Registry.
     this.table = new Table(this, "Registry", {
@@ -340,25 +338,6 @@ export class RtmpFleet extends Construct {
     this.newAlarms(fleetConfig);
     this.alarms = this.alarmList;
     this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  private newVpc(logRetention: RetentionDays): Vpc {
-    const flowLogs = new LogGroup(this, "FlowLogs", { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    // Public subnets only: the nodes need public addresses for the cameras, and reach AWS APIs
-    // through the internet gateway, so no NAT gateway (and its hourly cost) is needed.
-    return new Vpc(this, "Vpc", {
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [
-        { name: "Public", subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-      ],
-      flowLogs: {
-        All: {
-          destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
-          trafficType: FlowLogTrafficType.ALL,
-        },
-      },
-    });
   }
 
   private newFunctions(fleetConfig: FleetConfig, logRetention: RetentionDays): Record<FunctionName, FleetFunction> {
