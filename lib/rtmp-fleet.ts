@@ -61,7 +61,6 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
 import {
-  ENV,
   type FunctionName,
   LIFECYCLE,
   METRIC,
@@ -72,14 +71,15 @@ import {
   UNMATCHED_ROUTE_FUNCTION,
 } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { FleetFunction } from "./fleet-function";
+import { ControlPlaneFunctions } from "./control-plane-functions";
+import type { FleetFunction } from "./fleet-function";
 import { type FleetNames, fleetNames, stackArn } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
 import { validateFleetProps } from "./fleet-validation";
 import { FleetVpc } from "./fleet-vpc";
 import { mediaNodeUserData } from "./media-node-user-data";
-import { acknowledge, wildcardFinding } from "./nag";
+import { acknowledge } from "./nag";
 
 /** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
 export const RTMP_FLEET_DEFAULTS = Object.freeze({
@@ -261,8 +261,13 @@ export class RtmpFleet extends Construct {
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
 
-    this.functions = this.newFunctions(fleetConfig, logRetention);
-    this.grantFunctions();
+    this.functions = new ControlPlaneFunctions(this, {
+      names: this.names,
+      fleetConfig,
+      logRetention,
+      table: this.table,
+      secrets,
+    }).functions;
 
     const { api, stage } = this.newApi(throttle, logRetention);
     this.api = api;
@@ -302,153 +307,6 @@ export class RtmpFleet extends Construct {
     this.newAlarms(fleetConfig);
     this.alarms = this.alarmList;
     this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  private newFunctions(fleetConfig: FleetConfig, logRetention: RetentionDays): Record<FunctionName, FleetFunction> {
-    const fleetEnv = {
-      [ENV.table]: this.table.tableName,
-      [ENV.groupName]: this.groupName,
-      [ENV.launchHook]: LIFECYCLE.launchHook,
-      [ENV.terminateHook]: LIFECYCLE.terminateHook,
-      [ENV.serviceName]: this.fleetName,
-    };
-    // Every HTTP Lambda builds the same dependencies (awsApiDeps), which read these; an id alone
-    // gives no access: each Lambda may read only the secrets granted below.
-    const httpEnv = {
-      ...fleetEnv,
-      [ENV.fleetConfig]: JSON.stringify(fleetConfig),
-      [ENV.nodeSecret]: this.nodeMasterSecret.secretArn,
-    };
-    const cameraEnv: Record<string, string> = this.cameraMasterSecret
-      ? { [ENV.cameraSecret]: this.cameraMasterSecret.secretArn }
-      : {};
-    const operatorEnv = { [ENV.operatorSecret]: this.operatorTokenSecret.secretArn };
-    // nginx-rtmp waits at most 10 s for on_publish, cold start included; the agent waits 9 s.
-    const callbackTimeout = Duration.seconds(8);
-
-    const make = (
-      entry: FunctionName,
-      id: string,
-      description: string,
-      timeout: Duration,
-      environment: Record<string, string>,
-    ) => new FleetFunction(this, id, { entry, description, timeout, environment, logRetention });
-
-    const scaler = make(
-      "scaler",
-      "Scaler",
-      "Scales the media nodes (every minute, and on demand)",
-      Duration.seconds(60),
-      {
-        ...fleetEnv,
-        [ENV.fleetConfig]: JSON.stringify(fleetConfig),
-      },
-    );
-    return {
-      resolve: make("resolve", "Resolve", "GET /resolve: where a camera publishes", callbackTimeout, {
-        ...httpEnv,
-        ...cameraEnv,
-        [ENV.scalerFunction]: scaler.function.functionName,
-      }),
-      publish: make("publish", "Publish", "POST /hooks/publish: nginx-rtmp on_publish", callbackTimeout, {
-        ...httpEnv,
-        ...cameraEnv,
-      }),
-      done: make("done", "Done", "POST /hooks/done: nginx-rtmp on_publish_done", callbackTimeout, httpEnv),
-      heartbeat: make(
-        "heartbeat",
-        "Heartbeat",
-        "POST /nodes/heartbeat: the node agent's report",
-        callbackTimeout,
-        httpEnv,
-      ),
-      nodes: make("nodes", "Nodes", "GET /nodes: operator view of the nodes", Duration.seconds(10), {
-        ...httpEnv,
-        ...operatorEnv,
-      }),
-      streams: make("streams", "Streams", "GET /streams: operator view of the streams", Duration.seconds(10), {
-        ...httpEnv,
-        ...operatorEnv,
-      }),
-      events: make("events", "Events", "GET /events: operator view of recent fleet events", Duration.seconds(10), {
-        ...httpEnv,
-        ...operatorEnv,
-      }),
-      "not-found": make("not-found", "NotFound", "$default route: JSON 404/405", Duration.seconds(5), httpEnv),
-      scaler,
-      lifecycle: make(
-        "lifecycle",
-        "Lifecycle",
-        "Media-node lifecycle hooks: register, issue and revoke node secrets",
-        Duration.seconds(30),
-        {
-          ...fleetEnv,
-          [ENV.nodeSecret]: this.nodeMasterSecret.secretArn,
-          [ENV.nodeSecretPrefix]: this.nodeSecretParameterPrefix,
-        },
-      ),
-    };
-  }
-
-  /** Each Lambda gets exactly what it calls (see lambdas/functions/aws-wiring.ts and the handlers). */
-  private grantFunctions(): void {
-    const f = this.functions;
-    const groupActions = (fn: FleetFunction, ...actions: string[]) => {
-      fn.role.addToPrincipalPolicy(
-        new PolicyStatement({ actions: actions.map((a) => `autoscaling:${a}`), resources: [this.groupArn] }),
-      );
-      acknowledge(
-        fn.role,
-        this.names.groupArnFinding,
-        "Scoped to this fleet's group by its fixed name; the '*' stands for the group's id, a UUID that only " +
-          "exists once the group is created (and the group needs the Lambdas first).",
-      );
-    };
-    const describeOnly = (fn: FleetFunction, actions: string[], why: string) => {
-      fn.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: ["*"] }));
-      acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", why);
-    };
-
-    for (const fn of [f.resolve, f.publish, f.done, f.heartbeat, f.scaler, f.lifecycle]) {
-      this.table.grantReadWriteData(fn.role);
-    }
-    for (const fn of [f.nodes, f.streams, f.events]) this.table.grantReadData(fn.role);
-
-    for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) this.nodeMasterSecret.grantRead(fn.role);
-    if (this.cameraMasterSecret) {
-      for (const fn of [f.resolve, f.publish]) this.cameraMasterSecret.grantRead(fn.role);
-    }
-    for (const fn of [f.nodes, f.streams, f.events]) this.operatorTokenSecret.grantRead(fn.role);
-
-    // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
-    f.scaler.function.grantInvokeLatestVersion(f.resolve.role);
-
-    groupActions(f.resolve, "SetInstanceProtection");
-    groupActions(f.publish, "SetInstanceProtection");
-    groupActions(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction");
-    groupActions(f.scaler, "SetDesiredCapacity", "SetInstanceProtection", "TerminateInstanceInAutoScalingGroup");
-    groupActions(f.lifecycle, "CompleteLifecycleAction");
-    describeOnly(
-      f.scaler,
-      ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"],
-      "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level " +
-        "permissions (IAM requires Resource '*'); both are read-only and the scaler asks for its own group " +
-        "and its own instances' CPU only.",
-    );
-
-    // Node secrets: one SecureString per instance, written at launch and deleted at termination.
-    f.lifecycle.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ["ssm:PutParameter", "ssm:DeleteParameter"],
-        resources: [stackArn("ssm", `parameter${this.nodeSecretParameterPrefix}/*`)],
-      }),
-    );
-    acknowledge(
-      f.lifecycle.role,
-      wildcardFinding("ssm", `parameter${this.nodeSecretParameterPrefix}/*`),
-      "The lifecycle Lambda writes and deletes one parameter per instance under this fleet's own path; " +
-        "instance ids are not known in advance.",
-    );
   }
 
   private newApi(throttle: ThrottleSettings, logRetention: RetentionDays): { api: HttpApi; stage: HttpStage } {

@@ -1,0 +1,227 @@
+/**
+ * The control plane's Lambdas, their environments and every grant. Each Lambda gets exactly what
+ * it calls (see lambdas/functions/aws-wiring.ts and the handlers), scoped to this fleet's own
+ * table, secrets, group and node-secret path.
+ */
+import { Duration } from "aws-cdk-lib";
+import type { Table } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { ENV, type FunctionName, LIFECYCLE } from "../lambdas/contract";
+import type { FleetConfig } from "../lambdas/core/config";
+import { FleetFunction } from "./fleet-function";
+import { type FleetNames, stackArn } from "./fleet-names";
+import type { FleetSecrets } from "./fleet-secrets";
+import { acknowledge, wildcardFinding } from "./nag";
+
+/** Props of `ControlPlaneFunctions`. */
+export interface ControlPlaneFunctionsProps {
+  /** The group and node-secret path the Lambdas act on. */
+  readonly names: FleetNames;
+  /** The validated policy, passed to the Lambdas that apply it. */
+  readonly fleetConfig: FleetConfig;
+  /** Retention of the Lambdas' log groups. */
+  readonly logRetention: RetentionDays;
+  /** The registry. */
+  readonly table: Table;
+  /** The master secrets the Lambdas may read. */
+  readonly secrets: FleetSecrets;
+}
+
+/** nginx-rtmp waits at most 10 s for on_publish, cold start included; the agent waits 9 s. */
+const CALLBACK_TIMEOUT = Duration.seconds(8);
+const OPERATOR_VIEW_TIMEOUT = Duration.seconds(10);
+
+interface FunctionSpec {
+  /** The construct id: part of the logical id of each of its resources, so never renamed. */
+  readonly id: string;
+  readonly description: string;
+  readonly timeout: Duration;
+}
+
+/** What each Lambda is. */
+const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
+  resolve: { id: "Resolve", description: "GET /resolve: where a camera publishes", timeout: CALLBACK_TIMEOUT },
+  publish: { id: "Publish", description: "POST /hooks/publish: nginx-rtmp on_publish", timeout: CALLBACK_TIMEOUT },
+  done: { id: "Done", description: "POST /hooks/done: nginx-rtmp on_publish_done", timeout: CALLBACK_TIMEOUT },
+  heartbeat: {
+    id: "Heartbeat",
+    description: "POST /nodes/heartbeat: the node agent's report",
+    timeout: CALLBACK_TIMEOUT,
+  },
+  nodes: { id: "Nodes", description: "GET /nodes: operator view of the nodes", timeout: OPERATOR_VIEW_TIMEOUT },
+  streams: {
+    id: "Streams",
+    description: "GET /streams: operator view of the streams",
+    timeout: OPERATOR_VIEW_TIMEOUT,
+  },
+  events: {
+    id: "Events",
+    description: "GET /events: operator view of recent fleet events",
+    timeout: OPERATOR_VIEW_TIMEOUT,
+  },
+  "not-found": { id: "NotFound", description: "$default route: JSON 404/405", timeout: Duration.seconds(5) },
+  scaler: {
+    id: "Scaler",
+    description: "Scales the media nodes (every minute, and on demand)",
+    timeout: Duration.seconds(60),
+  },
+  lifecycle: {
+    id: "Lifecycle",
+    description: "Media-node lifecycle hooks: register, issue and revoke node secrets",
+    timeout: Duration.seconds(30),
+  },
+};
+
+type Environment = Readonly<Record<string, string>>;
+
+/** The Lambdas' environments, by what each needs. */
+interface EnvironmentsByNeed {
+  /** The fleet and its policy: the scaler. */
+  readonly scaler: Environment;
+  /** The policy and the node secrets' master: every HTTP Lambda. */
+  readonly http: Environment;
+  /** The camera keys' master too, when keys are on: /resolve and on_publish. */
+  readonly camera: Environment;
+  /** The operator token too: the operator views. */
+  readonly operator: Environment;
+  /** The node secrets' master and where to write each node's secret, without the policy. */
+  readonly lifecycle: Environment;
+}
+
+/**
+ * The environments of the Lambdas, by what they need. Every HTTP Lambda builds the same
+ * dependencies (awsApiDeps), which read the secrets' ids; an id alone gives no access: each
+ * Lambda may read only the secrets granted to it.
+ */
+function environments({ names, fleetConfig, table, secrets }: ControlPlaneFunctionsProps): EnvironmentsByNeed {
+  const fleet = {
+    [ENV.table]: table.tableName,
+    [ENV.groupName]: names.groupName,
+    [ENV.launchHook]: LIFECYCLE.launchHook,
+    [ENV.terminateHook]: LIFECYCLE.terminateHook,
+    [ENV.serviceName]: names.fleetName,
+  };
+  const policy = { ...fleet, [ENV.fleetConfig]: JSON.stringify(fleetConfig) };
+  const http = { ...policy, [ENV.nodeSecret]: secrets.nodeMasterSecret.secretArn };
+  const cameraSecret: Environment = secrets.cameraMasterSecret
+    ? { [ENV.cameraSecret]: secrets.cameraMasterSecret.secretArn }
+    : {};
+  return {
+    scaler: policy,
+    http,
+    camera: { ...http, ...cameraSecret },
+    operator: { ...http, [ENV.operatorSecret]: secrets.operatorTokenSecret.secretArn },
+    lifecycle: {
+      ...fleet,
+      [ENV.nodeSecret]: secrets.nodeMasterSecret.secretArn,
+      [ENV.nodeSecretPrefix]: names.nodeSecretParameterPrefix,
+    },
+  };
+}
+
+/** Builds the Lambdas and their grants in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
+export class ControlPlaneFunctions {
+  /** The Lambdas, by entry point. */
+  public readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+
+  constructor(scope: Construct, props: ControlPlaneFunctionsProps) {
+    const env = environments(props);
+    const make = (entry: FunctionName, environment: Environment) => {
+      const { id, description, timeout } = FUNCTIONS[entry];
+      return new FleetFunction(scope, id, {
+        entry,
+        description,
+        timeout,
+        environment,
+        logRetention: props.logRetention,
+      });
+    };
+    // The scaler first: a resolve that finds no room wakes it by its name.
+    const scaler = make("scaler", env.scaler);
+    this.functions = {
+      resolve: make("resolve", { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName }),
+      publish: make("publish", env.camera),
+      done: make("done", env.http),
+      heartbeat: make("heartbeat", env.http),
+      nodes: make("nodes", env.operator),
+      streams: make("streams", env.operator),
+      events: make("events", env.operator),
+      "not-found": make("not-found", env.http),
+      scaler,
+      lifecycle: make("lifecycle", env.lifecycle),
+    };
+    grantData(this.functions, props);
+    grantGroupActions(this.functions, props.names);
+    grantNodeSecretParameters(this.functions.lifecycle, props.names);
+  }
+}
+
+/** The registry, the master secrets, and the scaler's invocation. */
+function grantData(f: Readonly<Record<FunctionName, FleetFunction>>, { table, secrets }: ControlPlaneFunctionsProps) {
+  for (const fn of [f.resolve, f.publish, f.done, f.heartbeat, f.scaler, f.lifecycle]) {
+    table.grantReadWriteData(fn.role);
+  }
+  for (const fn of [f.nodes, f.streams, f.events]) table.grantReadData(fn.role);
+
+  for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) secrets.nodeMasterSecret.grantRead(fn.role);
+  if (secrets.cameraMasterSecret) {
+    for (const fn of [f.resolve, f.publish]) secrets.cameraMasterSecret.grantRead(fn.role);
+  }
+  for (const fn of [f.nodes, f.streams, f.events]) secrets.operatorTokenSecret.grantRead(fn.role);
+
+  // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
+  f.scaler.function.grantInvokeLatestVersion(f.resolve.role);
+}
+
+/** Auto Scaling actions on this fleet's group only, and the scaler's two reads that take no resource. */
+function grantGroupActions(f: Readonly<Record<FunctionName, FleetFunction>>, names: FleetNames) {
+  const onGroup = (fn: FleetFunction, ...actions: string[]) => {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: actions.map((a) => `autoscaling:${a}`), resources: [names.groupArn] }),
+    );
+    acknowledge(
+      fn.role,
+      names.groupArnFinding,
+      "Scoped to this fleet's group by its fixed name; the '*' stands for the group's id, a UUID that only " +
+        "exists once the group is created (and the group needs the Lambdas first).",
+    );
+  };
+  onGroup(f.resolve, "SetInstanceProtection");
+  onGroup(f.publish, "SetInstanceProtection");
+  onGroup(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction");
+  onGroup(f.scaler, "SetDesiredCapacity", "SetInstanceProtection", "TerminateInstanceInAutoScalingGroup");
+  onGroup(f.lifecycle, "CompleteLifecycleAction");
+
+  f.scaler.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"],
+      resources: ["*"],
+    }),
+  );
+  acknowledge(
+    f.scaler.role,
+    "AwsSolutions-IAM5[Resource::*]",
+    "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level " +
+      "permissions (IAM requires Resource '*'); both are read-only and the scaler asks for its own group " +
+      "and its own instances' CPU only.",
+  );
+}
+
+/** Node secrets: one SecureString per instance, written at launch and deleted at termination. */
+function grantNodeSecretParameters(lifecycle: FleetFunction, names: FleetNames) {
+  const parameters = `parameter${names.nodeSecretParameterPrefix}/*`;
+  lifecycle.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["ssm:PutParameter", "ssm:DeleteParameter"],
+      resources: [stackArn("ssm", parameters)],
+    }),
+  );
+  acknowledge(
+    lifecycle.role,
+    wildcardFinding("ssm", parameters),
+    "The lifecycle Lambda writes and deletes one parameter per instance under this fleet's own path; " +
+      "instance ids are not known in advance.",
+  );
+}
