@@ -5,18 +5,7 @@
  * and a dashboard with alarms. Every grant is scoped to this fleet's own resources.
  */
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import {
-  HttpApi,
-  type HttpMethod,
-  HttpRoute,
-  HttpRouteKey,
-  HttpStage,
-  LogGroupLogDestination,
-  PayloadFormatVersion,
-  type ThrottleSettings,
-} from "aws-cdk-lib/aws-apigatewayv2";
-import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import {
   AutoScalingGroup,
   type CfnAutoScalingGroup,
@@ -66,12 +55,11 @@ import {
   METRIC,
   METRIC_NAMESPACE,
   NODE_ID_DIMENSION,
-  ROUTES,
   RTMP_PORT,
-  UNMATCHED_ROUTE_FUNCTION,
 } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { ControlPlaneFunctions } from "./control-plane-functions";
+import { FleetApi } from "./fleet-api";
 import type { FleetFunction } from "./fleet-function";
 import { type FleetNames, fleetNames, stackArn } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
@@ -269,7 +257,12 @@ export class RtmpFleet extends Construct {
       secrets,
     }).functions;
 
-    const { api, stage } = this.newApi(throttle, logRetention);
+    const { api, stage } = new FleetApi(this, {
+      fleetName: this.fleetName,
+      functions: this.functions,
+      throttle,
+      logRetention,
+    });
     this.api = api;
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
@@ -307,71 +300,6 @@ export class RtmpFleet extends Construct {
     this.newAlarms(fleetConfig);
     this.alarms = this.alarmList;
     this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  private newApi(throttle: ThrottleSettings, logRetention: RetentionDays): { api: HttpApi; stage: HttpStage } {
-    const api = new HttpApi(this, "Api", {
-      apiName: `${this.fleetName}-api`,
-      description: `${this.fleetName}: where cameras publish; nginx-rtmp callbacks; node heartbeats; operator views`,
-      createDefaultStage: false,
-    });
-    const accessLogs = new LogGroup(this, "ApiAccessLogs", {
-      retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const stage = new HttpStage(this, "ApiStage", {
-      httpApi: api,
-      stageName: "$default",
-      autoDeploy: true,
-      throttle,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        // $context.path has no query string: camera keys (?key=...) stay out of the logs.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: "$context.requestId",
-            ip: "$context.identity.sourceIp",
-            time: "$context.requestTime",
-            method: "$context.httpMethod",
-            path: "$context.path",
-            routeKey: "$context.routeKey",
-            status: "$context.status",
-            responseLength: "$context.responseLength",
-            latencyMs: "$context.responseLatency",
-            integrationLatencyMs: "$context.integrationLatency",
-            integrationError: "$context.integrationErrorMessage",
-            userAgent: "$context.identity.userAgent",
-          }),
-        ),
-      },
-    });
-
-    const integration = (entry: FunctionName) =>
-      new HttpLambdaIntegration(`${entry}-integration`, this.functions[entry].function, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      });
-    for (const route of ROUTES) {
-      api.addRoutes({
-        path: route.path,
-        methods: [route.method as HttpMethod],
-        integration: integration(route.function),
-      });
-    }
-    // In the API's scope, like the routes addRoutes makes.
-    new HttpRoute(api, "DefaultRoute", {
-      httpApi: api,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration: integration(UNMATCHED_ROUTE_FUNCTION),
-    });
-    acknowledge(
-      api,
-      "AwsSolutions-APIG4",
-      "Each route authenticates in its Lambda, with a credential API Gateway authorizers cannot check without " +
-        "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the per-node HMAC " +
-        "secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
-        "authorizer's extra cold start would eat into nginx-rtmp's 10 s on_publish budget.",
-    );
-    return { api, stage };
   }
 
   private newMediaNodes(

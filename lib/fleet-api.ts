@@ -1,0 +1,111 @@
+/**
+ * The control plane's HTTP API: one route per entry of `ROUTES` (lambdas/contract.ts), a `$default`
+ * route answering JSON 404/405, a throttled `$default` stage with access logs. Each route
+ * authenticates in its Lambda (cdk-nag APIG4 says why).
+ */
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  HttpApi,
+  type HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+  type ThrottleSettings,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { type FunctionName, ROUTES, UNMATCHED_ROUTE_FUNCTION } from "../lambdas/contract";
+import type { FleetFunction } from "./fleet-function";
+import { acknowledge } from "./nag";
+
+/** Props of `FleetApi`. */
+export interface FleetApiProps {
+  /** Prefixes the API's name and description. */
+  readonly fleetName: string;
+  /** The Lambdas the routes call, by entry point. */
+  readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+  /** The stage's throttling, as validated by `validateFleetProps`. */
+  readonly throttle: ThrottleSettings;
+  /** Retention of the access logs. */
+  readonly logRetention: RetentionDays;
+}
+
+/** One JSON line per request. $context.path has no query string: camera keys (?key=...) stay out of the logs. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: "$context.requestId",
+    ip: "$context.identity.sourceIp",
+    time: "$context.requestTime",
+    method: "$context.httpMethod",
+    path: "$context.path",
+    routeKey: "$context.routeKey",
+    status: "$context.status",
+    responseLength: "$context.responseLength",
+    latencyMs: "$context.responseLatency",
+    integrationLatencyMs: "$context.integrationLatency",
+    integrationError: "$context.integrationErrorMessage",
+    userAgent: "$context.identity.userAgent",
+  }),
+);
+
+/** Builds the API in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
+export class FleetApi {
+  public readonly api: HttpApi;
+  /** Its `$default` stage (throttling, access logs). */
+  public readonly stage: HttpStage;
+  /** Where the stage writes its access logs. */
+  public readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, props: FleetApiProps) {
+    this.api = new HttpApi(scope, "Api", {
+      apiName: `${props.fleetName}-api`,
+      description: `${props.fleetName}: where cameras publish; nginx-rtmp callbacks; node heartbeats; operator views`,
+      createDefaultStage: false,
+    });
+    this.accessLogs = new LogGroup(scope, "ApiAccessLogs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(scope, "ApiStage", {
+      httpApi: this.api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+    this.addRoutes(props.functions);
+    acknowledge(
+      this.api,
+      "AwsSolutions-APIG4",
+      "Each route authenticates in its Lambda, with a credential API Gateway authorizers cannot check without " +
+        "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the per-node HMAC " +
+        "secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
+        "authorizer's extra cold start would eat into nginx-rtmp's 10 s on_publish budget.",
+    );
+  }
+
+  /** The contract's routes, then `$default` for every other request. */
+  private addRoutes(functions: Readonly<Record<FunctionName, FleetFunction>>): void {
+    const integration = (entry: FunctionName) =>
+      new HttpLambdaIntegration(`${entry}-integration`, functions[entry].function, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      });
+    for (const route of ROUTES) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [route.method as HttpMethod],
+        integration: integration(route.function),
+      });
+    }
+    // In the API's scope, like the routes addRoutes makes.
+    new HttpRoute(this.api, "DefaultRoute", {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integration(UNMATCHED_ROUTE_FUNCTION),
+    });
+  }
+}
