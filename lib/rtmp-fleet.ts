@@ -6,12 +6,7 @@
  */
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
-import {
-  AutoScalingGroup,
-  type CfnAutoScalingGroup,
-  GroupMetrics,
-  TerminationPolicy,
-} from "aws-cdk-lib/aws-autoscaling";
+import type { AutoScalingGroup } from "aws-cdk-lib/aws-autoscaling";
 import {
   Alarm,
   AlarmStatusWidget,
@@ -27,47 +22,31 @@ import {
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import {
-  BlockDeviceVolume,
-  EbsDeviceVolumeType,
-  InstanceArchitecture,
+  type InstanceArchitecture,
   InstanceType,
   type IVpc,
-  LaunchTemplate,
-  LaunchTemplateHttpTokens,
-  MachineImage,
-  Peer,
-  Port,
-  SecurityGroup,
-  SubnetType,
+  type LaunchTemplate,
+  type SecurityGroup,
 } from "aws-cdk-lib/aws-ec2";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Role } from "aws-cdk-lib/aws-iam";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
-import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
-import {
-  type FunctionName,
-  LIFECYCLE,
-  METRIC,
-  METRIC_NAMESPACE,
-  NODE_ID_DIMENSION,
-  RTMP_PORT,
-} from "../lambdas/contract";
+import { type FunctionName, LIFECYCLE, METRIC, METRIC_NAMESPACE, NODE_ID_DIMENSION } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { ControlPlaneFunctions } from "./control-plane-functions";
 import { FleetApi } from "./fleet-api";
 import type { FleetFunction } from "./fleet-function";
-import { type FleetNames, fleetNames, stackArn } from "./fleet-names";
+import { type FleetNames, fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
 import { validateFleetProps } from "./fleet-validation";
 import { FleetVpc } from "./fleet-vpc";
-import { mediaNodeUserData } from "./media-node-user-data";
-import { acknowledge } from "./nag";
+import { MediaNodeGroup } from "./media-node-group";
 
 /** The defaults of `RtmpFleetProps` that are plain values (the app's context defaults too). */
 export const RTMP_FLEET_DEFAULTS = Object.freeze({
@@ -78,17 +57,6 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   apiBurstLimit: 100,
   requireCameraKeys: true,
 });
-
-/** How long a launching node may take to report ready before the group abandons it (seconds). */
-export const LAUNCH_HOOK_TIMEOUT_SECONDS = 600;
-/** How long a terminating node is held for the lifecycle Lambda (seconds). */
-export const TERMINATE_HOOK_TIMEOUT_SECONDS = 120;
-
-/** The public SSM parameter of the current Ubuntu 24.04 LTS AMI, by architecture. */
-export function ubuntuAmiParameter(architecture: InstanceArchitecture): string {
-  const arch = architecture === InstanceArchitecture.ARM_64 ? "arm64" : "amd64";
-  return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id`;
-}
 
 /** Props of `RtmpFleet`. */
 export interface RtmpFleetProps {
@@ -267,7 +235,15 @@ export class RtmpFleet extends Construct {
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
 
-    const nodes = this.newMediaNodes(instanceType, architecture, cameraCidrs, fleetConfig);
+    const nodes = new MediaNodeGroup(this, {
+      names: this.names,
+      fleetConfig,
+      vpc: this.vpc,
+      apiUrl: this.apiUrl,
+      instanceType,
+      architecture,
+      cameraCidrs,
+    });
     this.nodeRole = nodes.role;
     this.securityGroup = nodes.securityGroup;
     this.launchTemplate = nodes.launchTemplate;
@@ -300,155 +276,6 @@ export class RtmpFleet extends Construct {
     this.newAlarms(fleetConfig);
     this.alarms = this.alarmList;
     this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  private newMediaNodes(
-    instanceType: InstanceType,
-    architecture: InstanceArchitecture,
-    cameraCidrs: readonly string[],
-    fleetConfig: FleetConfig,
-  ) {
-    const role = new Role(this, "NodeRole", {
-      assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
-      description: `${this.fleetName}: media nodes (Session Manager; read their own node secret)`,
-      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
-    });
-    acknowledge(
-      role,
-      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
-      "Session Manager is the nodes' only shell access (no SSH key, no port 22); AmazonSSMManagedInstanceCore " +
-        "is the AWS-maintained minimum for it.",
-    );
-    // Each node reads its own secret only: ${ec2:InstanceID} is the IAM policy variable that
-    // instance-role credentials carry. Written as a literal (not a CDK token) inside Fn::Join.
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ["ssm:GetParameter"],
-        resources: [stackArn("ssm", `parameter${this.nodeSecretParameterPrefix}/\${ec2:InstanceID}`)],
-      }),
-    );
-
-    const securityGroup = new SecurityGroup(this, "NodeSecurityGroup", {
-      vpc: this.vpc,
-      description: `${this.fleetName} media nodes: RTMP ${RTMP_PORT} from cameras; out: HTTPS and HTTP only`,
-      allowAllOutbound: false,
-    });
-    for (const cidr of cameraCidrs) {
-      securityGroup.addIngressRule(Peer.ipv4(cidr), Port.tcp(RTMP_PORT), "RTMP from cameras");
-    }
-    // Out: the API, SSM and Session Manager (HTTPS), Ubuntu's package mirrors (HTTP). Security
-    // groups do not filter Amazon DNS, the Time Sync Service or the instance metadata service.
-    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "HTTPS: control plane API, SSM, Session Manager");
-    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(80), "HTTP: Ubuntu package mirrors (apt verifies signatures)");
-    if (cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
-      acknowledge(
-        securityGroup,
-        "AwsSolutions-EC23",
-        "Cameras publish from unknown addresses by default (cameraCidrs 0.0.0.0/0); only RTMP port 1935 is " +
-          "open, and publishing needs a camera key checked by the control plane (an open CIDR without keys is " +
-          "refused). Set cameraCidrs to narrow it.",
-      );
-    }
-
-    const launchTemplate = new LaunchTemplate(this, "NodeLaunchTemplate", {
-      machineImage: MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture)),
-      instanceType,
-      role,
-      securityGroup,
-      associatePublicIpAddress: true,
-      userData: mediaNodeUserData({
-        apiUrl: this.apiUrl,
-        secretParameterPrefix: this.nodeSecretParameterPrefix,
-        heartbeatSeconds: fleetConfig.heartbeatSeconds,
-      }),
-      detailedMonitoring: true,
-      requireImdsv2: true,
-      httpTokens: LaunchTemplateHttpTokens.REQUIRED,
-      httpEndpoint: true,
-      httpPutResponseHopLimit: 1,
-      blockDevices: [
-        {
-          deviceName: "/dev/sda1",
-          volume: BlockDeviceVolume.ebs(16, {
-            encrypted: true,
-            volumeType: EbsDeviceVolumeType.GP3,
-            deleteOnTermination: true,
-          }),
-        },
-      ],
-    });
-
-    const group = new AutoScalingGroup(this, "MediaNodes", {
-      autoScalingGroupName: this.groupName,
-      vpc: this.vpc,
-      vpcSubnets: { subnetType: SubnetType.PUBLIC },
-      launchTemplate,
-      minCapacity: fleetConfig.minNodes,
-      maxCapacity: fleetConfig.maxNodes,
-      // No desiredCapacity: the scaler owns it, and a template value would reset it on every deploy.
-      newInstancesProtectedFromScaleIn: true,
-      // If the group ever picks an instance itself, the newest first, as the scaler does.
-      terminationPolicies: [TerminationPolicy.NEWEST_INSTANCE],
-      groupMetrics: [GroupMetrics.all()],
-    });
-    // Hooks inline in the group, not as separate resources: the nodes launched when the group is
-    // created go through the launch hook too (the lifecycle Lambda issues their secrets).
-    (group.node.defaultChild as CfnAutoScalingGroup).lifecycleHookSpecificationList = [
-      {
-        lifecycleHookName: LIFECYCLE.launchHook,
-        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-        heartbeatTimeout: LAUNCH_HOOK_TIMEOUT_SECONDS,
-        // A node that never reports ready is terminated, and the scaler launches another.
-        defaultResult: "ABANDON",
-      },
-      {
-        lifecycleHookName: LIFECYCLE.terminateHook,
-        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
-        heartbeatTimeout: TERMINATE_HOOK_TIMEOUT_SECONDS,
-        defaultResult: "CONTINUE",
-      },
-    ];
-    acknowledge(
-      group,
-      "AwsSolutions-AS3",
-      "Every launch and termination goes through a lifecycle hook whose EventBridge event the lifecycle Lambda " +
-        "records as a fleet event (GET /events); scale actions are on the dashboard and failures raise alarms.",
-    );
-
-    // AZRebalance would launch and terminate instances on its own to even out the zones; the fleet
-    // fills nodes in order and never cuts a stream, so the group must not move nodes around.
-    // CloudFormation has no property for suspended processes: one SDK call at deploy time.
-    const suspenderLogs = new LogGroup(this, "SuspendAzRebalanceLogs", {
-      retention: RetentionDays.ONE_WEEK,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const suspenderRole = new Role(this, "SuspendAzRebalanceRole", {
-      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `${this.fleetName}: suspends AZRebalance on the media-node group at deploy time`,
-    });
-    suspenderLogs.grantWrite(suspenderRole);
-    const suspend = new AwsCustomResource(this, "SuspendAzRebalance", {
-      resourceType: "Custom::SuspendAzRebalance",
-      onUpdate: {
-        service: "AutoScaling",
-        action: "SuspendProcesses",
-        parameters: { AutoScalingGroupName: this.groupName, ScalingProcesses: ["AZRebalance"] },
-        physicalResourceId: PhysicalResourceId.of(`${this.groupName}/AZRebalance`),
-      },
-      policy: AwsCustomResourcePolicy.fromStatements([
-        new PolicyStatement({ actions: ["autoscaling:SuspendProcesses"], resources: [this.groupArn] }),
-      ]),
-      role: suspenderRole,
-      logGroup: suspenderLogs,
-      installLatestAwsSdk: false,
-    });
-    suspend.node.addDependency(group);
-    acknowledge(
-      suspend,
-      this.names.groupArnFinding,
-      "SuspendProcesses on this fleet's group only, by its fixed name; the '*' is the group's id, unknown before creation.",
-    );
-    return { role, securityGroup, launchTemplate, group };
   }
 
   /** An alarm on the alarm topic. */

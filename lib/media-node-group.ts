@@ -1,0 +1,246 @@
+/**
+ * The media nodes: Ubuntu instances running nginx-rtmp in an Auto Scaling group that never picks
+ * a node to remove by itself. New nodes are protected from scale-in, every launch and termination
+ * waits in a lifecycle hook for the lifecycle Lambda, and AZRebalance is suspended. Each node may
+ * read its own node secret and nothing else; only RTMP is open, to the camera CIDRs.
+ */
+import { RemovalPolicy } from "aws-cdk-lib";
+import {
+  AutoScalingGroup,
+  type CfnAutoScalingGroup,
+  GroupMetrics,
+  TerminationPolicy,
+} from "aws-cdk-lib/aws-autoscaling";
+import {
+  BlockDeviceVolume,
+  EbsDeviceVolumeType,
+  InstanceArchitecture,
+  type InstanceType,
+  type IVpc,
+  LaunchTemplate,
+  LaunchTemplateHttpTokens,
+  MachineImage,
+  Peer,
+  Port,
+  SecurityGroup,
+  SubnetType,
+} from "aws-cdk-lib/aws-ec2";
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
+import type { Construct } from "constructs";
+import { LIFECYCLE, RTMP_PORT } from "../lambdas/contract";
+import type { FleetConfig } from "../lambdas/core/config";
+import { type FleetNames, stackArn } from "./fleet-names";
+import { mediaNodeUserData } from "./media-node-user-data";
+import { acknowledge } from "./nag";
+
+/** How long a launching node may take to report ready before the group abandons it (seconds). */
+export const LAUNCH_HOOK_TIMEOUT_SECONDS = 600;
+/** How long a terminating node is held for the lifecycle Lambda (seconds). */
+export const TERMINATE_HOOK_TIMEOUT_SECONDS = 120;
+
+/** The public SSM parameter of the current Ubuntu 24.04 LTS AMI, by architecture. */
+export function ubuntuAmiParameter(architecture: InstanceArchitecture): string {
+  const arch = architecture === InstanceArchitecture.ARM_64 ? "arm64" : "amd64";
+  return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id`;
+}
+
+/** Props of `MediaNodeGroup`. */
+export interface MediaNodeGroupProps {
+  /** The group's name and ARN pattern, and the node secrets' path. */
+  readonly names: FleetNames;
+  /** The validated policy: the group's size and the agent's heartbeat interval. */
+  readonly fleetConfig: FleetConfig;
+  /** A VPC with public subnets: cameras reach the nodes on their public addresses. */
+  readonly vpc: IVpc;
+  /** The control plane's base URL, which the nodes' agent and callbacks call. */
+  readonly apiUrl: string;
+  readonly instanceType: InstanceType;
+  /** Picks the Ubuntu AMI. */
+  readonly architecture: InstanceArchitecture;
+  /** IPv4 CIDR blocks allowed to reach RTMP port 1935. */
+  readonly cameraCidrs: readonly string[];
+}
+
+/** Builds the media nodes in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
+export class MediaNodeGroup {
+  /** The nodes' role: Session Manager, and each node's own secret. */
+  public readonly role: Role;
+  /** RTMP in from the camera CIDRs only; HTTPS and HTTP out. */
+  public readonly securityGroup: SecurityGroup;
+  public readonly launchTemplate: LaunchTemplate;
+  public readonly group: AutoScalingGroup;
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly props: MediaNodeGroupProps,
+  ) {
+    this.role = this.newRole();
+    this.securityGroup = this.newSecurityGroup();
+    this.launchTemplate = this.newLaunchTemplate();
+    this.group = this.newGroup();
+    this.suspendAzRebalance();
+  }
+
+  private newRole(): Role {
+    const { names } = this.props;
+    const role = new Role(this.scope, "NodeRole", {
+      assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
+      description: `${names.fleetName}: media nodes (Session Manager; read their own node secret)`,
+      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
+    });
+    acknowledge(
+      role,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
+      "Session Manager is the nodes' only shell access (no SSH key, no port 22); AmazonSSMManagedInstanceCore " +
+        "is the AWS-maintained minimum for it.",
+    );
+    // Each node reads its own secret only: ${ec2:InstanceID} is the IAM policy variable that
+    // instance-role credentials carry. Written as a literal (not a CDK token) inside Fn::Join.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ssm:GetParameter"],
+        resources: [stackArn("ssm", `parameter${names.nodeSecretParameterPrefix}/\${ec2:InstanceID}`)],
+      }),
+    );
+    return role;
+  }
+
+  private newSecurityGroup(): SecurityGroup {
+    const { names, vpc, cameraCidrs } = this.props;
+    const securityGroup = new SecurityGroup(this.scope, "NodeSecurityGroup", {
+      vpc,
+      description: `${names.fleetName} media nodes: RTMP ${RTMP_PORT} from cameras; out: HTTPS and HTTP only`,
+      allowAllOutbound: false,
+    });
+    for (const cidr of cameraCidrs) {
+      securityGroup.addIngressRule(Peer.ipv4(cidr), Port.tcp(RTMP_PORT), "RTMP from cameras");
+    }
+    // Out: the API, SSM and Session Manager (HTTPS), Ubuntu's package mirrors (HTTP). Security
+    // groups do not filter Amazon DNS, the Time Sync Service or the instance metadata service.
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "HTTPS: control plane API, SSM, Session Manager");
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(80), "HTTP: Ubuntu package mirrors (apt verifies signatures)");
+    if (cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
+      acknowledge(
+        securityGroup,
+        "AwsSolutions-EC23",
+        "Cameras publish from unknown addresses by default (cameraCidrs 0.0.0.0/0); only RTMP port 1935 is " +
+          "open, and publishing needs a camera key checked by the control plane (an open CIDR without keys is " +
+          "refused). Set cameraCidrs to narrow it.",
+      );
+    }
+    return securityGroup;
+  }
+
+  private newLaunchTemplate(): LaunchTemplate {
+    const { names, fleetConfig, apiUrl, instanceType, architecture } = this.props;
+    return new LaunchTemplate(this.scope, "NodeLaunchTemplate", {
+      machineImage: MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture)),
+      instanceType,
+      role: this.role,
+      securityGroup: this.securityGroup,
+      associatePublicIpAddress: true,
+      userData: mediaNodeUserData({
+        apiUrl,
+        secretParameterPrefix: names.nodeSecretParameterPrefix,
+        heartbeatSeconds: fleetConfig.heartbeatSeconds,
+      }),
+      detailedMonitoring: true,
+      requireImdsv2: true,
+      httpTokens: LaunchTemplateHttpTokens.REQUIRED,
+      httpEndpoint: true,
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          deviceName: "/dev/sda1",
+          volume: BlockDeviceVolume.ebs(16, {
+            encrypted: true,
+            volumeType: EbsDeviceVolumeType.GP3,
+            deleteOnTermination: true,
+          }),
+        },
+      ],
+    });
+  }
+
+  private newGroup(): AutoScalingGroup {
+    const { names, fleetConfig, vpc } = this.props;
+    const group = new AutoScalingGroup(this.scope, "MediaNodes", {
+      autoScalingGroupName: names.groupName,
+      vpc,
+      vpcSubnets: { subnetType: SubnetType.PUBLIC },
+      launchTemplate: this.launchTemplate,
+      minCapacity: fleetConfig.minNodes,
+      maxCapacity: fleetConfig.maxNodes,
+      // No desiredCapacity: the scaler owns it, and a template value would reset it on every deploy.
+      newInstancesProtectedFromScaleIn: true,
+      // If the group ever picks an instance itself, the newest first, as the scaler does.
+      terminationPolicies: [TerminationPolicy.NEWEST_INSTANCE],
+      groupMetrics: [GroupMetrics.all()],
+    });
+    // Hooks inline in the group, not as separate resources: the nodes launched when the group is
+    // created go through the launch hook too (the lifecycle Lambda issues their secrets).
+    (group.node.defaultChild as CfnAutoScalingGroup).lifecycleHookSpecificationList = [
+      {
+        lifecycleHookName: LIFECYCLE.launchHook,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        heartbeatTimeout: LAUNCH_HOOK_TIMEOUT_SECONDS,
+        // A node that never reports ready is terminated, and the scaler launches another.
+        defaultResult: "ABANDON",
+      },
+      {
+        lifecycleHookName: LIFECYCLE.terminateHook,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+        heartbeatTimeout: TERMINATE_HOOK_TIMEOUT_SECONDS,
+        defaultResult: "CONTINUE",
+      },
+    ];
+    acknowledge(
+      group,
+      "AwsSolutions-AS3",
+      "Every launch and termination goes through a lifecycle hook whose EventBridge event the lifecycle Lambda " +
+        "records as a fleet event (GET /events); scale actions are on the dashboard and failures raise alarms.",
+    );
+    return group;
+  }
+
+  /**
+   * AZRebalance would launch and terminate instances on its own to even out the zones; the fleet
+   * fills nodes in order and never cuts a stream, so the group must not move nodes around.
+   * CloudFormation has no property for suspended processes: one SDK call at deploy time.
+   */
+  private suspendAzRebalance(): void {
+    const { names } = this.props;
+    const logGroup = new LogGroup(this.scope, "SuspendAzRebalanceLogs", {
+      retention: RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this.scope, "SuspendAzRebalanceRole", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${names.fleetName}: suspends AZRebalance on the media-node group at deploy time`,
+    });
+    logGroup.grantWrite(role);
+    const suspend = new AwsCustomResource(this.scope, "SuspendAzRebalance", {
+      resourceType: "Custom::SuspendAzRebalance",
+      onUpdate: {
+        service: "AutoScaling",
+        action: "SuspendProcesses",
+        parameters: { AutoScalingGroupName: names.groupName, ScalingProcesses: ["AZRebalance"] },
+        physicalResourceId: PhysicalResourceId.of(`${names.groupName}/AZRebalance`),
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({ actions: ["autoscaling:SuspendProcesses"], resources: [names.groupArn] }),
+      ]),
+      role,
+      logGroup,
+      installLatestAwsSdk: false,
+    });
+    suspend.node.addDependency(this.group);
+    acknowledge(
+      suspend,
+      names.groupArnFinding,
+      "SuspendProcesses on this fleet's group only, by its fixed name; the '*' is the group's id, unknown before creation.",
+    );
+  }
+}
