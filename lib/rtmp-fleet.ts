@@ -7,19 +7,7 @@
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { AutoScalingGroup } from "aws-cdk-lib/aws-autoscaling";
-import {
-  Alarm,
-  AlarmStatusWidget,
-  ComparisonOperator,
-  Dashboard,
-  GraphWidget,
-  type IMetric,
-  MathExpression,
-  Metric,
-  TextWidget,
-  TreatMissingData,
-} from "aws-cdk-lib/aws-cloudwatch";
-import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import {
   type InstanceArchitecture,
@@ -33,14 +21,14 @@ import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { Role } from "aws-cdk-lib/aws-iam";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
-import { Topic } from "aws-cdk-lib/aws-sns";
-import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { Topic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
-import { type FunctionName, LIFECYCLE, METRIC, METRIC_NAMESPACE, NODE_ID_DIMENSION } from "../lambdas/contract";
+import { type FunctionName, LIFECYCLE } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { ControlPlaneFunctions } from "./control-plane-functions";
 import { FleetApi } from "./fleet-api";
 import type { FleetFunction } from "./fleet-function";
+import { FleetMonitoring } from "./fleet-monitoring";
 import { type FleetNames, fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
@@ -172,7 +160,6 @@ export class RtmpFleet extends Construct {
   public readonly dashboard: Dashboard;
 
   private readonly names: FleetNames;
-  private readonly alarmList: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
     super(scope, id);
@@ -268,236 +255,16 @@ export class RtmpFleet extends Construct {
     // and API calls must find the rule, the Lambdas and the API ready.
     this.group.node.addDependency(this.lifecycleRule, this.api, this.stage, ...Object.values(this.functions));
 
-    this.alarmTopic = new Topic(this, "AlarmTopic", {
-      displayName: `${this.fleetName} alarms`,
-      enforceSSL: true,
+    const monitoring = new FleetMonitoring(this, {
+      names: this.names,
+      fleetConfig,
+      functions: this.functions,
+      api: this.api,
+      table: this.table,
+      alarmEmail: props.alarmEmail,
     });
-    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    this.newAlarms(fleetConfig);
-    this.alarms = this.alarmList;
-    this.dashboard = this.newDashboard(fleetConfig);
-  }
-
-  /** An alarm on the alarm topic. */
-  private alarm(
-    id: string,
-    props: {
-      metric: IMetric;
-      threshold: number;
-      evaluationPeriods: number;
-      description: string;
-      comparisonOperator?: ComparisonOperator;
-      treatMissingData?: TreatMissingData;
-    },
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
-      alarmName: `${this.fleetName}-${id}`,
-      metric: props.metric,
-      threshold: props.threshold,
-      evaluationPeriods: props.evaluationPeriods,
-      datapointsToAlarm: props.evaluationPeriods,
-      comparisonOperator: props.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: props.treatMissingData ?? TreatMissingData.NOT_BREACHING,
-      alarmDescription: props.description,
-    });
-    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
-    alarm.addOkAction(new SnsAction(this.alarmTopic));
-    this.alarmList.push(alarm);
-    return alarm;
-  }
-
-  /** A metric of the control plane (namespace RtmpFleet, dimension service = the fleet's name). */
-  private fleetMetric(name: string, statistic: "Sum" | "Maximum", period = Duration.minutes(1)): Metric {
-    return new Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName: name,
-      dimensionsMap: { service: this.fleetName },
-      statistic,
-      period,
-      label: name,
-    });
-  }
-
-  private newAlarms(fleetConfig: FleetConfig): void {
-    const fiveMinutes = Duration.minutes(5);
-    for (const [entry, fn] of Object.entries(this.functions)) {
-      this.alarm(`${fn.node.id}Errors`, {
-        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        description: `The ${entry} Lambda failed (crash or timeout): see its log group ${fn.logGroup.logGroupName}.`,
-      });
-    }
-    this.alarm("ScalerNotRunning", {
-      metric: this.functions.scaler.function.metricInvocations({ period: fiveMinutes, statistic: "Sum" }),
-      threshold: 1,
-      evaluationPeriods: 2,
-      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.BREACHING,
-      description: "The scaler has not run for 10 minutes (it runs every minute): nodes are neither added nor removed.",
-    });
-    this.alarm("NoCapacitySustained", {
-      metric: this.fleetMetric(METRIC.resolveNoCapacity, "Sum"),
-      threshold: 1,
-      evaluationPeriods: 10,
-      description:
-        `Cameras have been refused (503, no room) every minute for 10 minutes: the group may be at maxNodes ` +
-        `(${fleetConfig.maxNodes}) or nodes fail to boot.`,
-    });
-    const serverErrors = this.api.metricServerError({ period: fiveMinutes, statistic: "Sum" });
-    const noCapacity = this.fleetMetric(METRIC.resolveNoCapacity, "Sum", fiveMinutes);
-    this.alarm("Api5xx", {
-      metric: new MathExpression({
-        expression: "FILL(serverErrors, 0) - FILL(noCapacity, 0)",
-        usingMetrics: { serverErrors, noCapacity },
-        period: fiveMinutes,
-        label: "5xx other than no-capacity 503s",
-      }),
-      threshold: 5,
-      evaluationPeriods: 1,
-      description: "The API answered 5xx (other than the no-capacity 503 of /resolve) at least 5 times in 5 minutes.",
-    });
-    this.alarm("RegistryThrottled", {
-      metric: new MathExpression({
-        expression: "FILL(readThrottles, 0) + FILL(writeThrottles, 0)",
-        usingMetrics: {
-          readThrottles: this.table.metric("ReadThrottleEvents", { period: fiveMinutes, statistic: "Sum" }),
-          writeThrottles: this.table.metric("WriteThrottleEvents", { period: fiveMinutes, statistic: "Sum" }),
-        },
-        period: fiveMinutes,
-        label: "registry throttle events",
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      description: "DynamoDB throttled the registry table.",
-    });
-    this.alarm("ScalerStepsFailing", {
-      metric: this.fleetMetric(METRIC.scalerErrors, "Sum", fiveMinutes),
-      threshold: 3,
-      evaluationPeriods: 2,
-      description:
-        "Scaler steps failed (an Auto Scaling or registry call refused) in 2 periods of 5 minutes running: each run retries, but the fleet is not following its policy.",
-    });
-    this.alarm("NodesDead", {
-      metric: this.fleetMetric(METRIC.dead, "Sum", fiveMinutes),
-      threshold: 1,
-      evaluationPeriods: 1,
-      description: "A media node stopped sending heartbeats and was declared dead: its cameras must re-resolve.",
-    });
-  }
-
-  private newDashboard(fleetConfig: FleetConfig): Dashboard {
-    const minute = Duration.minutes(1);
-    const m = (name: string, statistic: "Sum" | "Maximum") => this.fleetMetric(name, statistic);
-    const groupMetric = (name: string, label: string) =>
-      new Metric({
-        namespace: "AWS/AutoScaling",
-        metricName: name,
-        dimensionsMap: { AutoScalingGroupName: this.groupName },
-        statistic: "Maximum",
-        period: minute,
-        label,
-      });
-    const cpuThreshold = { value: fleetConfig.cpuThresholdPercent, label: "node full at" };
-    const dashboard = new Dashboard(this, "Dashboard", {
-      dashboardName: `${this.fleetName}-fleet`,
-      defaultInterval: Duration.hours(3),
-    });
-    const graph = (title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
-      new GraphWidget({ title, left, width: 12, height: 6, period: minute, ...extra });
-    dashboard.addWidgets(
-      new TextWidget({
-        markdown:
-          `# ${this.fleetName}\nCameras fill nodes in order; a node is full at ${fleetConfig.cpuThresholdPercent}% CPU. ` +
-          `Fleet: ${fleetConfig.minNodes} to ${fleetConfig.maxNodes} nodes, ${fleetConfig.bufferNodes} spare.`,
-        width: 24,
-        height: 2,
-      }),
-    );
-    dashboard.addWidgets(
-      graph(
-        "Nodes by state",
-        [m(METRIC.nodesActive, "Maximum"), m(METRIC.nodesPending, "Maximum"), m(METRIC.nodesDraining, "Maximum")],
-        {
-          stacked: true,
-        },
-      ),
-      graph("Group instances", [
-        groupMetric("GroupInServiceInstances", "in service"),
-        groupMetric("GroupPendingInstances", "pending"),
-        groupMetric("GroupTerminatingInstances", "terminating"),
-        groupMetric("GroupDesiredCapacity", "desired"),
-      ]),
-    );
-    dashboard.addWidgets(
-      graph(
-        "CPU per node (agent)",
-        [
-          new MathExpression({
-            expression:
-              `SEARCH('{${METRIC_NAMESPACE},${NODE_ID_DIMENSION},service} MetricName="${METRIC.nodeCpu}" ` +
-              `service="${this.fleetName}"', 'Maximum', 60)`,
-            usingMetrics: {},
-            label: "",
-            period: minute,
-          }),
-        ],
-        { leftYAxis: { min: 0, max: 100 }, leftAnnotations: [cpuThreshold] },
-      ),
-      graph(
-        "CPU of the group's instances (EC2)",
-        ["Average", "Maximum"].map(
-          (statistic) =>
-            new Metric({
-              namespace: "AWS/EC2",
-              metricName: "CPUUtilization",
-              dimensionsMap: { AutoScalingGroupName: this.groupName },
-              statistic,
-              period: minute,
-              label: statistic.toLowerCase(),
-            }),
-        ),
-        { leftYAxis: { min: 0, max: 100 }, leftAnnotations: [cpuThreshold] },
-      ),
-    );
-    dashboard.addWidgets(
-      graph("Streams", [m(METRIC.streamsLive, "Maximum"), m(METRIC.streamsReserved, "Maximum")]),
-      graph("Resolves and 503s (no room)", [m(METRIC.resolves, "Sum"), m(METRIC.resolveNoCapacity, "Sum")]),
-    );
-    dashboard.addWidgets(
-      graph("Scale actions", [
-        m(METRIC.scaleOut, "Sum"),
-        m(METRIC.drained, "Sum"),
-        m(METRIC.terminated, "Sum"),
-        m(METRIC.dead, "Sum"),
-        m(METRIC.scalerErrors, "Sum"),
-      ]),
-      graph("Callbacks and heartbeats", [
-        m(METRIC.publishAllowed, "Sum"),
-        m(METRIC.publishDenied, "Sum"),
-        m(METRIC.streamsEnded, "Sum"),
-        m(METRIC.heartbeats, "Sum"),
-      ]),
-    );
-    const fns = Object.values(this.functions);
-    dashboard.addWidgets(
-      graph(
-        "Lambda errors",
-        fns.map((fn) => fn.function.metricErrors({ label: fn.node.id, period: minute, statistic: "Sum" })),
-      ),
-      graph(
-        "Lambda duration p99 (ms)",
-        fns.map((fn) => fn.function.metricDuration({ label: fn.node.id, period: minute, statistic: "p99" })),
-      ),
-    );
-    dashboard.addWidgets(
-      graph("API requests and errors", [
-        this.api.metricCount({ label: "requests", period: minute, statistic: "Sum" }),
-        this.api.metricClientError({ label: "4xx", period: minute, statistic: "Sum" }),
-        this.api.metricServerError({ label: "5xx", period: minute, statistic: "Sum" }),
-      ]),
-      new AlarmStatusWidget({ title: "Alarms", alarms: this.alarmList, width: 12, height: 6 }),
-    );
-    return dashboard;
+    this.alarmTopic = monitoring.alarmTopic;
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
   }
 }
