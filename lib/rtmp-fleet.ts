@@ -1,8 +1,15 @@
 /**
- * `RtmpFleet`: the whole fleet in one construct. Media nodes (an Auto Scaling group of Ubuntu
- * instances running nginx-rtmp, protected from scale-in, with lifecycle hooks), the registry table,
- * the master secrets, the HTTP API and its Lambdas, the scaler schedule, the lifecycle-event rule,
- * and a dashboard with alarms. Every grant is scoped to this fleet's own resources.
+ * `RtmpFleet`: the whole fleet in one construct, composed from its parts in the order they depend
+ * on each other: the VPC (unless one is given), the registry table, the master secrets, the control
+ * plane's Lambdas and their grants, the HTTP API, the media-node group, then the two EventBridge
+ * rules that join the Lambdas to the group, and the alarms with their dashboard. Every grant is
+ * scoped to this fleet's own resources.
+ *
+ * The parts are builders over the fleet's own scope, not child constructs: CDK derives each
+ * logical id from the construct path, so a child construct would add a component to every path
+ * and CloudFormation would replace the registry table and the media-node group on upgrade (every
+ * stream cut). Each part creates its resources as children of the fleet, under the construct ids
+ * they have always had, and test/infra/logical-ids.test.ts holds them there.
  */
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
@@ -29,7 +36,7 @@ import { ControlPlaneFunctions } from "./control-plane-functions";
 import { FleetApi } from "./fleet-api";
 import type { FleetFunction } from "./fleet-function";
 import { FleetMonitoring } from "./fleet-monitoring";
-import { type FleetNames, fleetNames } from "./fleet-names";
+import { fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
 import { validateFleetProps } from "./fleet-validation";
@@ -110,6 +117,33 @@ export interface RtmpFleetProps {
   readonly requireCameraKeys?: boolean;
 }
 
+/** `RtmpFleetProps` with every default applied and the policy parsed. */
+type FleetSettings = Required<Omit<RtmpFleetProps, "vpc" | "alarmEmail">> & Pick<RtmpFleetProps, "vpc" | "alarmEmail">;
+
+/**
+ * The props with their defaults; the policy is parsed here, the other props are checked together
+ * by `validateFleetProps`.
+ * @throws ConfigError when `fleetConfig` is not a valid policy
+ */
+function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
+  const instanceType = props.instanceType ?? new InstanceType(RTMP_FLEET_DEFAULTS.instanceType);
+  return {
+    ...props,
+    fleetName: props.fleetName ?? Stack.of(fleet).stackName,
+    fleetConfig: parseFleetConfig({ ...(props.fleetConfig ?? DEFAULT_FLEET_CONFIG) }, "RtmpFleet prop fleetConfig"),
+    instanceType,
+    instanceArchitecture: props.instanceArchitecture ?? instanceType.architecture,
+    cameraCidrs: props.cameraCidrs ?? RTMP_FLEET_DEFAULTS.cameraCidrs,
+    logRetention: props.logRetention ?? RTMP_FLEET_DEFAULTS.logRetentionDays,
+    tableRemovalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    apiThrottle: props.apiThrottle ?? {
+      rateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
+      burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
+    },
+    requireCameraKeys: props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys,
+  };
+}
+
 /** The fleet: media nodes, control plane, monitoring. */
 export class RtmpFleet extends Construct {
   /** The fleet's name (metrics' `service`, resource name prefix). */
@@ -159,71 +193,35 @@ export class RtmpFleet extends Construct {
   /** The dashboard. */
   public readonly dashboard: Dashboard;
 
-  private readonly names: FleetNames;
-
   constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
-    this.fleetName = props.fleetName ?? stack.stackName;
-    const fleetConfig = parseFleetConfig(
-      { ...(props.fleetConfig ?? DEFAULT_FLEET_CONFIG) },
-      "RtmpFleet prop fleetConfig",
-    );
+    const settings = withDefaults(this, props);
+    validateFleetProps(this, settings);
+    const { fleetName, fleetConfig, logRetention } = settings;
+    this.fleetName = fleetName;
     this.fleetConfig = fleetConfig;
-    const instanceType = props.instanceType ?? new InstanceType(RTMP_FLEET_DEFAULTS.instanceType);
-    const architecture = props.instanceArchitecture ?? instanceType.architecture;
-    const cameraCidrs = props.cameraCidrs ?? RTMP_FLEET_DEFAULTS.cameraCidrs;
-    const logRetention = props.logRetention ?? RTMP_FLEET_DEFAULTS.logRetentionDays;
-    const tableRemovalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.RETAIN;
-    const throttle = props.apiThrottle ?? {
-      rateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
-      burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
-    };
-    const requireCameraKeys = props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys;
-    validateFleetProps(this, {
-      fleetName: this.fleetName,
-      cameraCidrs,
-      tableRemovalPolicy,
-      apiThrottle: throttle,
-      requireCameraKeys,
-      alarmEmail: props.alarmEmail,
-      vpc: props.vpc,
-    });
+    const names = fleetNames(this, fleetName);
+    this.groupName = names.groupName;
+    this.groupArn = names.groupArn;
+    this.nodeSecretParameterPrefix = names.nodeSecretParameterPrefix;
 
-    this.names = fleetNames(this, this.fleetName);
-    this.groupName = this.names.groupName;
-    this.groupArn = this.names.groupArn;
-    this.nodeSecretParameterPrefix = this.names.nodeSecretParameterPrefix;
-
-    this.vpc = props.vpc ?? new FleetVpc(this, { logRetention }).vpc;
-
-    this.table = new FleetRegistry(this, { removalPolicy: tableRemovalPolicy }).table;
-
-    const secrets = new FleetSecrets(this, { fleetName: this.fleetName, requireCameraKeys });
+    this.vpc = settings.vpc ?? new FleetVpc(this, { logRetention }).vpc;
+    const { table } = new FleetRegistry(this, { removalPolicy: settings.tableRemovalPolicy });
+    this.table = table;
+    const secrets = new FleetSecrets(this, { fleetName, requireCameraKeys: settings.requireCameraKeys });
     this.nodeMasterSecret = secrets.nodeMasterSecret;
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
-
-    this.functions = new ControlPlaneFunctions(this, {
-      names: this.names,
-      fleetConfig,
-      logRetention,
-      table: this.table,
-      secrets,
-    }).functions;
-
-    const { api, stage } = new FleetApi(this, {
-      fleetName: this.fleetName,
-      functions: this.functions,
-      throttle,
-      logRetention,
-    });
+    const { functions } = new ControlPlaneFunctions(this, { names, fleetConfig, logRetention, table, secrets });
+    this.functions = functions;
+    const { api, stage } = new FleetApi(this, { fleetName, functions, throttle: settings.apiThrottle, logRetention });
     this.api = api;
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
 
+    const { instanceType, instanceArchitecture: architecture, cameraCidrs } = settings;
     const nodes = new MediaNodeGroup(this, {
-      names: this.names,
+      names,
       fleetConfig,
       vpc: this.vpc,
       apiUrl: this.apiUrl,
@@ -236,13 +234,37 @@ export class RtmpFleet extends Construct {
     this.launchTemplate = nodes.launchTemplate;
     this.group = nodes.group;
 
-    this.scalerSchedule = new Rule(this, "ScalerSchedule", {
+    this.scalerSchedule = this.newScalerSchedule();
+    this.lifecycleRule = this.newLifecycleRule();
+    // The group launches its first nodes as soon as it exists: their lifecycle events, heartbeats
+    // and API calls must find the rule, the Lambdas and the API ready.
+    this.group.node.addDependency(this.lifecycleRule, api, stage, ...Object.values(functions));
+
+    const monitoring = new FleetMonitoring(this, {
+      names,
+      fleetConfig,
+      functions,
+      api,
+      table,
+      alarmEmail: settings.alarmEmail,
+    });
+    this.alarmTopic = monitoring.alarmTopic;
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
+  }
+
+  private newScalerSchedule(): Rule {
+    return new Rule(this, "ScalerSchedule", {
       description: `${this.fleetName}: runs the scaler every minute`,
       schedule: Schedule.rate(Duration.minutes(1)),
       // A missed tick is covered by the next one; retries would only pile up behind the lease.
       targets: [new LambdaFunction(this.functions.scaler.function, { retryAttempts: 0 })],
     });
-    this.lifecycleRule = new Rule(this, "LifecycleRule", {
+  }
+
+  /** Feeds the group's lifecycle-hook events to the lifecycle Lambda. */
+  private newLifecycleRule(): Rule {
+    return new Rule(this, "LifecycleRule", {
       description: `${this.fleetName}: the media-node group's lifecycle-hook events to the lifecycle Lambda`,
       eventPattern: {
         source: ["aws.autoscaling"],
@@ -251,20 +273,5 @@ export class RtmpFleet extends Construct {
       },
       targets: [new LambdaFunction(this.functions.lifecycle.function, { retryAttempts: 4 })],
     });
-    // The group launches its first nodes as soon as it exists: their lifecycle events, heartbeats
-    // and API calls must find the rule, the Lambdas and the API ready.
-    this.group.node.addDependency(this.lifecycleRule, this.api, this.stage, ...Object.values(this.functions));
-
-    const monitoring = new FleetMonitoring(this, {
-      names: this.names,
-      fleetConfig,
-      functions: this.functions,
-      api: this.api,
-      table: this.table,
-      alarmEmail: props.alarmEmail,
-    });
-    this.alarmTopic = monitoring.alarmTopic;
-    this.alarms = monitoring.alarms;
-    this.dashboard = monitoring.dashboard;
   }
 }
