@@ -57,8 +57,6 @@ export class FleetApi {
   public readonly api: HttpApi;
   /** Its `$default` stage (throttling, access logs). */
   public readonly stage: HttpStage;
-  /** Where the stage writes its access logs. */
-  public readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, props: FleetApiProps) {
     this.api = new HttpApi(scope, "Api", {
@@ -66,7 +64,7 @@ export class FleetApi {
       description: `${props.fleetName}: where cameras publish; nginx-rtmp callbacks; node heartbeats; operator views`,
       createDefaultStage: false,
     });
-    this.accessLogs = new LogGroup(scope, "ApiAccessLogs", {
+    const accessLogs = new LogGroup(scope, "ApiAccessLogs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -75,7 +73,7 @@ export class FleetApi {
       stageName: "$default",
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogs), format: ACCESS_LOG_FORMAT },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
     this.addRoutes(props.functions);
     acknowledge(

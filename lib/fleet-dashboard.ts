@@ -42,9 +42,9 @@ export function fleetMetric(
 
 /** Props of `FleetDashboard`. */
 export interface FleetDashboardProps {
-  /** The fleet's name (the metrics' `service`, the dashboard's name) and the group's. */
+  /** The fleet's name (the metrics' `service`, the dashboard's and alarms' names) and the group's. */
   readonly names: FleetNames;
-  /** The validated policy: the summary quotes it, the CPU graphs mark its threshold. */
+  /** The validated policy: the summary and the alarms quote it, the CPU graphs mark its threshold. */
   readonly fleetConfig: FleetConfig;
   /** The Lambdas, by entry point. */
   readonly functions: Readonly<Record<FunctionName, FleetFunction>>;

@@ -3,7 +3,6 @@
  * alarms that notify it on ALARM and on OK, and the dashboard (lib/fleet-dashboard.ts).
  */
 import { Duration } from "aws-cdk-lib";
-import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import {
   Alarm,
   ComparisonOperator,
@@ -18,22 +17,12 @@ import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
-import { type FunctionName, METRIC } from "../lambdas/contract";
-import type { FleetConfig } from "../lambdas/core/config";
-import { FleetDashboard, fleetMetric } from "./fleet-dashboard";
-import type { FleetFunction } from "./fleet-function";
-import type { FleetNames } from "./fleet-names";
+import { METRIC } from "../lambdas/contract";
+import { FleetDashboard, type FleetDashboardProps, fleetMetric } from "./fleet-dashboard";
 
 /** Props of `FleetMonitoring`. */
-export interface FleetMonitoringProps {
-  /** The fleet's name (the metrics' `service`) and the group's. */
-  readonly names: FleetNames;
-  /** The validated policy, which the alarms and dashboard quote. */
-  readonly fleetConfig: FleetConfig;
-  /** The Lambdas, by entry point. */
-  readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
-  readonly api: HttpApi;
-  /** The registry. */
+export interface FleetMonitoringProps extends Omit<FleetDashboardProps, "alarms"> {
+  /** The registry, whose throttling raises an alarm. */
   readonly table: Table;
   /**
    * An email address subscribed to the alarm topic.

@@ -16,11 +16,9 @@ export interface FleetVpcProps {
 /** Builds the fleet's own VPC in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
 export class FleetVpc {
   public readonly vpc: Vpc;
-  /** Where the VPC's flow logs go. */
-  public readonly flowLogs: LogGroup;
 
   constructor(scope: Construct, props: FleetVpcProps) {
-    this.flowLogs = new LogGroup(scope, "FlowLogs", {
+    const flowLogs = new LogGroup(scope, "FlowLogs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -34,7 +32,7 @@ export class FleetVpc {
       ],
       flowLogs: {
         All: {
-          destination: FlowLogDestination.toCloudWatchLogs(this.flowLogs),
+          destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
           trafficType: FlowLogTrafficType.ALL,
         },
       },
