@@ -23,7 +23,7 @@ export interface ControlPlaneFunctionsProps {
   readonly fleetConfig: FleetConfig;
   /** Retention of the Lambdas' log groups. */
   readonly logRetention: RetentionDays;
-  /** The registry. */
+  /** The registry the Lambdas read and write. */
   readonly table: Table;
   /** The master secrets the Lambdas may read. */
   readonly secrets: FleetSecrets;

@@ -11,7 +11,7 @@ import { wildcardFinding } from "./nag";
 export interface FleetNames {
   /** The fleet's name: the metrics' `service`, the prefix of resource names. */
   readonly fleetName: string;
-  /** The media-node group's name. */
+  /** The media-node group's name, `<fleetName>-media-nodes`. */
   readonly groupName: string;
   /** The ARN pattern that scopes Auto Scaling permissions to the group. */
   readonly groupArn: string;

@@ -148,11 +148,11 @@ function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
 export class RtmpFleet extends Construct {
   /** The fleet's name (metrics' `service`, resource name prefix). */
   public readonly fleetName: string;
-  /** The validated policy. */
+  /** The policy, parsed by `parseFleetConfig`: the group's size and what the Lambdas apply. */
   public readonly fleetConfig: FleetConfig;
-  /** The VPC of the nodes. */
+  /** The nodes' VPC: the one given, or the fleet's own (public subnets, no NAT gateway, flow logs). */
   public readonly vpc: IVpc;
-  /** The registry. */
+  /** The registry of nodes, streams and reservations; retained, with deletion protection, by default. */
   public readonly table: Table;
   /** Master secret of the node secrets. */
   public readonly nodeMasterSecret: Secret;
@@ -164,33 +164,33 @@ export class RtmpFleet extends Construct {
   public readonly nodeSecretParameterPrefix: string;
   /** The Lambdas, by entry point. */
   public readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
-  /** The HTTP API. */
+  /** The control plane's API: the routes of `ROUTES` (lambdas/contract.ts) and a JSON 404 for the rest. */
   public readonly api: HttpApi;
   /** Its `$default` stage (throttling, access logs). */
   public readonly stage: HttpStage;
   /** The API's base URL, without a trailing slash. */
   public readonly apiUrl: string;
-  /** The media nodes' role. */
+  /** The media nodes' role: Session Manager, and each node reads its own secret only. */
   public readonly nodeRole: Role;
   /** The media nodes' security group: RTMP from the camera CIDRs only. */
   public readonly securityGroup: SecurityGroup;
-  /** The media nodes' launch template. */
+  /** The media nodes' launch template: Ubuntu 24.04, IMDSv2 only, encrypted gp3, the node user data. */
   public readonly launchTemplate: LaunchTemplate;
-  /** The media-node group. */
+  /** The media-node group: new nodes protected from scale-in, lifecycle hooks, AZRebalance suspended. */
   public readonly group: AutoScalingGroup;
   /** The group's name (a literal, known before the group exists). */
   public readonly groupName: string;
   /** The ARN pattern that scopes Auto Scaling permissions to the group. */
   public readonly groupArn: string;
-  /** The scaler's schedule. */
+  /** Runs the scaler every minute, without retries: the next tick covers a missed one. */
   public readonly scalerSchedule: Rule;
   /** The rule that feeds the group's lifecycle events to the lifecycle Lambda. */
   public readonly lifecycleRule: Rule;
   /** Where the alarms notify. */
   public readonly alarmTopic: Topic;
-  /** The alarms. */
+  /** Every alarm, each notifying `alarmTopic` when it fires and when it clears. */
   public readonly alarms: readonly Alarm[];
-  /** The dashboard. */
+  /** The dashboard `<fleetName>-fleet`: nodes, CPU, streams, scale actions, Lambdas, API, alarms. */
   public readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
