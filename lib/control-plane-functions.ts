@@ -15,6 +15,9 @@ import { type FleetNames, stackArn } from "./fleet-names";
 import type { FleetSecrets } from "./fleet-secrets";
 import { acknowledge, wildcardFinding } from "./nag";
 
+/** The fleet's Lambdas, by entry point. */
+export type FleetFunctions = Readonly<Record<FunctionName, FleetFunction>>;
+
 /** Props of `ControlPlaneFunctions`. */
 export interface ControlPlaneFunctionsProps {
   /** The group and node-secret path the Lambdas act on. */
@@ -124,7 +127,7 @@ function environments({ names, fleetConfig, table, secrets }: ControlPlaneFuncti
 /** Builds the Lambdas and their grants in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
 export class ControlPlaneFunctions {
   /** The Lambdas, by entry point. */
-  public readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+  public readonly functions: FleetFunctions;
 
   constructor(scope: Construct, props: ControlPlaneFunctionsProps) {
     const env = environments(props);
@@ -159,7 +162,7 @@ export class ControlPlaneFunctions {
 }
 
 /** The registry, the master secrets, and the scaler's invocation. */
-function grantData(f: Readonly<Record<FunctionName, FleetFunction>>, { table, secrets }: ControlPlaneFunctionsProps) {
+function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsProps) {
   for (const fn of [f.resolve, f.publish, f.done, f.heartbeat, f.scaler, f.lifecycle]) {
     table.grantReadWriteData(fn.role);
   }
@@ -176,7 +179,7 @@ function grantData(f: Readonly<Record<FunctionName, FleetFunction>>, { table, se
 }
 
 /** Auto Scaling actions on this fleet's group only, and the scaler's two reads that take no resource. */
-function grantGroupActions(f: Readonly<Record<FunctionName, FleetFunction>>, names: FleetNames) {
+function grantGroupActions(f: FleetFunctions, names: FleetNames) {
   const onGroup = (fn: FleetFunction, ...actions: string[]) => {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: actions.map((a) => `autoscaling:${a}`), resources: [names.groupArn] }),

@@ -19,7 +19,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { type FunctionName, ROUTES, UNMATCHED_ROUTE_FUNCTION } from "../lambdas/contract";
-import type { FleetFunction } from "./fleet-function";
+import type { FleetFunctions } from "./control-plane-functions";
 import { acknowledge } from "./nag";
 
 /** Props of `FleetApi`. */
@@ -27,7 +27,7 @@ export interface FleetApiProps {
   /** Prefixes the API's name and description. */
   readonly fleetName: string;
   /** The Lambdas the routes call, by entry point. */
-  readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+  readonly functions: FleetFunctions;
   /** The stage's throttling, as validated by `validateFleetProps`. */
   readonly throttle: ThrottleSettings;
   /** Retention of the access logs. */
@@ -87,7 +87,7 @@ export class FleetApi {
   }
 
   /** The contract's routes, then `$default` for every other request. */
-  private addRoutes(functions: Readonly<Record<FunctionName, FleetFunction>>): void {
+  private addRoutes(functions: FleetFunctions): void {
     const integration = (entry: FunctionName) =>
       new HttpLambdaIntegration(`${entry}-integration`, functions[entry].function, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,

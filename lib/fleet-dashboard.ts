@@ -18,9 +18,9 @@ import {
   TextWidget,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { Construct } from "constructs";
-import { type FunctionName, METRIC, METRIC_NAMESPACE, NODE_ID_DIMENSION } from "../lambdas/contract";
+import { METRIC, METRIC_NAMESPACE, NODE_ID_DIMENSION } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
-import type { FleetFunction } from "./fleet-function";
+import type { FleetFunctions } from "./control-plane-functions";
 import type { FleetNames } from "./fleet-names";
 
 /** A metric of the control plane (namespace RtmpFleet, dimension service = the fleet's name). */
@@ -47,7 +47,7 @@ export interface FleetDashboardProps {
   /** The validated policy: the summary and the alarms quote it, the CPU graphs mark its threshold. */
   readonly fleetConfig: FleetConfig;
   /** The Lambdas, by entry point. */
-  readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+  readonly functions: FleetFunctions;
   readonly api: HttpApi;
   /** The alarms the status widget shows. */
   readonly alarms: readonly Alarm[];

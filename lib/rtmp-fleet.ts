@@ -30,11 +30,10 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
-import { type FunctionName, LIFECYCLE } from "../lambdas/contract";
+import { LIFECYCLE } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { ControlPlaneFunctions } from "./control-plane-functions";
+import { ControlPlaneFunctions, type FleetFunctions } from "./control-plane-functions";
 import { FleetApi } from "./fleet-api";
-import type { FleetFunction } from "./fleet-function";
 import { FleetMonitoring } from "./fleet-monitoring";
 import { fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
@@ -163,7 +162,7 @@ export class RtmpFleet extends Construct {
   /** SSM path under which the lifecycle Lambda writes each node's secret (`<prefix>/<instance id>`). */
   public readonly nodeSecretParameterPrefix: string;
   /** The Lambdas, by entry point. */
-  public readonly functions: Readonly<Record<FunctionName, FleetFunction>>;
+  public readonly functions: FleetFunctions;
   /** The control plane's API: the routes of `ROUTES` (lambdas/contract.ts) and a JSON 404 for the rest. */
   public readonly api: HttpApi;
   /** Its `$default` stage (throttling, access logs). */
