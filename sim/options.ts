@@ -3,13 +3,7 @@
  * by `parseFleetConfig` like everywhere else) and the model of the world the fleet runs in. One
  * table of flags drives the CLI, its help and the benchmark's documentation.
  */
-import {
-  ConfigError,
-  DEFAULT_FLEET_CONFIG,
-  FLEET_CONFIG_KEYS,
-  type FleetConfig,
-  parseFleetConfig,
-} from "../lambdas/core/config";
+import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, KNOBS, parseFleetConfig } from "../lambdas/core/config";
 
 /** The placement and scaling policies the simulator can run. */
 export const POLICIES = ["packed", "round-robin", "least-loaded"] as const;
@@ -173,8 +167,8 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
           : (DEFAULT_MODEL[f.key as keyof ModelParameters] as number),
     }),
   ),
-  ...FLEET_CONFIG_KEYS.map(
-    (key): NumericFlag => ({
+  ...KNOBS.map(
+    ({ key }): NumericFlag => ({
       key,
       flag: flagOf(key),
       group: "fleet",
