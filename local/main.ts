@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
@@ -15,90 +14,15 @@ import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
-import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { onInstanceLaunching, onInstanceTerminating } from "../lambdas/core/fleet";
 import { heldStreams } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { type FlagSpec, intFlag, parseFlags, UsageError, usage } from "./cli-args";
+import { readCommandLine } from "../scripts/command-line";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
+import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
 import { startApiServer } from "./server";
-
-/** Fleet config keys and the flags that set them (the same knobs as the CDK context). */
-const CONFIG_FLAGS: Record<string, keyof FleetConfig> = {
-  "cpu-threshold": "cpuThresholdPercent",
-  "max-streams-per-node": "maxStreamsPerNode",
-  "stream-cpu-cost": "streamCpuCostPercent",
-  "reservation-ttl-seconds": "reservationTtlSeconds",
-  "buffer-nodes": "bufferNodes",
-  "spare-lead-seconds": "spareLeadSeconds",
-  "min-nodes": "minNodes",
-  "max-nodes": "maxNodes",
-  "scale-in-idle-seconds": "scaleInIdleSeconds",
-  "heartbeat-seconds": "heartbeatSeconds",
-};
-
-/** Local mode's defaults: the AWS ones, but quicker where waiting would only slow a demo down. */
-const LOCAL_DEFAULTS: Partial<Record<keyof FleetConfig, number>> = {
-  scaleInIdleSeconds: 60,
-  heartbeatSeconds: 5,
-  maxNodes: 5,
-};
-
-const FLAGS: Record<string, FlagSpec> = {
-  port: { description: "the control plane's port on 127.0.0.1 (0: any free port)", default: "8787" },
-  "tick-seconds": { description: "how often the scaler runs", default: "5" },
-  ...Object.fromEntries(
-    Object.entries(CONFIG_FLAGS).map(([flag, key]) => {
-      const dflt = LOCAL_DEFAULTS[key] ?? (DEFAULT_FLEET_CONFIG as unknown as Record<string, number>)[key];
-      return [flag, { description: `fleet config '${key}'`, default: dflt === undefined ? undefined : String(dflt) }];
-    }),
-  ),
-  "camera-key": {
-    description: "camera master secret: cameras then need their key (npm run camera-key); none by default",
-  },
-  "operator-token": { description: "bearer token for GET /nodes, /streams, /events; open by default" },
-  "work-dir": { description: "where the nodes' files go", default: path.join(os.tmpdir(), "rtmp-fleet-local") },
-  help: { description: "print this help", boolean: true },
-};
-
-/** The parsed command line. */
-export interface LocalOptions {
-  readonly port: number;
-  readonly tickSeconds: number;
-  readonly config: FleetConfig;
-  readonly cameraMaster?: string;
-  readonly operatorToken?: string;
-  readonly workDir: string;
-}
-
-/** Parses local mode's flags. @throws UsageError naming the bad flag */
-export function parseLocalOptions(argv: readonly string[]): LocalOptions | "help" {
-  const values = parseFlags(argv, FLAGS);
-  if (values.help) return "help";
-  const raw: Record<string, string> = {};
-  for (const [flag, key] of Object.entries(CONFIG_FLAGS)) if (values[flag] !== undefined) raw[key] = values[flag];
-  let config: FleetConfig;
-  try {
-    config = parseFleetConfig(raw, "flags");
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const byKey = Object.fromEntries(Object.entries(CONFIG_FLAGS).map(([flag, key]) => [key, flag]));
-    const problems = error.problems.map((p) =>
-      p.replace(/'(\w+)'/g, (m, key: string) => (byKey[key] ? `--${byKey[key]}` : m)),
-    );
-    throw new UsageError(problems.join("; "));
-  }
-  return {
-    port: intFlag(values, "port", 0, 65535),
-    tickSeconds: intFlag(values, "tick-seconds", 1, 3600),
-    config,
-    cameraMaster: values["camera-key"] || undefined,
-    operatorToken: values["operator-token"] || undefined,
-    workDir: path.resolve(values["work-dir"] as string),
-  };
-}
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${time()} ${line}`);
@@ -246,30 +170,21 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   say("stopped");
 }
 
-async function main(): Promise<void> {
-  let options: LocalOptions | "help";
-  try {
-    options = parseLocalOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`local mode: ${error.message}\n${usage("npm run local --", FLAGS)}`);
-    process.exit(2);
-  }
-  if (options === "help") {
-    console.log(usage("npm run local --", FLAGS));
-    return;
-  }
+async function main(): Promise<number> {
+  const read = readCommandLine(LOCAL_COMMAND, process.argv.slice(2), readLocalOptions);
+  if ("exitCode" in read) return read.exitCode;
   const missing = missingPrerequisites();
   if (missing.length > 0) {
     console.error(`local mode needs: ${missing.join("; ")}.\nInstall them with: ${INSTALL_HINT}`);
-    process.exit(1);
+    return 1;
   }
-  await runLocal(options);
+  await runLocal(read.options);
+  return 0;
 }
 
 if (require.main === module) {
   main().then(
-    () => process.exit(0),
+    (code) => process.exit(code),
     (error: Error) => {
       console.error(`local mode failed: ${error.stack ?? error.message}`);
       process.exit(1);
