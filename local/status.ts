@@ -3,7 +3,7 @@
  * local mode or a deployed API (whose operator views need the operator token: the stack's
  * OperatorTokenSecret; FLEET_OPERATOR_TOKEN works too).
  */
-import { type CommandLine, type CommandSpec, readCommandLine, UsageError } from "../scripts/command-line";
+import { type CommandLine, type CommandSpec, httpUrl, readCommandLine } from "../scripts/command-line";
 
 export const STATUS_COMMAND: CommandSpec = {
   name: "status",
@@ -27,9 +27,7 @@ export interface StatusOptions {
 
 /** Reads the checked command line. @throws UsageError for a URL that is not http(s) */
 export function readStatusOptions(line: CommandLine, env: NodeJS.ProcessEnv = process.env): StatusOptions {
-  const url = line.values.url as string;
-  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--url must be an http:// or https:// URL, got '${url}'`);
-  return { base: url.replace(/\/$/, ""), token: line.values.token ?? env.FLEET_OPERATOR_TOKEN };
+  return { base: httpUrl(line, "url") as string, token: line.values.token ?? env.FLEET_OPERATOR_TOKEN };
 }
 
 interface NodeRow {

@@ -180,6 +180,17 @@ export function wholeNumber(line: CommandLine, name: string, min: number, max: n
   return value;
 }
 
+/**
+ * An option's value as an http(s) base URL without its final slash, or undefined when not given.
+ * @throws UsageError naming the option
+ */
+export function httpUrl(line: CommandLine, name: string): string | undefined {
+  const url = line.values[name];
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--${name} must be an http:// or https:// URL, got '${url}'`);
+  return url.replace(/\/$/, "");
+}
+
 /** Where a command writes. */
 export interface Output {
   readonly out: (text: string) => void;
