@@ -191,6 +191,20 @@ export function httpUrl(line: CommandLine, name: string): string | undefined {
   return url.replace(/\/$/, "");
 }
 
+/**
+ * Reads the command line of a command that takes no arguments (only `--help`).
+ * @returns whether to run: false after the usage or a bad command line, which set the exit code
+ */
+export function noArguments(
+  spec: CommandSpec,
+  argv: readonly string[] = process.argv.slice(2),
+  output: Output = STDIO,
+): boolean {
+  const read = readCommandLine(spec, argv, () => undefined, output);
+  if ("exitCode" in read) process.exitCode = read.exitCode;
+  return !("exitCode" in read);
+}
+
 /** Where a command writes. */
 export interface Output {
   readonly out: (text: string) => void;

@@ -2,6 +2,7 @@ import {
   type CommandLine,
   type CommandSpec,
   HELP,
+  noArguments,
   parseCommandLine,
   readCommandLine,
   UsageError,
@@ -139,5 +140,22 @@ describe("readCommandLine", () => {
       out: "",
       err: `tool: unknown option --colour\n${usage(SPEC)}\n`,
     });
+  });
+});
+
+describe("noArguments", () => {
+  const bench: CommandSpec = { name: "bench", synopsis: "npm run bench", options: {} };
+  const silent = { out: () => undefined, err: () => undefined };
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it.each([
+    ["no argument: run", [], true, undefined],
+    ["--help: do not run, exit code 0", ["--help"], false, 0],
+    ["an argument: do not run, exit code 2", ["--cameras=5"], false, 2],
+  ])("answers %s", (_, argv, run, exitCode) => {
+    expect(noArguments(bench, argv, silent)).toBe(run);
+    expect(process.exitCode).toBe(exitCode);
   });
 });
