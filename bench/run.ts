@@ -3,7 +3,8 @@
  * fleet simulator (every standard trace under every policy). Run from the repository root.
  */
 import { type CommandSpec, readCommandLine } from "../scripts/command-line";
-import { MissingMarkersError, runSimBench } from "./sim-bench";
+import { MissingMarkersError } from "./markdown";
+import { runSimBench } from "./sim-bench";
 
 const COMMAND: CommandSpec = {
   name: "bench",
