@@ -18,6 +18,7 @@ import { ENV, FUNCTION_NAMES } from "../lambdas/contract";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { createDoneHandler, createPublishHandler } from "../lambdas/handlers/hooks";
 import { createResolveHandler } from "../lambdas/handlers/resolve";
+import { type CommandSpec, noArguments } from "../scripts/command-line";
 import {
   CONTEXT,
   callbackBody,
@@ -170,7 +171,16 @@ async function bundles() {
   return rows;
 }
 
+const COMMAND: CommandSpec = {
+  name: "bench:control-plane",
+  synopsis: "npm run bench:control-plane",
+  summary:
+    "The control plane's DynamoDB round trips and latency per resolve, publish and done (the real handlers over the registry in moto), and each Lambda's bundle and cold load time. Writes its section of docs/BENCHMARKS.md. BENCH_CAMERAS sets the cameras (default 300).",
+  options: {},
+};
+
 async function main(): Promise<void> {
+  if (!noArguments(COMMAND)) return;
   console.error(`control-plane benchmark: ${CAMERAS} cameras over ${NODES} nodes against moto`);
   const { samples, trips } = await handlerCosts();
   console.error("bundling and loading each Lambda");

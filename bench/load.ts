@@ -16,6 +16,7 @@ import { createPublishHandler } from "../lambdas/handlers/hooks";
 import type { HttpEvent, HttpResult } from "../lambdas/handlers/http";
 import { createResolveHandler } from "../lambdas/handlers/resolve";
 import { startApiServer } from "../local/server";
+import { type CommandSpec, noArguments } from "../scripts/command-line";
 import {
   CONTEXT,
   callbackBody,
@@ -156,7 +157,16 @@ async function againstMoto(): Promise<Outcome> {
   }
 }
 
+const COMMAND: CommandSpec = {
+  name: "bench:load",
+  synopsis: "npm run bench:load",
+  summary:
+    "Cameras resolve at once, then all publish at once, against local mode's server and against the DynamoDB registry in moto; p50/p99 latency. Writes its section of docs/BENCHMARKS.md. BENCH_CAMERAS sets the cameras (default 1000).",
+  options: {},
+};
+
 async function main(): Promise<void> {
+  if (!noArguments(COMMAND)) return;
   const outcomes: Outcome[] = [];
   for (const [name, bench] of [
     ["local mode", againstLocalMode],

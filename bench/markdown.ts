@@ -1,4 +1,7 @@
-/** Writes a benchmark's section of docs/BENCHMARKS.md, between its markers, leaving the rest alone. */
+/**
+ * Markdown the benchmarks and the docs generators write: a region between markers rewritten, the
+ * rest of the page left alone, tables formatted as biome wants them.
+ */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -6,30 +9,60 @@ import path from "node:path";
 /** The benchmarks page. */
 export const BENCHMARKS_MD = path.resolve(__dirname, "../docs/BENCHMARKS.md");
 
+/** A file that lacks the markers a generator writes between. */
+export class MissingMarkersError extends Error {
+  constructor(
+    readonly file: string,
+    readonly markers: readonly string[],
+  ) {
+    super(
+      `${file} has no '${markers[0]}' ... '${markers[1]}' region: add these two lines where the generator should write`,
+    );
+    this.name = "MissingMarkersError";
+  }
+}
+
+/**
+ * Replaces what lies between the two markers (kept) with `content`.
+ * @throws MissingMarkersError when either marker is missing or out of order
+ */
+export function replaceRegion(text: string, file: string, markers: readonly [string, string], content: string): string {
+  const begin = text.indexOf(markers[0]);
+  const end = text.indexOf(markers[1]);
+  if (begin < 0 || end < begin) throw new MissingMarkersError(file, markers);
+  return `${text.slice(0, begin + markers[0].length)}\n${content.trim()}\n${text.slice(end)}`;
+}
+
 /**
  * Replaces the text between `<!-- bench:NAME:begin -->` and `<!-- bench:NAME:end -->`.
- * @throws Error when the markers are missing (the page is not rewritten)
+ * @throws MissingMarkersError when the markers are missing (the page is not rewritten)
  */
 export function writeSection(name: string, body: string, file = BENCHMARKS_MD): void {
-  const text = readFileSync(file, "utf8");
-  const begin = `<!-- bench:${name}:begin -->`;
-  const end = `<!-- bench:${name}:end -->`;
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`${file} has no ${begin} ... ${end} markers`);
-  writeFileSync(file, `${text.slice(0, from + begin.length)}\n${body.trim()}\n${text.slice(to)}`);
+  const markers = [`<!-- bench:${name}:begin -->`, `<!-- bench:${name}:end -->`] as const;
+  writeFileSync(file, replaceRegion(readFileSync(file, "utf8"), file, markers, body));
   formatMarkdown(file);
 }
 
 /**
- * Formats a Markdown file the way the test command's `biome ci` expects (aligned tables), so that
- * a page a benchmark rewrote passes the lint as it stands.
+ * Formats Markdown the way the test command's `biome ci` expects (aligned tables), so that a page
+ * a generator rewrote passes the lint as it stands.
+ * @param file the page's path, which tells biome the language and its settings
  * @throws Error when biome fails
  */
-export function formatMarkdown(file: string): void {
+export function formattedMarkdown(text: string, file: string): string {
   const biome = require.resolve("@biomejs/biome/bin/biome");
-  const run = spawnSync(process.execPath, [biome, "format", "--write", file], { encoding: "utf8" });
+  const run = spawnSync(process.execPath, [biome, "format", `--stdin-file-path=${file}`], {
+    cwd: path.resolve(__dirname, ".."),
+    input: text,
+    encoding: "utf8",
+  });
   if (run.status !== 0) throw new Error(`biome could not format ${file}:\n${run.stderr}${run.stdout}`);
+  return run.stdout;
+}
+
+/** Formats a Markdown file in place (see formattedMarkdown). */
+export function formatMarkdown(file: string): void {
+  writeFileSync(file, formattedMarkdown(readFileSync(file, "utf8"), file));
 }
 
 /** A Markdown table. */

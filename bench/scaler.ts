@@ -15,6 +15,7 @@ import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-regis
 import type { StreamSlot } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler";
 import { decideScaling } from "../lambdas/core/scaling";
+import { type CommandSpec, noArguments } from "../scripts/command-line";
 import { makeConfig } from "../test/support/builders";
 import { MOTO_ENV, startMoto } from "../test/support/moto";
 import { motoFleet } from "../test/support/moto-fleet";
@@ -122,7 +123,16 @@ async function measure(size: number, agentCpu: boolean): Promise<Row> {
   return { nodes: size, agentCpu, calls: first ?? new Map(), ms, decisionMs };
 }
 
+const COMMAND: CommandSpec = {
+  name: "bench:scaler",
+  synopsis: "npm run bench:scaler",
+  summary:
+    "API calls and time of one scaler tick as the fleet grows, against moto. Writes its section of docs/BENCHMARKS.md. BENCH_SIZES sets the fleet sizes (default 10,100,500).",
+  options: {},
+};
+
 async function main(): Promise<void> {
+  if (!noArguments(COMMAND)) return;
   const moto = await startMoto();
   Object.assign(process.env, MOTO_ENV, { AWS_ENDPOINT_URL: moto.endpoint });
   const rows: Row[] = [];

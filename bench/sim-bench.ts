@@ -13,7 +13,7 @@ import { buildOptions, NUMERIC_FLAGS, POLICIES, type PolicyName, SIM_FLEET_DEFAU
 import { COLUMNS, formatMarkdownTable, formatTable, withoutSeries } from "../sim/report";
 import { simulate } from "../sim/simulate";
 import { parseTrace } from "../sim/trace";
-import { formatMarkdown } from "./markdown";
+import { formatMarkdown, MissingMarkersError, replaceRegion } from "./markdown";
 import { TRACE_SEED, tracePath, writeStandardTraces } from "./sim-traces";
 
 /** The seed of every benchmark run (CPU noise, the baselines' random choices). */
@@ -27,30 +27,6 @@ const RESULTS_FILE = path.join("bench", "results.json");
 const CHARTS_DIR = path.join("docs", "charts");
 const SIM_MARKERS = ["<!-- bench:sim:begin -->", "<!-- bench:sim:end -->"] as const;
 const CHART_MARKERS = ["<!-- bench:charts:begin -->", "<!-- bench:charts:end -->"] as const;
-
-/** A file that lacks the markers the benchmark writes between. */
-export class MissingMarkersError extends Error {
-  constructor(
-    readonly file: string,
-    readonly markers: readonly string[],
-  ) {
-    super(
-      `${file} has no '${markers[0]}' ... '${markers[1]}' region: add these two lines where the benchmark should write`,
-    );
-    this.name = "MissingMarkersError";
-  }
-}
-
-/**
- * Replaces what lies between the two markers (kept) with `content`.
- * @throws MissingMarkersError when either marker is missing or out of order
- */
-export function replaceRegion(text: string, file: string, markers: readonly [string, string], content: string): string {
-  const begin = text.indexOf(markers[0]);
-  const end = text.indexOf(markers[1]);
-  if (begin < 0 || end < begin) throw new MissingMarkersError(file, markers);
-  return `${text.slice(0, begin + markers[0].length)}\n${content.trim()}\n${text.slice(end)}`;
-}
 
 /**
  * The benchmark's runs of each trace: ours with the trace's fixed spare, ours with the spare sized

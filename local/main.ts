@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
@@ -15,90 +14,15 @@ import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
-import { ConfigError, DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { onInstanceLaunching, onInstanceTerminating } from "../lambdas/core/fleet";
 import { heldStreams } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { type FlagSpec, intFlag, parseFlags, UsageError, usage } from "./cli-args";
+import { readCommandLine } from "../scripts/command-line";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
-import { startApiServer } from "./server";
-
-/** Fleet config keys and the flags that set them (the same knobs as the CDK context). */
-const CONFIG_FLAGS: Record<string, keyof FleetConfig> = {
-  "cpu-threshold": "cpuThresholdPercent",
-  "max-streams-per-node": "maxStreamsPerNode",
-  "stream-cpu-cost": "streamCpuCostPercent",
-  "reservation-ttl-seconds": "reservationTtlSeconds",
-  "buffer-nodes": "bufferNodes",
-  "spare-lead-seconds": "spareLeadSeconds",
-  "min-nodes": "minNodes",
-  "max-nodes": "maxNodes",
-  "scale-in-idle-seconds": "scaleInIdleSeconds",
-  "heartbeat-seconds": "heartbeatSeconds",
-};
-
-/** Local mode's defaults: the AWS ones, but quicker where waiting would only slow a demo down. */
-const LOCAL_DEFAULTS: Partial<Record<keyof FleetConfig, number>> = {
-  scaleInIdleSeconds: 60,
-  heartbeatSeconds: 5,
-  maxNodes: 5,
-};
-
-const FLAGS: Record<string, FlagSpec> = {
-  port: { description: "the control plane's port on 127.0.0.1 (0: any free port)", default: "8787" },
-  "tick-seconds": { description: "how often the scaler runs", default: "5" },
-  ...Object.fromEntries(
-    Object.entries(CONFIG_FLAGS).map(([flag, key]) => {
-      const dflt = LOCAL_DEFAULTS[key] ?? (DEFAULT_FLEET_CONFIG as unknown as Record<string, number>)[key];
-      return [flag, { description: `fleet config '${key}'`, default: dflt === undefined ? undefined : String(dflt) }];
-    }),
-  ),
-  "camera-key": {
-    description: "camera master secret: cameras then need their key (npm run camera-key); none by default",
-  },
-  "operator-token": { description: "bearer token for GET /nodes, /streams, /events; open by default" },
-  "work-dir": { description: "where the nodes' files go", default: path.join(os.tmpdir(), "rtmp-fleet-local") },
-  help: { description: "print this help", boolean: true },
-};
-
-/** The parsed command line. */
-export interface LocalOptions {
-  readonly port: number;
-  readonly tickSeconds: number;
-  readonly config: FleetConfig;
-  readonly cameraMaster?: string;
-  readonly operatorToken?: string;
-  readonly workDir: string;
-}
-
-/** Parses local mode's flags. @throws UsageError naming the bad flag */
-export function parseLocalOptions(argv: readonly string[]): LocalOptions | "help" {
-  const values = parseFlags(argv, FLAGS);
-  if (values.help) return "help";
-  const raw: Record<string, string> = {};
-  for (const [flag, key] of Object.entries(CONFIG_FLAGS)) if (values[flag] !== undefined) raw[key] = values[flag];
-  let config: FleetConfig;
-  try {
-    config = parseFleetConfig(raw, "flags");
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const byKey = Object.fromEntries(Object.entries(CONFIG_FLAGS).map(([flag, key]) => [key, flag]));
-    const problems = error.problems.map((p) =>
-      p.replace(/'(\w+)'/g, (m, key: string) => (byKey[key] ? `--${byKey[key]}` : m)),
-    );
-    throw new UsageError(problems.join("; "));
-  }
-  return {
-    port: intFlag(values, "port", 0, 65535),
-    tickSeconds: intFlag(values, "tick-seconds", 1, 3600),
-    config,
-    cameraMaster: values["camera-key"] || undefined,
-    operatorToken: values["operator-token"] || undefined,
-    workDir: path.resolve(values["work-dir"] as string),
-  };
-}
+import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
+import { type ApiServer, startApiServer } from "./server";
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${time()} ${line}`);
@@ -131,18 +55,26 @@ function localNodesRoute(nodes: LocalNginxFleet) {
   };
 }
 
-/** Starts local mode; resolves when it has stopped (Ctrl-C). */
-export async function runLocal(options: LocalOptions): Promise<void> {
-  const { config } = options;
-  const registry = new MemoryRegistry();
-  const nodeMaster = randomBytes(24).toString("base64url");
-  let apiUrl = "";
+/** What every step of local mode reads: its options, the registry and the master of the node secrets. */
+interface LocalRun {
+  readonly options: LocalOptions;
+  readonly registry: MemoryRegistry;
+  readonly nodeMaster: string;
+}
+
+/**
+ * The media-node group: real nginx-rtmp nodes (left over ones from a killed run reaped first)
+ * behind an in-process group whose lifecycle hooks do what the lifecycle Lambda does on AWS.
+ * @param apiUrl the control plane's URL, known once it listens (the nodes' agents call it)
+ */
+function buildFleet(run: LocalRun, apiUrl: () => string): { nodes: LocalNginxFleet; group: ProcessGroup } {
+  const { options, registry, nodeMaster } = run;
   LocalNginxFleet.reapStale(options.workDir, say);
   const nodes = new LocalNginxFleet({
     workDir: path.join(options.workDir, `run-${process.pid}`),
-    apiUrl: () => apiUrl,
+    apiUrl,
     secretOf: (id) => nodeSecret(nodeMaster, id),
-    heartbeatSeconds: config.heartbeatSeconds,
+    heartbeatSeconds: options.config.heartbeatSeconds,
     log: say,
   });
   process.on("exit", () => nodes.killAllNow());
@@ -150,7 +82,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   const fleetDeps = () => ({ registry, fleet: group, now: Date.now });
   const group: ProcessGroup = new ProcessGroup({
     min: 0,
-    max: config.maxNodes,
+    max: options.config.maxNodes,
     desired: 0,
     launcher: nodes,
     idPrefix: "local-",
@@ -169,45 +101,72 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       },
     },
   });
+  return { nodes, group };
+}
 
+/** The scaler's runs, one at a time: a run asked for while another is under way follows it. */
+interface ScalerLoop {
+  /** Runs the group's own step and the scaler once; a failure is logged, not thrown. */
+  tick(owner: string): Promise<unknown>;
+  /** Resolves when the last run asked for has ended. */
+  settled(): Promise<unknown>;
+}
+
+function scalerLoop(run: LocalRun, group: ProcessGroup): ScalerLoop {
+  const { registry, options } = run;
   let ticking: Promise<unknown> = Promise.resolve();
-  const tick = (owner: string) => {
-    ticking = ticking.then(async () => {
-      await group.tick();
-      const report = await runScalerTick({ registry, fleet: group, config, now: Date.now, owner });
-      for (const event of report.events) say(event.message);
-    });
-    return ticking.catch((error: Error) => say(`scaler run failed: ${error.message}`));
+  return {
+    tick: (owner) => {
+      ticking = ticking.then(async () => {
+        await group.tick();
+        const report = await runScalerTick({ registry, fleet: group, config: options.config, now: Date.now, owner });
+        for (const event of report.events) say(event.message);
+      });
+      return ticking.catch((error: Error) => say(`scaler run failed: ${error.message}`));
+    },
+    settled: () => ticking.catch(() => undefined),
   };
+}
 
+/** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
+async function startControlPlane(
+  run: LocalRun,
+  fleet: { nodes: LocalNginxFleet; group: ProcessGroup },
+  scaler: ScalerLoop,
+): Promise<ApiServer> {
+  const { options, registry, nodeMaster } = run;
   const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
   const deps: ApiDeps = {
     registry,
-    config,
+    config: options.config,
     now: Date.now,
     logger,
     telemetry: new MemoryTelemetry(),
     secrets: staticSecrets({ nodeMaster, cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
-    fleet: group,
-    scaleOut: new DebouncedScaleOut(async () => void tick("scale-out"), 1000),
+    fleet: fleet.group,
+    scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };
   const html = readFileSync(path.join(__dirname, "status-page.html"), "utf8");
-  const server = await startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(nodes)]);
-  apiUrl = server.url;
+  return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes)]);
+}
 
-  say(`control plane on ${server.url} (status page: ${server.url}/ ; stop with Ctrl-C)`);
-  say(`policy: ${JSON.stringify(config)}; scaler every ${options.tickSeconds} s`);
+/** Tells the operator where the control plane is and how to publish a first camera. */
+function greet(url: string, options: LocalOptions): void {
+  say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
+  say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
   const keyArg = options.cameraMaster ? `&key=${cameraKey(options.cameraMaster, "cam1")}` : "";
   say("publish a test camera with:");
   console.log(
-    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' '${server.url}/resolve?stream=cam1${keyArg}')"`,
+    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' '${url}/resolve?stream=cam1${keyArg}')"`,
   );
   if (options.cameraMaster)
     say("(another camera's key: CAMERA_MASTER_SECRET=<your --camera-key> npm run -s camera-key -- cam2)");
+}
 
-  // Stream activity, for the operator watching the terminal.
+/** Stream activity, for the operator watching the terminal: each call says which streams went live or ended since the last. */
+function activityLog(registry: MemoryRegistry): () => Promise<void> {
   let known = new Map<string, string>();
-  const activity = async () => {
+  return async () => {
     const now = Date.now();
     const current = new Map<string, string>();
     for (const node of await registry.listNodes()) {
@@ -219,11 +178,14 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     for (const [name, nodeId] of known) if (!current.has(name)) say(`stream ${name} ended on ${nodeId}`);
     known = current;
   };
+}
 
-  await tick("start");
-  const timer = setInterval(() => void tick("schedule").then(activity), options.tickSeconds * 1000);
-
-  await new Promise<void>((resolve) => {
+/**
+ * Resolves at the first Ctrl-C (SIGINT or SIGTERM). A second one more than 2 s later kills every
+ * node and exits at once.
+ */
+function stopRequested(nodes: LocalNginxFleet): Promise<void> {
+  return new Promise<void>((resolve) => {
     let firstAt: number | undefined;
     const stop = (signal: string) => {
       if (firstAt === undefined) {
@@ -239,37 +201,49 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
   });
+}
+
+/** Stops the scaler (letting a run under way end), then the control plane, then every node. */
+async function shutdown(timer: NodeJS.Timeout, scaler: ScalerLoop, server: ApiServer, nodes: LocalNginxFleet) {
   clearInterval(timer);
-  await ticking.catch(() => undefined);
+  await scaler.settled();
   await server.close();
   await nodes.stopAll();
   say("stopped");
 }
 
-async function main(): Promise<void> {
-  let options: LocalOptions | "help";
-  try {
-    options = parseLocalOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`local mode: ${error.message}\n${usage("npm run local --", FLAGS)}`);
-    process.exit(2);
-  }
-  if (options === "help") {
-    console.log(usage("npm run local --", FLAGS));
-    return;
-  }
+/** Starts local mode; resolves when it has stopped (Ctrl-C). */
+export async function runLocal(options: LocalOptions): Promise<void> {
+  const run: LocalRun = { options, registry: new MemoryRegistry(), nodeMaster: randomBytes(24).toString("base64url") };
+  let apiUrl = "";
+  const fleet = buildFleet(run, () => apiUrl);
+  const scaler = scalerLoop(run, fleet.group);
+  const server = await startControlPlane(run, fleet, scaler);
+  apiUrl = server.url;
+  greet(server.url, options);
+  const logActivity = activityLog(run.registry);
+
+  await scaler.tick("start");
+  const timer = setInterval(() => void scaler.tick("schedule").then(logActivity), options.tickSeconds * 1000);
+  await stopRequested(fleet.nodes);
+  await shutdown(timer, scaler, server, fleet.nodes);
+}
+
+async function main(): Promise<number> {
+  const read = readCommandLine(LOCAL_COMMAND, process.argv.slice(2), readLocalOptions);
+  if ("exitCode" in read) return read.exitCode;
   const missing = missingPrerequisites();
   if (missing.length > 0) {
     console.error(`local mode needs: ${missing.join("; ")}.\nInstall them with: ${INSTALL_HINT}`);
-    process.exit(1);
+    return 1;
   }
-  await runLocal(options);
+  await runLocal(read.options);
+  return 0;
 }
 
 if (require.main === module) {
   main().then(
-    () => process.exit(0),
+    (code) => process.exit(code),
     (error: Error) => {
       console.error(`local mode failed: ${error.stack ?? error.message}`);
       process.exit(1);

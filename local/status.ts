@@ -3,13 +3,32 @@
  * local mode or a deployed API (whose operator views need the operator token: the stack's
  * OperatorTokenSecret; FLEET_OPERATOR_TOKEN works too).
  */
-import { type FlagSpec, parseFlags, UsageError, usage } from "./cli-args";
+import { type CommandLine, type CommandSpec, httpUrl, readCommandLine } from "../scripts/command-line";
 
-const FLAGS: Record<string, FlagSpec> = {
-  url: { description: "the control plane's base URL (local mode's, or the stack's ApiUrl output)" },
-  token: { description: "operator bearer token (default: $FLEET_OPERATOR_TOKEN)" },
-  help: { description: "print this help", boolean: true },
+export const STATUS_COMMAND: CommandSpec = {
+  name: "status",
+  synopsis: "npm run status -- --url URL [--token TOKEN]",
+  summary: "The fleet's nodes, streams and recent events as tables, from local mode or a deployed API.",
+  options: {
+    url: {
+      value: "URL",
+      required: true,
+      description: "the control plane's base URL (local mode's, or the stack's ApiUrl output)",
+    },
+    token: { value: "TOKEN", description: "operator bearer token", shownDefault: "$FLEET_OPERATOR_TOKEN" },
+  },
 };
+
+/** Where to ask, and with what token. */
+export interface StatusOptions {
+  readonly base: string;
+  readonly token?: string;
+}
+
+/** Reads the checked command line. @throws UsageError for a URL that is not http(s) */
+export function readStatusOptions(line: CommandLine, env: NodeJS.ProcessEnv = process.env): StatusOptions {
+  return { base: httpUrl(line, "url") as string, token: line.values.token ?? env.FLEET_OPERATOR_TOKEN };
+}
 
 interface NodeRow {
   nodeId: string;
@@ -86,33 +105,27 @@ async function fetchJson<T>(base: string, path: string, token: string | undefine
   return (await response.json()) as T;
 }
 
-async function main(): Promise<void> {
-  let values: Record<string, string>;
-  try {
-    values = parseFlags(process.argv.slice(2), FLAGS);
-    if (!values.help && !values.url) throw new UsageError("--url is required");
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`status: ${error.message}\n${usage("npm run status --", FLAGS)}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(usage("npm run status --", FLAGS));
-    return;
-  }
-  const base = (values.url as string).replace(/\/$/, "");
-  const token = values.token ?? process.env.FLEET_OPERATOR_TOKEN;
+async function main(): Promise<number> {
+  const read = readCommandLine(STATUS_COMMAND, process.argv.slice(2), (line) => readStatusOptions(line));
+  if ("exitCode" in read) return read.exitCode;
+  const { base, token } = read.options;
   const [{ nodes }, { streams }, { events }] = await Promise.all([
     fetchJson<{ nodes: NodeRow[] }>(base, "/nodes", token),
     fetchJson<{ streams: StreamRow[] }>(base, "/streams", token),
     fetchJson<{ events: EventRow[] }>(base, "/events", token),
   ]);
   console.log(formatStatus(nodes, streams, events));
+  return 0;
 }
 
 if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(`status: ${error.message}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      console.error(`status: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -9,9 +9,34 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cameraKey } from "../lambdas/core/credentials";
 import { streamNameProblem } from "../lambdas/core/names";
+import {
+  type CommandLine,
+  type CommandSpec,
+  type HELP,
+  httpUrl,
+  parseCommandLine,
+  readCommandLine,
+  UsageError,
+} from "./command-line";
 
-const USAGE =
-  "usage: npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR] [--resolve-url URL]";
+export const CAMERA_KEY_COMMAND: CommandSpec = {
+  name: "camera-key",
+  synopsis: "npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR] [--resolve-url URL]",
+  summary: "Prints the key of the camera that publishes STREAM, derived from the camera master secret.",
+  positionals: ["STREAM"],
+  options: {
+    "secret-id": {
+      value: "SECRET_ARN_OR_NAME",
+      description: "read the master from AWS Secrets Manager (the stack's CameraMasterSecretArn output)",
+    },
+    "secret-env": {
+      value: "VAR",
+      default: "CAMERA_MASTER_SECRET",
+      description: "read the master from this environment variable",
+    },
+    "resolve-url": { value: "URL", description: "the resolve endpoint's URL: also print the camera's resolve command" },
+  },
+};
 
 /** The parsed command line. */
 export interface CameraKeyArgs {
@@ -21,30 +46,21 @@ export interface CameraKeyArgs {
   readonly resolveUrl?: string;
 }
 
-/** Parses the arguments. @throws Error with the usage on bad input */
-export function parseArgs(argv: readonly string[]): CameraKeyArgs {
-  const positional: string[] = [];
-  const options: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg.startsWith("--")) {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      options[arg.slice(2)] = value;
-    } else positional.push(arg);
-  }
-  const unknown = Object.keys(options).filter((k) => !["secret-id", "secret-env", "resolve-url"].includes(k));
-  if (unknown.length > 0) throw new Error(`unknown option --${unknown[0]}\n${USAGE}`);
-  if (positional.length !== 1) throw new Error(USAGE);
-  const stream = positional[0] as string;
+function readCameraKeyArgs(line: CommandLine): CameraKeyArgs {
+  const stream = line.positionals[0] as string;
   const problem = streamNameProblem(stream);
-  if (problem) throw new Error(`${problem}\n${USAGE}`);
+  if (problem) throw new UsageError(problem);
   return {
     stream,
-    secretId: options["secret-id"],
-    secretEnv: options["secret-env"] ?? "CAMERA_MASTER_SECRET",
-    resolveUrl: options["resolve-url"],
+    secretId: line.values["secret-id"],
+    secretEnv: line.values["secret-env"] as string,
+    resolveUrl: httpUrl(line, "resolve-url"),
   };
+}
+
+/** Parses the arguments. @throws UsageError with the usage on bad input */
+export function parseCameraKeyArgs(argv: readonly string[]): CameraKeyArgs | typeof HELP {
+  return parseCommandLine(CAMERA_KEY_COMMAND, argv, readCameraKeyArgs);
 }
 
 async function masterSecret(args: CameraKeyArgs): Promise<string> {
@@ -54,23 +70,31 @@ async function masterSecret(args: CameraKeyArgs): Promise<string> {
     return out.SecretString;
   }
   const value = process.env[args.secretEnv];
-  if (!value) throw new Error(`set ${args.secretEnv} to the camera master secret, or pass --secret-id\n${USAGE}`);
+  if (!value) throw new Error(`set ${args.secretEnv} to the camera master secret, or pass --secret-id`);
   return value;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+async function main(): Promise<number> {
+  const read = readCommandLine(CAMERA_KEY_COMMAND, process.argv.slice(2), readCameraKeyArgs);
+  if ("exitCode" in read) return read.exitCode;
+  const args = read.options;
   const key = cameraKey(await masterSecret(args), args.stream);
   console.log(key);
   if (args.resolveUrl) {
-    const url = `${args.resolveUrl.replace(/\/$/, "")}?stream=${args.stream}&key=${key}`;
+    const url = `${args.resolveUrl}?stream=${args.stream}&key=${key}`;
     console.error(`resolve: curl -sf -H 'Accept: text/plain' '${url}'`);
   }
+  return 0;
 }
 
 if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(`camera-key: ${error.message}`);
-    process.exit(2);
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      console.error(`camera-key: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -4,94 +4,69 @@
  * virtual time and prints what it cost and what it did to the cameras.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { optionName } from "../lambdas/core/config";
+import { type CommandLine, type CommandSpec, type Output, readCommandLine, UsageError } from "../scripts/command-line";
 import { renderChart } from "./chart";
-import { buildOptions, NUMERIC_FLAGS, OptionError, POLICIES } from "./options";
+import { buildOptions, NUMERIC_FLAGS, OptionError, POLICIES, type SimOptions } from "./options";
 import { formatTable, withoutSeries } from "./report";
 import { simulate } from "./simulate";
 import { parseTrace, TraceError } from "./trace";
 
-/** The command line, parsed. */
-export interface CliArgs {
-  readonly trace?: string;
-  readonly policy: string;
-  readonly seed: string;
+/** The simulator's command: its own flags, then every model parameter and fleet knob. */
+export const SIM_COMMAND: CommandSpec = {
+  name: "sim",
+  synopsis: "npm run sim -- --trace FILE [options]",
+  summary: "Replays a camera trace (CSV: t,stream,event) against a simulated fleet, in virtual time.",
+  options: {
+    trace: { value: "FILE", required: true, description: "the trace to replay" },
+    policy: { value: "NAME", default: "packed", description: POLICIES.join(" | ") },
+    seed: { value: "N", default: "1", description: "seed of the CPU noise and the baselines' random choices" },
+    json: { boolean: true, description: "print the result as JSON instead of a table" },
+    chart: { value: "OUT.svg", description: "write a chart: nodes over time and CPU per node" },
+    quiet: { boolean: true, description: "no progress on stderr" },
+    ...Object.fromEntries(
+      NUMERIC_FLAGS.map((f, i) => [
+        optionName(f.key),
+        {
+          value: "N",
+          description: f.description,
+          shownDefault: String(f.defaultValue),
+          heading:
+            i === 0 ? "Model (the world the fleet runs in) and fleet (the policy's knobs, as FleetConfig):" : undefined,
+        },
+      ]),
+    ),
+  },
+};
+
+/** A simulation to run, as the command line asks for it. */
+export interface SimRun {
+  readonly trace: string;
+  readonly options: SimOptions;
   readonly json: boolean;
   readonly quiet: boolean;
-  readonly help: boolean;
   readonly chart?: string;
-  /** Numeric flags by option key (e.g. `bootSeconds`), as typed. */
-  readonly numeric: Record<string, string>;
 }
 
-/** The usage text, with every model and fleet flag and its default. */
-export function usage(): string {
-  const flags = NUMERIC_FLAGS.map((f) => `  ${`${f.flag} N`.padEnd(34)}${f.description} (default ${f.defaultValue})`);
-  return [
-    "usage: npm run sim -- --trace FILE [options]",
-    "",
-    "Replays a camera trace (CSV: t,stream,event) against a simulated fleet, in virtual time.",
-    "",
-    `  ${"--trace FILE".padEnd(34)}the trace to replay (required)`,
-    `  ${"--policy NAME".padEnd(34)}${POLICIES.join(" | ")} (default packed)`,
-    `  ${"--seed N".padEnd(34)}seed of the CPU noise and the baselines' random choices (default 1)`,
-    `  ${"--json".padEnd(34)}print the result as JSON instead of a table`,
-    `  ${"--chart OUT.svg".padEnd(34)}write a chart: nodes over time and CPU per node`,
-    `  ${"--quiet".padEnd(34)}no progress on stderr`,
-    "",
-    "Model (the world the fleet runs in) and fleet (the policy's knobs, as FleetConfig) flags:",
-    ...flags,
-    "",
-  ].join("\n");
-}
-
-/**
- * Parses the command line (`--flag value` or `--flag=value`).
- * @throws OptionError for an unknown flag or a missing value
- */
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const numericKeys = new Map(NUMERIC_FLAGS.map((f) => [f.flag, f.key]));
-  const strings: Record<string, string> = {};
-  const numeric: Record<string, string> = {};
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith("--")) throw new OptionError(`unexpected argument '${arg}' (see --help)`);
-    const eq = arg.indexOf("=");
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (["--json", "--quiet", "--help"].includes(flag)) {
-      if (eq >= 0) throw new OptionError(`${flag} takes no value`);
-      switches.add(flag);
-      continue;
-    }
-    const isString = ["--trace", "--policy", "--seed", "--chart"].includes(flag);
-    const key = numericKeys.get(flag);
-    if (!isString && key === undefined) throw new OptionError(`unknown option ${flag} (see --help)`);
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined || (eq < 0 && value.startsWith("--"))) throw new OptionError(`${flag} needs a value`);
-    if (isString) strings[flag.slice(2)] = value;
-    else numeric[key as string] = value;
+/** Reads the run from the checked command line. @throws UsageError naming every bad flag */
+export function readSimRun(line: CommandLine): SimRun {
+  const numeric = Object.fromEntries(NUMERIC_FLAGS.map((f) => [f.key, line.values[optionName(f.key)]]));
+  try {
+    return {
+      trace: line.values.trace as string,
+      options: buildOptions(line.values.policy as string, line.values.seed as string, numeric),
+      json: line.switches.has("json"),
+      quiet: line.switches.has("quiet"),
+      chart: line.values.chart,
+    };
+  } catch (error) {
+    if (!(error instanceof OptionError)) throw error;
+    throw new UsageError(error.message);
   }
-  return {
-    trace: strings.trace,
-    policy: strings.policy ?? "packed",
-    seed: strings.seed ?? "1",
-    chart: strings.chart,
-    json: switches.has("--json"),
-    quiet: switches.has("--quiet"),
-    help: switches.has("--help"),
-    numeric,
-  };
 }
 
 /** Where the CLI writes. */
-export interface CliIo {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
+export interface CliIo extends Output {
   /** Whether progress may be drawn on stderr. */
   readonly progress: boolean;
 }
@@ -104,45 +79,35 @@ const processIo: CliIo = {
 
 /** Runs the CLI; returns the exit code (0 done, 1 bad trace or file, 2 bad usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const read = readCommandLine(SIM_COMMAND, argv, readSimRun, io);
+  if ("exitCode" in read) return read.exitCode;
+  const { trace: file, options, json, quiet, chart } = read.options;
+  let text: string;
   try {
-    const args = parseArgs(argv);
-    if (args.help) {
-      io.out(usage());
-      return 0;
-    }
-    if (!args.trace) throw new OptionError("--trace FILE is required (see --help)");
-    const options = buildOptions(args.policy, args.seed, args.numeric);
-    let text: string;
-    try {
-      text = readFileSync(args.trace, "utf8");
-    } catch (error) {
-      io.err(`sim: cannot read the trace ${args.trace}: ${(error as Error).message}\n`);
-      return 1;
-    }
-    const trace = parseTrace(text, args.trace);
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    io.err(`sim: cannot read the trace ${file}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const trace = parseTrace(text, file);
     const started = Date.now();
-    const showProgress = io.progress && !args.quiet;
+    const showProgress = io.progress && !quiet;
     const { result } = await simulate(trace, options, (fraction) => {
-      if (showProgress) io.err(`\rsim: ${options.policy} on ${args.trace}: ${Math.round(fraction * 100)}%`);
+      if (showProgress) io.err(`\rsim: ${options.policy} on ${file}: ${Math.round(fraction * 100)}%`);
     });
-    if (showProgress) io.err(`\rsim: ${options.policy} on ${args.trace}: done in ${Date.now() - started} ms\n`);
-    if (args.chart) {
+    if (showProgress) io.err(`\rsim: ${options.policy} on ${file}: done in ${Date.now() - started} ms\n`);
+    if (chart) {
       const label = `${options.policy} (seed ${options.seed})`;
-      writeFileSync(args.chart, renderChart(args.trace, [{ label, result }], options.fleet.cpuThresholdPercent));
+      writeFileSync(chart, renderChart(file, [{ label, result }], options.fleet.cpuThresholdPercent));
     }
-    if (args.json) io.out(`${JSON.stringify(withoutSeries(result), null, 2)}\n`);
+    if (json) io.out(`${JSON.stringify(withoutSeries(result), null, 2)}\n`);
     else io.out(`${formatTable([{ label: options.policy, result }])}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof OptionError) {
-      for (const line of error.message.split("\n")) io.err(`sim: ${line}\n`);
-      return 2;
-    }
-    if (error instanceof TraceError) {
-      io.err(`sim: bad trace: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    if (!(error instanceof TraceError)) throw error;
+    io.err(`sim: bad trace: ${error.message}\n`);
+    return 1;
   }
 }
 

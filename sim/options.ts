@@ -6,8 +6,10 @@
 import {
   ConfigError,
   DEFAULT_FLEET_CONFIG,
-  FLEET_CONFIG_KEYS,
   type FleetConfig,
+  flagOf,
+  KNOBS,
+  type Knob,
   parseFleetConfig,
 } from "../lambdas/core/config";
 
@@ -95,11 +97,6 @@ export interface NumericFlag {
   readonly min: number;
 }
 
-/** `bufferNodes` → `--buffer-nodes`. */
-export function flagOf(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
 const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">[] = [
   { key: "bootSeconds", description: "launch until the node's agent reports ready (s)", integer: false, min: 0 },
   { key: "baseCpuPercent", description: "a node's CPU with no stream (%)", integer: false, min: 0 },
@@ -146,19 +143,17 @@ const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">
   { key: "baselineMinNodes", description: "baselines: the group's minimum capacity", integer: true, min: 0 },
 ];
 
-const FLEET_DESCRIPTIONS: Record<keyof FleetConfig, string> = {
-  cpuThresholdPercent: "packed: a node is full at this CPU; all: overload is 10 points above it (%)",
-  maxStreamsPerNode: "packed: optional hard cap of streams per node",
-  streamCpuCostPercent: "packed: CPU assumed per stream on a node whose sample saw none (%)",
-  reservationTtlSeconds: "packed: a resolve's reservation lasts this long without a publish (s)",
-  bufferNodes: "packed: empty nodes kept ready or launching",
-  spareLeadSeconds:
-    "packed: 0, or the spare also covers as many cameras as arrived over the last this many seconds (s)",
-  minNodes: "packed: fewest nodes",
-  maxNodes: "all: most nodes",
-  scaleInIdleSeconds: "packed: an empty node is scaled in after this long idle (s)",
-  heartbeatSeconds: "packed: period of the node agents' heartbeats (s)",
+/** How the baselines use the fleet's knobs; they ignore the others, which only `packed` reads. */
+const BASELINES_USE: Partial<Record<keyof FleetConfig, string>> = {
+  cpuThresholdPercent: "all policies: a node is overloaded 10 points above it",
+  maxNodes: "the baselines' group maximum too",
 };
+
+/** A fleet knob's description in the simulator: which policies it applies to. */
+function fleetDescription(knob: Knob): string {
+  const baselines = BASELINES_USE[knob.key];
+  return `packed: ${knob.description}${baselines ? `; ${baselines}` : ""} (${knob.unit})`;
+}
 
 /** Every numeric flag, model parameters first. */
 export const NUMERIC_FLAGS: readonly NumericFlag[] = [
@@ -173,14 +168,13 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
           : (DEFAULT_MODEL[f.key as keyof ModelParameters] as number),
     }),
   ),
-  ...FLEET_CONFIG_KEYS.map(
-    (key): NumericFlag => ({
-      key,
-      flag: flagOf(key),
+  ...KNOBS.map(
+    (knob): NumericFlag => ({
+      key: knob.key,
+      flag: knob.flag,
       group: "fleet",
-      defaultValue:
-        ({ ...DEFAULT_FLEET_CONFIG, ...SIM_FLEET_DEFAULTS } as Record<string, number | undefined>)[key] ?? "none",
-      description: FLEET_DESCRIPTIONS[key] ?? key,
+      defaultValue: { ...DEFAULT_FLEET_CONFIG, ...SIM_FLEET_DEFAULTS }[knob.key] ?? "none",
+      description: fleetDescription(knob),
       integer: false,
       min: Number.NEGATIVE_INFINITY,
     }),
@@ -197,7 +191,7 @@ export class OptionError extends Error {
 
 /**
  * Builds the options from flag values (strings as the command line gives them, or numbers).
- * Fleet keys go through `parseFleetConfig`; its messages name the flag rather than the key.
+ * Fleet keys go through `parseFleetConfig`, its messages naming the flags.
  * @throws OptionError naming every bad flag
  */
 export function buildOptions(
@@ -235,11 +229,10 @@ export function buildOptions(
   }
   let fleet: FleetConfig = parseFleetConfig({ ...SIM_FLEET_DEFAULTS });
   try {
-    fleet = parseFleetConfig(fleetRaw, "flags");
+    fleet = parseFleetConfig(fleetRaw, "flags", "flag");
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // The config names keys ('bufferNodes'); the user typed flags (--buffer-nodes).
-    problems.push(...error.problems.map((p) => p.replace(/'([A-Za-z]+)'/g, (_, key: string) => flagOf(key))));
+    problems.push(...error.problems);
   }
   if (problems.length > 0) throw new OptionError(problems.join("\n"));
   return { policy: policy as PolicyName, seed: seedNumber, fleet, model: model as unknown as ModelParameters };

@@ -1,56 +1,166 @@
 /**
  * The fleet's policy knobs: one typed config, validated the same way wherever it is read (CDK
  * context at synth, the Lambdas' environment at cold start, local mode's flags, the simulator).
- * A bad value is a clear error naming the key, never a silent default.
+ * A bad value is a clear error naming the key (or the flag that set it), never a silent default.
+ *
+ * `KNOBS` describes each knob once: its flag, default, unit, meaning and the values it accepts.
+ * Validation, local mode's and the simulator's flags and help, and the knob tables in README.md
+ * and docs/DEPLOY.md (`npm run docs:knobs`) are all made from it.
  */
 
-/** The policy knobs of the fleet. */
+/** The policy knobs of the fleet; `KNOBS` says what each one means. */
 export interface FleetConfig {
-  /** A node is full when its estimated CPU reaches this (percent). @default 80 */
   readonly cpuThresholdPercent: number;
-  /** Optional hard cap of streams + live reservations per node. @default undefined (CPU alone decides) */
   readonly maxStreamsPerNode?: number;
-  /**
-   * CPU cost of one stream (percent) assumed for a node that has no stream in its latest CPU sample;
-   * a node with streams uses its own CPU / streams. @default 2
-   */
   readonly streamCpuCostPercent: number;
-  /** How long a resolve's reservation holds a slot if no publish follows (seconds). @default 60 */
   readonly reservationTtlSeconds: number;
-  /** Empty nodes kept ready or launching beyond those in use. @default 1 */
   readonly bufferNodes: number;
-  /**
-   * When above 0, the spare also grows with arrivals: as many cameras as arrived over the last
-   * `spareLeadSeconds` are expected over the next as many, and the spare is the larger of
-   * `bufferNodes` and the empty nodes those need beyond the room left on the nodes in use. Set it
-   * to about a node's boot time plus the scaler period; 0 keeps the fixed `bufferNodes`. @default 0
-   */
   readonly spareLeadSeconds: number;
-  /** Fewest nodes in the fleet. @default 1 */
   readonly minNodes: number;
-  /** Most nodes in the fleet. @default 10 */
   readonly maxNodes: number;
-  /** An empty node is scaled in only after it has been idle this long (seconds). @default 600 */
   readonly scaleInIdleSeconds: number;
-  /** How often node agents report (seconds); a node silent for 4 periods is DEAD. @default 15 */
   readonly heartbeatSeconds: number;
 }
 
-/** The documented defaults. */
-export const DEFAULT_FLEET_CONFIG: FleetConfig = Object.freeze({
-  cpuThresholdPercent: 80,
-  streamCpuCostPercent: 2,
-  reservationTtlSeconds: 60,
-  bufferNodes: 1,
-  spareLeadSeconds: 0,
-  minNodes: 1,
-  maxNodes: 10,
-  scaleInIdleSeconds: 600,
-  heartbeatSeconds: 15,
-});
-
 /** Heartbeat periods of silence after which a node is DEAD. */
 export const DEAD_AFTER_HEARTBEATS = 4;
+
+/** The values a knob accepts. */
+export interface KnobRule {
+  readonly integer: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** Lower bound excluded (a value must be greater than `min`). */
+  readonly exclusiveMin?: boolean;
+}
+
+/** One knob of the fleet. */
+export interface Knob extends KnobRule {
+  readonly key: keyof FleetConfig;
+  /** The command-line flag that sets it: the key in kebab-case (`--cpu-threshold-percent`). */
+  readonly flag: string;
+  /** Its default; undefined: unset unless given. */
+  readonly default: number | undefined;
+  /** Local mode's default, where it differs: quicker where waiting would only slow a demo down. */
+  readonly localDefault?: number;
+  readonly unit: "%" | "s" | "nodes" | "streams";
+  /** What it does, in one line (lower case, no final period: it reads in a table and in a usage). */
+  readonly description: string;
+}
+
+/** A share of a node's CPU: 0 would make every node full, or every stream free. */
+const CPU_PERCENT = { unit: "%", integer: false, min: 0, exclusiveMin: true, max: 100 } as const;
+
+/** The table, typed so that every key of `FleetConfig` is described exactly once. */
+const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "flag"> } = {
+  cpuThresholdPercent: {
+    ...CPU_PERCENT,
+    default: 80,
+    description:
+      "a node is full when its estimated CPU (latest sample plus the estimated cost of its reservations) reaches this",
+  },
+  maxStreamsPerNode: {
+    default: undefined,
+    unit: "streams",
+    integer: true,
+    min: 1,
+    max: 100_000,
+    description: "optional hard cap of streams and live reservations per node; unset, CPU alone decides",
+  },
+  streamCpuCostPercent: {
+    ...CPU_PERCENT,
+    default: 2,
+    description:
+      "CPU one stream is assumed to cost on a node whose latest sample saw no stream (otherwise the node's own CPU per stream is used)",
+  },
+  reservationTtlSeconds: {
+    default: 60,
+    unit: "s",
+    integer: true,
+    min: 5,
+    max: 3600,
+    description: "how long a resolve holds a slot if no publish follows",
+  },
+  bufferNodes: {
+    default: 1,
+    unit: "nodes",
+    integer: true,
+    min: 0,
+    max: 1000,
+    description:
+      "empty nodes kept ready or launching beyond those in use; 0 launches only when the filling node is full",
+  },
+  spareLeadSeconds: {
+    default: 0,
+    unit: "s",
+    integer: true,
+    min: 0,
+    max: 3600,
+    description:
+      "when above 0, the spare also covers as many cameras as arrived over the last this many seconds, beyond the room left on the nodes in use (`bufferNodes` stays its floor); about a node's boot time plus the scaler period, e.g. 180",
+  },
+  minNodes: {
+    default: 1,
+    unit: "nodes",
+    integer: true,
+    min: 0,
+    max: 10_000,
+    description: "fewest nodes in use or ready, the group's minimum size; the fleet rests at `minNodes + bufferNodes`",
+  },
+  maxNodes: {
+    default: 10,
+    localDefault: 5,
+    unit: "nodes",
+    integer: true,
+    min: 1,
+    max: 10_000,
+    description: "most nodes, the group's maximum size",
+  },
+  scaleInIdleSeconds: {
+    default: 600,
+    localDefault: 60,
+    unit: "s",
+    integer: true,
+    min: 0,
+    max: 7 * 24 * 3600,
+    description: "an empty node is drained and terminated only after this long idle",
+  },
+  heartbeatSeconds: {
+    default: 15,
+    localDefault: 5,
+    unit: "s",
+    integer: true,
+    min: 1,
+    max: 3600,
+    description: `how often node agents report; a node silent for ${DEAD_AFTER_HEARTBEATS} periods is DEAD`,
+  },
+};
+
+/** `cpuThresholdPercent` → `cpu-threshold-percent`: a key's command-line option name. */
+export function optionName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `cpuThresholdPercent` → `--cpu-threshold-percent`: the flag that sets a key. */
+export function flagOf(key: string): string {
+  return `--${optionName(key)}`;
+}
+
+/** Every knob, in a stable order (the order of the docs and of the usage). */
+export const KNOBS: readonly Knob[] = Object.entries(KNOB_TABLE).map(([key, knob]) =>
+  Object.freeze({ key: key as keyof FleetConfig, flag: flagOf(key), ...knob }),
+);
+
+function defaults(pick: (knob: Knob) => number | undefined): FleetConfig {
+  const set = KNOBS.filter((knob) => pick(knob) !== undefined);
+  return Object.freeze(Object.fromEntries(set.map((knob) => [knob.key, pick(knob)]))) as unknown as FleetConfig;
+}
+
+/** The documented defaults. */
+export const DEFAULT_FLEET_CONFIG: FleetConfig = defaults((knob) => knob.default);
+
+/** Local mode's defaults: the documented ones, but quicker where waiting would only slow a demo down. */
+export const LOCAL_FLEET_CONFIG: FleetConfig = defaults((knob) => knob.localDefault ?? knob.default);
 
 /** A config that failed validation; `problems` names each bad key. */
 export class ConfigError extends Error {
@@ -63,66 +173,57 @@ export class ConfigError extends Error {
   }
 }
 
-interface Rule {
-  readonly integer: boolean;
-  readonly min: number;
-  readonly max: number;
-  /** Lower bound excluded (a value must be greater than `min`). */
-  readonly exclusiveMin?: boolean;
+/**
+ * How a config's errors name its keys: as keys (`'bufferNodes'`, for CDK context and the
+ * environment) or as the flags the values came from (`--buffer-nodes`).
+ */
+export type KeyNaming = "key" | "flag";
+
+/** Why a value is refused by its knob, or undefined when it is accepted. */
+function valueProblem(knob: Knob, value: unknown, name: string): string | undefined {
+  const num = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof num !== "number" || !Number.isFinite(num)) return `${name} must be a number, got ${JSON.stringify(value)}`;
+  if (knob.integer && !Number.isInteger(num)) return `${name} must be a whole number, got ${num}`;
+  const belowMin = knob.exclusiveMin ? num <= knob.min : num < knob.min;
+  if (belowMin || num > knob.max) {
+    const low = knob.exclusiveMin ? `greater than ${knob.min}` : `at least ${knob.min}`;
+    return `${name} must be ${low} and at most ${knob.max}, got ${num}`;
+  }
+  return undefined;
 }
-
-const RULES: Record<keyof FleetConfig, Rule> = {
-  cpuThresholdPercent: { integer: false, min: 0, max: 100, exclusiveMin: true },
-  maxStreamsPerNode: { integer: true, min: 1, max: 100_000 },
-  streamCpuCostPercent: { integer: false, min: 0, max: 100, exclusiveMin: true },
-  reservationTtlSeconds: { integer: true, min: 5, max: 3600 },
-  bufferNodes: { integer: true, min: 0, max: 1000 },
-  spareLeadSeconds: { integer: true, min: 0, max: 3600 },
-  minNodes: { integer: true, min: 0, max: 10_000 },
-  maxNodes: { integer: true, min: 1, max: 10_000 },
-  scaleInIdleSeconds: { integer: true, min: 0, max: 7 * 24 * 3600 },
-  heartbeatSeconds: { integer: true, min: 1, max: 3600 },
-};
-
-/** The config keys, in a stable order. */
-export const FLEET_CONFIG_KEYS = Object.keys(RULES) as (keyof FleetConfig)[];
 
 /**
  * Validates a partial config (numbers, or numeric strings as flags and CDK context give them) over
  * the defaults. Unknown keys are refused too: a misspelt knob must not be ignored.
  * @param raw the values to apply; `undefined` values keep the default
  * @param source what the values came from, named in the error (e.g. "cdk.json context 'fleet'")
+ * @param naming whether the problems name keys or the flags that set them
  * @throws ConfigError naming every bad key
  */
-export function parseFleetConfig(raw: Readonly<Record<string, unknown>>, source = "fleet config"): FleetConfig {
+export function parseFleetConfig(
+  raw: Readonly<Record<string, unknown>>,
+  source = "fleet config",
+  naming: KeyNaming = "key",
+): FleetConfig {
+  const nameOf = (key: string) => (naming === "flag" ? flagOf(key) : `'${key}'`);
   const problems: string[] = [];
-  const values: Record<string, number> = { ...DEFAULT_FLEET_CONFIG };
+  const values: Record<string, number | undefined> = { ...DEFAULT_FLEET_CONFIG };
   for (const [key, value] of Object.entries(raw)) {
-    const rule = RULES[key as keyof FleetConfig];
-    if (!rule) {
-      problems.push(`unknown key '${key}' (known: ${FLEET_CONFIG_KEYS.join(", ")})`);
+    const knob = KNOBS.find((k) => k.key === key);
+    if (!knob) {
+      const known = KNOBS.map((k) => (naming === "flag" ? k.flag : k.key));
+      problems.push(`unknown ${naming} ${nameOf(key)} (known: ${known.join(", ")})`);
       continue;
     }
     if (value === undefined) continue;
-    const num = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-    if (typeof num !== "number" || !Number.isFinite(num)) {
-      problems.push(`'${key}' must be a number, got ${JSON.stringify(value)}`);
-      continue;
-    }
-    if (rule.integer && !Number.isInteger(num)) {
-      problems.push(`'${key}' must be a whole number, got ${num}`);
-      continue;
-    }
-    const belowMin = rule.exclusiveMin ? num <= rule.min : num < rule.min;
-    if (belowMin || num > rule.max) {
-      const low = rule.exclusiveMin ? `greater than ${rule.min}` : `at least ${rule.min}`;
-      problems.push(`'${key}' must be ${low} and at most ${rule.max}, got ${num}`);
-      continue;
-    }
-    values[key] = num;
+    const problem = valueProblem(knob, value, nameOf(key));
+    if (problem) problems.push(problem);
+    else values[key] = Number(value);
   }
   if (problems.length === 0 && (values.maxNodes as number) < (values.minNodes as number)) {
-    problems.push(`'maxNodes' (${values.maxNodes}) must be at least 'minNodes' (${values.minNodes})`);
+    problems.push(
+      `${nameOf("maxNodes")} (${values.maxNodes}) must be at least ${nameOf("minNodes")} (${values.minNodes})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return Object.freeze(values as unknown as FleetConfig);

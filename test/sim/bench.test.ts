@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { MissingMarkersError, replaceRegion } from "../../bench/sim-bench";
+import { MissingMarkersError, replaceRegion } from "../../bench/markdown";
 import { tracePath } from "../../bench/sim-traces";
 import { STANDARD_TRACES } from "../../sim/generators";
 import { formatTrace } from "../../sim/trace";

@@ -52,6 +52,26 @@ describe("npm run sim", () => {
     expect(err).not.toContain("    at "); // no stack trace
   });
 
+  it.each<[string, string[], string]>([
+    ["a switch given a value", ["--json=yes"], "sim: --json takes no value"],
+    ["a stray argument", ["trace.csv"], "sim: unexpected argument 'trace.csv'"],
+    [
+      "a knob that disagrees with another",
+      ["--min-nodes=5", "--max-nodes=2"],
+      "sim: --max-nodes (2) must be at least --min-nodes (5)",
+    ],
+  ])("refuses %s with exit code 2, then prints the usage", async (_, flags, message) => {
+    const { code, err } = await run("--trace", good, ...flags);
+    expect(code).toBe(2);
+    expect(err).toContain(`${message}\nusage: npm run sim -- --trace FILE [options]`);
+  });
+
+  it("reads --flag=value for the model and the fleet", async () => {
+    const { code, out } = await run(`--trace=${good}`, "--json", "--boot-seconds=30", "--buffer-nodes=0");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ policy: "packed", sessions: 2, peakNodes: 1 }); // no spare: one node
+  });
+
   it("refuses a missing --trace", async () => {
     expect(await run()).toMatchObject({ code: 2, err: expect.stringContaining("--trace FILE is required") });
   });
@@ -70,8 +90,8 @@ describe("npm run sim", () => {
     expect(err).toContain("cannot read the trace");
   });
 
-  it("lists every flag with its default in --help", async () => {
-    const { code, out } = await run("--help");
+  it.each([["--help"], ["-h"]])("lists every flag with its default for %s", async (flag) => {
+    const { code, out } = await run(flag);
     expect(code).toBe(0);
     expect(out).toContain("--boot-seconds N");
     expect(out).toContain("(default 90)");

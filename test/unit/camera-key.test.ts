@@ -7,7 +7,8 @@ import {
   verifyCameraKey,
   verifyNodeSecret,
 } from "../../lambdas/core/credentials";
-import { parseArgs } from "../../scripts/camera-key";
+import { parseCameraKeyArgs } from "../../scripts/camera-key";
+import { HELP } from "../../scripts/command-line";
 
 describe("camera keys", () => {
   it("derives a 22-character key per stream that verifies only for that stream", () => {
@@ -25,7 +26,34 @@ describe("camera keys", () => {
     [["cam1", "--secret-id"], "needs a value"],
     [["cam1", "--colour", "red"], "unknown option --colour"],
   ])("the CLI refuses %j", (argv, message) => {
-    expect(() => parseArgs(argv)).toThrow(message);
+    expect(() => parseCameraKeyArgs(argv)).toThrow(message);
+  });
+
+  it.each([
+    ["a value after '='", ["cam1", "--secret-id=arn:aws:secretsmanager:eu-west-1:1:secret:m"]],
+    ["a value after the flag", ["--secret-id", "arn:aws:secretsmanager:eu-west-1:1:secret:m", "cam1"]],
+  ])("the CLI reads --secret-id with %s", (_, argv) => {
+    expect(parseCameraKeyArgs(argv)).toEqual({
+      stream: "cam1",
+      secretId: "arn:aws:secretsmanager:eu-west-1:1:secret:m",
+      secretEnv: "CAMERA_MASTER_SECRET",
+    });
+  });
+
+  it.each([[["--help"]], [["-h"]], [["cam1", "-h"]]])("the CLI takes %j as a request for its usage", (argv) => {
+    expect(parseCameraKeyArgs(argv)).toBe(HELP);
+  });
+
+  it.each([
+    ["a missing --secret-env value", ["cam1", "--secret-env"], "--secret-env needs a value"],
+    ["a flag for --resolve-url's value", ["cam1", "--resolve-url", "-h"], "--resolve-url needs a value"],
+    [
+      "a --resolve-url that is not http(s)",
+      ["cam1", "--resolve-url=api.example.com"],
+      "--resolve-url must be an http:// or https:// URL",
+    ],
+  ])("the CLI refuses %s", (_, argv, message) => {
+    expect(() => parseCameraKeyArgs(argv)).toThrow(message);
   });
 
   it("prints the key from the master secret in the environment", () => {
@@ -36,6 +64,15 @@ describe("camera keys", () => {
       encoding: "utf8",
     });
     expect(out.trim()).toBe(cameraKey("master", "cam42"));
+  });
+
+  it("prints its usage for --help, exit code 0", () => {
+    const root = path.resolve(__dirname, "../..");
+    const out = execFileSync(path.join(root, "node_modules/.bin/tsx"), ["scripts/camera-key.ts", "--help"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    expect(out).toMatch(/^usage: npm run camera-key -- STREAM /);
   });
 });
 

@@ -1,4 +1,11 @@
-import { ConfigError, DEFAULT_FLEET_CONFIG, parseFleetConfig } from "../../lambdas/core/config";
+import {
+  ConfigError,
+  DEFAULT_FLEET_CONFIG,
+  flagOf,
+  KNOBS,
+  LOCAL_FLEET_CONFIG,
+  parseFleetConfig,
+} from "../../lambdas/core/config";
 
 describe("parseFleetConfig", () => {
   it("gives the documented defaults for an empty config", () => {
@@ -39,5 +46,81 @@ describe("parseFleetConfig", () => {
       expect((error as ConfigError).problems).toHaveLength(2);
       expect((error as Error).message).toMatch(/^invalid cdk.json context 'fleet': /);
     }
+  });
+});
+
+describe("the knob table", () => {
+  it("describes every key of the config once, in its order", () => {
+    expect(KNOBS.map((knob) => knob.key)).toEqual([
+      "cpuThresholdPercent",
+      "maxStreamsPerNode",
+      "streamCpuCostPercent",
+      "reservationTtlSeconds",
+      "bufferNodes",
+      "spareLeadSeconds",
+      "minNodes",
+      "maxNodes",
+      "scaleInIdleSeconds",
+      "heartbeatSeconds",
+    ]);
+  });
+
+  it.each([
+    ["cpuThresholdPercent", "--cpu-threshold-percent"],
+    ["streamCpuCostPercent", "--stream-cpu-cost-percent"],
+    ["maxStreamsPerNode", "--max-streams-per-node"],
+    ["heartbeatSeconds", "--heartbeat-seconds"],
+  ])("spells %s's flag %s: the key in kebab-case", (key, flag) => {
+    expect(KNOBS.find((knob) => knob.key === key)?.flag).toBe(flag);
+    expect(flagOf(key)).toBe(flag);
+  });
+
+  it("gives every knob a unit and a one-line description", () => {
+    for (const knob of KNOBS) {
+      expect(knob.description).toMatch(/^[a-zA-Z].*[^.]$/);
+      expect(knob.description).not.toContain("\n");
+      expect(["%", "s", "nodes", "streams"]).toContain(knob.unit);
+    }
+  });
+
+  it("makes the defaults, which the documented ones are", () => {
+    expect(DEFAULT_FLEET_CONFIG).toEqual({
+      cpuThresholdPercent: 80,
+      streamCpuCostPercent: 2,
+      reservationTtlSeconds: 60,
+      bufferNodes: 1,
+      spareLeadSeconds: 0,
+      minNodes: 1,
+      maxNodes: 10,
+      scaleInIdleSeconds: 600,
+      heartbeatSeconds: 15,
+    });
+  });
+
+  it("makes local mode's defaults: quicker scale-in and heartbeats, fewer nodes, the rest as on AWS", () => {
+    expect(LOCAL_FLEET_CONFIG).toEqual({
+      ...DEFAULT_FLEET_CONFIG,
+      scaleInIdleSeconds: 60,
+      heartbeatSeconds: 5,
+      maxNodes: 5,
+    });
+    expect(parseFleetConfig({ ...LOCAL_FLEET_CONFIG })).toEqual(LOCAL_FLEET_CONFIG);
+  });
+});
+
+describe("parseFleetConfig naming flags", () => {
+  it.each([
+    [{ bufferNodes: "-1" }, "--buffer-nodes must be at least 0 and at most 1000, got -1"],
+    [{ cpuThresholdPercent: "eighty" }, '--cpu-threshold-percent must be a number, got "eighty"'],
+    [{ minNodes: "5", maxNodes: "2" }, "--max-nodes (2) must be at least --min-nodes (5)"],
+    [{ bufferNode: "1" }, "unknown flag --buffer-node (known: --cpu-threshold-percent, "],
+  ])("refuses %j, naming the flag the value came from", (raw, message) => {
+    expect(() => parseFleetConfig(raw, "flags", "flag")).toThrow(message);
+  });
+
+  it("names no key when the values came from flags", () => {
+    expect(() => parseFleetConfig({ bufferNodes: "-1", maxStreamsPerNode: "0" }, "flags", "flag")).toThrow(
+      /^invalid flags: --buffer-nodes [^']*; --max-streams-per-node [^']*$/,
+    );
   });
 });
