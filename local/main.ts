@@ -15,7 +15,7 @@ import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
-import { onInstanceLaunching, onInstanceTerminating } from "../lambdas/core/fleet";
+import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler";
 import type { ApiDeps } from "../lambdas/handlers/api";
@@ -90,13 +90,11 @@ function buildFleet(run: LocalRun, apiUrl: () => string): { nodes: LocalNginxFle
     hooks: {
       // What the lifecycle Lambda does on AWS.
       launching: async (id, at) => {
-        const event = await onInstanceLaunching(fleetDeps(), id, at);
-        await registry.appendEvents([event]);
+        const event = await onLifecycle(fleetDeps(), { kind: "launching", instanceId: id, launchedAt: at });
         say(event.message);
       },
       terminating: async (id) => {
-        const event = await onInstanceTerminating(fleetDeps(), id);
-        await registry.appendEvents([event]);
+        const event = await onLifecycle(fleetDeps(), { kind: "terminating", instanceId: id });
         say(event.message);
       },
     },

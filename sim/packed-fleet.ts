@@ -1,20 +1,21 @@
 /**
  * Our policy, `packed`, driven by the real control plane: the registry is a `MemoryRegistry`, the
- * group a `ProcessGroup` whose lifecycle hooks run `onInstanceLaunching` / `onInstanceTerminating`,
- * node agents call `recordHeartbeat`, cameras call `resolveStream` then `publishStream` (and
- * `endStream`), and `runScalerTick` runs on its schedule and at once when a resolve finds no room,
+ * group a `ProcessGroup` whose lifecycle hooks run `onLifecycle`, node agents call
+ * `recordHeartbeat`, cameras call `placeCamera` then `admitPublish` (and `endStream`), and `runScalerTick` runs on its schedule and at once when a resolve finds no room,
  * through the same debounced scale-out request as the resolve Lambda. Nothing here decides where a
  * camera goes or how many nodes run: `lambdas/core` does.
  */
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
-import { type FleetDeps, onInstanceLaunching, onInstanceTerminating, protectIfNeeded } from "../lambdas/core/fleet";
+import { admitPublish, type CameraDeps, placeCamera } from "../lambdas/core/cameras";
+import type { FleetDeps } from "../lambdas/core/fleet";
 import { recordHeartbeat } from "../lambdas/core/heartbeat";
+import { onLifecycle } from "../lambdas/core/lifecycle";
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
 import type { CpuMetrics } from "../lambdas/core/ports";
 import { runScalerTick, type ScalerDeps } from "../lambdas/core/scaler";
-import { endStream, publishStream, resolveStream, type StreamDeps } from "../lambdas/core/streams";
+import { endStream } from "../lambdas/core/streams";
 import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/handlers/resolve";
 import type { FleetDriver, Session, SimEngine } from "./engine";
 import type { SimMachine } from "./machine";
@@ -51,10 +52,9 @@ export class PackedFleet implements FleetDriver {
   readonly scalerRuns = { scheduled: 0, requested: 0 };
   /** Every event the scaler recorded, in order. */
   readonly events: FleetEvent[] = [];
-  private readonly streamDeps: StreamDeps;
+  private readonly cameraDeps: CameraDeps;
   private readonly fleetDeps: FleetDeps;
   private readonly scalerDeps: ScalerDeps;
-  private readonly scaleOut: DebouncedScaleOut;
   private clientIds = 0;
 
   constructor(private readonly engine: SimEngine) {
@@ -79,16 +79,15 @@ export class PackedFleet implements FleetDriver {
         stop: async (instanceId) => engine.stopMachine(instanceId),
       },
       hooks: {
-        launching: async (instanceId, at) => {
-          await onInstanceLaunching(this.fleetDeps, instanceId, at);
+        launching: async (instanceId, launchedAt) => {
+          await onLifecycle(this.fleetDeps, { kind: "launching", instanceId, launchedAt });
         },
         terminating: async (instanceId) => {
-          await onInstanceTerminating(this.fleetDeps, instanceId);
+          await onLifecycle(this.fleetDeps, { kind: "terminating", instanceId });
         },
       },
     });
     this.fleetDeps = { registry, fleet: this.group, now };
-    this.streamDeps = { registry, config, now };
     this.scalerDeps = {
       registry,
       fleet: this.group,
@@ -98,13 +97,14 @@ export class PackedFleet implements FleetDriver {
       metrics: new SimCloudWatch(engine.machines),
     };
     // As the resolve Lambda does: a burst of refusals wakes the scaler once per interval.
-    this.scaleOut = new DebouncedScaleOut(
+    const scaleOut = new DebouncedScaleOut(
       async () => {
         this.engine.schedule(now(), () => this.runScaler("requested"));
       },
       5000,
       now,
     );
+    this.cameraDeps = { ...this.fleetDeps, config, scaleOut };
   }
 
   async start(): Promise<void> {
@@ -118,18 +118,15 @@ export class PackedFleet implements FleetDriver {
   async connect(session: Session): Promise<void> {
     const { engine } = this;
     const attempt = session.attempt;
-    const outcome = await resolveStream(this.streamDeps, session.stream);
+    const outcome = await placeCamera(this.cameraDeps, session.stream);
     if (outcome.kind === "placed") {
       engine.placed(session);
-      // As the resolve handler does: protect the node at once rather than at the scaler's next run.
-      if (outcome.created) await protectIfNeeded(this.fleetDeps, outcome.node);
       const nodeId = outcome.stream.nodeId;
       engine.schedule(engine.now() + engine.options.model.connectSeconds * 1000, () =>
         this.publish(session, attempt, nodeId),
       );
       return;
     }
-    if (outcome.kind === "no_room") await this.scaleOut.request(`no room for stream ${session.stream}`);
     const retryAfter = outcome.kind === "no_room" ? RETRY_AFTER_NO_ROOM_SECONDS : RETRY_AFTER_CONTENDED_SECONDS;
     this.retry(session, attempt, retryAfter);
   }
@@ -137,7 +134,7 @@ export class PackedFleet implements FleetDriver {
   async disconnect(session: Session): Promise<void> {
     // A camera still waiting or connecting leaves nothing but a reservation, which expires.
     if (!session.machine || session.clientId === undefined) return;
-    await endStream(this.streamDeps, {
+    await endStream(this.cameraDeps, {
       nodeId: session.machine.id,
       stream: session.stream,
       clientId: session.clientId,
@@ -153,10 +150,9 @@ export class PackedFleet implements FleetDriver {
       return;
     }
     const clientId = String(++this.clientIds);
-    const outcome = await publishStream(this.streamDeps, { nodeId, stream: session.stream, clientId });
+    const outcome = await admitPublish(this.cameraDeps, { nodeId, stream: session.stream, clientId });
     if (outcome.kind === "allowed") {
       this.engine.goLive(session, machine, clientId);
-      await protectIfNeeded(this.fleetDeps, outcome.node);
       return;
     }
     this.engine.publishDenied++;

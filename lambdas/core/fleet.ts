@@ -1,12 +1,12 @@
 /**
- * Node lifecycle steps shared by the handlers, the scaler and local mode: protection from the
- * publish path, declaring a node dead, and the answers to the group's lifecycle hooks.
+ * Node steps shared by the use cases and the scaler: protecting a node that holds a slot, and
+ * declaring a node dead.
  */
-import { type FleetEvent, heldStreams, type MediaNode } from "./model";
+import { heldStreams, type MediaNode } from "./model";
 import type { FleetPort } from "./ports";
 import type { Registry } from "./registry";
 
-/** What the lifecycle steps use. */
+/** What the node steps use. */
 export interface FleetDeps {
   readonly registry: Registry;
   readonly fleet: FleetPort;
@@ -46,47 +46,4 @@ export async function markDead(registry: Registry, node: MediaNode, now: number)
     removeStreams: Object.keys(node.streams),
   });
   return outcome.applied;
-}
-
-/**
- * The launch lifecycle hook fired: the node is registered PENDING (its agent reports it ready
- * later, which lets the launch continue). A record that exists already is left as it is.
- */
-export async function onInstanceLaunching(
-  deps: FleetDeps,
-  instanceId: string,
-  launchedAt: number,
-): Promise<FleetEvent> {
-  const now = deps.now();
-  const created = await deps.registry.createNode({
-    nodeId: instanceId,
-    state: "PENDING",
-    launchedAt,
-    stateChangedAt: now,
-    rtmpBaseUrl: "",
-    streams: {},
-    streamsChangedAt: now,
-    protectedFromScaleIn: true, // the group launches new instances protected
-    ended: {},
-  });
-  return {
-    at: now,
-    kind: "launch",
-    nodeId: instanceId,
-    message: created ? `node ${instanceId} launching` : `node ${instanceId} launching (already registered)`,
-  };
-}
-
-/**
- * The terminate lifecycle hook fired (scale-in, health replacement, Spot, a person): the node is
- * DEAD, its streams leave the registry, and the termination continues.
- */
-export async function onInstanceTerminating(deps: FleetDeps, instanceId: string): Promise<FleetEvent> {
-  const now = deps.now();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const node = await deps.registry.getNode(instanceId);
-    if (!node || node.state === "DEAD" || (await markDead(deps.registry, node, now))) break;
-  }
-  await deps.fleet.completeTermination(instanceId);
-  return { at: now, kind: "terminated", nodeId: instanceId, message: `node ${instanceId} terminating: DEAD` };
 }

@@ -12,6 +12,7 @@
  */
 import type { FleetConfig } from "./config";
 import { type FleetDeps, protectIfNeeded } from "./fleet";
+import { type FollowUps, followUp } from "./follow-ups";
 import { findStream, type MediaNode, nextCpuSample, type StreamSlot, streamsLiveSince } from "./model";
 import type { NodeChange, NodeFields, SlotCondition } from "./registry";
 import { MAX_ATTEMPTS, staleTombstones } from "./streams";
@@ -135,17 +136,15 @@ export function reconcile(
   };
 }
 
-/** The outcome of a heartbeat: the node as written, and whether it just became ACTIVE. */
-export interface HeartbeatOutcome {
+/**
+ * The outcome of a heartbeat: the node as written, and whether it just became ACTIVE. Its
+ * follow-ups are continuing the launch and protecting the node.
+ */
+export interface HeartbeatOutcome extends FollowUps {
   readonly node: MediaNode;
   readonly becameActive: boolean;
   /** The node record did not exist and was created from this heartbeat. */
   readonly registered: boolean;
-  /**
-   * Follow-up steps that failed after the heartbeat was recorded (continuing the launch,
-   * protecting the node). The heartbeat stands; the scaler's next run repeats these steps.
-   */
-  readonly followUpErrors: readonly Error[];
 }
 
 /** What recording a heartbeat uses. */
@@ -199,17 +198,11 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
     if (!outcome.applied) continue;
     node = outcome.node;
     const becameActive = wasPending && node.state === "ACTIVE";
-    const followUpErrors: Error[] = [];
-    const attempt = async (step: () => Promise<unknown>) => {
-      try {
-        await step();
-      } catch (error) {
-        followUpErrors.push(error as Error);
-      }
+    const written = node;
+    const continueLaunch = async () => {
+      if (becameActive) await deps.fleet.completeLaunch(written.nodeId, "CONTINUE");
     };
-    const active = node;
-    if (becameActive) await attempt(() => deps.fleet.completeLaunch(active.nodeId, "CONTINUE"));
-    await attempt(() => protectIfNeeded(deps, active));
+    const followUpErrors = await followUp(continueLaunch, () => protectIfNeeded(deps, written));
     return { node, becameActive, registered, followUpErrors };
   }
   throw new Error(`heartbeat of ${report.nodeId}: the registry kept changing under ${MAX_ATTEMPTS} attempts`);

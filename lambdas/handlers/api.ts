@@ -5,33 +5,30 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { protectIfNeeded } from "../core/fleet";
-import type { MediaNode } from "../core/model";
-import type { FleetPort, ScaleOutRequests, SecretSource, Telemetry } from "../core/ports";
-import type { StreamDeps } from "../core/streams";
+import type { CameraDeps } from "../core/cameras";
+import type { FollowUps } from "../core/follow-ups";
+import type { SecretSource, Telemetry } from "../core/ports";
 import { type HttpEvent, type HttpResult, httpErrors } from "./http";
 
 /** Everything an HTTP handler may use, created once per process and injected. */
-export interface ApiDeps extends StreamDeps {
+export interface ApiDeps extends CameraDeps {
   readonly logger: Logger;
   readonly secrets: SecretSource;
-  readonly scaleOut: ScaleOutRequests;
-  readonly fleet: FleetPort;
   readonly telemetry: Telemetry;
 }
 
 /**
- * Protects a node that just got its first stream or reservation. A failure is logged, not
- * answered: refusing the camera would be worse, and the scaler protects the node on its next run.
+ * Logs what a use case's follow-ups did. A failed one is logged, not answered: refusing the
+ * caller would be worse, and the scaler's next run repeats the step.
  */
-export async function protectNode(deps: ApiDeps, node: MediaNode): Promise<void> {
-  try {
-    if (await protectIfNeeded(deps, node)) deps.logger.info("node protected from scale-in", { nodeId: node.nodeId });
-  } catch (error) {
-    deps.logger.error("protecting the node failed; the scaler will retry", {
-      nodeId: node.nodeId,
-      error: error as Error,
-    });
+export function logFollowUps(
+  logger: Logger,
+  outcome: FollowUps & { readonly nodeProtected?: boolean },
+  context: Readonly<Record<string, unknown>>,
+): void {
+  if (outcome.nodeProtected) logger.info("node protected from scale-in", context);
+  for (const error of outcome.followUpErrors) {
+    logger.error("a follow-up step failed; the scaler's next run repeats it", { ...context, error });
   }
 }
 

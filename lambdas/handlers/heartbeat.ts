@@ -7,7 +7,7 @@ import { METRIC } from "../contract";
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
 import { streamNameProblem } from "../core/names";
-import { type ApiDeps, httpHandler } from "./api";
+import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { authenticateNode } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
@@ -63,9 +63,7 @@ async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   deps.telemetry.count(METRIC.heartbeats);
   if (outcome.registered) deps.logger.info("node registered by its heartbeat", { nodeId });
   if (outcome.becameActive) deps.logger.info("node ready: ACTIVE", { nodeId });
-  for (const error of outcome.followUpErrors) {
-    deps.logger.error("a heartbeat follow-up failed; the scaler repeats it", { nodeId, error });
-  }
+  logFollowUps(deps.logger, outcome, { nodeId });
   return json(200, {
     nodeId,
     state: outcome.node.state,

@@ -5,8 +5,9 @@
  */
 
 import { METRIC } from "../contract";
-import { endStream, type PublishDenial, publishStream } from "../core/streams";
-import { type ApiDeps, httpHandler, protectNode } from "./api";
+import { admitPublish } from "../core/cameras";
+import { endStream, type PublishDenial } from "../core/streams";
+import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { authenticateNode, checkCameraKey } from "./auth";
 import { ApiError, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
@@ -51,7 +52,7 @@ const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
 async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = await parseCallback(event, deps, ["publish"]);
   await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
-  const outcome = await publishStream(deps, callback);
+  const outcome = await admitPublish(deps, callback);
   deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
   if (outcome.kind === "denied") {
     const denial = DENIALS[outcome.reason];
@@ -59,7 +60,7 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     throw new ApiError(denial.status, outcome.reason, denial.message);
   }
   deps.logger.info("stream live", { stream: callback.stream, nodeId: callback.nodeId, movedFrom: outcome.movedFrom });
-  await protectNode(deps, outcome.node);
+  logFollowUps(deps.logger, outcome, { stream: callback.stream, nodeId: callback.nodeId });
   return json(200, { result: "allowed", stream: callback.stream, nodeId: callback.nodeId });
 }
 

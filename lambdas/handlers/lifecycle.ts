@@ -1,16 +1,14 @@
 /**
- * The lifecycle Lambda, fed by EventBridge with the group's lifecycle-hook events:
- * - launch: the node is registered PENDING and its secret is issued; its agent reports ready later,
- *   which continues the launch (an instance that never gets ready is abandoned by the hook's timeout);
- * - terminate (scale-in, health replacement, Spot, a person): the node is DEAD, its streams leave
- *   the registry, its secret is withdrawn, and the termination continues.
+ * The lifecycle Lambda, fed by EventBridge with the group's lifecycle-hook events: it keeps its own
+ * group's launch and terminate events and answers them with `onLifecycle` (`core/lifecycle.ts`
+ * says what each does). An instance that never gets ready is abandoned by the launch hook's timeout.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
 import { LIFECYCLE } from "../contract";
-import { type FleetDeps, onInstanceLaunching, onInstanceTerminating } from "../core/fleet";
+import { type LifecycleTransition, type NodeLifecycleDeps, onLifecycle } from "../core/lifecycle";
 import type { NodeCredentials } from "../core/ports";
 
 /** The detail of a lifecycle-hook event. */
@@ -23,14 +21,27 @@ export interface LifecycleDetail {
 }
 
 /** What the lifecycle Lambda uses. */
-export interface LifecycleDeps extends FleetDeps {
+export interface LifecycleDeps extends NodeLifecycleDeps {
   readonly credentials: NodeCredentials;
   readonly logger: Logger;
   /** The group this fleet owns: events of other groups are ignored. */
   readonly groupName: string;
 }
 
-/** Handles one lifecycle event. */
+/** The transition an EventBridge lifecycle-hook event reports, or undefined for an unexpected type. */
+function lifecycleTransition(
+  event: EventBridgeEvent<string, LifecycleDetail>,
+  now: number,
+): LifecycleTransition | undefined {
+  const instanceId = event.detail.EC2InstanceId;
+  if (event["detail-type"] === LIFECYCLE.launchEvent) {
+    return { kind: "launching", instanceId, launchedAt: Date.parse(event.time) || now };
+  }
+  if (event["detail-type"] === LIFECYCLE.terminateEvent) return { kind: "terminating", instanceId };
+  return undefined;
+}
+
+/** Handles one lifecycle event: answers `launching`, `terminating` or `ignored`. */
 export async function onLifecycleEvent(
   deps: LifecycleDeps,
   event: EventBridgeEvent<string, LifecycleDetail>,
@@ -40,23 +51,14 @@ export async function onLifecycleEvent(
     deps.logger.warn("lifecycle event of another group or without an instance: ignored", { detail });
     return "ignored";
   }
-  const instanceId = detail.EC2InstanceId;
-  if (event["detail-type"] === LIFECYCLE.launchEvent) {
-    await deps.credentials.issue(instanceId);
-    const fleetEvent = await onInstanceLaunching(deps, instanceId, Date.parse(event.time) || deps.now());
-    await deps.registry.appendEvents([fleetEvent]);
-    deps.logger.info(fleetEvent.message, { fleetEvent });
-    return "launching";
+  const transition = lifecycleTransition(event, deps.now());
+  if (!transition) {
+    deps.logger.warn("unexpected event type: ignored", { detailType: event["detail-type"] });
+    return "ignored";
   }
-  if (event["detail-type"] === LIFECYCLE.terminateEvent) {
-    const fleetEvent = await onInstanceTerminating(deps, instanceId);
-    await deps.credentials.revoke(instanceId);
-    await deps.registry.appendEvents([fleetEvent]);
-    deps.logger.info(fleetEvent.message, { fleetEvent });
-    return "terminating";
-  }
-  deps.logger.warn("unexpected event type: ignored", { detailType: event["detail-type"] });
-  return "ignored";
+  const fleetEvent = await onLifecycle(deps, transition);
+  deps.logger.info(fleetEvent.message, { fleetEvent });
+  return transition.kind;
 }
 
 /** The lifecycle handler over the given dependencies. */

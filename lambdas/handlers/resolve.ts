@@ -3,8 +3,8 @@
  * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
  */
 import { METRIC } from "../contract";
-import { resolveStream } from "../core/streams";
-import { type ApiDeps, httpHandler, protectNode } from "./api";
+import { placeCamera } from "../core/cameras";
+import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCameraKey, keyParam } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
 
@@ -19,15 +19,12 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const key = keyParam(params.get("key"));
   await checkCameraKey(deps, stream, key);
 
-  const outcome = await resolveStream(deps, stream);
+  const outcome = await placeCamera(deps, stream);
   deps.telemetry.count(METRIC.resolves);
   if (outcome.kind === "no_room") {
     deps.telemetry.count(METRIC.resolveNoCapacity);
-    deps.logger.warn("no room", { stream });
-    // The 503 stands either way; the scheduled scaler run covers a request that could not be sent.
-    await deps.scaleOut.request(`no room for stream ${stream}`).catch((error: unknown) => {
-      deps.logger.error("scale-out request failed", error as Error);
-    });
+    deps.logger.warn("no room: a scale-out was requested", { stream });
+    logFollowUps(deps.logger, outcome, { stream });
     throw new ApiError(503, "no_capacity", "every node is full; a new node is being launched, retry shortly", {
       "retry-after": String(RETRY_AFTER_NO_ROOM_SECONDS),
     });
@@ -39,10 +36,8 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   }
   const { stream: placed, node, created } = outcome;
   const rtmpUrl = `${node.rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
-  if (created) {
-    deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
-    await protectNode(deps, node);
-  }
+  if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
+  logFollowUps(deps.logger, outcome, { stream, nodeId: node.nodeId });
   if (wantsText(event)) {
     return {
       statusCode: 200,

@@ -8,7 +8,7 @@ import { type InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/proc
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { nodeSecret } from "../../lambdas/core/credentials";
-import { onInstanceLaunching, onInstanceTerminating } from "../../lambdas/core/fleet";
+import { onLifecycle } from "../../lambdas/core/lifecycle";
 import type { MediaNode } from "../../lambdas/core/model";
 import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
@@ -94,10 +94,13 @@ export function makeGroup(
     idPrefix: "i-",
     hooks: {
       launching: async (id, at) => {
-        await onInstanceLaunching({ registry, fleet: group, now: clock.now }, id, at);
+        await onLifecycle(
+          { registry, fleet: group, now: clock.now },
+          { kind: "launching", instanceId: id, launchedAt: at },
+        );
       },
       terminating: async (id) => {
-        await onInstanceTerminating({ registry, fleet: group, now: clock.now }, id);
+        await onLifecycle({ registry, fleet: group, now: clock.now }, { kind: "terminating", instanceId: id });
       },
     },
   });

@@ -1,0 +1,129 @@
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { admitPublish, type CameraDeps, placeCamera } from "../../lambdas/core/cameras";
+import { onLifecycle } from "../../lambdas/core/lifecycle";
+import type { NodeCredentials } from "../../lambdas/core/ports";
+import { makeConfig, makeGroup, RecordingScaleOut, TestClock } from "../support/builders";
+
+/** One ACTIVE node in an in-process group, unprotected, with room for one stream. */
+async function oneNode() {
+  const registry = new MemoryRegistry();
+  const clock = new TestClock();
+  const { group } = makeGroup(registry, clock, { desired: 1 });
+  await group.converge();
+  await group.setProtection(["i-1"], false);
+  await registry.applyChange({
+    nodeId: "i-1",
+    when: {},
+    set: { state: "ACTIVE", protectedFromScaleIn: false, rtmpBaseUrl: "rtmp://i-1.test:1935/live" },
+  });
+  const scaleOut = new RecordingScaleOut();
+  const deps: CameraDeps = {
+    registry,
+    fleet: group,
+    config: makeConfig({ maxStreamsPerNode: 1 }),
+    now: clock.now,
+    scaleOut,
+  };
+  const isProtected = async () => (await group.describe()).instances[0]?.protectedFromScaleIn;
+  return { registry, group, deps, scaleOut, isProtected };
+}
+
+const failing = (message: string) => async () => {
+  throw new Error(message);
+};
+
+describe("placeCamera", () => {
+  it("protects the node of a new reservation at once", async () => {
+    const { deps, isProtected, registry } = await oneNode();
+    expect(await placeCamera(deps, "cam")).toMatchObject({ kind: "placed", nodeProtected: true, followUpErrors: [] });
+    expect(await isProtected()).toBe(true);
+    expect((await registry.getNode("i-1"))?.protectedFromScaleIn).toBe(true);
+  });
+
+  it("asks for a scale-out when no node has room", async () => {
+    const { deps, scaleOut } = await oneNode();
+    await placeCamera(deps, "first");
+    expect(await placeCamera(deps, "second")).toMatchObject({ kind: "no_room", followUpErrors: [] });
+    expect(scaleOut.reasons).toEqual(["no room for stream second"]);
+  });
+
+  it("returns a failed protection instead of failing: the reservation stands", async () => {
+    const { deps, group, registry } = await oneNode();
+    group.setProtection = failing("throttled");
+    const outcome = await placeCamera(deps, "cam");
+    expect(outcome).toMatchObject({ kind: "placed", nodeProtected: false, followUpErrors: [new Error("throttled")] });
+    expect(Object.keys((await registry.getNode("i-1"))?.streams ?? {})).toEqual(["cam"]);
+  });
+
+  it("returns a failed scale-out request, and the answer is still no room", async () => {
+    const { deps, scaleOut } = await oneNode();
+    await placeCamera(deps, "first");
+    scaleOut.request = failing("lambda unreachable");
+    expect(await placeCamera(deps, "second")).toMatchObject({
+      kind: "no_room",
+      followUpErrors: [new Error("lambda unreachable")],
+    });
+  });
+});
+
+describe("admitPublish", () => {
+  it("protects the node of an allowed publish", async () => {
+    const { deps, isProtected } = await oneNode();
+    const outcome = await admitPublish(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    expect(outcome).toMatchObject({ kind: "allowed", nodeProtected: true });
+    expect(await isProtected()).toBe(true);
+  });
+
+  it("protects nothing for a denied publish", async () => {
+    const { deps, isProtected } = await oneNode();
+    const outcome = await admitPublish(deps, { nodeId: "unknown", stream: "cam", clientId: "1" });
+    expect(outcome).toMatchObject({ kind: "denied", reason: "unknown_node", nodeProtected: false });
+    expect(await isProtected()).toBe(false);
+  });
+});
+
+describe("onLifecycle", () => {
+  /** Records what was issued and revoked, in order. */
+  const recording = () => {
+    const calls: string[] = [];
+    const credentials: NodeCredentials = {
+      issue: async (nodeId) => void calls.push(`issue ${nodeId}`),
+      revoke: async (nodeId) => void calls.push(`revoke ${nodeId}`),
+    };
+    return { calls, credentials };
+  };
+
+  it("launching: issues the node's secret, registers it PENDING and records the event", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock);
+    const { calls, credentials } = recording();
+    const deps = { registry, fleet: group, now: clock.now, credentials };
+    const event = await onLifecycle(deps, { kind: "launching", instanceId: "i-9", launchedAt: clock.ms });
+    expect(calls).toEqual(["issue i-9"]);
+    expect(await registry.getNode("i-9")).toMatchObject({ state: "PENDING", protectedFromScaleIn: true });
+    expect(await registry.recentEvents(5)).toEqual([event]);
+    expect(event).toMatchObject({ kind: "launch", nodeId: "i-9" });
+  });
+
+  it("terminating: the node is DEAD without its streams, the termination continues, its secret is withdrawn", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock, { desired: 1 });
+    await group.converge();
+    await registry.applyChange({
+      nodeId: "i-1",
+      when: {},
+      set: { state: "ACTIVE" },
+      putStreams: { cam: { state: "LIVE", since: clock.ms, clientId: "1" } },
+    });
+    const { calls, credentials } = recording();
+    group.completeTermination = async (instanceId) => void calls.push(`continue ${instanceId}`);
+    const deps = { registry, fleet: group, now: clock.now, credentials };
+    const event = await onLifecycle(deps, { kind: "terminating", instanceId: "i-1" });
+    expect(await registry.getNode("i-1")).toMatchObject({ state: "DEAD", streams: {} });
+    expect(calls).toEqual(["continue i-1", "revoke i-1"]);
+    expect((await registry.recentEvents(1))[0]).toEqual(event);
+    expect(event).toMatchObject({ kind: "terminated", nodeId: "i-1" });
+  });
+});
