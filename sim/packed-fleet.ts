@@ -1,23 +1,19 @@
 /**
- * Our policy, `packed`, driven by the real control plane: the registry is a `MemoryRegistry`, the
- * group a `ProcessGroup` whose lifecycle hooks run `onLifecycle`, node agents call
- * `recordHeartbeat`, cameras call `placeCamera` then `admitPublish` (and `endStream`), and `runScalerTick` runs on its schedule and at once when a resolve finds no room,
- * through the same debounced scale-out request as the resolve Lambda. Nothing here decides where a
- * camera goes or how many nodes run: `lambdas/core` does.
+ * Our policy, `packed`, driven by the real control plane: a `FleetHarness` over a `MemoryRegistry`
+ * and an in-process group, whose cameras, node agents and scaler call the core as the Lambdas do.
+ * What is the simulator's own is only virtual time: when each camera arrives, connects and
+ * retries, when agents report, and the scaler's schedule; the scaler also runs at once when a
+ * resolve finds no room, through the same debounced scale-out request as the resolve Lambda.
+ * Nothing here decides where a camera goes or how many nodes run: `lambdas/core` does.
  */
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
-import { ProcessGroup } from "../lambdas/adapters/process-group";
+import type { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
-import { admitPublish, type CameraDeps, placeCamera } from "../lambdas/core/cameras";
-import type { FleetDeps } from "../lambdas/core/fleet";
-import { recordHeartbeat } from "../lambdas/core/heartbeat";
-import { onLifecycle } from "../lambdas/core/lifecycle";
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
 import type { CpuMetrics } from "../lambdas/core/ports";
-import { runScalerTick, type ScalerDeps } from "../lambdas/core/scaler";
-import { endStream } from "../lambdas/core/streams";
 import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/handlers/resolve";
 import type { FleetDriver, Session, SimEngine } from "./engine";
+import { FleetHarness, inProcessGroup } from "./fleet-harness";
 import type { SimMachine } from "./machine";
 
 /** A launch, with the registry as it was when the group launched the instance. */
@@ -52,16 +48,13 @@ export class PackedFleet implements FleetDriver {
   readonly scalerRuns = { scheduled: 0, requested: 0 };
   /** Every event the scaler recorded, in order. */
   readonly events: FleetEvent[] = [];
-  private readonly cameraDeps: CameraDeps;
-  private readonly fleetDeps: FleetDeps;
-  private readonly scalerDeps: ScalerDeps;
-  private clientIds = 0;
+  private readonly harness: FleetHarness;
 
   constructor(private readonly engine: SimEngine) {
     const config = engine.options.fleet;
     const now = engine.now;
     const registry = this.registry;
-    this.group = new ProcessGroup({
+    this.group = inProcessGroup(registry, {
       min: config.minNodes,
       max: config.maxNodes,
       desired: config.minNodes,
@@ -78,24 +71,7 @@ export class PackedFleet implements FleetDriver {
         },
         stop: async (instanceId) => engine.stopMachine(instanceId),
       },
-      hooks: {
-        launching: async (instanceId, launchedAt) => {
-          await onLifecycle(this.fleetDeps, { kind: "launching", instanceId, launchedAt });
-        },
-        terminating: async (instanceId) => {
-          await onLifecycle(this.fleetDeps, { kind: "terminating", instanceId });
-        },
-      },
     });
-    this.fleetDeps = { registry, fleet: this.group, now };
-    this.scalerDeps = {
-      registry,
-      fleet: this.group,
-      config,
-      now,
-      owner: "sim-scaler",
-      metrics: new SimCloudWatch(engine.machines),
-    };
     // As the resolve Lambda does: a burst of refusals wakes the scaler once per interval.
     const scaleOut = new DebouncedScaleOut(
       async () => {
@@ -104,7 +80,11 @@ export class PackedFleet implements FleetDriver {
       5000,
       now,
     );
-    this.cameraDeps = { ...this.fleetDeps, config, scaleOut };
+    const metrics = new SimCloudWatch(engine.machines);
+    this.harness = new FleetHarness(
+      { registry, fleet: this.group, config, now, owner: "sim-scaler", metrics, scaleOut },
+      "sim",
+    );
   }
 
   async start(): Promise<void> {
@@ -118,7 +98,7 @@ export class PackedFleet implements FleetDriver {
   async connect(session: Session): Promise<void> {
     const { engine } = this;
     const attempt = session.attempt;
-    const outcome = await placeCamera(this.cameraDeps, session.stream);
+    const outcome = await this.harness.place(session.stream);
     if (outcome.kind === "placed") {
       engine.placed(session);
       const nodeId = outcome.stream.nodeId;
@@ -134,11 +114,7 @@ export class PackedFleet implements FleetDriver {
   async disconnect(session: Session): Promise<void> {
     // A camera still waiting or connecting leaves nothing but a reservation, which expires.
     if (!session.machine || session.clientId === undefined) return;
-    await endStream(this.cameraDeps, {
-      nodeId: session.machine.id,
-      stream: session.stream,
-      clientId: session.clientId,
-    });
+    await this.harness.done({ nodeId: session.machine.id, stream: session.stream, clientId: session.clientId });
   }
 
   /** The camera's publish reaches nginx on the node it was given, which asks the control plane (on_publish). */
@@ -149,8 +125,8 @@ export class PackedFleet implements FleetDriver {
       this.retry(session, attempt, RETRY_AFTER_CONTENDED_SECONDS);
       return;
     }
-    const clientId = String(++this.clientIds);
-    const outcome = await admitPublish(this.cameraDeps, { nodeId, stream: session.stream, clientId });
+    const clientId = this.harness.nextClientId();
+    const outcome = await this.harness.publish(nodeId, session.stream, clientId);
     if (outcome.kind === "allowed") {
       this.engine.goLive(session, machine, clientId);
       return;
@@ -168,20 +144,13 @@ export class PackedFleet implements FleetDriver {
   /** The node's agent: once booted, a heartbeat every period with the CPU since the last one. */
   private startAgent(machine: SimMachine): void {
     const { engine } = this;
-    const config = engine.options.fleet;
     // The agent measures a first CPU interval of one second before its first report.
-    engine.every(machine.readyAt + 1000, config.heartbeatSeconds * 1000, async () => {
+    engine.every(machine.readyAt + 1000, engine.options.fleet.heartbeatSeconds * 1000, async () => {
       if (machine.stoppedAt !== undefined) return false;
-      await recordHeartbeat(
-        { ...this.fleetDeps, config },
-        {
-          nodeId: machine.id,
-          rtmpBaseUrl: `rtmp://${machine.id}.sim:1935/live`,
-          ready: true,
-          ...machine.readAgent(),
-          streams: [...machine.streams].map(([name, clientId]) => ({ name, clientId })),
-        },
-      );
+      await this.harness.heartbeat(machine.id, {
+        ...machine.readAgent(),
+        streams: [...machine.streams].map(([name, clientId]) => ({ name, clientId })),
+      });
       return true;
     });
   }
@@ -190,7 +159,7 @@ export class PackedFleet implements FleetDriver {
     this.scalerRuns[reason]++;
     // The group abandons launches stuck past their hook's timeout.
     await this.group.tick();
-    const report = await runScalerTick(this.scalerDeps);
+    const report = await this.harness.tick();
     this.events.push(...report.events);
   }
 }

@@ -14,11 +14,11 @@ import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
-import { runScalerTick } from "../../lambdas/core/scaler";
 import { decideScaling } from "../../lambdas/core/scaling";
 import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
+import { FleetHarness } from "../../sim/fleet-harness";
 import {
   CONTEXT,
   callbackBody,
@@ -28,6 +28,7 @@ import {
   makeGroup,
   makeNode,
   nodeHeaders,
+  RecordingScaleOut,
   SECRETS,
   T0,
   TestClock,
@@ -74,19 +75,30 @@ function injectFaults(
   return attempts;
 }
 
-/** An in-process fleet of two ready nodes (minNodes 1 + bufferNodes 1), one camera live on i-1. */
-async function twoNodesOneCamera() {
+/** An in-process fleet over a memory registry and an in-process group. */
+function inProcessFleet(owner: string) {
   const registry = new MemoryRegistry();
   const clock = new TestClock();
-  const { group } = makeGroup(registry, clock);
+  const { group, launcher } = makeGroup(registry, clock);
   const config = makeConfig();
-  const deps = { registry, fleet: group, config, now: clock.now, owner: "faults" };
-  await runScalerTick(deps);
-  for (const id of ["i-1", "i-2"]) {
-    await recordHeartbeat(deps, { nodeId: id, rtmpBaseUrl: `rtmp://${id}/live`, ready: true, streams: [] });
-  }
-  await publishStream(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
-  return { registry, clock, config, group, deps };
+  const harness = new FleetHarness({
+    registry,
+    fleet: group,
+    config,
+    now: clock.now,
+    owner,
+    scaleOut: new RecordingScaleOut(),
+  });
+  return { registry, clock, config, group, launcher, harness };
+}
+
+/** An in-process fleet of two ready nodes (minNodes 1 + bufferNodes 1), one camera live on i-1. */
+async function twoNodesOneCamera() {
+  const fleet = inProcessFleet("faults");
+  await fleet.harness.tick();
+  for (const id of ["i-1", "i-2"]) await fleet.harness.heartbeat(id, { streams: [] });
+  await fleet.harness.publish("i-1", "cam", "1");
+  return fleet;
 }
 
 describe("faults", () => {
@@ -118,12 +130,12 @@ describe("faults", () => {
   });
 
   it("F3 a node that dies without any done: DEAD after 4 silent heartbeat periods, its streams removed", async () => {
-    const { registry, clock, config, deps } = await twoNodesOneCamera();
+    const { registry, clock, config, harness } = await twoNodesOneCamera();
     clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds);
-    await recordHeartbeat(deps, { nodeId: "i-2", rtmpBaseUrl: "rtmp://i-2/live", ready: true, streams: [] });
-    expect((await runScalerTick(deps)).plan?.markDead).toEqual([]); // exactly 4 periods: not yet
+    await harness.heartbeat("i-2", { streams: [] });
+    expect((await harness.tick()).plan?.markDead).toEqual([]); // exactly 4 periods: not yet
     clock.advance(1);
-    expect((await runScalerTick(deps)).plan?.markDead).toEqual(["i-1"]);
+    expect((await harness.tick()).plan?.markDead).toEqual(["i-1"]);
     expect(await registry.getNode("i-1")).toMatchObject({ state: "DEAD", streams: {} });
   });
 
@@ -198,10 +210,10 @@ describe("faults", () => {
   it("F5 Auto Scaling throttled during a scale-in: the node waits DRAINING, the next run terminates it, no stream is touched", async () => {
     const config = makeConfig({ maxStreamsPerNode: 2, scaleInIdleSeconds: 60 });
     const fleet = await motoFleet(config);
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     await fleet.heartbeats();
     for (const cam of ["c1", "c2", "c3"]) await fleet.camera(cam);
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     fleet.clock.advance(20);
     await fleet.heartbeats();
     await fleet.stop("c3");
@@ -218,24 +230,24 @@ describe("faults", () => {
       launchHookName: "l",
       terminateHookName: "t",
     });
-    const first = await runScalerTick({ ...fleet.deps, fleet: throttledFleet });
+    const first = await fleet.tick({ fleet: throttledFleet });
     const drained = first.plan?.drain[0] as string;
     expect(drained).toBeDefined();
     expect(first.events).toContainEqual(expect.objectContaining({ kind: "error", nodeId: drained }));
     expect((await fleet.registry.getNode(drained))?.state).toBe("DRAINING");
     expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(drained);
     const carrying = [...(await fleet.carrying()).keys()];
-    const second = await runScalerTick(fleet.deps);
+    const second = await fleet.tick();
     expect(second.plan?.terminate).toContain(drained);
     expect((await fleet.instances()).instances.map((i) => i.InstanceId)).not.toContain(drained);
     for (const id of carrying) expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(id);
   });
 
   it("F6 CloudWatch returns no datapoints: no CPU is invented, the decision is the one without metrics", async () => {
-    const { registry, clock, config, group, deps: base } = await twoNodesOneCamera();
+    const { registry, clock, config, group, harness } = await twoNodesOneCamera();
     const before = await registry.listNodes();
     const empty: CpuMetrics = { cpu: async () => new Map() };
-    const report = await runScalerTick({ ...base, metrics: empty });
+    const report = await harness.tick({ metrics: empty });
     expect((await registry.listNodes()).map((n) => n.cpu)).toEqual(before.map((n) => n.cpu));
     const withoutMetrics = decideScaling({ nodes: before, group: await group.describe(), config, now: clock.ms });
     expect(report.plan?.desiredCapacity).toEqual(withoutMetrics.desiredCapacity);
@@ -244,28 +256,22 @@ describe("faults", () => {
 
   it("F7 two scalers at once: one acts, the other changes nothing", async () => {
     const fleet = await motoFleet(makeConfig());
-    const [a, b] = await Promise.all([
-      runScalerTick({ ...fleet.deps, owner: "a" }),
-      runScalerTick({ ...fleet.deps, owner: "b" }),
-    ]);
+    const [a, b] = await Promise.all([fleet.tick({ owner: "a" }), fleet.tick({ owner: "b" })]);
     expect([a.ran, b.ran].filter(Boolean)).toHaveLength(1);
     expect((await fleet.instances()).desired).toBe(2);
   });
 
   it("F8 a launch lifecycle hook that times out: the instance is abandoned, its node DEAD, a replacement launched", async () => {
-    const registry = new MemoryRegistry();
-    const clock = new TestClock();
-    const { group, launcher } = makeGroup(registry, clock);
-    const deps = { registry, fleet: group, config: makeConfig(), now: clock.now, owner: "f8" };
-    await runScalerTick(deps);
+    const { registry, clock, group, launcher, harness } = inProcessFleet("f8");
+    await harness.tick();
     // i-1 boots; i-2's agent never reports ready.
-    await recordHeartbeat(deps, { nodeId: "i-1", rtmpBaseUrl: "rtmp://i-1/live", ready: true, streams: [] });
+    await harness.heartbeat("i-1", { streams: [] });
     clock.advance(601);
     await group.tick(); // the hook's heartbeat timeout (600 s) passes: ABANDON
     expect(launcher.stopped).toEqual(["i-2"]);
     expect(await registry.getNode("i-2")).toMatchObject({ state: "DEAD" });
-    await recordHeartbeat(deps, { nodeId: "i-1", rtmpBaseUrl: "rtmp://i-1/live", ready: true, streams: [] });
-    await runScalerTick(deps);
+    await harness.heartbeat("i-1", { streams: [] });
+    await harness.tick();
     expect((await group.describe()).instances.map((i) => i.instanceId)).toEqual(["i-1", "i-3"]);
   });
 

@@ -2,7 +2,6 @@
  * The scaler against moto's Auto Scaling, EC2 and CloudWatch and the DynamoDB registry: scripted
  * scenarios of the operator's two demands (fill in order; never cut a stream).
  */
-import { runScalerTick } from "../../lambdas/core/scaler";
 import { makeConfig } from "../support/builders";
 import { useMoto } from "../support/moto";
 import { motoFleet } from "../support/moto-fleet";
@@ -14,7 +13,7 @@ const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, m
 describe("scaler against moto", () => {
   it("launches minNodes + bufferNodes, fills in order, keeps a spare, scales idle nodes in newest first", async () => {
     const fleet = await motoFleet(config);
-    expect((await runScalerTick(fleet.deps)).plan?.desiredCapacity).toBe(2);
+    expect((await fleet.tick()).plan?.desiredCapacity).toBe(2);
     expect((await fleet.instances()).instances).toHaveLength(2);
     await fleet.heartbeats();
     const ids = (await fleet.registry.listNodes({ consistent: true }))
@@ -26,7 +25,7 @@ describe("scaler against moto", () => {
       ids[1],
     ]);
 
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     const grown = await fleet.instances();
     expect(grown.desired).toBe(3);
     // Nodes carrying streams are protected in the group.
@@ -41,7 +40,7 @@ describe("scaler against moto", () => {
     for (const cam of ["c1", "c2", "c3"]) await fleet.stop(cam);
     fleet.clock.advance(601);
     await fleet.heartbeats();
-    const report = await runScalerTick(fleet.deps);
+    const report = await fleet.tick();
     expect(report.plan?.drain).toEqual([third?.nodeId]);
     const shrunk = await fleet.instances();
     expect(shrunk.desired).toBe(2);
@@ -51,7 +50,7 @@ describe("scaler against moto", () => {
   it("uses CloudWatch's CPU: a node at 85% is full, the next camera goes to the next node and a node is launched", async () => {
     const cpuConfig = makeConfig({ bufferNodes: 1, minNodes: 1, maxNodes: 6 });
     const fleet = await motoFleet(cpuConfig);
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     await fleet.heartbeats();
     const [first, second] = (await fleet.registry.listNodes({ consistent: true })).sort((a, b) =>
       a.nodeId.localeCompare(b.nodeId),
@@ -62,44 +61,41 @@ describe("scaler against moto", () => {
     // takes it, and the node is full whatever its stream count.
     fleet.clock.advance(120);
     await fleet.heartbeats((nodeId) => (nodeId === older?.nodeId ? 85 : 3), false);
-    const report = await runScalerTick(fleet.deps);
+    const report = await fleet.tick();
     expect((await fleet.registry.getNode(older?.nodeId as string))?.cpu?.percent).toBe(85);
     const next = await fleet.camera("c2");
     expect(next).not.toBe(older?.nodeId);
     expect(report.plan?.summary).toMatchObject({ inUse: 1, allInUseFull: true });
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     expect((await fleet.instances()).desired).toBe(3);
   });
 
   it("a second scaler running at the same time changes nothing", async () => {
     const fleet = await motoFleet(config);
-    const [a, b] = await Promise.all([
-      runScalerTick({ ...fleet.deps, owner: "scaler-a" }),
-      runScalerTick({ ...fleet.deps, owner: "scaler-b" }),
-    ]);
+    const [a, b] = await Promise.all([fleet.tick({ owner: "scaler-a" }), fleet.tick({ owner: "scaler-b" })]);
     expect([a.ran, b.ran].sort()).toEqual([false, true]);
     expect((await fleet.instances()).desired).toBe(2);
     await fleet.heartbeats();
-    const again = await runScalerTick({ ...fleet.deps, owner: "scaler-b" });
+    const again = await fleet.tick({ owner: "scaler-b" });
     expect(again.plan).toMatchObject({ desiredCapacity: undefined, drain: [], terminate: [], markDead: [] });
   });
 
   it("a node whose agent goes silent is DEAD, its streams leave the registry, its cameras re-resolve, it is replaced", async () => {
     const fleet = await motoFleet(config);
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     await fleet.heartbeats();
     const node = await fleet.camera("c1");
     fleet.silenced.add(node);
     fleet.clock.advance(61);
     await fleet.heartbeats();
-    const report = await runScalerTick(fleet.deps);
+    const report = await fleet.tick();
     expect(report.plan?.markDead).toEqual([node]);
     expect((await fleet.registry.getNode(node))?.streams).toEqual({});
     const elsewhere = await fleet.camera("c1");
     expect(elsewhere).not.toBe(node);
     fleet.clock.advance(61);
     await fleet.heartbeats();
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     expect((await fleet.instances()).instances.map((i) => i.InstanceId)).not.toContain(node);
   });
 });

@@ -10,7 +10,6 @@
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { heldStreams } from "../../lambdas/core/model";
 import { isFull } from "../../lambdas/core/placement";
-import { runScalerTick } from "../../lambdas/core/scaler";
 import { Random } from "../../sim/random";
 import { makeConfig } from "../support/builders";
 import { useMoto } from "../support/moto";
@@ -63,10 +62,7 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
 
       const carryingBefore = await fleet.carrying();
       const heardFrom = (id: string) => !fleet.silenced.has(id);
-      const [a, b] = await Promise.all([
-        runScalerTick({ ...fleet.deps, owner: "scaler-a" }),
-        runScalerTick({ ...fleet.deps, owner: "scaler-b" }),
-      ]);
+      const [a, b] = await Promise.all([fleet.tick({ owner: "scaler-a" }), fleet.tick({ owner: "scaler-b" })]);
       const context = `seed ${seed}, step ${step}, config ${JSON.stringify(config)}`;
       expect({ context, ran: [a.ran, b.ran].filter(Boolean).length }).toEqual({ context, ran: 1 });
       const after = await fleet.instances();
@@ -119,13 +115,13 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
       expect({ context, covered: readyOrLaunching >= needed, detail }).toEqual({ context, covered: true, detail: "" });
 
       // Straight after, with nothing changed, a scaler has nothing left to do about capacity.
-      const again = await runScalerTick({ ...fleet.deps, owner: "scaler-b" });
+      const again = await fleet.tick({ owner: "scaler-b" });
       expect({ context, desired: again.plan?.desiredCapacity }).toEqual({ context, desired: undefined });
     }
     // Silent nodes are eventually declared DEAD, their streams gone.
     fleet.clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds + 1);
     await fleet.heartbeats();
-    await runScalerTick(fleet.deps);
+    await fleet.tick();
     for (const id of fleet.silenced) {
       const node = await fleet.registry.getNode(id);
       if (node)

@@ -4,16 +4,16 @@ import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
-import { type InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
+import type { InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { nodeSecret } from "../../lambdas/core/credentials";
-import { onLifecycle } from "../../lambdas/core/lifecycle";
 import type { MediaNode } from "../../lambdas/core/model";
 import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
 import type { HttpEvent } from "../../lambdas/handlers/http";
+import { inProcessGroup } from "../../sim/fleet-harness";
 
 /** The epoch the tests' clocks start at. */
 export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -77,7 +77,7 @@ export class RecordingLauncher implements InstanceLauncher {
 
 /**
  * An in-process group (the one local mode runs) wired to the registry through the same lifecycle
- * steps as the AWS lifecycle Lambda.
+ * use case as the AWS lifecycle Lambda.
  */
 export function makeGroup(
   registry: Registry,
@@ -85,24 +85,13 @@ export function makeGroup(
   options: { min?: number; max?: number; desired?: number } = {},
 ): { group: ProcessGroup; launcher: RecordingLauncher } {
   const launcher = new RecordingLauncher();
-  const group: ProcessGroup = new ProcessGroup({
+  const group = inProcessGroup(registry, {
     min: options.min ?? 0,
     max: options.max ?? 20,
     desired: options.desired ?? 0,
     launcher,
     now: clock.now,
     idPrefix: "i-",
-    hooks: {
-      launching: async (id, at) => {
-        await onLifecycle(
-          { registry, fleet: group, now: clock.now },
-          { kind: "launching", instanceId: id, launchedAt: at },
-        );
-      },
-      terminating: async (id) => {
-        await onLifecycle({ registry, fleet: group, now: clock.now }, { kind: "terminating", instanceId: id });
-      },
-    },
   });
   return { group, launcher };
 }

@@ -1,7 +1,8 @@
 /**
  * A media-node fleet in moto for integration tests: a real Auto Scaling group (and its EC2
- * instances), CloudWatch CPU data, the DynamoDB registry, and simulated node agents and cameras
- * that go through the same core functions as the Lambdas.
+ * instances), CloudWatch CPU data and the DynamoDB registry, driven by the in-process fleet
+ * harness (the same use cases as the Lambdas). What is moto's own is here: the group's creation,
+ * CloudWatch datapoints beside each heartbeat, agents that fall silent, views of the group.
  */
 import {
   AutoScalingClient,
@@ -14,11 +15,9 @@ import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import type { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import type { FleetConfig } from "../../lambdas/core/config";
-import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams, type MediaNode } from "../../lambdas/core/model";
-import type { ScalerDeps } from "../../lambdas/core/scaler";
-import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
-import { TestClock } from "./builders";
+import { FleetHarness, type HarnessDeps } from "../../sim/fleet-harness";
+import { RecordingScaleOut, TestClock } from "./builders";
 import { freshDynamoRegistry } from "./registry-table";
 
 /**
@@ -59,31 +58,33 @@ export async function motoFleet(config: FleetConfig, options: { max?: number } =
   const { registry } = await freshDynamoRegistry("fleet");
   const fleet = new MotoAsgFleet(autoscaling, { groupName, launchHookName: "launch", terminateHookName: "terminate" });
   const clock = new TestClock(Date.now());
-  const deps: ScalerDeps = {
+  const deps: HarnessDeps = {
     registry,
     fleet,
     metrics: new CloudWatchMetrics(cloudwatch),
     config,
     now: clock.now,
     owner: "scaler-1",
+    scaleOut: new RecordingScaleOut(),
   };
   return new MotoFleetHarness(deps, registry, autoscaling, cloudwatch, groupName, clock);
 }
 
 /** Drives a moto fleet: cameras, agents, CPU datapoints, and views of the group. */
-export class MotoFleetHarness {
+export class MotoFleetHarness extends FleetHarness {
   /** Agents that no longer report (their node "crashed"). */
   readonly silenced = new Set<string>();
-  private clientIds = 0;
 
   constructor(
-    readonly deps: ScalerDeps,
+    deps: HarnessDeps,
     readonly registry: DynamoRegistry,
     private readonly autoscaling: AutoScalingClient,
     private readonly cloudwatch: CloudWatchClient,
     readonly groupName: string,
     readonly clock: TestClock,
-  ) {}
+  ) {
+    super(deps);
+  }
 
   /** The group's instances as moto reports them. */
   async instances() {
@@ -105,18 +106,9 @@ export class MotoFleetHarness {
     for (const instance of (await this.instances()).instances) {
       const nodeId = instance.InstanceId as string;
       if (this.silenced.has(nodeId) || instance.LifecycleState !== "InService") continue;
-      const node = await this.registry.getNode(nodeId);
-      const streams = Object.entries(node?.streams ?? {})
-        .filter(([, slot]) => slot.state === "LIVE")
-        .map(([name, slot]) => ({ name, clientId: slot.clientId as string }));
+      const streams = await this.registeredStreams(nodeId);
       const percent = Math.min(100, cpu(nodeId, streams.length));
-      await recordHeartbeat(this.deps, {
-        nodeId,
-        rtmpBaseUrl: `rtmp://${nodeId}.test:1935/live`,
-        ready: true,
-        cpuPercent: agentCpu ? percent : undefined,
-        streams,
-      });
+      await this.heartbeat(nodeId, { cpuPercent: agentCpu ? percent : undefined, streams });
       await this.cloudwatch.send(
         new PutMetricDataCommand({
           Namespace: "AWS/EC2",
@@ -132,25 +124,6 @@ export class MotoFleetHarness {
         }),
       );
     }
-  }
-
-  /** A camera: resolve, then publish where it was sent. Returns its node, or why it was refused. */
-  async camera(stream: string): Promise<string> {
-    const placed = await resolveStream(this.deps, stream);
-    if (placed.kind !== "placed") return placed.kind;
-    const outcome = await publishStream(this.deps, {
-      nodeId: placed.stream.nodeId,
-      stream,
-      clientId: String(++this.clientIds),
-    });
-    return outcome.kind === "allowed" ? placed.stream.nodeId : outcome.reason;
-  }
-
-  /** A camera stops: its node reports the publisher's end. */
-  async stop(stream: string): Promise<void> {
-    const node = (await this.registry.listNodes({ consistent: true })).find((n) => n.streams[stream]?.state === "LIVE");
-    const clientId = node?.streams[stream]?.clientId;
-    if (node && clientId) await endStream(this.deps, { nodeId: node.nodeId, stream, clientId });
   }
 
   /** Nodes that hold live streams, by id. */

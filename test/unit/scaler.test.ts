@@ -1,98 +1,85 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
-import { runScalerTick } from "../../lambdas/core/scaler";
-import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
-import { makeConfig, makeGroup, TestClock } from "../support/builders";
+import { FleetHarness } from "../../sim/fleet-harness";
+import { makeConfig, makeGroup, RecordingScaleOut, TestClock } from "../support/builders";
 
 const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, scaleInIdleSeconds: 600 });
 
 async function fleet(registry: Registry = new MemoryRegistry()) {
   const clock = new TestClock();
   const { group, launcher } = makeGroup(registry, clock);
-  const deps = { registry, fleet: group, config, now: clock.now, owner: "test" };
+  const harness = new FleetHarness({
+    registry,
+    fleet: group,
+    config,
+    now: clock.now,
+    owner: "test",
+    scaleOut: new RecordingScaleOut(),
+  });
   /** Every instance's agent reports: ready, and the streams the registry has live on it. */
   const heartbeats = async () => {
-    for (const instance of (await group.describe()).instances) {
-      const node = await registry.getNode(instance.instanceId);
-      const streams = Object.entries(node?.streams ?? {})
-        .filter(([, s]) => s.state === "LIVE")
-        .map(([name, s]) => ({ name, clientId: s.clientId as string }));
-      await recordHeartbeat(deps, {
-        nodeId: instance.instanceId,
-        rtmpBaseUrl: `rtmp://${instance.instanceId}.test:1935/live`,
-        ready: true,
-        cpuPercent: 5,
-        streams,
-      });
+    for (const { instanceId } of (await group.describe()).instances) {
+      await harness.heartbeat(instanceId, { cpuPercent: 5, streams: await harness.registeredStreams(instanceId) });
     }
-  };
-  let clientId = 0;
-  const camera = async (name: string) => {
-    const placed = await resolveStream(deps, name);
-    if (placed.kind !== "placed") return placed.kind;
-    await publishStream(deps, { nodeId: placed.stream.nodeId, stream: name, clientId: String(++clientId) });
-    return placed.stream.nodeId;
-  };
-  const stop = async (name: string) => {
-    const node = (await registry.listNodes()).find((n) => n.streams[name]);
-    if (node)
-      await endStream(deps, { nodeId: node.nodeId, stream: name, clientId: node.streams[name]?.clientId as string });
   };
   /** Three cameras grow the fleet to three nodes, then stop; the third node has idled past scale-in. */
   const growThenIdle = async () => {
-    await runScalerTick(deps);
+    await harness.tick();
     await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await camera(cam);
-    await runScalerTick(deps);
+    for (const cam of ["c1", "c2", "c3"]) await harness.camera(cam);
+    await harness.tick();
     await heartbeats();
-    for (const cam of ["c1", "c2", "c3"]) await stop(cam);
+    for (const cam of ["c1", "c2", "c3"]) await harness.stop(cam);
     clock.advance(601);
     await heartbeats();
   };
-  return { registry, clock, group, launcher, deps, heartbeats, camera, stop, growThenIdle };
+  return { registry, clock, group, launcher, harness, heartbeats, growThenIdle };
 }
 
 describe("runScalerTick over the in-process group", () => {
   it("brings an empty fleet to minNodes + bufferNodes, ready once the agents report", async () => {
-    const { deps, group, heartbeats, registry } = await fleet();
-    const report = await runScalerTick(deps);
+    const { harness, group, heartbeats, registry } = await fleet();
+    const report = await harness.tick();
     expect(report.plan?.desiredCapacity).toBe(2);
     expect((await group.describe()).instances.map((i) => i.lifecycleState)).toEqual(["Pending:Wait", "Pending:Wait"]);
     expect((await registry.listNodes()).map((n) => n.state)).toEqual(["PENDING", "PENDING"]);
     await heartbeats();
     expect((await group.describe()).instances.map((i) => i.lifecycleState)).toEqual(["InService", "InService"]);
-    expect((await runScalerTick(deps)).plan?.desiredCapacity).toBeUndefined();
+    expect((await harness.tick()).plan?.desiredCapacity).toBeUndefined();
   });
 
   it("fills in order and keeps one spare: cameras 1-2 on the first node, 3 on the second, then a third node", async () => {
-    const { deps, group, heartbeats, camera } = await fleet();
-    await runScalerTick(deps);
+    const { harness, group, heartbeats } = await fleet();
+    await harness.tick();
     await heartbeats();
-    expect([await camera("c1"), await camera("c2"), await camera("c3")]).toEqual(["i-1", "i-1", "i-2"]);
-    const report = await runScalerTick(deps);
+    expect([await harness.camera("c1"), await harness.camera("c2"), await harness.camera("c3")]).toEqual([
+      "i-1",
+      "i-1",
+      "i-2",
+    ]);
+    const report = await harness.tick();
     expect(report.plan?.desiredCapacity).toBe(3);
     expect((await group.describe()).desired).toBe(3);
   });
 
   it("scales idle nodes in, newest first, down to minNodes + bufferNodes, and forgets them", async () => {
-    const { deps, group, launcher, registry, growThenIdle } = await fleet();
+    const { harness, group, launcher, registry, growThenIdle } = await fleet();
     await growThenIdle();
-    const report = await runScalerTick(deps);
+    const report = await harness.tick();
     expect(report.plan?.drain).toEqual(["i-3"]);
     expect(launcher.stopped).toEqual(["i-3"]);
     expect((await group.describe()).desired).toBe(2);
     expect((await registry.getNode("i-3"))?.state).toBe("DEAD");
-    await runScalerTick(deps);
+    await harness.tick();
     expect(await registry.getNode("i-3")).toBeUndefined();
   });
 
   it("never drains a node that gets a reservation between the decision and the drain", async () => {
     const memory = new MemoryRegistry();
     const racing: Registry = Object.create(memory);
-    const { deps, group, clock, registry, growThenIdle } = await fleet(racing);
+    const { harness, group, clock, registry, growThenIdle } = await fleet(racing);
     await growThenIdle();
     // A camera is placed on the node at the last moment, just before the scaler's drain write.
     racing.applyChange = async (change: NodeChange) => {
@@ -105,7 +92,7 @@ describe("runScalerTick over the in-process group", () => {
       }
       return memory.applyChange(change);
     };
-    const report = await runScalerTick(deps);
+    const report = await harness.tick();
     expect(report.plan?.drain).toEqual(["i-3"]);
     expect(report.events).toContainEqual(expect.objectContaining({ kind: "skipped", nodeId: "i-3" }));
     expect((await registry.getNode("i-3"))?.state).toBe("ACTIVE");
@@ -113,70 +100,70 @@ describe("runScalerTick over the in-process group", () => {
   });
 
   it("lets only one of two concurrent scalers act", async () => {
-    const { deps, group } = await fleet();
-    const [a, b] = await Promise.all([runScalerTick({ ...deps, owner: "a" }), runScalerTick({ ...deps, owner: "b" })]);
+    const { harness, group } = await fleet();
+    const [a, b] = await Promise.all([harness.tick({ owner: "a" }), harness.tick({ owner: "b" })]);
     expect([a.ran, b.ran].sort()).toEqual([false, true]);
     expect((await group.describe()).desired).toBe(2);
     // The lease is released: the next run goes ahead and changes nothing.
-    expect(await runScalerTick({ ...deps, owner: "b" })).toMatchObject({
+    expect(await harness.tick({ owner: "b" })).toMatchObject({
       ran: true,
       plan: { desiredCapacity: undefined },
     });
   });
 
   it("declares a silent node DEAD, removes its streams, terminates its instance later, then forgets it", async () => {
-    const { deps, group, heartbeats, camera, clock, registry } = await fleet();
-    await runScalerTick(deps);
+    const { harness, group, heartbeats, clock, registry } = await fleet();
+    await harness.tick();
     await heartbeats();
-    await camera("c1");
+    await harness.camera("c1");
     clock.advance(61); // i-1's agent is silent from now on; i-2's keeps reporting
-    await recordHeartbeat(deps, { nodeId: "i-2", rtmpBaseUrl: "rtmp://i-2.test:1935/live", ready: true, streams: [] });
-    const first = await runScalerTick(deps);
+    await harness.heartbeat("i-2", { streams: [] });
+    const first = await harness.tick();
     expect(first.plan?.markDead).toEqual(["i-1"]);
     expect(await registry.getNode("i-1")).toMatchObject({ state: "DEAD", streams: {} });
-    expect((await resolveStream(deps, "c1")).kind).toBe("placed"); // the camera re-resolves elsewhere
+    expect((await harness.place("c1")).kind).toBe("placed"); // the camera re-resolves elsewhere
     clock.advance(61);
-    await recordHeartbeat(deps, { nodeId: "i-2", rtmpBaseUrl: "rtmp://i-2.test:1935/live", ready: true, streams: [] });
-    const later = await runScalerTick(deps);
+    await harness.heartbeat("i-2", { streams: [] });
+    const later = await harness.tick();
     expect(later.plan?.terminate).toEqual(["i-1"]);
     expect((await group.describe()).instances.map((i) => i.instanceId)).not.toContain("i-1");
-    await runScalerTick(deps);
+    await harness.tick();
     expect(await registry.getNode("i-1")).toBeUndefined();
   });
 
   it("protects a node carrying streams whose instance is not protected", async () => {
-    const { deps, group, heartbeats, camera } = await fleet();
-    await runScalerTick(deps);
+    const { harness, group, heartbeats } = await fleet();
+    await harness.tick();
     await heartbeats();
-    await camera("c1");
+    await harness.camera("c1");
     await group.setProtection(["i-1"], false);
-    const report = await runScalerTick(deps);
+    const report = await harness.tick();
     expect(report.plan?.protect).toEqual(["i-1"]);
     expect((await group.describe()).instances.find((i) => i.instanceId === "i-1")?.protectedFromScaleIn).toBe(true);
   });
 
   it("takes newer CPU samples from the metrics port and decides on them", async () => {
-    const { deps, heartbeats, camera, clock, registry } = await fleet();
-    await runScalerTick(deps);
+    const { harness, heartbeats, clock, registry } = await fleet();
+    await harness.tick();
     await heartbeats();
-    await camera("c1");
+    await harness.camera("c1");
     clock.advance(61); // the camera has been live for over a minute
     await heartbeats();
     const metrics: CpuMetrics = { cpu: async () => new Map([["i-1", { percent: 90, at: clock.ms + 1 }]]) };
-    const report = await runScalerTick({ ...deps, metrics });
+    const report = await harness.tick({ metrics });
     // The sample averages the minute before it: the camera was live all that minute.
     expect((await registry.getNode("i-1"))?.cpu).toMatchObject({ percent: 90, at: clock.ms + 1, streams: 1 });
     expect(report.plan?.summary.allInUseFull).toBe(true);
   });
 
   it("sweeps expired reservations before deciding", async () => {
-    const { deps, heartbeats, clock, registry } = await fleet();
-    await runScalerTick(deps);
+    const { harness, heartbeats, clock, registry } = await fleet();
+    await harness.tick();
     await heartbeats();
-    await resolveStream(deps, "never-published");
+    await harness.place("never-published");
     clock.advance(61);
     await heartbeats();
-    await runScalerTick(deps);
+    await harness.tick();
     const node = await registry.getNode("i-1");
     expect(node?.streams).toEqual({});
     expect(heldStreams(node as never, clock.ms)).toEqual([]);

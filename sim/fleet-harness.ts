@@ -1,0 +1,127 @@
+/**
+ * An in-process fleet that drives the control plane exactly as the Lambdas do: a camera resolves
+ * (`placeCamera`), publishes where it was sent (`admitPublish`) and stops (`endStream`); node
+ * agents report (`recordHeartbeat`); the scaler ticks (`runScalerTick`); and an in-process group's
+ * lifecycle hooks are answered by `onLifecycle`, as EventBridge has the lifecycle Lambda answer an
+ * Auto Scaling group's. The unit scaler tests, the moto scenarios and the simulator all drive their
+ * fleet through it and keep only what is their own (moto's CloudWatch datapoints, the simulator's
+ * virtual time), so none of them can skip or re-implement a rule of the core.
+ *
+ * It lives in sim/ because the simulator is shipped code (`npm run sim`, `npm run bench`) that must
+ * not import test code, while tests may import the simulator; and not in lambdas/, whose modules
+ * are what the Lambdas are built from.
+ */
+import { ProcessGroup, type ProcessGroupOptions } from "../lambdas/adapters/process-group";
+import {
+  type AdmitOutcome,
+  admitPublish,
+  type CameraDeps,
+  type PlaceOutcome,
+  placeCamera,
+} from "../lambdas/core/cameras";
+import {
+  type HeartbeatOutcome,
+  type HeartbeatReport,
+  type ReportedStream,
+  recordHeartbeat,
+} from "../lambdas/core/heartbeat";
+import { onLifecycle } from "../lambdas/core/lifecycle";
+import type { Registry } from "../lambdas/core/registry";
+import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler";
+import { type DoneOutcome, type DoneReport, endStream } from "../lambdas/core/streams";
+
+/** What the fleet's drivers use: the Lambdas' dependencies, in one process. */
+export interface HarnessDeps extends ScalerDeps, CameraDeps {}
+
+/** What a node's agent measured and saw in its `rtmp_stat` (nginx answers). */
+export type AgentReading = Pick<HeartbeatReport, "streams" | "cpuPercent" | "streamsAverage">;
+
+/** An in-process fleet's cameras, node agents and scaler, each calling the core as its Lambda does. */
+export class FleetHarness {
+  private clientIds = 0;
+
+  /**
+   * @param deps the registry, the group, the policy, the clock, and where scale-out requests go
+   * @param domain the domain of the nodes' RTMP URLs, e.g. `test` for `rtmp://i-1.test:1935/live`
+   */
+  constructor(
+    readonly deps: HarnessDeps,
+    private readonly domain = "test",
+  ) {}
+
+  /** The next publishing connection's id, as nginx-rtmp numbers its clients. */
+  nextClientId(): string {
+    return String(++this.clientIds);
+  }
+
+  /** A camera asks where to publish (`GET /resolve`). */
+  place(stream: string): Promise<PlaceOutcome> {
+    return placeCamera(this.deps, stream);
+  }
+
+  /** The camera's publish reaches nginx on `nodeId`, which asks the control plane (`on_publish`). */
+  publish(nodeId: string, stream: string, clientId = this.nextClientId()): Promise<AdmitOutcome> {
+    return admitPublish(this.deps, { nodeId, stream, clientId });
+  }
+
+  /** A camera resolves, then publishes where it was sent. Returns its node, or why it was refused. */
+  async camera(stream: string): Promise<string> {
+    const placed = await this.place(stream);
+    if (placed.kind !== "placed") return placed.kind;
+    const outcome = await this.publish(placed.stream.nodeId, stream);
+    return outcome.kind === "allowed" ? placed.stream.nodeId : outcome.reason;
+  }
+
+  /** nginx reports a publisher's end (`on_publish_done`). */
+  done(report: DoneReport): Promise<DoneOutcome> {
+    return endStream(this.deps, report);
+  }
+
+  /** A camera stops: the node it is live on reports its end. */
+  async stop(stream: string): Promise<void> {
+    const nodes = await this.deps.registry.listNodes({ consistent: true });
+    const node = nodes.find((n) => n.streams[stream]?.state === "LIVE");
+    const clientId = node?.streams[stream]?.clientId;
+    if (node && clientId) await this.done({ nodeId: node.nodeId, stream, clientId });
+  }
+
+  /** A node's agent reports: nginx answers, with what it measured and publishes. */
+  heartbeat(nodeId: string, reading: AgentReading): Promise<HeartbeatOutcome> {
+    return recordHeartbeat(this.deps, {
+      nodeId,
+      rtmpBaseUrl: `rtmp://${nodeId}.${this.domain}:1935/live`,
+      ready: true,
+      ...reading,
+    });
+  }
+
+  /** The streams the registry has live on the node: what its nginx publishes when no callback was lost. */
+  async registeredStreams(nodeId: string): Promise<ReportedStream[]> {
+    const node = await this.deps.registry.getNode(nodeId);
+    return Object.entries(node?.streams ?? {})
+      .filter(([, slot]) => slot.state === "LIVE")
+      .map(([name, slot]) => ({ name, clientId: slot.clientId as string }));
+  }
+
+  /** One scaler run; `overrides` (another owner, other metrics) apply to this run only. */
+  tick(overrides: Partial<ScalerDeps> = {}): Promise<TickReport> {
+    return runScalerTick({ ...this.deps, ...overrides });
+  }
+}
+
+/** An in-process group (the simulator's, the tests') whose lifecycle hooks `onLifecycle` answers. */
+export function inProcessGroup(registry: Registry, options: Omit<ProcessGroupOptions, "hooks">): ProcessGroup {
+  const now = options.now ?? Date.now;
+  const group: ProcessGroup = new ProcessGroup({
+    ...options,
+    hooks: {
+      launching: async (instanceId, launchedAt) => {
+        await onLifecycle({ registry, fleet: group, now }, { kind: "launching", instanceId, launchedAt });
+      },
+      terminating: async (instanceId) => {
+        await onLifecycle({ registry, fleet: group, now }, { kind: "terminating", instanceId });
+      },
+    },
+  });
+  return group;
+}
