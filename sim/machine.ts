@@ -4,6 +4,7 @@
  * agent sees the average CPU since its last heartbeat; CloudWatch sees 1-minute averages, readable
  * only some time after their minute ends.
  */
+import { CPU_METRIC_PERIOD_MS } from "../lambdas/core/ports";
 import type { Random } from "./random";
 
 /** A CloudWatch datapoint: the average CPU of one minute, readable from `visibleAt`. */
@@ -77,7 +78,7 @@ export class SimMachine {
     this.heartbeatStreamSum += this.streams.size;
     this.heartbeatCount++;
     // CloudWatch's minutes are wall-clock minutes.
-    const minute = Math.floor(now / 60_000) * 60_000;
+    const minute = Math.floor(now / CPU_METRIC_PERIOD_MS) * CPU_METRIC_PERIOD_MS;
     if (this.minuteStart !== undefined && minute !== this.minuteStart) this.closeMinute();
     if (this.minuteStart !== minute) this.minuteStart = minute;
     this.minuteSum += cpu;
@@ -120,7 +121,7 @@ export class SimMachine {
 
   private closeMinute(): void {
     if (this.minuteStart === undefined || this.minuteCount === 0) return;
-    const at = this.minuteStart + 60_000;
+    const at = this.minuteStart + CPU_METRIC_PERIOD_MS;
     this.datapoints.push({ at, percent: this.minuteSum / this.minuteCount, visibleAt: at + this.model.metricDelayMs });
     // Only recent datapoints are ever read.
     if (this.datapoints.length > 32) this.datapoints.splice(0, this.datapoints.length - 32);

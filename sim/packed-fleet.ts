@@ -8,10 +8,10 @@
  */
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { ProcessGroup } from "../lambdas/adapters/process-group";
-import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
+import { DebouncedScaleOut, SCALE_OUT_DEBOUNCE_MS } from "../lambdas/adapters/scale-out";
+import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/core/cameras";
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
 import type { CpuMetrics } from "../lambdas/core/ports";
-import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/handlers/resolve";
 import type { FleetDriver, Session, SimEngine } from "./engine";
 import { FleetHarness, inProcessGroup } from "./fleet-harness";
 import type { SimMachine } from "./machine";
@@ -77,7 +77,7 @@ export class PackedFleet implements FleetDriver {
       async () => {
         this.engine.schedule(now(), () => this.runScaler("requested"));
       },
-      5000,
+      SCALE_OUT_DEBOUNCE_MS,
       now,
     );
     const metrics = new SimCloudWatch(engine.machines);

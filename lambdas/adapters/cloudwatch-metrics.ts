@@ -1,6 +1,6 @@
 /** Node CPU from CloudWatch's `AWS/EC2 CPUUtilization` (1-minute with detailed monitoring). */
 import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
-import type { CpuMetrics } from "../core/ports";
+import { CPU_METRIC_PERIOD_MS, type CpuMetrics } from "../core/ports";
 
 /** GetMetricData takes at most this many queries a call. */
 export const METRIC_QUERIES_PER_CALL = 500;
@@ -23,7 +23,7 @@ export class CloudWatchMetrics implements CpuMetrics {
             MetricName: "CPUUtilization",
             Dimensions: [{ Name: "InstanceId", Value: instanceId }],
           },
-          Period: 60,
+          Period: CPU_METRIC_PERIOD_MS / 1000,
           Stat: "Average",
         },
         ReturnData: true,
@@ -41,9 +41,9 @@ export class CloudWatchMetrics implements CpuMetrics {
         );
         for (const result of out.MetricDataResults ?? []) {
           const instanceId = batch[Number(result.Id?.slice(3))];
-          // A datapoint is stamped with the start of its minute; it describes the minute up to its end.
+          // A datapoint is stamped with the start of its period; it describes the period up to its end.
           const start = result.Timestamps?.[0]?.getTime();
-          const at = start === undefined ? undefined : start + 60_000;
+          const at = start === undefined ? undefined : start + CPU_METRIC_PERIOD_MS;
           const percent = result.Values?.[0];
           // No datapoint, no sample: a decision never rests on missing data.
           if (instanceId === undefined || at === undefined || percent === undefined) continue;

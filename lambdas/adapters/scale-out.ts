@@ -2,6 +2,9 @@
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import type { ScaleOutRequests } from "../core/ports";
 
+/** Least time between two scale-out requests sent from one process (ms). */
+export const SCALE_OUT_DEBOUNCE_MS = 5000;
+
 /**
  * Debounces requests: a burst of resolves that find no room wakes the scaler once per interval.
  * The scaler is idempotent, so a request lost here is only a delay until its next scheduled run.
@@ -16,7 +19,7 @@ export class DebouncedScaleOut implements ScaleOutRequests {
    */
   constructor(
     private readonly send: (reason: string) => Promise<void>,
-    private readonly minIntervalMs = 5000,
+    private readonly minIntervalMs = SCALE_OUT_DEBOUNCE_MS,
     private readonly now: () => number = Date.now,
   ) {}
 

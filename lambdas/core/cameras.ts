@@ -20,6 +20,11 @@ import {
   type StreamDeps,
 } from "./streams";
 
+/** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
+export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
+/** Seconds a camera is told to wait after losing every race for a slot. */
+export const RETRY_AFTER_CONTENDED_SECONDS = 1;
+
 /** What the camera use cases use. */
 export interface CameraDeps extends StreamDeps, FleetDeps {
   readonly scaleOut: ScaleOutRequests;

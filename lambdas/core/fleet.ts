@@ -2,7 +2,7 @@
  * Node steps shared by the use cases and the scaler: protecting a node that holds a slot, and
  * declaring a node dead.
  */
-import { heldStreams, type MediaNode } from "./model";
+import { holdsAnySlot, type MediaNode } from "./model";
 import type { FleetPort } from "./ports";
 import type { Registry } from "./registry";
 
@@ -16,7 +16,22 @@ export interface FleetDeps {
 
 /** True when the node holds a stream or a live reservation but is not yet protected from scale-in. */
 export function needsProtection(node: MediaNode, now: number): boolean {
-  return !node.protectedFromScaleIn && node.state !== "DEAD" && heldStreams(node, now).length > 0;
+  return !node.protectedFromScaleIn && node.state !== "DEAD" && holdsAnySlot(node, now);
+}
+
+/**
+ * Sets the instances' scale-in protection, then records it on their nodes: the group first, so a
+ * node record never claims a protection its instance lacks.
+ */
+export async function setProtection(
+  deps: FleetDeps,
+  nodeIds: readonly string[],
+  protectedFromScaleIn: boolean,
+): Promise<void> {
+  await deps.fleet.setProtection(nodeIds, protectedFromScaleIn);
+  for (const nodeId of nodeIds) {
+    await deps.registry.applyChange({ nodeId, when: {}, set: { protectedFromScaleIn } });
+  }
 }
 
 /**
@@ -25,8 +40,7 @@ export function needsProtection(node: MediaNode, now: number): boolean {
  */
 export async function protectIfNeeded(deps: FleetDeps, node: MediaNode): Promise<boolean> {
   if (!needsProtection(node, deps.now())) return false;
-  await deps.fleet.setProtection([node.nodeId], true);
-  await deps.registry.applyChange({ nodeId: node.nodeId, when: {}, set: { protectedFromScaleIn: true } });
+  await setProtection(deps, [node.nodeId], true);
   return true;
 }
 

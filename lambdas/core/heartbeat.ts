@@ -13,8 +13,16 @@
 import type { FleetConfig } from "./config";
 import { type FleetDeps, protectIfNeeded } from "./fleet";
 import { type FollowUps, followUp } from "./follow-ups";
-import { findStream, type MediaNode, nextCpuSample, type StreamSlot, streamsLiveSince } from "./model";
-import type { NodeChange, NodeFields, SlotCondition } from "./registry";
+import {
+  cpuReadingKeptMs,
+  findStream,
+  type MediaNode,
+  nextCpuSample,
+  pendingNode,
+  type StreamSlot,
+  streamsLiveSince,
+} from "./model";
+import { type NodeChange, type NodeFields, type SlotCondition, unchangedSlot } from "./registry";
 import { MAX_ATTEMPTS, staleTombstones } from "./streams";
 
 /** A stream that the node's `rtmp_stat` lists as publishing. */
@@ -42,18 +50,9 @@ export interface HeartbeatReport {
   readonly streams: readonly ReportedStream[];
 }
 
-/** How long a CPU reading is kept beside the next one (ms): two heartbeat periods. */
-export function cpuKeepMs(config: FleetConfig): number {
-  return 2 * config.heartbeatSeconds * 1000;
-}
-
 /** How long a registered stream may be missing from the node's reports before it is removed (ms). */
 export function reconcileGraceMs(config: FleetConfig): number {
   return 2 * config.heartbeatSeconds * 1000;
-}
-
-function unchanged(slot: StreamSlot | undefined): SlotCondition {
-  return slot ? { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId } : { absent: true };
 }
 
 /**
@@ -85,7 +84,8 @@ export function reconcile(
         window,
         report.streams.map((s) => s.name),
       );
-    set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, cpuKeepMs(config));
+    const keepMs = cpuReadingKeptMs(config.heartbeatSeconds * 1000);
+    set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, keepMs);
   }
   if (report.ready && (node.state === "PENDING" || node.state === "DEAD")) {
     set.state = "ACTIVE";
@@ -99,15 +99,15 @@ export function reconcile(
       if (clientId !== undefined) {
         if (slot.state === "RESERVED" || slot.clientId !== clientId || slot.missingSince !== undefined) {
           put[name] = { state: "LIVE", since: slot.state === "LIVE" ? slot.since : now, clientId };
-          expect[name] = unchanged(slot);
+          expect[name] = unchangedSlot(slot);
         }
       } else if (slot.state === "LIVE") {
         if (slot.missingSince === undefined) {
           put[name] = { ...slot, missingSince: now };
-          expect[name] = unchanged(slot);
+          expect[name] = unchangedSlot(slot);
         } else if (now - slot.missingSince >= reconcileGraceMs(config)) {
           remove.push(name);
-          expect[name] = unchanged(slot);
+          expect[name] = unchangedSlot(slot);
         }
       }
     }
@@ -121,7 +121,7 @@ export function reconcile(
     for (const { name, clientId } of report.streams) {
       if (liveElsewhere.has(name)) continue;
       put[name] = { state: "LIVE", since: now, clientId };
-      expect[name] = unchanged(node.streams[name]);
+      expect[name] = unchangedSlot(node.streams[name]);
     }
   }
   if (Object.keys(put).length > 0 || remove.length > 0) set.streamsChangedAt = now;
@@ -163,17 +163,8 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
     const now = deps.now();
     let node = await registry.getNode(report.nodeId);
     if (!node) {
-      registered = await registry.createNode({
-        nodeId: report.nodeId,
-        state: "PENDING",
-        launchedAt: now,
-        stateChangedAt: now,
-        rtmpBaseUrl: report.rtmpBaseUrl,
-        streams: {},
-        streamsChangedAt: now,
-        protectedFromScaleIn: false,
-        ended: {},
-      });
+      const fields = { launchedAt: now, rtmpBaseUrl: report.rtmpBaseUrl, protectedFromScaleIn: false };
+      registered = await registry.createNode(pendingNode(report.nodeId, now, fields));
       continue;
     }
     // Another node's live stream is not added here: read the fleet only when the report has news.

@@ -8,7 +8,7 @@
  * Each transition is recorded as a fleet event.
  */
 import { type FleetDeps, markDead } from "./fleet";
-import type { FleetEvent } from "./model";
+import { type FleetEvent, pendingNode } from "./model";
 import type { NodeCredentials } from "./ports";
 
 /** A lifecycle hook that fired for one instance. */
@@ -28,17 +28,10 @@ const MARK_DEAD_ATTEMPTS = 5;
 /** Registers a launching instance PENDING; a record that exists already is left as it is. */
 async function registerLaunching(deps: FleetDeps, instanceId: string, launchedAt: number): Promise<FleetEvent> {
   const now = deps.now();
-  const created = await deps.registry.createNode({
-    nodeId: instanceId,
-    state: "PENDING",
-    launchedAt,
-    stateChangedAt: now,
-    rtmpBaseUrl: "",
-    streams: {},
-    streamsChangedAt: now,
-    protectedFromScaleIn: true, // the group launches new instances protected
-    ended: {},
-  });
+  const created = await deps.registry.createNode(
+    // The group launches new instances protected; the agent reports the RTMP URL once nginx runs.
+    pendingNode(instanceId, now, { launchedAt, rtmpBaseUrl: "", protectedFromScaleIn: true }),
+  );
   return {
     at: now,
     kind: "launch",

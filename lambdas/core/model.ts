@@ -49,6 +49,15 @@ export interface CpuSample extends CpuReading {
 }
 
 /**
+ * How long a CPU reading is kept beside the next one (ms): two of the periods its source reads
+ * over (a heartbeat period for the agent's, a metric period for CloudWatch's). Older, it says
+ * nothing about the node's recent load.
+ */
+export function cpuReadingKeptMs(periodMs: number): number {
+  return 2 * periodMs;
+}
+
+/**
  * The sample to store after a new reading: the reading itself, keeping the reading it replaces
  * when that one is at most `keepMs` old.
  */
@@ -86,6 +95,18 @@ export interface MediaNode {
   readonly ended: Readonly<Record<string, number>>;
 }
 
+/**
+ * The record of a node the control plane has just heard of (its launch hook, or the first heartbeat
+ * of a node whose launch event was missed): PENDING until its agent reports nginx ready, holding nothing.
+ */
+export function pendingNode(
+  nodeId: string,
+  now: number,
+  fields: Pick<MediaNode, "launchedAt" | "rtmpBaseUrl" | "protectedFromScaleIn">,
+): MediaNode {
+  return { nodeId, state: "PENDING", stateChangedAt: now, streams: {}, streamsChangedAt: now, ended: {}, ...fields };
+}
+
 /** The key of a connection in `MediaNode.ended`. */
 export function endedKey(clientId: string, stream: string): string {
   return `${clientId}/${stream}`;
@@ -94,6 +115,11 @@ export function endedKey(clientId: string, stream: string): string {
 /** True when the slot counts against the node's room at `now`: live, or reserved and not yet expired. */
 export function slotHolds(slot: StreamSlot, now: number): boolean {
   return slot.state === "LIVE" || (slot.expiresAt ?? 0) > now;
+}
+
+/** True when the node holds a stream or a live reservation at `now`: it is occupied, and must not be scaled in. */
+export function holdsAnySlot(node: MediaNode, now: number): boolean {
+  return Object.values(node.streams).some((slot) => slotHolds(slot, now));
 }
 
 /** The names of the slots that count at `now`. */

@@ -6,6 +6,9 @@ export const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 /** A node id: an EC2 instance id or a local node name. */
 export const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** nginx-rtmp's `clientid`: the number of a connection on its node, in decimal. */
+export const CLIENT_ID = /^[0-9]{1,20}$/;
+
 /** Why a stream name is refused, or undefined when it is acceptable. */
 export function streamNameProblem(name: string | undefined): string | undefined {
   if (name === undefined || name === "") return "the stream name is missing";

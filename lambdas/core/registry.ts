@@ -21,6 +21,12 @@ export type SlotCondition =
       readonly clientId?: string;
     };
 
+/** The condition a slot (or its absence) must still meet for a change decided on it to apply. */
+export function unchangedSlot(slot: StreamSlot | undefined): SlotCondition {
+  if (!slot) return { absent: true };
+  return { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId };
+}
+
 /** Conditions on one node record; all must hold. The record must exist. */
 export interface NodeCondition {
   /** The node is in one of these states. */

@@ -5,9 +5,16 @@
  * that lost its lease cannot drain a node that has just been given a stream.
  */
 import type { FleetConfig } from "./config";
-import { type FleetDeps, markDead } from "./fleet";
-import { expiredReservations, type FleetEvent, type MediaNode, nextCpuSample, streamsLiveSince } from "./model";
-import type { CpuMetrics, FleetPort } from "./ports";
+import { type FleetDeps, markDead, setProtection } from "./fleet";
+import {
+  cpuReadingKeptMs,
+  expiredReservations,
+  type FleetEvent,
+  type MediaNode,
+  nextCpuSample,
+  streamsLiveSince,
+} from "./model";
+import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort } from "./ports";
 import { decideScaling, type GroupState, instanceGone, type ScalingPlan } from "./scaling";
 import { staleTombstones } from "./streams";
 
@@ -94,11 +101,15 @@ async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]):
       set: {
         ...(newerCpu
           ? {
-              // A CloudWatch sample averages the minute before `at`: pair it with the streams live all that minute.
+              // A CloudWatch sample averages the period before `at`: pair it with the streams live all that period.
               cpu: nextCpuSample(
                 node.cpu,
-                { percent: sample.percent, at: sample.at, streams: streamsLiveSince(node, sample.at - 60_000) },
-                120_000,
+                {
+                  percent: sample.percent,
+                  at: sample.at,
+                  streams: streamsLiveSince(node, sample.at - CPU_METRIC_PERIOD_MS),
+                },
+                cpuReadingKeptMs(CPU_METRIC_PERIOD_MS),
               ),
             }
           : {}),
@@ -143,12 +154,7 @@ async function carryOut(
 
   // 1. Protect first: a node carrying streams must never wait for the rest of the tick.
   if (plan.protect.length > 0) {
-    await step(`protecting ${plan.protect.join(", ")}`, undefined, async () => {
-      await fleet.setProtection(plan.protect, true);
-      for (const nodeId of plan.protect) {
-        await registry.applyChange({ nodeId, when: {}, set: { protectedFromScaleIn: true } });
-      }
-    });
+    await step(`protecting ${plan.protect.join(", ")}`, undefined, () => setProtection(deps, plan.protect, true));
   }
 
   // 2. Launches the heartbeat could not continue, and liveness.
@@ -216,8 +222,7 @@ async function carryOut(
         return;
       }
       if (instanceGone(instances.get(nodeId))) return;
-      await fleet.setProtection([nodeId], false);
-      await registry.applyChange({ nodeId, when: {}, set: { protectedFromScaleIn: false } });
+      await setProtection(deps, [nodeId], false);
       // Never below the group's minimum: then the group replaces the instance instead.
       const decrement = desired > group.min;
       await fleet.terminate(nodeId, decrement);

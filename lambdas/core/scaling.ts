@@ -17,7 +17,7 @@
  *   (it may come back within them); a DEAD node whose instance is gone is forgotten.
  */
 import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
-import { expiredReservations, type FleetEvent, heldStreams, type MediaNode } from "./model";
+import { expiredReservations, type FleetEvent, heldStreams, holdsAnySlot, type MediaNode } from "./model";
 import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 
 /** An instance as the Auto Scaling group (or the local fleet) reports it. */
@@ -119,7 +119,7 @@ export function lastSignOfLife(node: MediaNode): number {
 
 /** Since when a node has held nothing (epoch ms); undefined while it holds a stream or reservation. */
 export function idleSince(node: MediaNode, now: number): number | undefined {
-  if (heldStreams(node, now).length > 0) return undefined;
+  if (holdsAnySlot(node, now)) return undefined;
   const expiries = expiredReservations(node, now).map((name) => node.streams[name]?.expiresAt ?? 0);
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
@@ -187,7 +187,7 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
 
   // Capacity.
   const active = alive.filter((n) => n.state === "ACTIVE");
-  const inUse = active.filter((n) => heldStreams(n, now).length > 0 || isFull(n, now, config));
+  const inUse = active.filter((n) => holdsAnySlot(n, now) || isFull(n, now, config));
   const allInUseFull = inUse.length > 0 && inUse.every((n) => isFull(n, now, config));
   const liveInstances = group.instances.filter((i) => !instanceGone(i));
   const unregisteredBooting = liveInstances.filter((i) => !registered.has(i.instanceId)).length;
@@ -208,7 +208,7 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
 
   // DRAINING nodes that hold something must not be terminated: back into service.
   const draining = alive.filter((n) => n.state === "DRAINING");
-  const undrain = draining.filter((n) => heldStreams(n, now).length > 0).map((n) => n.nodeId);
+  const undrain = draining.filter((n) => holdsAnySlot(n, now)).map((n) => n.nodeId);
   for (const nodeId of undrain) note("undrain", `node ${nodeId} holds a stream again: back in service`, nodeId);
 
   let desiredCapacity: number | undefined;
@@ -262,11 +262,11 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
   }
   // Drained nodes that are empty (from an earlier tick whose termination did not go through).
   for (const node of draining) {
-    if (!undrain.includes(node.nodeId) && heldStreams(node, now).length === 0) terminate.push(node.nodeId);
+    if (!undrain.includes(node.nodeId) && !holdsAnySlot(node, now)) terminate.push(node.nodeId);
   }
 
   const protect = alive
-    .filter((n) => heldStreams(n, now).length > 0)
+    .filter((n) => holdsAnySlot(n, now))
     .filter((n) => {
       const instance = instances.get(n.nodeId);
       return instance !== undefined && !instance.protectedFromScaleIn;

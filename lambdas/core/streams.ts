@@ -9,14 +9,13 @@ import {
   endedKey,
   expiredReservations,
   findStream,
-  heldStreams,
   type MediaNode,
   type StreamSlot,
   type StreamView,
   withNode,
 } from "./model";
-import { chooseNode, slotLimit } from "./placement";
-import type { NodeChange, NodeCondition, Registry, SlotCondition } from "./registry";
+import { chooseNode, isFull, slotLimit } from "./placement";
+import { type NodeChange, type NodeCondition, type Registry, type SlotCondition, unchangedSlot } from "./registry";
 
 /** What the stream lifecycle needs: the registry, the clock and the policy. */
 export interface StreamDeps {
@@ -32,12 +31,6 @@ export const MAX_ATTEMPTS = 8;
 /** How long a tombstone in `MediaNode.ended` is kept: past any callback still in flight. */
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
 
-/** The condition a slot must meet to stay as it was read. */
-function unchanged(slot: StreamSlot | undefined): SlotCondition {
-  if (!slot) return { absent: true };
-  return { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId };
-}
-
 /**
  * The change that adds one slot to `node`: it applies only while the node is ACTIVE, its CPU sample
  * is the one the limit was computed from, and the node holds fewer slots than the limit. Expired
@@ -45,8 +38,8 @@ function unchanged(slot: StreamSlot | undefined): SlotCondition {
  */
 function takeSlot(node: MediaNode, stream: string, slot: StreamSlot, now: number, config: FleetConfig): NodeChange {
   const expired = expiredReservations(node, now).filter((name) => name !== stream);
-  const streams: Record<string, SlotCondition> = { [stream]: unchanged(node.streams[stream]) };
-  for (const name of expired) streams[name] = unchanged(node.streams[name]);
+  const streams: Record<string, SlotCondition> = { [stream]: unchangedSlot(node.streams[stream]) };
+  for (const name of expired) streams[name] = unchangedSlot(node.streams[name]);
   const when: NodeCondition = {
     states: ["ACTIVE"],
     cpuAt: node.cpu?.at ?? null,
@@ -169,7 +162,7 @@ export function decidePublish(
       kind: "allow",
       change: {
         nodeId: node.nodeId,
-        when: { states: ["ACTIVE"], streams: { [report.stream]: unchanged(here) }, endedAbsent: [key] },
+        when: { states: ["ACTIVE"], streams: { [report.stream]: unchangedSlot(here) }, endedAbsent: [key] },
         putStreams: { [report.stream]: live },
         set: { streamsChangedAt: now },
       },
@@ -181,7 +174,7 @@ export function decidePublish(
     now,
   );
   if (elsewhere?.state === "LIVE") return { kind: "deny", reason: "live_elsewhere" };
-  if (heldStreams(node, now).length >= slotLimit(node, config)) return { kind: "deny", reason: "node_full" };
+  if (isFull(node, now, config)) return { kind: "deny", reason: "node_full" };
   const change = takeSlot(node, report.stream, live, now, config);
   return {
     kind: "allow",
@@ -218,7 +211,7 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
       // Best effort: if the reservation changed meanwhile, it expires on its own.
       await registry.applyChange({
         nodeId: from.nodeId,
-        when: { streams: { [from.stream]: unchanged(from) } },
+        when: { streams: { [from.stream]: unchangedSlot(from) } },
         removeStreams: [from.stream],
         set: { streamsChangedAt: now },
       });

@@ -6,7 +6,7 @@
 import { METRIC } from "../contract";
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
-import { streamNameProblem } from "../core/names";
+import { CLIENT_ID, streamNameProblem } from "../core/names";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { authenticateNode } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
@@ -41,7 +41,7 @@ export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): H
     const { name, clientId } = (s ?? {}) as Record<string, unknown>;
     const problem = streamNameProblem(typeof name === "string" ? name : undefined);
     if (problem) throw bad(`streams[${i}].name: ${problem}`);
-    if (typeof clientId !== "string" || !/^[0-9]{1,20}$/.test(clientId)) {
+    if (typeof clientId !== "string" || !CLIENT_ID.test(clientId)) {
       throw bad(`streams[${i}].clientId must be nginx-rtmp's numeric client id, as a string`);
     }
     return { name: name as string, clientId };

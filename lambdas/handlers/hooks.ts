@@ -6,6 +6,7 @@
 
 import { METRIC } from "../contract";
 import { admitPublish } from "../core/cameras";
+import { CLIENT_ID } from "../core/names";
 import { endStream, type PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { authenticateNode, checkCameraKey } from "./auth";
@@ -35,7 +36,7 @@ export async function parseCallback(event: HttpEvent, deps: ApiDeps, calls: read
   }
   const stream = streamParam(fields.get("name"));
   const clientId = fields.get("clientid") ?? "";
-  if (!/^[0-9]{1,20}$/.test(clientId))
+  if (!CLIENT_ID.test(clientId))
     throw new ApiError(400, "invalid_clientid", "clientid must be nginx-rtmp's numeric client id");
   return { nodeId, call, stream, clientId, fields };
 }

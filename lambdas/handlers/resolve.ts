@@ -3,15 +3,10 @@
  * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
  */
 import { METRIC } from "../contract";
-import { placeCamera } from "../core/cameras";
+import { placeCamera, RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../core/cameras";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCameraKey, keyParam } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
-
-/** Seconds a camera is told to wait when no node has room (a node boots in about 90 s). */
-export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
-/** Seconds a camera is told to wait after losing every race for a slot. */
-export const RETRY_AFTER_CONTENDED_SECONDS = 1;
 
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const params = query(event);

@@ -5,6 +5,7 @@
 import type { FleetConfig } from "../core/config";
 import { heldStreams, listStreams, type MediaNode } from "../core/model";
 import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
+import { idleSince } from "../core/scaling";
 import { type ApiDeps, httpHandler } from "./api";
 import { authorizeOperator } from "./auth";
 import { type HttpEvent, type HttpResult, json } from "./http";
@@ -29,7 +30,7 @@ export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
     slotLimit: slotLimit(node, config),
     full: isFull(node, now, config),
     protectedFromScaleIn: node.protectedFromScaleIn,
-    idleSince: held.length === 0 ? iso(node.streamsChangedAt) : null,
+    idleSince: iso(idleSince(node, now)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { idleSince } from "../../lambdas/core/scaling";
 import { createNodesHandler, createStreamsHandler } from "../../lambdas/handlers/views";
-import { CONTEXT, httpEvent, makeDeps, makeNode, T0 } from "../support/builders";
+import { CONTEXT, httpEvent, makeDeps, makeNode, T0, TestClock } from "../support/builders";
 
 async function setup(operatorToken?: string) {
   const registry = new MemoryRegistry();
@@ -39,6 +40,26 @@ describe("GET /nodes and GET /streams", () => {
       idleSince: null,
     });
     expect(body.nodes[0]).toMatchObject({ state: "PENDING", idleSince: new Date(T0).toISOString(), cpuPercent: null });
+  });
+
+  it("reports a node idle since when the scaler counts it: its last state change or expired reservation", async () => {
+    const registry = new MemoryRegistry();
+    const taken = makeNode({ nodeId: "undrained", streamsChangedAt: T0, stateChangedAt: T0 + 300_000 });
+    const expired = makeNode({
+      nodeId: "expired",
+      streams: { r: { state: "RESERVED", since: T0, expiresAt: T0 + 60_000 } },
+    });
+    for (const node of [taken, expired]) await registry.createNode(node);
+    const clock = new TestClock(T0 + 600_000);
+    const result = await createNodesHandler(makeDeps(registry, { clock }))(httpEvent({ path: "/nodes" }), CONTEXT);
+    const body = JSON.parse(result.body as string) as { nodes: { nodeId: string; idleSince: string }[] };
+    expect(body.nodes).toEqual([
+      expect.objectContaining({ nodeId: "expired", idleSince: new Date(T0 + 60_000).toISOString() }),
+      expect.objectContaining({ nodeId: "undrained", idleSince: new Date(T0 + 300_000).toISOString() }),
+    ]);
+    // The scaler's own definition, to the millisecond.
+    const scalers = [expired, taken].map((node) => new Date(idleSince(node, clock.ms) as number).toISOString());
+    expect(body.nodes.map((n) => n.idleSince)).toEqual(scalers);
   });
 
   it("lists held streams", async () => {

@@ -1,5 +1,5 @@
+import { RETRY_AFTER_NO_ROOM_SECONDS } from "../../lambdas/core/cameras";
 import { isFull } from "../../lambdas/core/placement";
-import { RETRY_AFTER_NO_ROOM_SECONDS } from "../../lambdas/handlers/resolve";
 import { SIM_EPOCH_MS, type SimResult } from "../../sim/engine";
 import { buildOptions } from "../../sim/options";
 import type { PackedFleet } from "../../sim/packed-fleet";

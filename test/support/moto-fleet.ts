@@ -16,6 +16,7 @@ import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import type { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import type { FleetConfig } from "../../lambdas/core/config";
 import { heldStreams, type MediaNode } from "../../lambdas/core/model";
+import { CPU_METRIC_PERIOD_MS } from "../../lambdas/core/ports";
 import { FleetHarness, type HarnessDeps } from "../../sim/fleet-harness";
 import { RecordingScaleOut, TestClock } from "./builders";
 import { freshDynamoRegistry } from "./registry-table";
@@ -116,7 +117,8 @@ export class MotoFleetHarness extends FleetHarness {
             {
               MetricName: "CPUUtilization",
               Dimensions: [{ Name: "InstanceId", Value: nodeId }],
-              Timestamp: new Date(this.clock.ms - 60_000),
+              // Stamped with the start of its period, as CloudWatch does: it ends now.
+              Timestamp: new Date(this.clock.ms - CPU_METRIC_PERIOD_MS),
               Value: percent,
               Unit: "Percent",
             },
