@@ -148,12 +148,29 @@ export function expiredReservations(node: MediaNode, now: number): string[] {
     .map(([name]) => name);
 }
 
+/** What a fleet event records: who decided or did what. */
+export type FleetEventKind =
+  // The lifecycle hooks, and the scaler's terminations.
+  | "launch" // an instance launches: its node is registered PENDING
+  | "terminated" // an instance leaves: its node is DEAD
+  // The scaler's decisions.
+  | "scale-out" // the desired capacity rises
+  | "undrain" // a DRAINING node is taken back into service
+  | "replace" // a dead instance is terminated so that the group, at its maximum, launches another
+  | "drain" // an idle node is drained, to be terminated
+  | "terminate" // a node DEAD for long is terminated
+  | "dead" // a silent node, or one whose instance left, is declared DEAD
+  | "protect" // a node carrying streams is protected from scale-in
+  | "ready" // an ACTIVE node's launch is let go on
+  // Carrying the decisions out.
+  | "skipped" // the registry changed under a step: the next run decides again
+  | "error"; // a step failed: the next run retries
+
 /** Something the scaler or the lifecycle did, kept for the operator's views. */
 export interface FleetEvent {
   /** When it happened (epoch ms). */
   readonly at: number;
-  /** e.g. "scale-out", "drain", "terminate", "dead", "protect", "ready". */
-  readonly kind: string;
+  readonly kind: FleetEventKind;
   readonly nodeId?: string;
   /** A sentence for people. */
   readonly message: string;

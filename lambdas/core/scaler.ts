@@ -10,6 +10,7 @@ import {
   cpuReadingKeptMs,
   expiredReservations,
   type FleetEvent,
+  type FleetEventKind,
   type MediaNode,
   nextCpuSample,
   streamsLiveSince,
@@ -139,7 +140,8 @@ async function carryOut(
   const { registry, fleet } = deps;
   const now = deps.now();
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
-  const note = (kind: string, message: string, nodeId?: string) => events.push({ at: now, kind, nodeId, message });
+  const note = (kind: FleetEventKind, message: string, nodeId?: string) =>
+    events.push({ at: now, kind, nodeId, message });
   const step = async (what: string, nodeId: string | undefined, action: () => Promise<void>) => {
     try {
       await action();

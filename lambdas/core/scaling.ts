@@ -17,7 +17,14 @@
  *   (it may come back within them); a DEAD node whose instance is gone is forgotten.
  */
 import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
-import { expiredReservations, type FleetEvent, heldStreams, holdsAnySlot, type MediaNode } from "./model";
+import {
+  expiredReservations,
+  type FleetEvent,
+  type FleetEventKind,
+  heldStreams,
+  holdsAnySlot,
+  type MediaNode,
+} from "./model";
 import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 
 /** An instance as the Auto Scaling group (or the local fleet) reports it. */
@@ -153,7 +160,8 @@ export function arrivalSpare(
 /** Decides what the scaler should do now (pure). */
 export function decideScaling({ nodes, group, config, now }: ScalingInput): ScalingPlan {
   const events: FleetEvent[] = [];
-  const note = (kind: string, message: string, nodeId?: string) => events.push({ at: now, kind, nodeId, message });
+  const note = (kind: FleetEventKind, message: string, nodeId?: string) =>
+    events.push({ at: now, kind, nodeId, message });
   const instances = new Map(group.instances.map((i) => [i.instanceId, i]));
   const registered = new Set(nodes.map((n) => n.nodeId));
   const deadAfter = deadAfterMs(config);
