@@ -17,7 +17,7 @@ import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams } from "../lambdas/core/model";
-import { runScalerTick } from "../lambdas/core/scaler";
+import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { readCommandLine } from "../scripts/command-line";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";

@@ -27,7 +27,7 @@ import {
 } from "../lambdas/core/heartbeat";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import type { Registry } from "../lambdas/core/registry";
-import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler";
+import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler-run";
 import { type DoneOutcome, type DoneReport, endStream } from "../lambdas/core/streams";
 
 /** What the fleet's drivers use: the Lambdas' dependencies, in one process. */

@@ -7,8 +7,8 @@ import {
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
+import type { GroupState } from "../core/group";
 import type { FleetPort } from "../core/ports";
-import type { GroupState } from "../core/scaling";
 
 /** SetInstanceProtection takes at most this many instance ids a call. */
 export const PROTECTION_BATCH = 50;

@@ -6,8 +6,9 @@
  * `Pending:Wait` and a terminating one in `Terminating:Wait` until they are completed, and a
  * scale-in (lower desired capacity) that never picks a protected instance.
  */
+
+import type { GroupInstance, GroupState } from "../core/group";
 import type { FleetPort } from "../core/ports";
-import type { GroupInstance, GroupState } from "../core/scaling";
 
 /** Starts and stops the machines behind the instances. */
 export interface InstanceLauncher {

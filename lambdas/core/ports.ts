@@ -2,7 +2,7 @@
  * Ports: what the control plane needs from the outside world beyond the registry. AWS adapters
  * and local-mode adapters implement them; handlers receive them injected.
  */
-import type { GroupState } from "./scaling";
+import type { GroupState } from "./group";
 
 /** Asks the scaler to run now, because a resolve found no room. */
 export interface ScaleOutRequests {

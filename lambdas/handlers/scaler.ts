@@ -11,7 +11,7 @@ import type { Context } from "aws-lambda";
 import { METRIC } from "../contract";
 import { heldStreams } from "../core/model";
 import type { Telemetry } from "../core/ports";
-import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler";
+import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler-run";
 import { flushTelemetry } from "./api";
 
 /** What the scaler Lambda uses; `owner` comes from each invocation. */

@@ -5,7 +5,7 @@
 import type { FleetConfig } from "../core/config";
 import { heldStreams, listStreams, type MediaNode } from "../core/model";
 import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
-import { idleSince } from "../core/scaling";
+import { idleSince } from "../core/scaling-plan";
 import { type ApiDeps, httpHandler } from "./api";
 import { authorizeOperator } from "./auth";
 import { type HttpEvent, type HttpResult, json } from "./http";

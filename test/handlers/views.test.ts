@@ -1,5 +1,5 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { idleSince } from "../../lambdas/core/scaling";
+import { idleSince } from "../../lambdas/core/scaling-plan";
 import { createNodesHandler, createStreamsHandler } from "../../lambdas/handlers/views";
 import { CONTEXT, httpEvent, makeDeps, makeNode, T0, TestClock } from "../support/builders";
 

@@ -14,7 +14,7 @@ import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
-import { decideScaling } from "../../lambdas/core/scaling";
+import { decideScaling } from "../../lambdas/core/scaling-plan";
 import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";

@@ -1,6 +1,7 @@
 import type { FleetConfig } from "../../lambdas/core/config";
+import type { GroupInstance } from "../../lambdas/core/group";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
-import { decideScaling, type GroupInstance, idleSince, type ScalingPlan } from "../../lambdas/core/scaling";
+import { decideScaling, idleSince, type ScalingPlan } from "../../lambdas/core/scaling-plan";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const MIN = 60_000;

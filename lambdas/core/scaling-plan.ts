@@ -1,7 +1,7 @@
 /**
- * The scaling decision, as a pure function: from the registry's nodes, the group's instances and
- * the policy, what the scaler should do now. The Lambda scaler, local mode and the simulator all
- * run this one function.
+ * The scaling plan: from the registry's nodes, the group's instances and the policy, what the
+ * scaler should do now, decided by a pure function (`decideScaling`); `scaling-execution.ts`
+ * carries it out. The Lambda scaler, local mode and the simulator all run this one function.
  *
  * Policy (DESIGN.md section 6):
  * - Scale-out keeps `bufferNodes` empty nodes ready or launching beyond the nodes in use
@@ -17,6 +17,7 @@
  *   (it may come back within them); a DEAD node whose instance is gone is forgotten.
  */
 import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
+import { type GroupState, instanceGone } from "./group";
 import {
   expiredReservations,
   type FleetEvent,
@@ -26,25 +27,6 @@ import {
   type MediaNode,
 } from "./model";
 import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
-
-/** An instance as the Auto Scaling group (or the local fleet) reports it. */
-export interface GroupInstance {
-  readonly instanceId: string;
-  /**
-   * Auto Scaling lifecycle state: `Pending`, `Pending:Wait`, `Pending:Proceed`, `InService`,
-   * `Terminating`, `Terminating:Wait`, `Terminating:Proceed`, `Terminated`, `Detaching`, ...
-   */
-  readonly lifecycleState: string;
-  readonly protectedFromScaleIn: boolean;
-}
-
-/** The group as Auto Scaling (or the local fleet) reports it. */
-export interface GroupState {
-  readonly desired: number;
-  readonly min: number;
-  readonly max: number;
-  readonly instances: readonly GroupInstance[];
-}
 
 /** Counts behind a plan, for logs, events and the simulator. */
 export interface ScalingSummary {
@@ -100,18 +82,6 @@ export interface ScalingInput {
   readonly config: FleetConfig;
   /** The current time (epoch ms). */
   readonly now: number;
-}
-
-const GONE_STATES = ["Terminating", "Terminated", "Detaching", "Detached", "Warmed"];
-
-/** True when the instance is leaving or has left the group. */
-export function instanceGone(instance: GroupInstance | undefined): boolean {
-  return !instance || GONE_STATES.some((state) => instance.lifecycleState.startsWith(state));
-}
-
-/** True while the instance boots. */
-export function instanceLaunching(instance: GroupInstance): boolean {
-  return instance.lifecycleState.startsWith("Pending");
 }
 
 /** Time after which a silent node is DEAD (ms). */
