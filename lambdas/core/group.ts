@@ -28,3 +28,13 @@ const GONE_STATES = ["Terminating", "Terminated", "Detaching", "Detached", "Warm
 export function instanceGone(instance: GroupInstance | undefined): boolean {
   return !instance || GONE_STATES.some((state) => instance.lifecycleState.startsWith(state));
 }
+
+/** True when the instance is in service (not booting, not leaving). */
+export function instanceInService(instance: GroupInstance | undefined): boolean {
+  return instance?.lifecycleState === "InService";
+}
+
+/** True while the instance waits in the launch lifecycle hook for its node to be ready. */
+export function waitsInLaunchHook(instance: GroupInstance | undefined): boolean {
+  return instance?.lifecycleState === "Pending:Wait";
+}

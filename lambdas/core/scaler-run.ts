@@ -6,7 +6,7 @@
  */
 import type { FleetConfig } from "./config";
 import type { FleetDeps } from "./fleet";
-import type { GroupState } from "./group";
+import { type GroupState, instanceInService } from "./group";
 import {
   cpuReadingKeptMs,
   expiredReservations,
@@ -73,7 +73,7 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
  */
 async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]): Promise<MediaNode[]> {
   const now = deps.now();
-  const inService = new Set(group.instances.filter((i) => i.lifecycleState === "InService").map((i) => i.instanceId));
+  const inService = new Set(group.instances.filter(instanceInService).map((i) => i.instanceId));
   const measured = nodes.filter((n) => (n.state === "ACTIVE" || n.state === "DRAINING") && inService.has(n.nodeId));
   const samples =
     deps.metrics && measured.length > 0

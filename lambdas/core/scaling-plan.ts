@@ -3,21 +3,25 @@
  * scaler should do now, decided by a pure function (`decideScaling`); `scaling-execution.ts`
  * carries it out. The Lambda scaler, local mode and the simulator all run this one function.
  *
- * Policy (DESIGN.md section 6):
- * - Scale-out keeps `bufferNodes` empty nodes ready or launching beyond the nodes in use
- *   (`max(minNodes, inUse) + bufferNodes`); with `bufferNodes: 0`, one node is launched once every
- *   node in use is full. Launching nodes count, so nothing is launched twice. Bounded by max.
- *   With `spareLeadSeconds`, the spare grows with the recent arrivals (`arrivalSpare`).
- * - Protection: every node holding a stream or a live reservation is protected from scale-in.
- * - Scale-in: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
+ * The policy, as the pure steps `decideScaling` composes, in this order (each exported):
+ * - `liveness`: an ACTIVE or DRAINING node silent for 4 heartbeat periods, or any node whose
+ *   instance left the group, is DEAD and its streams are removed; a DEAD node whose instance is
+ *   still in the group is terminated after 4 more periods (it may come back within them); a DEAD
+ *   node whose instance is gone is forgotten.
+ * - `wantedCapacity`: `max(minNodes, in use) + spare` nodes ready or launching, within `maxNodes`;
+ *   the spare is `bufferNodes`, one once every node in use is full (so `bufferNodes: 0` launches
+ *   only then), or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count,
+ *   so nothing is launched twice.
+ * - `scaleOut`: what is short comes from DRAINING nodes first, then from dead instances replaced
+ *   at the group's maximum, then from a higher desired capacity.
+ * - `scaleIn`: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
  *   policy wants, newest first: it is drained (DRAINING, which resolve skips) and then terminated
  *   by instance id with the desired count decremented. The group's own scale-in is never used.
- * - Liveness: an ACTIVE or DRAINING node silent for 4 heartbeat periods is DEAD and its streams are
- *   removed; a DEAD node whose instance is still in the group is terminated after 4 more periods
- *   (it may come back within them); a DEAD node whose instance is gone is forgotten.
+ * - `protection`: every node holding a stream or a live reservation is protected from scale-in.
+ * - `launchesToContinue`: an ACTIVE node whose launch still waits in the lifecycle hook goes on.
  */
 import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
-import { type GroupState, instanceGone } from "./group";
+import { type GroupInstance, type GroupState, instanceGone, instanceInService, waitsInLaunchHook } from "./group";
 import {
   expiredReservations,
   type FleetEvent,
@@ -89,6 +93,17 @@ export function deadAfterMs(config: FleetConfig): number {
   return DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds * 1000;
 }
 
+/**
+ * How many times `deadAfterMs` a DEAD node's instance still in the group is left before it is
+ * terminated: it may come back within the second period (a network partition, a stalled agent).
+ */
+export const DEAD_PERIODS_BEFORE_TERMINATION = 2;
+
+/** Silence after which a DEAD node's instance is terminated (ms). */
+export function terminateDeadAfterMs(config: FleetConfig): number {
+  return DEAD_PERIODS_BEFORE_TERMINATION * deadAfterMs(config);
+}
+
 /** When the node last showed life: its last heartbeat, or its last state change if it never sent one. */
 export function lastSignOfLife(node: MediaNode): number {
   return node.lastHeartbeatAt ?? node.stateChangedAt;
@@ -127,54 +142,138 @@ export function arrivalSpare(
   return Math.ceil(Math.max(0, arrivals - room) / newNodeSlotLimit(config));
 }
 
-/** Decides what the scaler should do now (pure). */
-export function decideScaling({ nodes, group, config, now }: ScalingInput): ScalingPlan {
-  const events: FleetEvent[] = [];
-  const note = (kind: FleetEventKind, message: string, nodeId?: string) =>
-    events.push({ at: now, kind, nodeId, message });
-  const instances = new Map(group.instances.map((i) => [i.instanceId, i]));
+/** The group's instances by id. */
+export type Instances = ReadonlyMap<string, GroupInstance>;
+
+/** Nodes a step chose, with one event for each that says why. */
+export interface Choice {
+  readonly nodeIds: readonly string[];
+  readonly events: readonly FleetEvent[];
+}
+
+const NOTHING: Choice = { nodeIds: [], events: [] };
+
+/** A choice of `nodes`, each explained by `event`. */
+function choose(nodes: readonly MediaNode[], event: (node: MediaNode) => FleetEvent): Choice {
+  return { nodeIds: nodes.map((n) => n.nodeId), events: nodes.map(event) };
+}
+
+/** An event of the decision taken at `now`. */
+function decided(now: number, kind: FleetEventKind, message: string, nodeId?: string): FleetEvent {
+  return { at: now, kind, nodeId, message };
+}
+
+// Liveness.
+
+/**
+ * Why a node that is not DEAD is dead at `now`, or undefined while it lives: its instance left the
+ * group, or it has been silent too long (a PENDING node's silence is its launch hook's to judge).
+ */
+export function causeOfDeath(
+  node: MediaNode,
+  instance: GroupInstance | undefined,
+  config: FleetConfig,
+  now: number,
+): string | undefined {
+  if (instanceGone(instance)) return "its instance left the group";
+  const silentMs = now - lastSignOfLife(node);
+  if (node.state !== "PENDING" && silentMs > deadAfterMs(config)) {
+    return `no heartbeat for ${Math.round(silentMs / 1000)} s`;
+  }
+  return undefined;
+}
+
+/** What the nodes' signs of life decide. */
+export interface Liveness {
+  /** Nodes to declare DEAD now. */
+  readonly markDead: Choice;
+  /** DEAD nodes silent past `terminateDeadAfterMs` whose instance is still in the group: terminated. */
+  readonly terminate: Choice;
+  /** DEAD nodes whose instance is gone: their records are dropped. */
+  readonly forget: readonly string[];
+  /** The nodes neither DEAD nor declared DEAD now. */
+  readonly alive: readonly MediaNode[];
+  /** Dead nodes (DEAD, or declared now) whose instance still holds a place in the group. */
+  readonly deadInGroup: readonly string[];
+}
+
+/** Liveness: which nodes are dead, and what becomes of the dead ones' instances and records. */
+export function liveness(
+  nodes: readonly MediaNode[],
+  instances: Instances,
+  config: FleetConfig,
+  now: number,
+): Liveness {
+  const causes = new Map<MediaNode, string>();
+  for (const node of nodes.filter((n) => n.state !== "DEAD")) {
+    const cause = causeOfDeath(node, instances.get(node.nodeId), config, now);
+    if (cause) causes.set(node, cause);
+  }
+  const dead = nodes.filter((n) => n.state === "DEAD");
+  const gone = (n: MediaNode) => instanceGone(instances.get(n.nodeId));
+  const longDead = dead.filter((n) => !gone(n) && now - lastSignOfLife(n) > terminateDeadAfterMs(config));
+  return {
+    markDead: choose([...causes.keys()], (n) =>
+      decided(now, "dead", `node ${n.nodeId} is DEAD: ${causes.get(n)}`, n.nodeId),
+    ),
+    terminate: choose(longDead, (n) => decided(now, "terminate", `terminating dead node ${n.nodeId}`, n.nodeId)),
+    forget: dead.filter(gone).map((n) => n.nodeId),
+    alive: nodes.filter((n) => n.state !== "DEAD" && !causes.has(n)),
+    deadInGroup: nodes.filter((n) => (n.state === "DEAD" || causes.has(n)) && !gone(n)).map((n) => n.nodeId),
+  };
+}
+
+// Wanted capacity.
+
+/** What the policy wants, and what serves it now. */
+export interface Capacity {
+  readonly summary: ScalingSummary;
+  /** The ACTIVE nodes, in use or not. */
+  readonly active: readonly MediaNode[];
+  /** Nodes ready or launching: ACTIVE ones and booting ones. */
+  readonly serving: number;
+}
+
+/**
+ * Nodes booting: PENDING nodes, instances with no node record yet, and capacity the group has
+ * been asked for but not launched. They count, so that nothing is launched twice.
+ */
+export function launchingCount(nodes: readonly MediaNode[], alive: readonly MediaNode[], group: GroupState): number {
   const registered = new Set(nodes.map((n) => n.nodeId));
-  const deadAfter = deadAfterMs(config);
-
-  // Liveness.
-  const markDead: string[] = [];
-  for (const node of nodes) {
-    if (node.state === "DEAD") continue;
-    const instance = instances.get(node.nodeId);
-    if (instanceGone(instance)) {
-      markDead.push(node.nodeId);
-      note("dead", `node ${node.nodeId} is DEAD: its instance left the group`, node.nodeId);
-    } else if (node.state !== "PENDING" && now - lastSignOfLife(node) > deadAfter) {
-      markDead.push(node.nodeId);
-      const silent = Math.round((now - lastSignOfLife(node)) / 1000);
-      note("dead", `node ${node.nodeId} is DEAD: no heartbeat for ${silent} s`, node.nodeId);
-    }
-  }
-  const forget: string[] = [];
-  const terminate: string[] = [];
-  for (const node of nodes.filter((n) => n.state === "DEAD")) {
-    const instance = instances.get(node.nodeId);
-    if (instanceGone(instance)) {
-      forget.push(node.nodeId);
-    } else if (now - lastSignOfLife(node) > 2 * deadAfter) {
-      terminate.push(node.nodeId);
-      note("terminate", `terminating dead node ${node.nodeId}`, node.nodeId);
-    }
-  }
-  const alive = nodes.filter((n) => n.state !== "DEAD" && !markDead.includes(n.nodeId));
-
-  // Capacity.
-  const active = alive.filter((n) => n.state === "ACTIVE");
-  const inUse = active.filter((n) => holdsAnySlot(n, now) || isFull(n, now, config));
-  const allInUseFull = inUse.length > 0 && inUse.every((n) => isFull(n, now, config));
   const liveInstances = group.instances.filter((i) => !instanceGone(i));
   const unregisteredBooting = liveInstances.filter((i) => !registered.has(i.instanceId)).length;
   const notYetLaunched = Math.max(0, group.desired - liveInstances.length);
-  const launching = alive.filter((n) => n.state === "PENDING").length + unregisteredBooting + notYetLaunched;
-  const maxNodes = Math.min(config.maxNodes, group.max);
-  const spare = Math.max(config.bufferNodes, allInUseFull ? 1 : 0, arrivalSpare(alive, inUse, now, config));
-  const wanted = Math.min(maxNodes, Math.max(config.minNodes, inUse.length) + spare);
-  const serving = active.length + launching;
+  return alive.filter((n) => n.state === "PENDING").length + unregisteredBooting + notYetLaunched;
+}
+
+/**
+ * The empty nodes wanted beyond those in use: `bufferNodes`, at least one once every node in use
+ * is full (what `bufferNodes: 0` launches), and at least what the recent arrivals call for.
+ */
+export function spareWanted(
+  alive: readonly MediaNode[],
+  inUse: readonly MediaNode[],
+  allInUseFull: boolean,
+  config: FleetConfig,
+  now: number,
+): number {
+  return Math.max(config.bufferNodes, allInUseFull ? 1 : 0, arrivalSpare(alive, inUse, now, config));
+}
+
+/** Wanted capacity: `max(minNodes, in use) + spare`, within `maxNodes` and the group's maximum. */
+export function wantedCapacity(
+  nodes: readonly MediaNode[],
+  alive: readonly MediaNode[],
+  group: GroupState,
+  config: FleetConfig,
+  now: number,
+): Capacity {
+  const active = alive.filter((n) => n.state === "ACTIVE");
+  const inUse = active.filter((n) => holdsAnySlot(n, now) || isFull(n, now, config));
+  const allInUseFull = inUse.length > 0 && inUse.every((n) => isFull(n, now, config));
+  const launching = launchingCount(nodes, alive, group);
+  const spare = spareWanted(alive, inUse, allInUseFull, config, now);
+  const wanted = Math.min(config.maxNodes, group.max, Math.max(config.minNodes, inUse.length) + spare);
   const summary: ScalingSummary = {
     inUse: inUse.length,
     active: active.length,
@@ -183,91 +282,201 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
     allInUseFull,
     spare,
   };
+  return { summary, active, serving: active.length + launching };
+}
 
-  // DRAINING nodes that hold something must not be terminated: back into service.
-  const draining = alive.filter((n) => n.state === "DRAINING");
-  const undrain = draining.filter((n) => holdsAnySlot(n, now)).map((n) => n.nodeId);
-  for (const nodeId of undrain) note("undrain", `node ${nodeId} holds a stream again: back in service`, nodeId);
+// Scale-out.
 
-  let desiredCapacity: number | undefined;
-  const drain: string[] = [];
-  let deficit = wanted - serving - undrain.length;
-  if (deficit > 0) {
-    // Capacity is needed: first take back nodes that were about to leave.
-    for (const node of draining.filter((n) => !undrain.includes(n.nodeId)).sort(byFillOrder)) {
-      if (deficit <= 0) break;
-      undrain.push(node.nodeId);
-      deficit--;
-      note("undrain", `node ${node.nodeId} is needed again: back in service`, node.nodeId);
-    }
-  }
-  const replace: string[] = [];
-  if (deficit > 0 && group.desired + deficit > group.max) {
-    // At the group's maximum, dead instances hold places that live ones need: replace them now.
-    const deadInGroup = nodes
-      .filter((n) => n.state === "DEAD" || markDead.includes(n.nodeId))
-      .filter((n) => !instanceGone(instances.get(n.nodeId)))
-      .map((n) => n.nodeId);
-    for (const nodeId of deadInGroup.slice(0, deficit - Math.max(0, group.max - group.desired))) {
-      replace.push(nodeId);
-      deficit--;
-      note("replace", `replacing dead node ${nodeId}: the group is at its maximum`, nodeId);
-    }
-    terminate.splice(0, terminate.length, ...terminate.filter((id) => !replace.includes(id)));
-  }
-  if (deficit > 0) {
-    const desired = Math.min(group.max, group.desired + deficit);
-    if (desired > group.desired) {
-      desiredCapacity = desired;
-      note(
-        "scale-out",
-        `desired capacity ${group.desired} → ${desired}: ${inUse.length} in use, ${serving} ready or launching, policy wants ${wanted}`,
-      );
-    }
-  } else {
-    // Only nodes in service count here: a node still booting may yet fail, so nothing is drained for it.
-    const excess = active.length + undrain.length - wanted;
-    const candidates = active
-      .filter((n) => idleSince(n, now) !== undefined && !isFull(n, now, config))
-      .filter((n) => now - (idleSince(n, now) as number) >= config.scaleInIdleSeconds * 1000)
-      .filter((n) => instances.get(n.nodeId)?.lifecycleState === "InService")
-      .sort((a, b) => byFillOrder(b, a));
-    for (const node of candidates.slice(0, Math.max(0, excess))) {
-      drain.push(node.nodeId);
-      const idle = Math.round((now - (idleSince(node, now) as number)) / 1000);
-      note("drain", `draining node ${node.nodeId}: idle for ${idle} s, policy wants ${wanted}`, node.nodeId);
-    }
-  }
-  // Drained nodes that are empty (from an earlier tick whose termination did not go through).
-  for (const node of draining) {
-    if (!undrain.includes(node.nodeId) && !holdsAnySlot(node, now)) terminate.push(node.nodeId);
-  }
+/** DRAINING nodes that hold a slot again (a camera was placed just before the drain): back in service. */
+export function reclaimHolding(draining: readonly MediaNode[], now: number): Choice {
+  return choose(
+    draining.filter((n) => holdsAnySlot(n, now)),
+    (n) => decided(now, "undrain", `node ${n.nodeId} holds a stream again: back in service`, n.nodeId),
+  );
+}
 
-  const protect = alive
-    .filter((n) => holdsAnySlot(n, now))
-    .filter((n) => {
-      const instance = instances.get(n.nodeId);
-      return instance !== undefined && !instance.protectedFromScaleIn;
-    })
-    .map((n) => n.nodeId);
-  for (const nodeId of protect) note("protect", `protecting node ${nodeId}: it carries streams`, nodeId);
+/** DRAINING nodes taken back, oldest first, for `shortfall` nodes the policy wants: faster than a launch. */
+export function undrainForCapacity(
+  draining: readonly MediaNode[],
+  reclaimed: readonly string[],
+  shortfall: number,
+  now: number,
+): Choice {
+  const candidates = draining.filter((n) => !reclaimed.includes(n.nodeId)).sort(byFillOrder);
+  return choose(candidates.slice(0, Math.max(0, shortfall)), (n) =>
+    decided(now, "undrain", `node ${n.nodeId} is needed again: back in service`, n.nodeId),
+  );
+}
 
-  const continueLaunch = alive
-    .filter((n) => n.state === "ACTIVE" && instances.get(n.nodeId)?.lifecycleState === "Pending:Wait")
-    .map((n) => n.nodeId);
-  for (const nodeId of continueLaunch) note("ready", `node ${nodeId} is ACTIVE: continuing its launch`, nodeId);
-
+/**
+ * At the group's maximum, dead instances hold places that live ones need: those of them the
+ * `shortfall` cannot get by raising the desired capacity are replaced now (terminated without
+ * decrementing, so the group launches others).
+ */
+export function replaceDead(deadInGroup: readonly string[], group: GroupState, shortfall: number, now: number): Choice {
+  if (shortfall <= 0 || group.desired + shortfall <= group.max) return NOTHING;
+  const replaced = deadInGroup.slice(0, shortfall - Math.max(0, group.max - group.desired));
   return {
-    desiredCapacity,
-    protect,
-    markDead,
-    undrain,
-    drain,
-    terminate,
-    replace,
-    forget,
-    continueLaunch,
-    summary,
-    events,
+    nodeIds: replaced,
+    events: replaced.map((id) => decided(now, "replace", `replacing dead node ${id}: the group is at its maximum`, id)),
+  };
+}
+
+/** The desired capacity that launches the `shortfall`, within the group's maximum; undefined when it would not rise. */
+export function raisedCapacity(
+  group: GroupState,
+  shortfall: number,
+  capacity: Capacity,
+  now: number,
+): { readonly desiredCapacity?: number; readonly events: readonly FleetEvent[] } {
+  const desired = Math.min(group.max, group.desired + shortfall);
+  if (shortfall <= 0 || desired <= group.desired) return { events: [] };
+  const { inUse, wanted } = capacity.summary;
+  const why = `${inUse} in use, ${capacity.serving} ready or launching, policy wants ${wanted}`;
+  return {
+    desiredCapacity: desired,
+    events: [decided(now, "scale-out", `desired capacity ${group.desired} → ${desired}: ${why}`)],
+  };
+}
+
+/** What scale-out decides. */
+export interface ScaleOut {
+  /** DRAINING nodes taken back: those holding a slot again, then those needed. */
+  readonly undrain: readonly string[];
+  /** Dead instances replaced. */
+  readonly replace: readonly string[];
+  /** The group's new desired capacity, when it rises. */
+  readonly desiredCapacity?: number;
+  /** Nodes still short once all that is done; 0 or less when the fleet has what the policy wants. */
+  readonly shortfall: number;
+  readonly events: readonly FleetEvent[];
+}
+
+/**
+ * Scale-out: DRAINING nodes that hold a slot are taken back whatever the capacity; then what the
+ * policy still wants comes from draining nodes first, dead instances replaced at the group's
+ * maximum next, and a higher desired capacity last.
+ */
+export function scaleOut(
+  alive: readonly MediaNode[],
+  deadInGroup: readonly string[],
+  group: GroupState,
+  capacity: Capacity,
+  now: number,
+): ScaleOut {
+  const draining = alive.filter((n) => n.state === "DRAINING");
+  const reclaimed = reclaimHolding(draining, now);
+  const needed = capacity.summary.wanted - capacity.serving - reclaimed.nodeIds.length;
+  const undrained = undrainForCapacity(draining, reclaimed.nodeIds, needed, now);
+  const replaced = replaceDead(deadInGroup, group, needed - undrained.nodeIds.length, now);
+  const shortfall = needed - undrained.nodeIds.length - replaced.nodeIds.length;
+  const raised = raisedCapacity(group, shortfall, capacity, now);
+  return {
+    undrain: [...reclaimed.nodeIds, ...undrained.nodeIds],
+    replace: replaced.nodeIds,
+    desiredCapacity: raised.desiredCapacity,
+    shortfall,
+    events: [...reclaimed.events, ...undrained.events, ...replaced.events, ...raised.events],
+  };
+}
+
+// Scale-in.
+
+/**
+ * The nodes scale-in may take, newest first: ACTIVE, holding nothing, not full, idle for
+ * `scaleInIdleSeconds`, and in service (a node still booting may yet fail: nothing is drained for it).
+ */
+export function scaleInCandidates(
+  active: readonly MediaNode[],
+  instances: Instances,
+  config: FleetConfig,
+  now: number,
+): MediaNode[] {
+  return active
+    .filter((n) => {
+      const idle = idleSince(n, now);
+      return idle !== undefined && now - idle >= config.scaleInIdleSeconds * 1000 && !isFull(n, now, config);
+    })
+    .filter((n) => instanceInService(instances.get(n.nodeId)))
+    .sort((a, b) => byFillOrder(b, a));
+}
+
+/** Scale-in: of the candidates, as many as the nodes in service exceed what the policy wants. */
+export function scaleIn(
+  capacity: Capacity,
+  undrained: number,
+  instances: Instances,
+  config: FleetConfig,
+  now: number,
+): Choice {
+  const { wanted } = capacity.summary;
+  const excess = capacity.active.length + undrained - wanted;
+  const drained = scaleInCandidates(capacity.active, instances, config, now).slice(0, Math.max(0, excess));
+  return choose(drained, (n) => {
+    const idle = Math.round((now - (idleSince(n, now) as number)) / 1000);
+    return decided(now, "drain", `draining node ${n.nodeId}: idle for ${idle} s, policy wants ${wanted}`, n.nodeId);
+  });
+}
+
+/** DRAINING nodes that are empty and not taken back: an earlier run's termination that did not go through. */
+export function drainedToTerminate(alive: readonly MediaNode[], undrain: readonly string[], now: number): string[] {
+  return alive
+    .filter((n) => n.state === "DRAINING" && !undrain.includes(n.nodeId) && !holdsAnySlot(n, now))
+    .map((n) => n.nodeId);
+}
+
+// Protection, and launches to continue.
+
+/** Protection: nodes holding a slot whose instance is not protected from scale-in. */
+export function protection(alive: readonly MediaNode[], instances: Instances, now: number): Choice {
+  const unprotected = alive.filter((n) => {
+    const instance = instances.get(n.nodeId);
+    return holdsAnySlot(n, now) && instance !== undefined && !instance.protectedFromScaleIn;
+  });
+  return choose(unprotected, (n) =>
+    decided(now, "protect", `protecting node ${n.nodeId}: it carries streams`, n.nodeId),
+  );
+}
+
+/**
+ * ACTIVE nodes whose instance still waits in the launch lifecycle hook: the heartbeat that made
+ * them ACTIVE could not continue the launch, so the scaler does.
+ */
+export function launchesToContinue(alive: readonly MediaNode[], instances: Instances, now: number): Choice {
+  const waiting = alive.filter((n) => n.state === "ACTIVE" && waitsInLaunchHook(instances.get(n.nodeId)));
+  return choose(waiting, (n) => decided(now, "ready", `node ${n.nodeId} is ACTIVE: continuing its launch`, n.nodeId));
+}
+
+/** Decides what the scaler should do now (pure): the steps above, each on what the ones before it decided. */
+export function decideScaling({ nodes, group, config, now }: ScalingInput): ScalingPlan {
+  const instances: Instances = new Map(group.instances.map((i) => [i.instanceId, i]));
+  const life = liveness(nodes, instances, config, now);
+  const capacity = wantedCapacity(nodes, life.alive, group, config, now);
+  const out = scaleOut(life.alive, life.deadInGroup, group, capacity, now);
+  const drain = out.shortfall > 0 ? NOTHING : scaleIn(capacity, out.undrain.length, instances, config, now);
+  const protect = protection(life.alive, instances, now);
+  const ready = launchesToContinue(life.alive, instances, now);
+  return {
+    desiredCapacity: out.desiredCapacity,
+    protect: protect.nodeIds,
+    markDead: life.markDead.nodeIds,
+    undrain: out.undrain,
+    drain: drain.nodeIds,
+    terminate: [
+      ...life.terminate.nodeIds.filter((id) => !out.replace.includes(id)),
+      ...drainedToTerminate(life.alive, out.undrain, now),
+    ],
+    replace: out.replace,
+    forget: life.forget,
+    continueLaunch: ready.nodeIds,
+    summary: capacity.summary,
+    events: [
+      ...life.markDead.events,
+      ...life.terminate.events,
+      ...out.events,
+      ...drain.events,
+      ...protect.events,
+      ...ready.events,
+    ],
   };
 }

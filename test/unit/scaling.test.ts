@@ -1,7 +1,16 @@
 import type { FleetConfig } from "../../lambdas/core/config";
 import type { GroupInstance } from "../../lambdas/core/group";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
-import { decideScaling, idleSince, type ScalingPlan } from "../../lambdas/core/scaling-plan";
+import {
+  causeOfDeath,
+  decideScaling,
+  idleSince,
+  raisedCapacity,
+  type ScalingPlan,
+  scaleInCandidates,
+  scaleOut,
+  wantedCapacity,
+} from "../../lambdas/core/scaling-plan";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const MIN = 60_000;
@@ -367,5 +376,72 @@ describe("decideScaling: liveness", () => {
     expect(p.events).toEqual([
       expect.objectContaining({ kind: "scale-out", message: expect.stringContaining("desired capacity 1 → 2") }),
     ]);
+  });
+});
+
+describe("the steps of the decision, each on its own", () => {
+  const config = makeConfig({ maxStreamsPerNode: 4, scaleInIdleSeconds: 600 });
+  const inService = (id: string, protectedFromScaleIn = true): GroupInstance => ({
+    instanceId: id,
+    lifecycleState: "InService",
+    protectedFromScaleIn,
+  });
+
+  it.each<[string, MediaNode, GroupInstance | undefined, string | undefined]>([
+    ["a node that reports lives", node("a"), inService("a"), undefined],
+    ["a silent node is dead", node("a", { lastHeartbeatAt: NOW - 61_000 }), inService("a"), "no heartbeat for 61 s"],
+    [
+      "a silent PENDING node is its launch hook's to judge",
+      node("a", { state: "PENDING", lastHeartbeatAt: NOW - 600_000 }),
+      inService("a"),
+      undefined,
+    ],
+    ["a node whose instance left is dead", node("a"), undefined, "its instance left the group"],
+  ])("causeOfDeath: %s", (_, n, instance, cause) => {
+    expect(causeOfDeath(n, instance, config, NOW)).toBe(cause);
+  });
+
+  it("wantedCapacity counts in use, launching and the spare", () => {
+    const nodes = [node("a", { streams: live(4) }), node("b", { streams: live(1) }), node("c", { state: "PENDING" })];
+    const group = { desired: 4, min: 0, max: 10, instances: ["a", "b", "c"].map((id) => inService(id)) };
+    expect(wantedCapacity(nodes, nodes, group, config, NOW)).toMatchObject({
+      summary: { inUse: 2, active: 2, launching: 2, wanted: 3, allInUseFull: false, spare: 1 },
+      serving: 4,
+    });
+  });
+
+  it("scaleOut takes a draining node back before it launches one, and reports what is still short", () => {
+    const nodes = [node("a", { streams: live(4) }), node("d", { state: "DRAINING" })];
+    const group = { desired: 2, min: 0, max: 10, instances: ["a", "d"].map((id) => inService(id)) };
+    const capacity = wantedCapacity(nodes, nodes, group, config, NOW);
+    expect(capacity.summary.wanted - capacity.serving).toBe(1);
+    expect(scaleOut(nodes, [], group, capacity, NOW)).toMatchObject({
+      undrain: ["d"],
+      replace: [],
+      desiredCapacity: undefined,
+      shortfall: 0,
+    });
+  });
+
+  it("raisedCapacity never passes the group's maximum, and does nothing when nothing is short", () => {
+    const group = { desired: 3, min: 0, max: 4, instances: [] };
+    const capacity = wantedCapacity([], [], group, config, NOW);
+    expect(raisedCapacity(group, 3, capacity, NOW).desiredCapacity).toBe(4);
+    expect(raisedCapacity(group, 0, capacity, NOW)).toEqual({ events: [] });
+    expect(raisedCapacity({ ...group, desired: 4 }, 1, capacity, NOW)).toEqual({ events: [] });
+  });
+
+  it("scaleInCandidates: idle long enough, in service, newest first", () => {
+    const idle = { streamsChangedAt: NOW - 20 * MIN, stateChangedAt: NOW - 60 * MIN };
+    const nodes = [
+      node("old", idle, 50),
+      node("young", idle, 10),
+      node("busy", { streams: live(1) }, 20),
+      node("recent", { streamsChangedAt: NOW - MIN, stateChangedAt: NOW - 60 * MIN }, 30),
+      node("booting", idle, 40),
+    ];
+    const instances = new Map(nodes.map((n) => [n.nodeId, inService(n.nodeId)]));
+    instances.set("booting", { instanceId: "booting", lifecycleState: "Pending:Wait", protectedFromScaleIn: true });
+    expect(scaleInCandidates(nodes, instances, config, NOW).map((n) => n.nodeId)).toEqual(["young", "old"]);
   });
 });
