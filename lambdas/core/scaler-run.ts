@@ -58,8 +58,7 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
     const nodes = await refresh(deps, group, await registry.listNodes({ consistent: true }));
     const now = deps.now();
     const plan = decideScaling({ nodes, group, config: deps.config, now });
-    const events = [...plan.events];
-    await carryOut(deps, plan, group, nodes, events);
+    const events = [...plan.events, ...(await carryOut(deps, plan, group, nodes))];
     await registry.appendEvents(events);
     return { ran: true, plan, nodes, events };
   } finally {
