@@ -16,6 +16,7 @@ import {
   streamsLiveSince,
 } from "./model";
 import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort } from "./ports";
+import type { NodeChange } from "./registry";
 import { carryOut } from "./scaling-execution";
 import { decideScaling, type ScalingPlan } from "./scaling-plan";
 import { staleTombstones } from "./streams";
@@ -66,61 +67,68 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
   }
 }
 
+/** A CPU sample from the metrics port: the average over `CPU_METRIC_PERIOD_MS` before `at`. */
+type MetricSample = { readonly percent: number; readonly at: number };
+
 /**
- * Brings the nodes up to date before deciding: newer CPU samples from the metrics port, expired
- * reservations and old tombstones swept. Returns the nodes as they now are.
+ * The change that brings a node up to date before deciding (pure): a newer CPU sample from the
+ * metrics port, expired reservations and old tombstones swept. Undefined when it is up to date.
  */
-async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]): Promise<MediaNode[]> {
-  const now = deps.now();
+export function refreshChange(node: MediaNode, sample: MetricSample | undefined, now: number): NodeChange | undefined {
+  const newerCpu = sample !== undefined && sample.at > (node.cpu?.at ?? Number.NEGATIVE_INFINITY);
+  const expired = expiredReservations(node, now);
+  const stale = staleTombstones(node, now);
+  if (!newerCpu && expired.length === 0 && stale.length === 0) return undefined;
+  // A metric sample averages the period before `at`: pair it with the streams live all that period.
+  const reading = newerCpu && {
+    percent: sample.percent,
+    at: sample.at,
+    streams: streamsLiveSince(node, sample.at - CPU_METRIC_PERIOD_MS),
+  };
+  return {
+    nodeId: node.nodeId,
+    when: {
+      cpuAt: node.cpu?.at ?? null,
+      streams: Object.fromEntries(
+        expired.map((name) => [name, { state: "RESERVED", expiresAt: node.streams[name]?.expiresAt }] as const),
+      ),
+    },
+    set: {
+      ...(reading ? { cpu: nextCpuSample(node.cpu, reading, cpuReadingKeptMs(CPU_METRIC_PERIOD_MS)) } : {}),
+      ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
+    },
+    removeStreams: expired,
+    removeEnded: stale,
+  };
+}
+
+/** The metrics port's CPU samples of the nodes in service that take or hold streams. */
+async function metricSamples(
+  deps: ScalerDeps,
+  group: GroupState,
+  nodes: readonly MediaNode[],
+  now: number,
+): Promise<ReadonlyMap<string, MetricSample>> {
   const inService = new Set(group.instances.filter(instanceInService).map((i) => i.instanceId));
   const measured = nodes.filter((n) => (n.state === "ACTIVE" || n.state === "DRAINING") && inService.has(n.nodeId));
-  const samples =
-    deps.metrics && measured.length > 0
-      ? await deps.metrics.cpu(
-          measured.map((n) => n.nodeId),
-          now,
-        )
-      : new Map();
+  if (!deps.metrics || measured.length === 0) return new Map();
+  return deps.metrics.cpu(
+    measured.map((n) => n.nodeId),
+    now,
+  );
+}
+
+/** Brings the nodes up to date before deciding (`refreshChange`); returns them as they now are. */
+async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]): Promise<MediaNode[]> {
+  const now = deps.now();
+  const samples = await metricSamples(deps, group, nodes, now);
   const result: MediaNode[] = [];
   for (const node of nodes) {
-    const sample = samples.get(node.nodeId);
-    const newerCpu = sample !== undefined && sample.at > (node.cpu?.at ?? Number.NEGATIVE_INFINITY);
-    const expired = expiredReservations(node, now);
-    const stale = staleTombstones(node, now);
-    if (!newerCpu && expired.length === 0 && stale.length === 0) {
-      result.push(node);
-      continue;
-    }
-    const outcome = await deps.registry.applyChange({
-      nodeId: node.nodeId,
-      when: {
-        cpuAt: node.cpu?.at ?? null,
-        streams: Object.fromEntries(
-          expired.map((name) => [name, { state: "RESERVED", expiresAt: node.streams[name]?.expiresAt }] as const),
-        ),
-      },
-      set: {
-        ...(newerCpu
-          ? {
-              // A CloudWatch sample averages the period before `at`: pair it with the streams live all that period.
-              cpu: nextCpuSample(
-                node.cpu,
-                {
-                  percent: sample.percent,
-                  at: sample.at,
-                  streams: streamsLiveSince(node, sample.at - CPU_METRIC_PERIOD_MS),
-                },
-                cpuReadingKeptMs(CPU_METRIC_PERIOD_MS),
-              ),
-            }
-          : {}),
-        ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
-      },
-      removeStreams: expired,
-      removeEnded: stale,
-    });
+    const change = refreshChange(node, samples.get(node.nodeId), now);
+    const outcome = change && (await deps.registry.applyChange(change));
+    if (!outcome) result.push(node);
     // A node that changed meanwhile is read again: the decision must see it as it is.
-    result.push(outcome.applied ? outcome.node : ((await deps.registry.getNode(node.nodeId)) ?? node));
+    else result.push(outcome.applied ? outcome.node : ((await deps.registry.getNode(node.nodeId)) ?? node));
   }
   return result;
 }

@@ -2,8 +2,9 @@ import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
+import { refreshChange } from "../../lambdas/core/scaler-run";
 import { FleetHarness } from "../../sim/fleet-harness";
-import { makeConfig, makeGroup, RecordingScaleOut, TestClock } from "../support/builders";
+import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock } from "../support/builders";
 
 const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, scaleInIdleSeconds: 600 });
 
@@ -167,5 +168,29 @@ describe("runScalerTick over the in-process group", () => {
     const node = await registry.getNode("i-1");
     expect(node?.streams).toEqual({});
     expect(heldStreams(node as never, clock.ms)).toEqual([]);
+  });
+});
+
+describe("refreshChange", () => {
+  const NOW = T0 + 3_600_000;
+  it("changes nothing on a node that is up to date", () => {
+    const node = makeNode({ nodeId: "a", cpu: { percent: 10, at: NOW - 1000, streams: 0 } });
+    expect(refreshChange(node, { percent: 30, at: NOW - 1000 }, NOW)).toBeUndefined();
+    expect(refreshChange(node, undefined, NOW)).toBeUndefined();
+  });
+
+  it("takes a newer metric sample, paired with the streams live all its period, and sweeps expired reservations", () => {
+    const node = makeNode({
+      nodeId: "a",
+      streams: {
+        old: { state: "LIVE", since: NOW - 120_000, clientId: "1" },
+        new: { state: "LIVE", since: NOW - 30_000, clientId: "2" },
+        gone: { state: "RESERVED", since: NOW - 120_000, expiresAt: NOW - 60_000 },
+      },
+    });
+    expect(refreshChange(node, { percent: 30, at: NOW }, NOW)).toMatchObject({
+      set: { cpu: { percent: 30, at: NOW, streams: 1 }, streamsChangedAt: NOW },
+      removeStreams: ["gone"],
+    });
   });
 });
