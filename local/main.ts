@@ -110,20 +110,32 @@ interface ScalerLoop {
   settled(): Promise<unknown>;
 }
 
+/**
+ * Runs `step` calls one after another, each after the previous one has ended. A failed call is
+ * reported and the chain goes on: the next call runs as if it had succeeded.
+ */
+export function oneAtATime<A>(step: (arg: A) => Promise<void>, onError: (error: Error) => void) {
+  let last: Promise<void> = Promise.resolve();
+  return {
+    run: (arg: A): Promise<void> => {
+      last = last.then(() => step(arg)).catch(onError);
+      return last;
+    },
+    settled: (): Promise<void> => last,
+  };
+}
+
 function scalerLoop(run: LocalRun, group: ProcessGroup): ScalerLoop {
   const { registry, options } = run;
-  let ticking: Promise<unknown> = Promise.resolve();
-  return {
-    tick: (owner) => {
-      ticking = ticking.then(async () => {
-        await group.tick();
-        const report = await runScalerTick({ registry, fleet: group, config: options.config, now: Date.now, owner });
-        for (const event of report.events) say(event.message);
-      });
-      return ticking.catch((error: Error) => say(`scaler run failed: ${error.message}`));
+  const runs = oneAtATime(
+    async (owner: string) => {
+      await group.tick();
+      const report = await runScalerTick({ registry, fleet: group, config: options.config, now: Date.now, owner });
+      for (const event of report.events) say(event.message);
     },
-    settled: () => ticking.catch(() => undefined),
-  };
+    (error) => say(`scaler run failed: ${error.message}`),
+  );
+  return { tick: runs.run, settled: runs.settled };
 }
 
 /** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
