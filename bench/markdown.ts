@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-/** The benchmarks page. */
+/** docs/BENCHMARKS.md: each benchmark script rewrites its own section, between its markers. */
 export const BENCHMARKS_MD = path.resolve(__dirname, "../docs/BENCHMARKS.md");
 
 /** A file that lacks the markers a generator writes between. */
@@ -65,7 +65,7 @@ export function formatMarkdown(file: string): void {
   writeFileSync(file, formattedMarkdown(readFileSync(file, "utf8"), file));
 }
 
-/** A Markdown table. */
+/** A Markdown table of the rows under the header (biome formats it when the page is written). */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");

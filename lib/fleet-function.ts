@@ -36,11 +36,11 @@ export interface FleetFunctionProps {
 
 /** One Lambda of the fleet, with its role and log group. */
 export class FleetFunction extends Construct {
-  /** The function. */
+  /** Node 22 on ARM64, bundled by esbuild with the AWS SDK inside. */
   public readonly function: NodejsFunction;
   /** Its role: log writing only, plus what the fleet grants. */
   public readonly role: Role;
-  /** Its log group. */
+  /** Its own log group, with the fleet's retention (the runtime's default group is never used). */
   public readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: FleetFunctionProps) {

@@ -30,7 +30,6 @@ const EXAMPLE_STREAM = "cam42";
 
 /** One stack, one fleet. */
 export class RtmpFleetStack extends Stack {
-  /** The fleet. */
   public readonly fleet: RtmpFleet;
 
   constructor(scope: Construct, id: string, props: RtmpFleetStackProps) {

@@ -87,7 +87,6 @@ export class LocalNginxFleet implements InstanceLauncher {
     mkdirSync(options.workDir, { recursive: true });
   }
 
-  /** The running nodes. */
   list(): LocalNode[] {
     return [...this.nodes.values()];
   }

@@ -67,7 +67,7 @@ export function formatTable(rows: readonly { label: string; result: SimResult }[
     .join("\n");
 }
 
-/** A Markdown table. */
+/** The simulator's results as a Markdown table, one row per run, in the columns of `COLUMNS`. */
 export function formatMarkdownTable(rows: readonly { label: string; result: SimResult }[]): string {
   const head = `| ${COLUMNS.map((c) => c.heading).join(" | ")} |`;
   const rule = `|${COLUMNS.map((_, i) => (i < 2 ? "---" : "---:")).join("|")}|`;

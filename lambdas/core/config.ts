@@ -156,7 +156,7 @@ function defaults(pick: (knob: Knob) => number | undefined): FleetConfig {
   return Object.freeze(Object.fromEntries(set.map((knob) => [knob.key, pick(knob)]))) as unknown as FleetConfig;
 }
 
-/** The documented defaults. */
+/** The defaults of every knob (the AWS deployment's; `LOCAL_FLEET_CONFIG` has local mode's). */
 export const DEFAULT_FLEET_CONFIG: FleetConfig = defaults((knob) => knob.default);
 
 /** Local mode's defaults: the documented ones, but quicker where waiting would only slow a demo down. */

@@ -28,7 +28,7 @@ export class ApiError extends Error {
 /** Largest request body accepted (bytes): far above any legitimate request (a full heartbeat is under 50 KiB), far below API Gateway's 10 MB. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** A JSON response. */
+/** A JSON response that no cache keeps (every answer describes the fleet as it is now). */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   return {
     statusCode,
