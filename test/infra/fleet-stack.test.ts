@@ -270,6 +270,7 @@ describe("least privilege", () => {
     [
       "scaler",
       [
+        "autoscaling:CompleteLifecycleAction",
         "autoscaling:DescribeAutoScalingGroups",
         "autoscaling:SetDesiredCapacity",
         "autoscaling:SetInstanceProtection",
