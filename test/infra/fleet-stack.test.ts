@@ -302,8 +302,16 @@ describe("least privilege", () => {
     expect(statements.filter((s) => list(s.Resource).includes("*"))).toEqual([]);
   });
 
-  it("grants no wildcard action anywhere, and '*' resources only for read-only calls without resource ARNs", () => {
-    const allowedOnStar = new Set(["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"]);
+  it("grants no wildcard action anywhere, and '*' resources only for reads and Session Manager calls without resource ARNs", () => {
+    const allowedOnStar = new Set([
+      "autoscaling:DescribeAutoScalingGroups",
+      "cloudwatch:GetMetricData",
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]);
     const policies = Object.values(resources).flatMap((r) => {
       if (r.Type === "AWS::IAM::Policy") return [r.Properties.PolicyDocument];
       if (r.Type === "AWS::IAM::Role") return (r.Properties.Policies ?? []).map((p: Json) => p.PolicyDocument);
@@ -366,14 +374,24 @@ describe("least privilege", () => {
     expect(statements).toEqual([
       {
         Effect: "Allow",
+        Action: [
+          "ssm:UpdateInstanceInformation",
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+        ],
+        Resource: "*",
+      },
+      {
+        Effect: "Allow",
         Action: "ssm:GetParameter",
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the IAM policy variable, verbatim
         Resource: nodeSecretArn("${ec2:InstanceID}"),
       },
     ]);
-    expect(resources[idOf(fleet.nodeRole)]?.Properties.ManagedPolicyArns).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::aws:policy/AmazonSSMManagedInstanceCore"]] },
-    ]);
+    // No managed policy: AmazonSSMManagedInstanceCore would allow ssm:GetParameter on every parameter.
+    expect(resources[idOf(fleet.nodeRole)]?.Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
 

@@ -187,6 +187,14 @@ export interface IamDecision {
  */
 const INSTANCE_ROLE_KEYS = new Set(["ec2:InstanceID", "ec2:SourceInstanceARN"]);
 
+/** The context of a request signed with the instance role's credentials of `instanceId`. */
+export function instanceRoleContext(instanceId: string): Record<string, string> {
+  return {
+    "ec2:InstanceID": instanceId,
+    "ec2:SourceInstanceARN": arn("ec2", `instance/${instanceId}`),
+  };
+}
+
 /**
  * Decides one request of a role with the validating simulator: an unknown action, a resource ARN
  * that is not of the action's resource type, or a context key AWS does not document for the action
