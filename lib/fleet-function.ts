@@ -17,8 +17,11 @@ const PROJECT_ROOT = path.join(__dirname, "..");
 
 /** Props of a `FleetFunction`. */
 export interface FleetFunctionProps {
-  /** The entry point: `lambdas/functions/<entry>.ts`, which exports `handler`. */
-  readonly entry: FunctionName;
+  /**
+   * The entry point, which exports `handler`: a fleet Lambda's `lambdas/functions/<entry>.ts`, or a
+   * deploy-time helper's own file (its name and path).
+   */
+  readonly entry: FunctionName | { readonly name: string; readonly file: string };
   /** What the function does, shown in the console. */
   readonly description: string;
   /** The environment (variable names from lambdas/contract.ts `ENV`). */
@@ -45,6 +48,8 @@ export class FleetFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetFunctionProps) {
     super(scope, id);
+    const { entry } = props;
+    const name = typeof entry === "string" ? entry : entry.name;
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -53,11 +58,11 @@ export class FleetFunction extends Construct {
     // (write to any log group in the account).
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `${props.description} (Lambda ${props.entry})`,
+      description: `${props.description} (Lambda ${name})`,
     });
     this.logGroup.grantWrite(this.role);
     this.function = new NodejsFunction(this, "Function", {
-      entry: path.join(PROJECT_ROOT, "lambdas", "functions", `${props.entry}.ts`),
+      entry: typeof entry === "string" ? path.join(PROJECT_ROOT, "lambdas", "functions", `${entry}.ts`) : entry.file,
       handler: "handler",
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),

@@ -2,7 +2,8 @@
  * `RtmpFleet`: the whole fleet in one construct, composed from its parts in the order they depend
  * on each other: the VPC (unless one is given), the registry table, the master secrets, the control
  * plane's Lambdas and their grants, the HTTP API, the media-node group, then the two EventBridge
- * rules that join the Lambdas to the group, and the alarms with their dashboard. Every grant is
+ * rules that join the Lambdas to the group, the teardown that lets `cdk destroy` delete the group,
+ * and the alarms with their dashboard. Every grant is
  * scoped to this fleet's own resources.
  *
  * The parts are builders over the fleet's own scope, not child constructs: CDK derives each
@@ -11,7 +12,7 @@
  * stream cut). Each part creates its resources as children of the fleet, under the construct ids
  * they have always had, and test/infra/logical-ids.test.ts holds them there.
  */
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { type CustomResource, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { AutoScalingGroup } from "aws-cdk-lib/aws-autoscaling";
 import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
@@ -38,6 +39,7 @@ import { FleetMonitoring } from "./fleet-monitoring";
 import { fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
+import { FleetTeardown } from "./fleet-teardown";
 import { validateFleetProps } from "./fleet-validation";
 import { FleetVpc } from "./fleet-vpc";
 import { MediaNodeGroup } from "./media-node-group";
@@ -185,6 +187,8 @@ export class RtmpFleet extends Construct {
   public readonly scalerSchedule: Rule;
   /** The rule that feeds the group's lifecycle events to the lifecycle Lambda. */
   public readonly lifecycleRule: Rule;
+  /** Its delete, before the group's, stops the scaler and empties the group: `cdk destroy` completes. */
+  public readonly teardown: CustomResource;
   /** Where the alarms notify. */
   public readonly alarmTopic: Topic;
   /** Every alarm, each notifying `alarmTopic` when it fires and when it clears. */
@@ -238,6 +242,12 @@ export class RtmpFleet extends Construct {
     // The group launches its first nodes as soon as it exists: their lifecycle events, heartbeats
     // and API calls must find the rule, the Lambdas and the API ready.
     this.group.node.addDependency(this.lifecycleRule, api, stage, ...Object.values(functions));
+    this.teardown = new FleetTeardown(this, {
+      names,
+      group: this.group,
+      scaler: functions.scaler.function,
+      logRetention,
+    }).resource;
 
     const monitoring = new FleetMonitoring(this, {
       names,
