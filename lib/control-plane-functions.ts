@@ -31,11 +31,15 @@ export interface ControlPlaneFunctionsProps {
   readonly table: Table;
   /** The master secrets the Lambdas may read. */
   readonly secrets: FleetSecrets;
+  /** Concurrent executions reserved for the heartbeat and publish Lambdas each; 0 reserves none. */
+  readonly reservedConcurrency: number;
 }
 
 /** nginx-rtmp waits at most 10 s for on_publish, cold start included; the agent waits 9 s. */
 const CALLBACK_TIMEOUT = Duration.seconds(8);
 const OPERATOR_VIEW_TIMEOUT = Duration.seconds(10);
+/** The scaler's reservation: its scheduled run and one woken by a resolve (the lease lets one act at a time). */
+const SCALER_RESERVED_CONCURRENCY = 2;
 
 interface FunctionSpec {
   /** The construct id: part of the logical id of each of its resources, so never renamed. */
@@ -132,7 +136,7 @@ export class ControlPlaneFunctions {
 
   constructor(scope: Construct, props: ControlPlaneFunctionsProps) {
     const env = environments(props);
-    const make = (entry: FunctionName, environment: Environment) => {
+    const make = (entry: FunctionName, environment: Environment, reservedConcurrency?: number) => {
       const { id, description, timeout } = FUNCTIONS[entry];
       return new FleetFunction(scope, id, {
         entry,
@@ -140,15 +144,19 @@ export class ControlPlaneFunctions {
         timeout,
         environment,
         logRetention: props.logRetention,
+        reservedConcurrency,
       });
     };
+    // Reserved: what keeps nodes alive and admits their cameras (and the scaler, which acts on
+    // them) must not wait for concurrency a flood of resolves has taken. 0 turns it off.
+    const reserve = (count: number) => (props.reservedConcurrency > 0 ? count : undefined);
     // The scaler first: a resolve that finds no room wakes it by its name.
-    const scaler = make("scaler", env.scaler);
+    const scaler = make("scaler", env.scaler, reserve(SCALER_RESERVED_CONCURRENCY));
     this.functions = {
       resolve: make("resolve", { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName }),
-      publish: make("publish", env.camera),
+      publish: make("publish", env.camera, reserve(props.reservedConcurrency)),
       done: make("done", env.http),
-      heartbeat: make("heartbeat", env.http),
+      heartbeat: make("heartbeat", env.http, reserve(props.reservedConcurrency)),
       nodes: make("nodes", env.operator),
       streams: make("streams", env.operator),
       events: make("events", env.operator),

@@ -31,6 +31,11 @@ export interface FleetFunctionProps {
   /** How long its logs are kept. */
   readonly logRetention: RetentionDays;
   /**
+   * Concurrent executions reserved for (and capping) the function.
+   * @default none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Memory (MB); CPU grows with it, which shortens cold starts.
    * @default 512
    */
@@ -71,6 +76,7 @@ export class FleetFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
       // The bundles carry source maps; Node applies them to stack traces only when asked.

@@ -51,6 +51,14 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   logRetentionDays: RetentionDays.ONE_MONTH,
   apiRateLimit: 50,
   apiBurstLimit: 100,
+  // Node routes, each its own bucket: heartbeats are maxNodes / heartbeatSeconds a second (0.7 at 10
+  // nodes and 15 s); callbacks follow cameras, and a fleet-wide reconnect of 10 nodes x 50 cameras
+  // (500 on_publish) passes in about 3 s, well inside nginx-rtmp's 10 s wait for an answer.
+  nodeApiRateLimit: 100,
+  nodeApiBurstLimit: 200,
+  // Per node-facing Lambda (heartbeat, publish): 100 requests a second at ~0.1 s each is ~10 at
+  // once; twice that, so a flood of resolves cannot take the account's concurrency from them.
+  reservedConcurrency: 20,
   requireCameraKeys: true,
 });
 
@@ -106,6 +114,20 @@ export interface RtmpFleetProps {
    */
   readonly apiThrottle?: ThrottleSettings;
   /**
+   * The throttling of the node-facing routes (/hooks/publish, /hooks/done, /nodes/heartbeat), each
+   * route its own bucket, apart from the camera and operator routes (`apiThrottle`).
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly nodeApiThrottle?: ThrottleSettings;
+  /**
+   * Concurrent executions reserved for the heartbeat and publish Lambdas each (the scaler reserves
+   * 2), so that no other function of the account, the resolve Lambda included, can starve them. It
+   * also caps them. 0 reserves nothing: an account whose concurrency quota is below the reservations
+   * plus the 100 Lambda keeps unreserved cannot deploy them.
+   * @default 20
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * An email address subscribed to the alarm topic (the subscription must be confirmed).
    * @default no subscription: subscribe to the topic (`alarmTopic`) as you like
    */
@@ -141,6 +163,11 @@ function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
       rateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
       burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
     },
+    nodeApiThrottle: props.nodeApiThrottle ?? {
+      rateLimit: RTMP_FLEET_DEFAULTS.nodeApiRateLimit,
+      burstLimit: RTMP_FLEET_DEFAULTS.nodeApiBurstLimit,
+    },
+    reservedConcurrency: props.reservedConcurrency ?? RTMP_FLEET_DEFAULTS.reservedConcurrency,
     requireCameraKeys: props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys,
   };
 }
@@ -215,9 +242,22 @@ export class RtmpFleet extends Construct {
     this.nodeMasterSecret = secrets.nodeMasterSecret;
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
-    const { functions } = new ControlPlaneFunctions(this, { names, fleetConfig, logRetention, table, secrets });
+    const { functions } = new ControlPlaneFunctions(this, {
+      names,
+      fleetConfig,
+      logRetention,
+      table,
+      secrets,
+      reservedConcurrency: settings.reservedConcurrency,
+    });
     this.functions = functions;
-    const { api, stage } = new FleetApi(this, { fleetName, functions, throttle: settings.apiThrottle, logRetention });
+    const { api, stage } = new FleetApi(this, {
+      fleetName,
+      functions,
+      throttle: settings.apiThrottle,
+      nodeThrottle: settings.nodeApiThrottle,
+      logRetention,
+    });
     this.api = api;
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
