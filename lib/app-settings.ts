@@ -38,6 +38,9 @@ export interface AppSettings {
   readonly tableRemovalPolicy?: TableRemoval;
   readonly apiRateLimit?: number;
   readonly apiBurstLimit?: number;
+  readonly nodeApiRateLimit?: number;
+  readonly nodeApiBurstLimit?: number;
+  readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
   readonly requireCameraKeys?: boolean;
 }
@@ -59,6 +62,9 @@ export const SETTING_KEYS = [
   "tableRemovalPolicy",
   "apiRateLimit",
   "apiBurstLimit",
+  "nodeApiRateLimit",
+  "nodeApiBurstLimit",
+  "reservedConcurrency",
   "alarmEmail",
   "requireCameraKeys",
 ] as const;
@@ -225,15 +231,18 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
   if (removal !== undefined && removal !== "retain" && removal !== "destroy") {
     read.problem("tableRemovalPolicy", "must be retain or destroy", removal);
   }
-  const apiRateLimit = read.number(
-    "apiRateLimit",
-    (n) => n > 0 && n <= 10_000,
-    "requests per second, above 0, at most 10000",
-  );
-  const apiBurstLimit = read.number(
-    "apiBurstLimit",
-    (n) => Number.isInteger(n) && n >= 1 && n <= 5000,
-    "a whole number of requests, 1 to 5000",
+  const rate = (key: string) =>
+    read.number(key, (n) => n > 0 && n <= 10_000, "requests per second, above 0, at most 10000");
+  const burst = (key: string) =>
+    read.number(key, (n) => Number.isInteger(n) && n >= 1 && n <= 5000, "a whole number of requests, 1 to 5000");
+  const apiRateLimit = rate("apiRateLimit");
+  const apiBurstLimit = burst("apiBurstLimit");
+  const nodeApiRateLimit = rate("nodeApiRateLimit");
+  const nodeApiBurstLimit = burst("nodeApiBurstLimit");
+  const reservedConcurrency = read.number(
+    "reservedConcurrency",
+    (n) => Number.isInteger(n) && n >= 0 && n <= 1000,
+    "a whole number of concurrent executions, 0 (off) to 1000",
   );
   const alarmEmail = read.string("alarmEmail", isEmailAddress, "an email address");
   const requireCameraKeys = read.boolean("requireCameraKeys");
@@ -250,6 +259,9 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
     tableRemovalPolicy: removal as TableRemoval | undefined,
     apiRateLimit,
     apiBurstLimit,
+    nodeApiRateLimit,
+    nodeApiBurstLimit,
+    reservedConcurrency,
     alarmEmail,
     requireCameraKeys,
   };

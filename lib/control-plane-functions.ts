@@ -7,6 +7,7 @@ import { Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { ENV, type FunctionName, LIFECYCLE } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
@@ -30,11 +31,15 @@ export interface ControlPlaneFunctionsProps {
   readonly table: Table;
   /** The master secrets the Lambdas may read. */
   readonly secrets: FleetSecrets;
+  /** Concurrent executions reserved for the heartbeat and publish Lambdas each; 0 reserves none. */
+  readonly reservedConcurrency: number;
 }
 
 /** nginx-rtmp waits at most 10 s for on_publish, cold start included; the agent waits 9 s. */
 const CALLBACK_TIMEOUT = Duration.seconds(8);
 const OPERATOR_VIEW_TIMEOUT = Duration.seconds(10);
+/** The scaler's reservation: its scheduled run and one woken by a resolve (the lease lets one act at a time). */
+const SCALER_RESERVED_CONCURRENCY = 2;
 
 interface FunctionSpec {
   /** The construct id: part of the logical id of each of its resources, so never renamed. */
@@ -131,7 +136,7 @@ export class ControlPlaneFunctions {
 
   constructor(scope: Construct, props: ControlPlaneFunctionsProps) {
     const env = environments(props);
-    const make = (entry: FunctionName, environment: Environment) => {
+    const make = (entry: FunctionName, environment: Environment, reservedConcurrency?: number) => {
       const { id, description, timeout } = FUNCTIONS[entry];
       return new FleetFunction(scope, id, {
         entry,
@@ -139,15 +144,19 @@ export class ControlPlaneFunctions {
         timeout,
         environment,
         logRetention: props.logRetention,
+        reservedConcurrency,
       });
     };
+    // Reserved: what keeps nodes alive and admits their cameras (and the scaler, which acts on
+    // them) must not wait for concurrency a flood of resolves has taken. 0 turns it off.
+    const reserve = (count: number) => (props.reservedConcurrency > 0 ? count : undefined);
     // The scaler first: a resolve that finds no room wakes it by its name.
-    const scaler = make("scaler", env.scaler);
+    const scaler = make("scaler", env.scaler, reserve(SCALER_RESERVED_CONCURRENCY));
     this.functions = {
       resolve: make("resolve", { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName }),
-      publish: make("publish", env.camera),
+      publish: make("publish", env.camera, reserve(props.reservedConcurrency)),
       done: make("done", env.http),
-      heartbeat: make("heartbeat", env.http),
+      heartbeat: make("heartbeat", env.http, reserve(props.reservedConcurrency)),
       nodes: make("nodes", env.operator),
       streams: make("streams", env.operator),
       events: make("events", env.operator),
@@ -161,18 +170,38 @@ export class ControlPlaneFunctions {
   }
 }
 
+/**
+ * What each Lambda does to the registry table: exactly the DynamoDB actions its code sends
+ * (test/infra/iam-calls.test.ts records them, and fails on one missing here or granted unused).
+ */
+const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
+  resolve: ["Query", "UpdateItem"],
+  publish: ["Query", "UpdateItem"],
+  done: ["UpdateItem"],
+  heartbeat: ["GetItem", "PutItem", "Query", "UpdateItem"],
+  nodes: ["Query"],
+  streams: ["Query"],
+  events: ["Query"],
+  "not-found": [],
+  scaler: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+  lifecycle: ["GetItem", "PutItem", "UpdateItem"],
+};
+
 /** The registry, the master secrets, and the scaler's invocation. */
 function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsProps) {
-  for (const fn of [f.resolve, f.publish, f.done, f.heartbeat, f.scaler, f.lifecycle]) {
-    table.grantReadWriteData(fn.role);
+  for (const [entry, actions] of Object.entries(TABLE_ACTIONS) as [FunctionName, readonly string[]][]) {
+    if (actions.length > 0) table.grant(f[entry].role, ...actions.map((action) => `dynamodb:${action}`));
   }
-  for (const fn of [f.nodes, f.streams, f.events]) table.grantReadData(fn.role);
 
-  for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) secrets.nodeMasterSecret.grantRead(fn.role);
-  if (secrets.cameraMasterSecret) {
-    for (const fn of [f.resolve, f.publish]) secrets.cameraMasterSecret.grantRead(fn.role);
-  }
-  for (const fn of [f.nodes, f.streams, f.events]) secrets.operatorTokenSecret.grantRead(fn.role);
+  // GetSecretValue only: the Lambdas read a secret's value by its ARN and never describe it.
+  const readSecret = (fn: FleetFunction, secret: Secret) =>
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+    );
+  for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) readSecret(fn, secrets.nodeMasterSecret);
+  const { cameraMasterSecret } = secrets;
+  if (cameraMasterSecret) for (const fn of [f.resolve, f.publish]) readSecret(fn, cameraMasterSecret);
+  for (const fn of [f.nodes, f.streams, f.events]) readSecret(fn, secrets.operatorTokenSecret);
 
   // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
   f.scaler.function.grantInvokeLatestVersion(f.resolve.role);
@@ -194,7 +223,14 @@ function grantGroupActions(f: FleetFunctions, names: FleetNames) {
   onGroup(f.resolve, "SetInstanceProtection");
   onGroup(f.publish, "SetInstanceProtection");
   onGroup(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction");
-  onGroup(f.scaler, "SetDesiredCapacity", "SetInstanceProtection", "TerminateInstanceInAutoScalingGroup");
+  // CompleteLifecycleAction: the scaler continues a launch whose heartbeat could not.
+  onGroup(
+    f.scaler,
+    "CompleteLifecycleAction",
+    "SetDesiredCapacity",
+    "SetInstanceProtection",
+    "TerminateInstanceInAutoScalingGroup",
+  );
   onGroup(f.lifecycle, "CompleteLifecycleAction");
 
   f.scaler.role.addToPrincipalPolicy(

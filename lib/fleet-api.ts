@@ -6,6 +6,7 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   type HttpMethod,
   HttpRoute,
@@ -28,8 +29,10 @@ export interface FleetApiProps {
   readonly fleetName: string;
   /** The Lambdas the routes call, by entry point. */
   readonly functions: FleetFunctions;
-  /** The stage's throttling, as validated by `validateFleetProps`. */
+  /** The camera and operator routes' throttling (and the stage's default), as validated by `validateFleetProps`. */
   readonly throttle: ThrottleSettings;
+  /** The node routes' throttling: each route its own bucket, apart from the cameras' and operators'. */
+  readonly nodeThrottle: ThrottleSettings;
   /** Retention of the access logs. */
   readonly logRetention: RetentionDays;
 }
@@ -75,7 +78,8 @@ export class FleetApi {
       throttle: props.throttle,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
-    this.addRoutes(props.functions);
+    const routes = this.addRoutes(props.functions);
+    this.throttleByCaller(props, routes);
     acknowledge(
       this.api,
       "AwsSolutions-APIG4",
@@ -86,24 +90,43 @@ export class FleetApi {
     );
   }
 
+  /**
+   * Route-level throttling on the stage: each contract route gets its own bucket, with the node
+   * limits for the routes nodes call (hooks, heartbeat), so that a flood of resolves is refused
+   * without starving the heartbeats that keep nodes alive. `$default` keeps the stage's limits.
+   */
+  private throttleByCaller(props: FleetApiProps, routes: HttpRoute[]): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    stage.routeSettings = Object.fromEntries(
+      ROUTES.map((route) => {
+        const { rateLimit, burstLimit } = route.caller === "node" ? props.nodeThrottle : props.throttle;
+        // RouteSettings is a JSON map in CloudFormation: CDK passes it as written, so the keys are its own.
+        return [`${route.method} ${route.path}`, { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit }];
+      }),
+    );
+    // A stage's route settings name its routes: they must exist first.
+    this.stage.node.addDependency(...routes);
+  }
+
   /** The contract's routes, then `$default` for every other request. */
-  private addRoutes(functions: FleetFunctions): void {
+  private addRoutes(functions: FleetFunctions): HttpRoute[] {
     const integration = (entry: FunctionName) =>
       new HttpLambdaIntegration(`${entry}-integration`, functions[entry].function, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       });
-    for (const route of ROUTES) {
+    const routes = ROUTES.flatMap((route) =>
       this.api.addRoutes({
         path: route.path,
         methods: [route.method as HttpMethod],
         integration: integration(route.function),
-      });
-    }
+      }),
+    );
     // In the API's scope, like the routes addRoutes makes.
     new HttpRoute(this.api, "DefaultRoute", {
       httpApi: this.api,
       routeKey: HttpRouteKey.DEFAULT,
       integration: integration(UNMATCHED_ROUTE_FUNCTION),
     });
+    return routes;
   }
 }

@@ -17,8 +17,11 @@ const PROJECT_ROOT = path.join(__dirname, "..");
 
 /** Props of a `FleetFunction`. */
 export interface FleetFunctionProps {
-  /** The entry point: `lambdas/functions/<entry>.ts`, which exports `handler`. */
-  readonly entry: FunctionName;
+  /**
+   * The entry point, which exports `handler`: a fleet Lambda's `lambdas/functions/<entry>.ts`, or a
+   * deploy-time helper's own file (its name and path).
+   */
+  readonly entry: FunctionName | { readonly name: string; readonly file: string };
   /** What the function does, shown in the console. */
   readonly description: string;
   /** The environment (variable names from lambdas/contract.ts `ENV`). */
@@ -27,6 +30,11 @@ export interface FleetFunctionProps {
   readonly timeout: Duration;
   /** How long its logs are kept. */
   readonly logRetention: RetentionDays;
+  /**
+   * Concurrent executions reserved for (and capping) the function.
+   * @default none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Memory (MB); CPU grows with it, which shortens cold starts.
    * @default 512
@@ -45,6 +53,8 @@ export class FleetFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetFunctionProps) {
     super(scope, id);
+    const { entry } = props;
+    const name = typeof entry === "string" ? entry : entry.name;
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -53,11 +63,11 @@ export class FleetFunction extends Construct {
     // (write to any log group in the account).
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `${props.description} (Lambda ${props.entry})`,
+      description: `${props.description} (Lambda ${name})`,
     });
     this.logGroup.grantWrite(this.role);
     this.function = new NodejsFunction(this, "Function", {
-      entry: path.join(PROJECT_ROOT, "lambdas", "functions", `${props.entry}.ts`),
+      entry: typeof entry === "string" ? path.join(PROJECT_ROOT, "lambdas", "functions", `${entry}.ts`) : entry.file,
       handler: "handler",
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
@@ -66,6 +76,7 @@ export class FleetFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
       // The bundles carry source maps; Node applies them to stack traces only when asked.

@@ -35,6 +35,8 @@ export interface FleetPropsToValidate {
   readonly cameraCidrs: readonly string[];
   readonly tableRemovalPolicy: RemovalPolicy;
   readonly apiThrottle: ThrottleSettings;
+  readonly nodeApiThrottle: ThrottleSettings;
+  readonly reservedConcurrency: number;
   readonly requireCameraKeys: boolean;
   readonly alarmEmail?: string;
   readonly vpc?: IVpc;
@@ -58,11 +60,19 @@ export function validateFleetProps(fleet: IConstruct, props: FleetPropsToValidat
       `tableRemovalPolicy must be RETAIN or DESTROY (DynamoDB has no snapshot policy), got ${tableRemovalPolicy}`,
     );
   }
-  const { rateLimit, burstLimit } = props.apiThrottle;
-  if (rateLimit === undefined || !(rateLimit > 0))
-    problems.push(`apiThrottle.rateLimit must be above 0, got ${rateLimit}`);
-  if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
-    problems.push(`apiThrottle.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
+  for (const [name, { rateLimit, burstLimit }] of [
+    ["apiThrottle", props.apiThrottle],
+    ["nodeApiThrottle", props.nodeApiThrottle],
+  ] as const) {
+    if (rateLimit === undefined || !(rateLimit > 0))
+      problems.push(`${name}.rateLimit must be above 0, got ${rateLimit}`);
+    if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
+      problems.push(`${name}.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
+    }
+  }
+  const { reservedConcurrency } = props;
+  if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 0) {
+    problems.push(`reservedConcurrency must be a whole number, 0 (off) or more, got ${reservedConcurrency}`);
   }
   if (props.alarmEmail !== undefined && !isEmailAddress(props.alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got ${props.alarmEmail}`);

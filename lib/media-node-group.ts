@@ -25,7 +25,7 @@ import {
   SecurityGroup,
   SubnetType,
 } from "aws-cdk-lib/aws-ec2";
-import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
@@ -88,13 +88,30 @@ export class MediaNodeGroup {
     const role = new Role(this.scope, "NodeRole", {
       assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
       description: `${names.fleetName}: media nodes (Session Manager; read their own node secret)`,
-      managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
     });
+    // Session Manager, and nothing of AmazonSSMManagedInstanceCore beyond it: that policy also allows
+    // ssm:GetParameter(s) on every parameter, which would let any node read every node's secret. These
+    // are the SSM Agent's calls for Session Manager that AWS documents: its own managed policy for a
+    // Session Manager instance (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCloud9SSMInstanceProfile.html)
+    // and https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html
+    // (ec2messages serves Run Command, which the fleet does not use).
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          "ssm:UpdateInstanceInformation",
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+        ],
+        resources: ["*"],
+      }),
+    );
     acknowledge(
       role,
-      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
-      "Session Manager is the nodes' only shell access (no SSH key, no port 22); AmazonSSMManagedInstanceCore " +
-        "is the AWS-maintained minimum for it.",
+      "AwsSolutions-IAM5[Resource::*]",
+      "The SSM Agent's Session Manager calls: ssmmessages' channel actions support no resource-level permissions, " +
+        "and ssm:UpdateInstanceInformation is the agent's heartbeat for its own instance; no parameter read is among them.",
     );
     // Each node reads its own secret only: ${ec2:InstanceID} is the IAM policy variable that
     // instance-role credentials carry. Written as a literal (not a CDK token) inside Fn::Join.

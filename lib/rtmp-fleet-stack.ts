@@ -47,6 +47,11 @@ export class RtmpFleetStack extends Stack {
         rateLimit: settings.apiRateLimit ?? RTMP_FLEET_DEFAULTS.apiRateLimit,
         burstLimit: settings.apiBurstLimit ?? RTMP_FLEET_DEFAULTS.apiBurstLimit,
       },
+      nodeApiThrottle: {
+        rateLimit: settings.nodeApiRateLimit ?? RTMP_FLEET_DEFAULTS.nodeApiRateLimit,
+        burstLimit: settings.nodeApiBurstLimit ?? RTMP_FLEET_DEFAULTS.nodeApiBurstLimit,
+      },
+      reservedConcurrency: settings.reservedConcurrency,
       alarmEmail: settings.alarmEmail,
       requireCameraKeys: settings.requireCameraKeys,
     });

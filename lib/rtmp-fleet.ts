@@ -2,7 +2,8 @@
  * `RtmpFleet`: the whole fleet in one construct, composed from its parts in the order they depend
  * on each other: the VPC (unless one is given), the registry table, the master secrets, the control
  * plane's Lambdas and their grants, the HTTP API, the media-node group, then the two EventBridge
- * rules that join the Lambdas to the group, and the alarms with their dashboard. Every grant is
+ * rules that join the Lambdas to the group, the teardown that lets `cdk destroy` delete the group,
+ * and the alarms with their dashboard. Every grant is
  * scoped to this fleet's own resources.
  *
  * The parts are builders over the fleet's own scope, not child constructs: CDK derives each
@@ -11,7 +12,7 @@
  * stream cut). Each part creates its resources as children of the fleet, under the construct ids
  * they have always had, and test/infra/logical-ids.test.ts holds them there.
  */
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { type CustomResource, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { HttpApi, HttpStage, ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { AutoScalingGroup } from "aws-cdk-lib/aws-autoscaling";
 import type { Alarm, Dashboard } from "aws-cdk-lib/aws-cloudwatch";
@@ -38,6 +39,7 @@ import { FleetMonitoring } from "./fleet-monitoring";
 import { fleetNames } from "./fleet-names";
 import { FleetRegistry } from "./fleet-registry";
 import { FleetSecrets } from "./fleet-secrets";
+import { FleetTeardown } from "./fleet-teardown";
 import { validateFleetProps } from "./fleet-validation";
 import { FleetVpc } from "./fleet-vpc";
 import { MediaNodeGroup } from "./media-node-group";
@@ -49,6 +51,14 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   logRetentionDays: RetentionDays.ONE_MONTH,
   apiRateLimit: 50,
   apiBurstLimit: 100,
+  // Node routes, each its own bucket: heartbeats are maxNodes / heartbeatSeconds a second (0.7 at 10
+  // nodes and 15 s); callbacks follow cameras, and a fleet-wide reconnect of 10 nodes x 50 cameras
+  // (500 on_publish) passes in about 3 s, well inside nginx-rtmp's 10 s wait for an answer.
+  nodeApiRateLimit: 100,
+  nodeApiBurstLimit: 200,
+  // Per node-facing Lambda (heartbeat, publish): 100 requests a second at ~0.1 s each is ~10 at
+  // once; twice that, so a flood of resolves cannot take the account's concurrency from them.
+  reservedConcurrency: 20,
   requireCameraKeys: true,
 });
 
@@ -104,6 +114,20 @@ export interface RtmpFleetProps {
    */
   readonly apiThrottle?: ThrottleSettings;
   /**
+   * The throttling of the node-facing routes (/hooks/publish, /hooks/done, /nodes/heartbeat), each
+   * route its own bucket, apart from the camera and operator routes (`apiThrottle`).
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly nodeApiThrottle?: ThrottleSettings;
+  /**
+   * Concurrent executions reserved for the heartbeat and publish Lambdas each (the scaler reserves
+   * 2), so that no other function of the account, the resolve Lambda included, can starve them. It
+   * also caps them. 0 reserves nothing: an account whose concurrency quota is below the reservations
+   * plus the 100 Lambda keeps unreserved cannot deploy them.
+   * @default 20
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * An email address subscribed to the alarm topic (the subscription must be confirmed).
    * @default no subscription: subscribe to the topic (`alarmTopic`) as you like
    */
@@ -139,6 +163,11 @@ function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
       rateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
       burstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
     },
+    nodeApiThrottle: props.nodeApiThrottle ?? {
+      rateLimit: RTMP_FLEET_DEFAULTS.nodeApiRateLimit,
+      burstLimit: RTMP_FLEET_DEFAULTS.nodeApiBurstLimit,
+    },
+    reservedConcurrency: props.reservedConcurrency ?? RTMP_FLEET_DEFAULTS.reservedConcurrency,
     requireCameraKeys: props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys,
   };
 }
@@ -185,6 +214,8 @@ export class RtmpFleet extends Construct {
   public readonly scalerSchedule: Rule;
   /** The rule that feeds the group's lifecycle events to the lifecycle Lambda. */
   public readonly lifecycleRule: Rule;
+  /** Its delete, before the group's, stops the scaler and empties the group: `cdk destroy` completes. */
+  public readonly teardown: CustomResource;
   /** Where the alarms notify. */
   public readonly alarmTopic: Topic;
   /** Every alarm, each notifying `alarmTopic` when it fires and when it clears. */
@@ -211,9 +242,22 @@ export class RtmpFleet extends Construct {
     this.nodeMasterSecret = secrets.nodeMasterSecret;
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
-    const { functions } = new ControlPlaneFunctions(this, { names, fleetConfig, logRetention, table, secrets });
+    const { functions } = new ControlPlaneFunctions(this, {
+      names,
+      fleetConfig,
+      logRetention,
+      table,
+      secrets,
+      reservedConcurrency: settings.reservedConcurrency,
+    });
     this.functions = functions;
-    const { api, stage } = new FleetApi(this, { fleetName, functions, throttle: settings.apiThrottle, logRetention });
+    const { api, stage } = new FleetApi(this, {
+      fleetName,
+      functions,
+      throttle: settings.apiThrottle,
+      nodeThrottle: settings.nodeApiThrottle,
+      logRetention,
+    });
     this.api = api;
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
@@ -238,6 +282,12 @@ export class RtmpFleet extends Construct {
     // The group launches its first nodes as soon as it exists: their lifecycle events, heartbeats
     // and API calls must find the rule, the Lambdas and the API ready.
     this.group.node.addDependency(this.lifecycleRule, api, stage, ...Object.values(functions));
+    this.teardown = new FleetTeardown(this, {
+      names,
+      group: this.group,
+      scaler: functions.scaler.function,
+      logRetention,
+    }).resource;
 
     const monitoring = new FleetMonitoring(this, {
       names,

@@ -117,6 +117,25 @@ describe("readAppSettings", () => {
     expect(problemOf(context)).toMatch(message);
   });
 
+  it("reads the node routes' limits and the reserved concurrency, with cdk.json's defaults the code's", () => {
+    expect(cdkJsonContext()).toMatchObject({
+      nodeApiRateLimit: RTMP_FLEET_DEFAULTS.nodeApiRateLimit,
+      nodeApiBurstLimit: RTMP_FLEET_DEFAULTS.nodeApiBurstLimit,
+      reservedConcurrency: RTMP_FLEET_DEFAULTS.reservedConcurrency,
+    });
+    expect(
+      readAppSettings({ nodeApiRateLimit: "250", nodeApiBurstLimit: "500", reservedConcurrency: "0" }),
+    ).toMatchObject({ nodeApiRateLimit: 250, nodeApiBurstLimit: 500, reservedConcurrency: 0 });
+  });
+
+  it.each([
+    [{ nodeApiRateLimit: 0 }, /'nodeApiRateLimit' must be requests per second, above 0/],
+    [{ nodeApiBurstLimit: 1.5 }, /'nodeApiBurstLimit' must be a whole number of requests, 1 to 5000/],
+    [{ reservedConcurrency: -1 }, /'reservedConcurrency' must be a whole number of concurrent executions, 0 \(off\)/],
+  ])("refuses %j", (context, message) => {
+    expect(() => readAppSettings(context)).toThrow(message);
+  });
+
   it("names every bad key at once", () => {
     const message = problemOf({ apiRateLimit: -1, alarmEmail: "x", fleet: { heartbeatSeconds: 0 } });
     expect(message).toMatch(/^invalid cdk\.json context: /);

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { type CfnElement, Validations } from "aws-cdk-lib";
-import { Capture, Match, type Template } from "aws-cdk-lib/assertions";
+import { Capture, Match, Template } from "aws-cdk-lib/assertions";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import {
   ENV,
@@ -125,6 +125,31 @@ describe("HTTP API", () => {
     template.resourceCountIs("AWS::ApiGatewayV2::Route", ROUTES.length + 1);
   });
 
+  it("throttles the node routes apart from the camera and operator routes, each route its own bucket", () => {
+    const stage = Object.entries(resources).find(([, r]) => r.Type === "AWS::ApiGatewayV2::Stage");
+    const [stageId, { Properties, DependsOn }] = stage as [string, Json];
+    expect(Properties.RouteSettings).toEqual(
+      Object.fromEntries(
+        ROUTES.map((r) => [
+          `${r.method} ${r.path}`,
+          r.caller === "node"
+            ? { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }
+            : { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+        ]),
+      ),
+    );
+    expect(ROUTES.filter((r) => r.caller === "node").map((r) => r.path)).toEqual([
+      "/hooks/publish",
+      "/hooks/done",
+      "/nodes/heartbeat",
+    ]);
+    // The settings name the routes: the stage is created after them.
+    const routeIds = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::ApiGatewayV2::Route" && r.Properties.RouteKey !== "$default")
+      .map(([id]) => id);
+    expect([stageId, DependsOn]).toEqual([stageId, expect.arrayContaining(routeIds)]);
+  });
+
   it("has a throttled $default stage with access logs that leave out the query string (camera keys)", () => {
     const format = new Capture();
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
@@ -169,6 +194,25 @@ describe("Lambdas", () => {
       });
       expect(resources[idOf(fleet.functions[entry].logGroup)]?.Properties.RetentionInDays).toBe(30);
     }
+  });
+
+  it("reserves concurrency for the heartbeat and publish Lambdas (20 each) and the scaler (2), none elsewhere", () => {
+    const reserved = (app: FleetApp) =>
+      Object.fromEntries(
+        FUNCTION_NAMES.map((entry) => {
+          const fn = app.stack.getLogicalId(app.stack.fleet.functions[entry].function.node.defaultChild as CfnElement);
+          return [entry, Template.fromStack(app.stack).toJSON().Resources[fn].Properties.ReservedConcurrentExecutions];
+        }),
+      );
+    expect(reserved(fleetApp)).toEqual({
+      ...Object.fromEntries(FUNCTION_NAMES.map((entry) => [entry, undefined])),
+      heartbeat: 20,
+      publish: 20,
+      scaler: 2,
+    });
+    // 0 turns reservations off, for an account whose concurrency quota cannot spare them.
+    const off = reserved(templateOf({ stackName: "NoReservations", reservedConcurrency: 0 }).fleetApp);
+    expect(Object.values(off).filter((value) => value !== undefined)).toEqual([]);
   });
 
   it("answers callbacks well inside nginx-rtmp's 10 s; the scaler has a minute", () => {
@@ -270,6 +314,7 @@ describe("least privilege", () => {
     [
       "scaler",
       [
+        "autoscaling:CompleteLifecycleAction",
         "autoscaling:DescribeAutoScalingGroups",
         "autoscaling:SetDesiredCapacity",
         "autoscaling:SetInstanceProtection",
@@ -301,8 +346,16 @@ describe("least privilege", () => {
     expect(statements.filter((s) => list(s.Resource).includes("*"))).toEqual([]);
   });
 
-  it("grants no wildcard action anywhere, and '*' resources only for read-only calls without resource ARNs", () => {
-    const allowedOnStar = new Set(["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"]);
+  it("grants no wildcard action anywhere, and '*' resources only for reads and Session Manager calls without resource ARNs", () => {
+    const allowedOnStar = new Set([
+      "autoscaling:DescribeAutoScalingGroups",
+      "cloudwatch:GetMetricData",
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]);
     const policies = Object.values(resources).flatMap((r) => {
       if (r.Type === "AWS::IAM::Policy") return [r.Properties.PolicyDocument];
       if (r.Type === "AWS::IAM::Role") return (r.Properties.Policies ?? []).map((p: Json) => p.PolicyDocument);
@@ -365,14 +418,24 @@ describe("least privilege", () => {
     expect(statements).toEqual([
       {
         Effect: "Allow",
+        Action: [
+          "ssm:UpdateInstanceInformation",
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+        ],
+        Resource: "*",
+      },
+      {
+        Effect: "Allow",
         Action: "ssm:GetParameter",
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the IAM policy variable, verbatim
         Resource: nodeSecretArn("${ec2:InstanceID}"),
       },
     ]);
-    expect(resources[idOf(fleet.nodeRole)]?.Properties.ManagedPolicyArns).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::aws:policy/AmazonSSMManagedInstanceCore"]] },
-    ]);
+    // No managed policy: AmazonSSMManagedInstanceCore would allow ssm:GetParameter on every parameter.
+    expect(resources[idOf(fleet.nodeRole)]?.Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
 

@@ -10,7 +10,16 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
-import { requireTool, tempDir } from "./helpers";
+import {
+  decide,
+  FAKE_ACCOUNT,
+  FAKE_REGION,
+  grantedActions,
+  type IamRequest,
+  instanceRoleContext,
+  TemplateResolver,
+} from "../support/iam-simulation";
+import { requireTool, tempDir, templateOf } from "./helpers";
 
 const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 const SAMPLE = {
@@ -226,7 +235,9 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     token: "IQoJb3JpZ2luX2VjEXAMPLE/TOKEN+abc==",
   };
   const node = { instanceId: "i-0abc1234def567890", region: "eu-west-1", publicIp: "203.0.113.7" };
-  const prefix = "/rtmp-fleet/Test/node-secrets";
+  // The node as deployed: the synthesized stack's node-secret path and node role.
+  const { fleetApp, template } = templateOf();
+  const prefix = fleetApp.stack.fleet.nodeSecretParameterPrefix;
   const nodeSecret = "bm9kZS1zZWNyZXQtZm9yLXQ";
   const imdsToken = "imds-session-token";
   const seen: { imds: SeenRequest[]; ssm: SeenRequest[]; ssmProblems: (string | undefined)[] } = {
@@ -353,5 +364,64 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     const reads = seen.imds.filter((r) => r.method === "GET");
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === imdsToken)).toBe(true);
+  });
+
+  describe("against the node role, call by call", () => {
+    const resolver = new TemplateResolver(template.toJSON() as { Resources: Record<string, object> }, "RtmpFleet");
+    const roleId = fleetApp.stack.getLogicalId(fleetApp.stack.fleet.nodeRole.node.defaultChild as never);
+    const policies = resolver.rolePolicies(roleId);
+    const principal = (instanceId: string) =>
+      `arn:aws:sts::${FAKE_ACCOUNT}:assumed-role/${resolver.name(roleId)}/${instanceId}`;
+    const parameter = (name: string) => `arn:aws:ssm:${FAKE_REGION}:${FAKE_ACCOUNT}:parameter${name}`;
+    /** The node's calls that its own code does not make: the SSM Agent's, for Session Manager. */
+    const SSM_AGENT_CALLS = new Set([
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]);
+
+    /** A signed request bootstrap.sh sent, as IAM authorizes it: service from the SigV4 scope, action from the target. */
+    function iamRequestOf(request: SeenRequest, instanceId: string): IamRequest {
+      const service = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(String(request.headers.authorization))?.[1];
+      const operation = String(request.headers["x-amz-target"] ?? "").split(".")[1];
+      if (service !== "ssm" || !operation) {
+        throw new Error(`map ${service}:${operation} to its resource here to check it: ${request.url}`);
+      }
+      const { Name } = JSON.parse(request.body);
+      return { action: `ssm:${operation}`, resource: parameter(Name), context: instanceRoleContext(instanceId) };
+    }
+
+    it("allows every call bootstrap.sh makes, and grants nothing else but the SSM Agent's Session Manager calls", async () => {
+      const requests = seen.ssm.map((r) => iamRequestOf(r, node.instanceId));
+      expect(requests.length).toBeGreaterThan(0);
+      for (const request of requests) {
+        const decision = await decide(principal(node.instanceId), policies, request);
+        expect([request.action, request.resource, decision.result]).toEqual([
+          request.action,
+          request.resource,
+          "Allowed",
+        ]);
+      }
+      const used = new Set(requests.map((r) => r.action));
+      expect([...grantedActions(policies)].filter((a) => !used.has(a) && !SSM_AGENT_CALLS.has(a))).toEqual([]);
+    });
+
+    it.each([
+      ["its own secret", "ssm:GetParameter", `${prefix}/${node.instanceId}`, "Allowed"],
+      ["another node's secret", "ssm:GetParameter", `${prefix}/i-0fff0000aaaa11112`, "ImplicitlyDenied"],
+      ["every node's secrets at once", "ssm:GetParametersByPath", prefix, "ImplicitlyDenied"],
+      [
+        "another node's secret by GetParameters",
+        "ssm:GetParameters",
+        `${prefix}/i-0fff0000aaaa11112`,
+        "ImplicitlyDenied",
+      ],
+      ["any other parameter", "ssm:GetParameter", "/some/other/parameter", "ImplicitlyDenied"],
+    ])("node A asking for %s: %s on %s is %s", async (_what, action, name, expected) => {
+      const request = { action, resource: parameter(name), context: instanceRoleContext(node.instanceId) };
+      expect((await decide(principal(node.instanceId), policies, request)).result).toBe(expected);
+    });
   });
 });

@@ -1,0 +1,486 @@
+/**
+ * IAM proven call by call. Each Lambda is built by its real entry point (lambdas/functions/<entry>.ts
+ * and aws-wiring.ts) with the environment the synthesized template gives it, every AWS SDK client
+ * mocked and recorded (test/support/aws-call-recorder.ts), and driven through its paths. Every call
+ * it makes must be allowed by its own role's policies in the template, as an IAM policy simulator
+ * judges them (test/support/iam-simulation.ts), and every action its role is granted must be used
+ * by one of those calls, or be on the commented list of grants no test can exercise.
+ */
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  type Instance,
+} from "@aws-sdk/client-auto-scaling";
+import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { Context } from "aws-lambda";
+import { ENV, FUNCTION_NAMES, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
+import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import type { MediaNode } from "../../lambdas/core/model";
+import type { RtmpFleet } from "../../lib/rtmp-fleet";
+import {
+  type AwsMocks,
+  iamRequestOf,
+  mockAwsClients,
+  resetAwsMocks,
+  type SentCommand,
+  sentCommands,
+} from "../support/aws-call-recorder";
+import { CONTEXT, callbackBody, httpEvent, makeNode } from "../support/builders";
+import {
+  decide,
+  FAKE_ACCOUNT,
+  FAKE_REGION,
+  grantedActions,
+  type IamRequest,
+  type RolePolicy,
+  TemplateResolver,
+} from "../support/iam-simulation";
+import { templateOf } from "./helpers";
+
+/**
+ * Grants no test can exercise, each with its reason. Every other granted action must be used.
+ */
+const UNEXERCISED_GRANTS: Readonly<Record<string, string>> = {
+  // The Lambda runtime writes each function's logs to its log group, not the function's code.
+  "logs:CreateLogStream": "the Lambda runtime",
+  "logs:PutLogEvents": "the Lambda runtime",
+};
+
+const mocks: AwsMocks = mockAwsClients();
+const { fleetApp, template } = templateOf();
+const fleet: RtmpFleet = fleetApp.stack.fleet;
+const resolver = new TemplateResolver(
+  template.toJSON() as { Resources: Record<string, object> },
+  fleetApp.stack.stackName,
+);
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  fleetApp.stack.getLogicalId(construct.node.defaultChild as Parameters<typeof fleetApp.stack.getLogicalId>[0]);
+
+/** The environment the template gives a function, resolved: the same names the recorded calls use. */
+function environmentOf(entry: FunctionName): Record<string, string> {
+  const fn = template.toJSON().Resources[idOf(fleet.functions[entry].function)];
+  return resolver.resolve(fn.Properties.Environment.Variables);
+}
+
+const MASTERS = { node: "node-master-for-iam", camera: "camera-master-for-iam", operator: "operator-token-for-iam" };
+const SECRET_VALUES: Readonly<Record<string, string>> = Object.fromEntries([
+  [resolver.ref(idOf(fleet.nodeMasterSecret)), MASTERS.node],
+  [resolver.ref(idOf(fleet.operatorTokenSecret)), MASTERS.operator],
+  ...(fleet.cameraMasterSecret ? [[resolver.ref(idOf(fleet.cameraMasterSecret)), MASTERS.camera]] : []),
+]);
+
+/**
+ * Loads an entry point as Lambda does at cold start: its module builds the handler from the
+ * environment (quiet logs and metrics, which write to stdout and call nothing).
+ */
+async function coldStart(entry: FunctionName) {
+  const saved = { ...process.env };
+  Object.assign(process.env, environmentOf(entry), {
+    AWS_REGION: FAKE_REGION,
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    POWERTOOLS_METRICS_DISABLED: "true",
+  });
+  try {
+    return (await import(`../../lambdas/functions/${entry}`)).handler as (event: unknown, context: Context) => unknown;
+  } finally {
+    process.env = saved;
+  }
+}
+
+/** The registry item of a node. */
+const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+/** A node that has been up an hour and sent its last heartbeat just now. */
+function liveNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
+  const now = Date.now();
+  return makeNode({
+    launchedAt: now - 3_600_000,
+    stateChangedAt: now - 3_600_000,
+    streamsChangedAt: now - 3_600_000,
+    lastHeartbeatAt: now,
+    ...overrides,
+  });
+}
+const live = (clientId: string) => ({ state: "LIVE" as const, since: Date.now() - 60_000, clientId });
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+
+/** The registry answers: these nodes listed and read, and every update applied as the node is. */
+function registryHolds(...nodes: MediaNode[]): void {
+  const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+  mocks.dynamodb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+  mocks.dynamodb.on(GetCommand).callsFake(async ({ Key }) => {
+    const node = byId.get(Key.sk);
+    return { Item: node && item(node) };
+  });
+  mocks.dynamodb
+    .on(UpdateCommand)
+    .callsFake(({ Key }) => ({ Attributes: item(byId.get(Key.sk) ?? liveNode({ nodeId: Key.sk })) }));
+}
+
+/** The group as Auto Scaling describes it. */
+function groupHas(size: { desired: number; min?: number; max?: number }, ...instances: Instance[]): void {
+  mocks.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: fleet.groupName,
+        DesiredCapacity: size.desired,
+        MinSize: size.min ?? 1,
+        MaxSize: size.max ?? 10,
+        Instances: instances,
+        CreatedTime: new Date(),
+        DefaultCooldown: 300,
+        HealthCheckType: "EC2",
+        AvailabilityZones: [`${FAKE_REGION}a`],
+      },
+    ],
+  });
+}
+const instance = (id: string, state: string, protectedFromScaleIn: boolean): Instance => ({
+  InstanceId: id,
+  LifecycleState: state as Instance["LifecycleState"],
+  ProtectedFromScaleIn: protectedFromScaleIn,
+  AvailabilityZone: `${FAKE_REGION}a`,
+  HealthStatus: "Healthy",
+});
+
+const CAMERA = "cam1";
+const cameraKeyOf = (stream: string) => cameraKey(MASTERS.camera, stream);
+const nodeAuth = (nodeId: string) => ({
+  "x-node-id": nodeId,
+  "x-node-secret": nodeSecret(MASTERS.node, nodeId),
+});
+const operatorAuth = { authorization: `Bearer ${MASTERS.operator}` };
+const callback = (call: string, nodeId: string, key = cameraKeyOf(CAMERA)) =>
+  httpEvent({
+    method: "POST",
+    path: call === "publish" ? "/hooks/publish" : "/hooks/done",
+    headers: { ...nodeAuth(nodeId), "content-type": "application/x-www-form-urlencoded" },
+    body: callbackBody({
+      call,
+      name: CAMERA,
+      clientid: "7",
+      type: call === "publish" ? "live" : undefined,
+      args: `key=${key}`,
+    }),
+  });
+const heartbeat = (nodeId: string, streams: { name: string; clientId: string }[]) =>
+  httpEvent({
+    method: "POST",
+    path: "/nodes/heartbeat",
+    headers: { ...nodeAuth(nodeId), "content-type": "application/json" },
+    body: JSON.stringify({ rtmpBaseUrl: "rtmp://203.0.113.7:1935/live", ready: true, cpuPercent: 20, streams }),
+  });
+const lifecycleEvent = (detailType: string, instanceId: string) => ({
+  version: "0",
+  id: "event",
+  "detail-type": detailType,
+  source: "aws.autoscaling",
+  account: FAKE_ACCOUNT,
+  time: new Date().toISOString(),
+  region: FAKE_REGION,
+  resources: [],
+  detail: {
+    AutoScalingGroupName: fleet.groupName,
+    EC2InstanceId: instanceId,
+    LifecycleHookName: detailType === LIFECYCLE.launchEvent ? LIFECYCLE.launchHook : LIFECYCLE.terminateHook,
+    LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+  },
+});
+
+/** One path of a Lambda: what the AWS side answers, the event, and what the Lambda must answer. */
+interface Path {
+  readonly arrange: () => void;
+  readonly event: () => unknown;
+  readonly expected: (result: unknown) => void;
+}
+const status = (code: number) => (result: unknown) => expect((result as { statusCode: number }).statusCode).toBe(code);
+const scalerRan = (ran: boolean) => (result: unknown) => expect(result).toMatchObject({ ran });
+
+/** Each Lambda's paths; the names say what each one exercises. */
+const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
+  resolve: {
+    "places a camera and protects its node": {
+      arrange: () => {
+        const reserved = { state: "RESERVED" as const, since: Date.now(), expiresAt: Date.now() + 60_000 };
+        registryHolds(liveNode({ nodeId: "i-a" }));
+        mocks.dynamodb
+          .on(UpdateCommand)
+          .resolves({ Attributes: item(liveNode({ nodeId: "i-a", streams: { [CAMERA]: reserved } })) });
+      },
+      event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
+      expected: status(200),
+    },
+    "finds no room and wakes the scaler": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", cpu: { percent: 95, at: Date.now(), streams: 40 } })),
+      event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
+      expected: status(503),
+    },
+    "loses every race for a slot": {
+      arrange: () => {
+        registryHolds(liveNode({ nodeId: "i-a" }));
+        mocks.dynamodb.on(UpdateCommand).rejects(conditionFailed());
+      },
+      event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
+      expected: status(503),
+    },
+    "refuses a wrong camera key": {
+      arrange: () => registryHolds(),
+      event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=wrong` }),
+      expected: status(403),
+    },
+  },
+  publish: {
+    "lets a camera publish on its reserved slot and protects the node": {
+      arrange: () =>
+        registryHolds(
+          liveNode({
+            nodeId: "i-a",
+            streams: { [CAMERA]: { state: "RESERVED", since: Date.now(), expiresAt: Date.now() + 60_000 } },
+          }),
+        ),
+      event: () => callback("publish", "i-a"),
+      expected: status(200),
+    },
+    "denies a node that is not registered": {
+      arrange: () => registryHolds(),
+      event: () => callback("publish", "i-a"),
+      expected: status(403),
+    },
+  },
+  done: {
+    "removes the stream that ended": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } })),
+      event: () => callback("publish_done", "i-a"),
+      expected: status(200),
+    },
+    "leaves a tombstone for an end it does not know": {
+      arrange: () => {
+        registryHolds(liveNode({ nodeId: "i-a" }));
+        mocks.dynamodb
+          .on(UpdateCommand)
+          .rejectsOnce(conditionFailed())
+          .resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
+      },
+      event: () => callback("publish_done", "i-a"),
+      expected: status(200),
+    },
+  },
+  heartbeat: {
+    "makes a ready node ACTIVE, continues its launch and protects it": {
+      arrange: () => {
+        const pending = liveNode({ nodeId: "i-a", state: "PENDING" });
+        registryHolds(pending);
+        mocks.dynamodb
+          .on(UpdateCommand)
+          .resolves({ Attributes: item({ ...pending, state: "ACTIVE", streams: { [CAMERA]: live("7") } }) });
+      },
+      event: () => heartbeat("i-a", [{ name: CAMERA, clientId: "7" }]),
+      expected: status(200),
+    },
+    "registers a node whose launch event was missed": {
+      arrange: () => {
+        registryHolds();
+        mocks.dynamodb
+          .on(GetCommand)
+          .resolvesOnce({})
+          .resolves({ Item: item(liveNode({ nodeId: "i-a", state: "PENDING" })) });
+        mocks.dynamodb.on(UpdateCommand).resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
+      },
+      event: () => heartbeat("i-a", []),
+      expected: status(200),
+    },
+  },
+  nodes: {
+    "lists the nodes": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a" })),
+      event: () => httpEvent({ path: "/nodes", headers: operatorAuth }),
+      expected: status(200),
+    },
+  },
+  streams: {
+    "lists the streams": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } })),
+      event: () => httpEvent({ path: "/streams", headers: operatorAuth }),
+      expected: status(200),
+    },
+  },
+  events: {
+    "lists recent events": {
+      arrange: () => mocks.dynamodb.on(QueryCommand).resolves({ Items: [] }),
+      event: () => httpEvent({ path: "/events", headers: operatorAuth }),
+      expected: status(200),
+    },
+  },
+  "not-found": {
+    "answers 404 to an unknown path": {
+      arrange: () => undefined,
+      event: () => httpEvent({ path: "/nowhere" }),
+      expected: status(404),
+    },
+  },
+  scaler: {
+    "scales out, protects a node with a camera, continues a stuck launch and refreshes CPU": {
+      arrange: () => {
+        registryHolds(
+          liveNode({
+            nodeId: "i-a",
+            streams: { [CAMERA]: live("7") },
+            cpu: { percent: 30, at: Date.now() - 300_000, streams: 1 },
+          }),
+          liveNode({ nodeId: "i-b", streams: { cam2: live("8") }, protectedFromScaleIn: true }),
+        );
+        groupHas({ desired: 2 }, instance("i-a", "InService", false), instance("i-b", "Pending:Wait", true));
+        mocks.cloudwatch.on(GetMetricDataCommand).resolves({
+          MetricDataResults: [{ Id: "cpu0", Timestamps: [new Date(Date.now() - 120_000)], Values: [40] }],
+        });
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
+    "drains an idle node and terminates it": {
+      arrange: () => {
+        const idleSince = { streamsChangedAt: Date.now() - 7_200_000, stateChangedAt: Date.now() - 7_200_000 };
+        const idle = liveNode({ nodeId: "i-d", launchedAt: Date.now() - 1_800_000, ...idleSince });
+        registryHolds(
+          liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") }, protectedFromScaleIn: true }),
+          liveNode({ nodeId: "i-c", ...idleSince }),
+          idle,
+        );
+        mocks.dynamodb.on(GetCommand).resolves({ Item: item({ ...idle, state: "DRAINING" }) });
+        groupHas(
+          { desired: 3 },
+          instance("i-a", "InService", true),
+          instance("i-c", "InService", false),
+          instance("i-d", "InService", false),
+        );
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
+    "replaces a dead node at the maximum, forgets a gone one and declares a silent one dead": {
+      arrange: () => {
+        const longAgo = { lastHeartbeatAt: Date.now() - 3_600_000, stateChangedAt: Date.now() - 3_600_000 };
+        registryHolds(
+          liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") }, protectedFromScaleIn: true }),
+          liveNode({ nodeId: "i-e", state: "DEAD", ...longAgo }),
+          liveNode({ nodeId: "i-f", state: "DEAD", ...longAgo }),
+          liveNode({ nodeId: "i-g", lastHeartbeatAt: Date.now() - 600_000 }),
+        );
+        groupHas(
+          { desired: 2, max: 2 },
+          instance("i-a", "InService", true),
+          instance("i-e", "InService", false),
+          instance("i-g", "InService", false),
+        );
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
+    "does nothing while another run holds the lease": {
+      arrange: () => mocks.dynamodb.on(PutCommand).rejects(conditionFailed()),
+      event: () => ({}),
+      expected: scalerRan(false),
+    },
+  },
+  lifecycle: {
+    "registers a launching node and issues its secret": {
+      arrange: () => registryHolds(),
+      event: () => lifecycleEvent(LIFECYCLE.launchEvent, "i-new"),
+      expected: (result) => expect(result).toBe("launching"),
+    },
+    "declares a terminating node DEAD, withdraws its secret and lets it go": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-old", streams: { [CAMERA]: live("7") } })),
+      event: () => lifecycleEvent(LIFECYCLE.terminateEvent, "i-old"),
+      expected: (result) => expect(result).toBe("terminating"),
+    },
+  },
+};
+
+/** What each Lambda sent, over all its paths. */
+const sent = new Map<FunctionName, SentCommand[]>();
+
+beforeEach(() => {
+  resetAwsMocks(mocks);
+  mocks.secretsmanager
+    .on(GetSecretValueCommand)
+    .callsFake(async ({ SecretId }) => ({ SecretString: SECRET_VALUES[SecretId] }));
+  groupHas({ desired: 1 });
+});
+
+afterAll(() => {
+  const lines = FUNCTION_NAMES.map((entry) => {
+    const calls = sent.get(entry) ?? [];
+    const actions = new Set(calls.map((c) => iamRequestOf(c, () => fleet.groupName).action));
+    return `${entry}: ${calls.length} calls of ${actions.size} actions (${[...actions].sort().join(", ")})`;
+  });
+  console.info(`IAM checked call by call:\n${lines.join("\n")}`);
+});
+
+describe.each(FUNCTION_NAMES)("the %s Lambda", (entry) => {
+  const role = fleet.functions[entry].role;
+  const principal = `arn:aws:sts::${FAKE_ACCOUNT}:assumed-role/${resolver.name(idOf(role))}/${entry}`;
+  let handler: Awaited<ReturnType<typeof coldStart>>;
+  let policies: RolePolicy[];
+  const requests = () => (sent.get(entry) ?? []).map((c) => iamRequestOf(c, () => fleet.groupName));
+
+  beforeAll(async () => {
+    handler = await coldStart(entry);
+    policies = resolver.rolePolicies(idOf(role));
+  });
+
+  it.each(Object.entries(PATHS[entry]))("%s", async (_name, path) => {
+    path.arrange();
+    path.expected(await handler(path.event(), { ...CONTEXT, functionName: entry }));
+    sent.set(entry, [...(sent.get(entry) ?? []), ...sentCommands(mocks)]);
+  });
+
+  it("makes only calls its role allows", async () => {
+    const denied: string[] = [];
+    for (const request of uniqueRequests(requests())) {
+      const decision = await decide(principal, policies, request);
+      if (!decision.allowed) denied.push(`${request.action} on ${request.resource} (${decision.result})`);
+    }
+    expect([entry, denied]).toEqual([entry, []]);
+  });
+
+  it("is granted only what it calls", () => {
+    const used = new Set(requests().map((r) => r.action));
+    const unused = [...grantedActions(policies)].filter((a) => !used.has(a) && !(a in UNEXERCISED_GRANTS));
+    expect([entry, unused.sort()]).toEqual([entry, []]);
+  });
+});
+
+it("calls the registry with the table and the group that the template names", () => {
+  const tables = new Set(
+    [...sent.values()]
+      .flat()
+      .filter((c) => c.service === "dynamodb")
+      .map((c) => c.input.TableName),
+  );
+  expect([...tables]).toEqual([resolver.ref(idOf(fleet.table))]);
+  expect(environmentOf("scaler")[ENV.groupName]).toBe(fleet.groupName);
+});
+
+it("the check can fail: a call outside a role's grants is denied, naming it", async () => {
+  const policies = resolver.rolePolicies(idOf(fleet.functions.done.role));
+  const request = iamRequestOf(
+    {
+      service: "autoscaling",
+      name: CompleteLifecycleActionCommand.name,
+      input: { AutoScalingGroupName: fleet.groupName },
+    },
+    () => fleet.groupName,
+  );
+  expect(await decide("arn:aws:sts::123456789012:assumed-role/done/done", policies, request)).toEqual({
+    allowed: false,
+    result: "ImplicitlyDenied",
+  });
+});
+
+/** Each distinct request once. */
+function uniqueRequests(requests: IamRequest[]): IamRequest[] {
+  return [...new Map(requests.map((r) => [`${r.action} ${r.resource}`, r])).values()];
+}

@@ -1,0 +1,100 @@
+/**
+ * Every AWS SDK client the Lambdas build, mocked with aws-sdk-client-mock so that each command they
+ * send is recorded, and each recorded command translated into the request IAM authorizes: its
+ * action and the ARN of the resource it acts on.
+ */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { FAKE_ACCOUNT, FAKE_REGION, groupArn, type IamRequest } from "./iam-simulation";
+
+// biome-ignore lint/suspicious/noExplicitAny: any SDK client or command
+type Any = any;
+
+/** The mocked clients, by the IAM service prefix of their commands. */
+export function mockAwsClients() {
+  return {
+    autoscaling: mockClient(AutoScalingClient),
+    cloudwatch: mockClient(CloudWatchClient),
+    // The document client sends its own commands (PutCommand...); each wraps the DynamoDB command
+    // it sends (PutItemCommand...), which is what IAM authorizes.
+    dynamodb: mockClient(DynamoDBDocumentClient),
+    lambda: mockClient(LambdaClient),
+    secretsmanager: mockClient(SecretsManagerClient),
+    ssm: mockClient(SSMClient),
+  } satisfies Record<string, AwsClientStub<Any>>;
+}
+
+export type AwsMocks = ReturnType<typeof mockAwsClients>;
+
+/** Resets every mock: each command then succeeds with an empty answer until a test says otherwise. */
+export function resetAwsMocks(mocks: AwsMocks): void {
+  for (const mock of Object.values(mocks) as AwsClientStub<Any>[]) {
+    mock.reset();
+    mock.onAnyCommand().resolves({});
+  }
+}
+
+/** One command a Lambda sent. */
+export interface SentCommand {
+  readonly service: keyof AwsMocks;
+  /** The command as sent on the wire (for DynamoDB, the one the document client wraps). */
+  readonly name: string;
+  readonly input: Record<string, Any>;
+}
+
+/** Every command sent through the mocks since their last reset, in order. */
+export function sentCommands(mocks: AwsMocks): SentCommand[] {
+  return Object.entries(mocks).flatMap(([service, mock]) =>
+    mock.calls().map((call) => {
+      const sent = call.args[0] as Any;
+      const wire = sent.clientCommand ?? sent;
+      return { service: service as keyof AwsMocks, name: wire.constructor.name, input: wire.input };
+    }),
+  );
+}
+
+/** The IAM action of an operation whose action is not named after it. */
+const ACTION_OF: Readonly<Record<string, string>> = {
+  "lambda:Invoke": "lambda:InvokeFunction",
+};
+
+/**
+ * The request IAM authorizes for a command.
+ * @param groupOf the group an instance belongs to: IAM authorizes TerminateInstanceInAutoScalingGroup
+ *   on the group, which the request names only through its instance
+ */
+export function iamRequestOf(command: SentCommand, groupOf: (instanceId: string) => string): IamRequest {
+  const operation = `${command.service}:${command.name.replace(/Command$/, "")}`;
+  const action = ACTION_OF[operation] ?? operation;
+  const regional = (service: string, resource: string) =>
+    `arn:aws:${service}:${FAKE_REGION}:${FAKE_ACCOUNT}:${resource}`;
+  const { input } = command;
+  switch (command.service) {
+    case "dynamodb":
+      return { action, resource: regional("dynamodb", `table/${input.TableName}`) };
+    case "autoscaling":
+      if (command.name === "DescribeAutoScalingGroupsCommand") return { action, resource: "*" };
+      return { action, resource: groupArn(input.AutoScalingGroupName ?? groupOf(input.InstanceId)) };
+    case "cloudwatch":
+      // GetMetricData has no resource-level permissions.
+      return { action, resource: "*" };
+    case "lambda":
+      return {
+        action,
+        resource: String(input.FunctionName).startsWith("arn:")
+          ? input.FunctionName
+          : regional("lambda", `function:${input.FunctionName}`),
+      };
+    case "secretsmanager":
+      // The Lambdas get the secrets' ARNs (the secrets use Secrets Manager's own key: no KMS grant).
+      return { action, resource: input.SecretId };
+    case "ssm":
+      // Parameter names start with '/'; SecureStrings use SSM's own key (aws/ssm): no KMS grant.
+      return { action, resource: regional("ssm", `parameter${input.Name}`) };
+  }
+}
