@@ -13,7 +13,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { build } from "esbuild";
-import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import { ENV, FUNCTION_NAMES } from "../lambdas/contract";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { createDoneHandler, createPublishHandler } from "../lambdas/handlers/hooks";
@@ -44,7 +44,7 @@ async function handlerCosts() {
     const { tableName } = await freshDynamoRegistry("bench");
     const raw = new DynamoDBClient({});
     const calls = countRequests(raw as never);
-    const registry = new DynamoRegistry(documentClient(raw), tableName);
+    const registry = new DynamoRegistry(raw, tableName);
     for (let i = 0; i < NODES; i++) {
       await registry.createNode(makeNode({ nodeId: `i-${String(i).padStart(3, "0")}`, launchedAt: Date.now() + i }));
     }

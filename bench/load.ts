@@ -5,7 +5,7 @@
  * and reports p50/p99 latency. Writes its section of docs/BENCHMARKS.md.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { FleetConfig } from "../lambdas/core/config";
 import { nodeSecret } from "../lambdas/core/credentials";
@@ -136,7 +136,7 @@ async function againstMoto(): Promise<Outcome> {
     // 1000 Lambdas would each open their own connection; moto's single server accepts a backlog of
     // 128, so the handlers share 128 connections here (the calls are still all in flight at once).
     const client = new DynamoDBClient({ requestHandler: { httpAgent: { maxSockets: 128 } } });
-    const registry = new DynamoRegistry(documentClient(client), tableName);
+    const registry = new DynamoRegistry(client, tableName);
     await seed(registry);
     const deps = makeDeps(registry, { config: CONFIG, cameraKeys: false, clock: new TestClock(T0) });
     deps.fleet.setProtection = async () => undefined; // only the registry is under test here

@@ -11,7 +11,7 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AsgFleet } from "../lambdas/adapters/asg-fleet";
 import { CloudWatchMetrics } from "../lambdas/adapters/cloudwatch-metrics";
-import { DynamoRegistry, documentClient } from "../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import type { StreamSlot } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import { decideScaling } from "../lambdas/core/scaling-plan";
@@ -91,7 +91,7 @@ async function measure(size: number, agentCpu: boolean): Promise<Row> {
   const calls = [countRequests(autoscaling as never), countRequests(cw as never), countRequests(dynamo as never)];
   const deps = {
     ...harness.deps,
-    registry: new DynamoRegistry(documentClient(dynamo), harness.registry.tableName),
+    registry: new DynamoRegistry(dynamo, harness.registry.tableName),
     fleet: new AsgFleet(autoscaling, { groupName: harness.groupName, launchHookName: "l", terminateHookName: "t" }),
     metrics: new CloudWatchMetrics(cw),
   };

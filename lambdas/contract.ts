@@ -114,6 +114,10 @@ export const REGISTRY_TABLE = {
     lease: "LEASE",
     /** Fleet events (sort key: time, then a random suffix). */
     event: "EVENT",
+    /** A live stream's claim: `CLAIM#<stream>` (sort key `CLAIM`), naming the node that carries it. */
+    claimPrefix: "CLAIM#",
+    /** A node's tombstones: `ENDED#<node id>` (sort key: `<client id>/<stream>`), expiring with the TTL. */
+    endedPrefix: "ENDED#",
   },
 } as const;
 

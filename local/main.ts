@@ -16,7 +16,7 @@ import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
 import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
 import { onLifecycle } from "../lambdas/core/lifecycle";
-import { heldStreams } from "../lambdas/core/model";
+import { heldStreams, slotOf } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { readCommandLine } from "../scripts/command-line";
@@ -181,7 +181,7 @@ function activityLog(registry: MemoryRegistry): () => Promise<void> {
     const current = new Map<string, string>();
     for (const node of await registry.listNodes()) {
       for (const name of heldStreams(node, now)) {
-        if (node.streams[name]?.state === "LIVE") current.set(name, node.nodeId);
+        if (slotOf(node, name)?.state === "LIVE") current.set(name, node.nodeId);
       }
     }
     for (const [name, nodeId] of current) if (known.get(name) !== nodeId) say(`stream ${name} live on ${nodeId}`);

@@ -26,6 +26,7 @@ import {
   recordHeartbeat,
 } from "../lambdas/core/heartbeat";
 import { onLifecycle } from "../lambdas/core/lifecycle";
+import { slotOf } from "../lambdas/core/model";
 import type { Registry } from "../lambdas/core/registry";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler-run";
 import { type DoneOutcome, type DoneReport, endStream } from "../lambdas/core/streams";
@@ -80,8 +81,8 @@ export class FleetHarness {
   /** A camera stops: the node it is live on reports its end. */
   async stop(stream: string): Promise<void> {
     const nodes = await this.deps.registry.listNodes({ consistent: true });
-    const node = nodes.find((n) => n.streams[stream]?.state === "LIVE");
-    const clientId = node?.streams[stream]?.clientId;
+    const node = nodes.find((n) => slotOf(n, stream)?.state === "LIVE");
+    const clientId = node && slotOf(node, stream)?.clientId;
     if (node && clientId) await this.done({ nodeId: node.nodeId, stream, clientId });
   }
 

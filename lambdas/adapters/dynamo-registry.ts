@@ -1,50 +1,97 @@
 /**
  * DynamoDB registry. One table, partition key `pk` and sort key `sk`; every node is an item under
  * `pk = "NODE"`, `sk = nodeId`, with its stream slots in a map attribute, so listing the fleet is
- * one Query and every `NodeChange` is one conditional UpdateItem (no transaction, hence no
- * TransactionConflict when a burst of resolves hits the node that is filling).
+ * one Query and a change to one node alone is one conditional UpdateItem (no transaction, hence no
+ * TransactionConflict when a burst of resolves hits the node that is filling). A change that also
+ * takes or releases stream claims, or checks or writes tombstones, is one TransactWriteItems.
+ *
+ * The adapter speaks DynamoDB's own item format (the low-level client) and converts the stream map
+ * itself: the AWS SDK's marshall and unmarshall assign map keys one by one, which turns a stream
+ * named `__proto__` into the map's prototype instead of one of its keys.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { REGISTRY_TABLE } from "../contract";
-import type { FleetEvent, MediaNode, NodeState } from "../core/model";
+import type { FleetEvent, MediaNode, NodeState, StreamSlot } from "../core/model";
 import {
+  applyEdits,
   type ChangeOutcome,
+  ChangeRefusedError,
   EVENT_RETENTION_MS,
   type NodeChange,
   type NodeCondition,
   type Registry,
+  type StreamClaim,
 } from "../core/registry";
 
 const { node: NODE_PARTITION, lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
+const { claimPrefix: CLAIM_PREFIX, endedPrefix: ENDED_PREFIX } = REGISTRY_TABLE.partitions;
 const TTL = REGISTRY_TABLE.ttlAttribute;
+/** The sort key of a claim item: one per stream name, under its own partition key. */
+const CLAIM_SORT_KEY = "CLAIM";
+/** TransactWriteItems takes at most this many items. */
+const TRANSACTION_ITEMS = 100;
+/** How long a tombstone item is kept past the moment it stops refusing (s): DynamoDB's TTL is lazy. */
+const TOMBSTONE_TTL_SLACK_SECONDS = 3600;
 
-/** A document client that drops undefined fields, as the registry's records have optional ones. */
-export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+type Item = Record<string, AttributeValue>;
+
+/** An item's key. */
+function key(pk: string, sk: string): Item {
+  return { pk: { S: pk }, sk: { S: sk } };
+}
+
+/** Plain values as DynamoDB attribute values (undefined fields dropped: records have optional ones). */
+function toAttributes(value: Record<string, unknown>): Item {
+  return marshall(value, { removeUndefinedValues: true });
+}
+
+/** A stream map as an attribute: built with `Object.fromEntries`, which keeps a key named `__proto__`. */
+function streamsAttribute(streams: Readonly<Record<string, StreamSlot>>): AttributeValue {
+  return {
+    M: Object.fromEntries(Object.entries(streams).map(([name, slot]) => [name, { M: toAttributes({ ...slot }) }])),
+  };
+}
+
+/** A node record as an item. */
+function nodeItem(node: MediaNode): Item {
+  const { streams, ...fields } = node;
+  return { ...key(NODE_PARTITION, node.nodeId), ...toAttributes(fields), streams: streamsAttribute(streams) };
+}
+
+/** A node item as a record (its keys dropped). */
+function toNode(item: Item): MediaNode {
+  const { pk: _pk, sk: _sk, streams, ...fields } = item;
+  const slots = Object.entries(streams?.M ?? {}).map(
+    ([name, slot]) => [name, unmarshall(slot.M ?? {}) as StreamSlot] as const,
+  );
+  return { ...(unmarshall(fields) as Omit<MediaNode, "streams">), streams: Object.fromEntries(slots) };
 }
 
 /** Builds an expression's placeholders: `#n0`, `:v0`, ... */
 class Expression {
   readonly names: Record<string, string> = {};
-  readonly values: Record<string, unknown> = {};
+  readonly values: Item = {};
   private counter = 0;
 
   /** A placeholder for an attribute name (one per distinct name). */
   name(attribute: string): string {
-    for (const [key, value] of Object.entries(this.names)) if (value === attribute) return key;
-    const key = `#n${this.counter++}`;
-    this.names[key] = attribute;
-    return key;
+    for (const [placeholder, value] of Object.entries(this.names)) if (value === attribute) return placeholder;
+    const placeholder = `#n${this.counter++}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
   }
 
   /** A document path of placeholders: `path("streams", name)` gives `#n0.#n1`. */
@@ -54,13 +101,21 @@ class Expression {
 
   /** A placeholder for a value. */
   value(value: unknown): string {
-    const key = `:v${this.counter++}`;
-    this.values[key] = value;
-    return key;
+    const placeholder = `:v${this.counter++}`;
+    this.values[placeholder] = toAttributes({ value }).value as AttributeValue;
+    return placeholder;
+  }
+
+  /** The names and values for a request (DynamoDB refuses empty maps). */
+  attributes(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item } {
+    return {
+      ExpressionAttributeNames: Object.keys(this.names).length ? this.names : undefined,
+      ExpressionAttributeValues: Object.keys(this.values).length ? this.values : undefined,
+    };
   }
 }
 
-/** The ConditionExpression of a `NodeCondition`, same semantics as `conditionHolds`. */
+/** The ConditionExpression of a node's `NodeCondition`, same semantics as `conditionHolds`. */
 function conditionExpression(when: NodeCondition, x: Expression): string {
   const terms = [`attribute_exists(${x.name("pk")})`];
   if (when.states) terms.push(`${x.name("state")} IN (${when.states.map((s) => x.value(s)).join(", ")})`);
@@ -86,12 +141,11 @@ function conditionExpression(when: NodeCondition, x: Expression): string {
       terms.push(`${slot}.${x.name("clientId")} = ${x.value(expected.clientId)}`);
     }
   }
-  for (const key of when.endedAbsent ?? []) terms.push(`attribute_not_exists(${x.path("ended", key)})`);
   return terms.join(" AND ");
 }
 
-/** The UpdateExpression of a change's edits. */
-function updateExpression(change: NodeChange, x: Expression): string {
+/** The UpdateExpression of a change's edits to the node's own record, or undefined when it edits nothing there. */
+function updateExpression(change: NodeChange, x: Expression): string | undefined {
   const sets: string[] = [];
   const removes: string[] = [];
   for (const [field, value] of Object.entries(change.set ?? {})) {
@@ -100,46 +154,99 @@ function updateExpression(change: NodeChange, x: Expression): string {
   for (const [stream, slot] of Object.entries(change.putStreams ?? {})) {
     sets.push(`${x.path("streams", stream)} = ${x.value(slot)}`);
   }
-  for (const [key, at] of Object.entries(change.putEnded ?? {})) sets.push(`${x.path("ended", key)} = ${x.value(at)}`);
   for (const stream of change.removeStreams ?? []) removes.push(x.path("streams", stream));
-  for (const key of change.removeEnded ?? []) removes.push(x.path("ended", key));
-  if (sets.length === 0 && removes.length === 0) throw new Error(`node change for ${change.nodeId} changes nothing`);
+  if (sets.length === 0 && removes.length === 0) return undefined;
   return [sets.length ? `SET ${sets.join(", ")}` : "", removes.length ? `REMOVE ${removes.join(", ")}` : ""]
     .filter(Boolean)
     .join(" ");
 }
 
-/** A node item without its keys. */
-function toNode(item: Record<string, unknown>): MediaNode {
-  const { pk: _pk, sk: _sk, ...node } = item;
-  return node as unknown as MediaNode;
+/** The items of a change besides the node's own: claims taken and released, tombstones checked and written. */
+function sideItems(change: NodeChange, table: string): TransactWriteItem[] {
+  const { nodeId } = change;
+  const claimable = "attribute_not_exists(pk) OR nodeId = :node";
+  const node = { ":node": { S: nodeId } };
+  const claims: TransactWriteItem[] = Object.entries(change.claim ?? {}).map(([stream, clientId]) => ({
+    Put: {
+      TableName: table,
+      Item: {
+        ...key(CLAIM_PREFIX + stream, CLAIM_SORT_KEY),
+        stream: { S: stream },
+        nodeId: { S: nodeId },
+        clientId: { S: clientId },
+      },
+      ConditionExpression: claimable,
+      ExpressionAttributeValues: node,
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  }));
+  const releases: TransactWriteItem[] = (change.unclaim ?? []).map((stream) => ({
+    Delete: {
+      TableName: table,
+      Key: key(CLAIM_PREFIX + stream, CLAIM_SORT_KEY),
+      ConditionExpression: claimable,
+      ExpressionAttributeValues: node,
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  }));
+  // A tombstone both checked and written is one item: the write carries the check (one operation per item).
+  const notEnded = change.when.notEnded;
+  const notInForce = notEnded && {
+    ConditionExpression: "attribute_not_exists(pk) OR #until <= :at",
+    ExpressionAttributeNames: { "#until": "until" },
+    ExpressionAttributeValues: { ":at": { N: String(notEnded.at) } },
+  };
+  const written = change.putEnded ?? {};
+  const checks: TransactWriteItem[] = (notEnded?.keys ?? [])
+    .filter((connection) => !Object.hasOwn(written, connection))
+    .map((connection) => ({
+      ConditionCheck: { TableName: table, Key: key(ENDED_PREFIX + nodeId, connection), ...notInForce } as never,
+    }));
+  const tombstones: TransactWriteItem[] = Object.entries(written).map(([connection, until]) => ({
+    Put: {
+      TableName: table,
+      Item: {
+        ...key(ENDED_PREFIX + nodeId, connection),
+        until: { N: String(until) },
+        [TTL]: { N: String(Math.ceil(until / 1000) + TOMBSTONE_TTL_SLACK_SECONDS) },
+      },
+      ...(notEnded?.keys.includes(connection) ? notInForce : {}),
+    },
+  }));
+  return [...claims, ...releases, ...checks, ...tombstones];
 }
 
 /** True when the error is a failed condition (the write did not happen). */
-function conditionFailed(error: unknown): boolean {
+function conditionFailed(error: unknown): error is ConditionalCheckFailedException {
   return error instanceof ConditionalCheckFailedException;
 }
 
-/** The registry in a DynamoDB table (see the CDK `Registry` construct for its schema). */
+/** True when DynamoDB refused the write because the item would outgrow its size limit. */
+function itemTooLarge(error: unknown): boolean {
+  const e = error as { name?: string; message?: string };
+  return e?.name === "ValidationException" && /item size|maximum allowed size/i.test(e.message ?? "");
+}
+
+/** The registry in a DynamoDB table (see the CDK `FleetRegistry` part for its schema). */
 export class DynamoRegistry implements Registry {
   /**
-   * @param client a document client; create it once per process with `removeUndefinedValues: true`
+   * @param client a DynamoDB client, created once per process
    * @param tableName the registry table
    */
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DynamoDBClient,
     readonly tableName: string,
   ) {}
 
   async listNodes(options: { consistent?: boolean } = {}): Promise<MediaNode[]> {
     const nodes: MediaNode[] = [];
-    let startKey: QueryCommandOutput["LastEvaluatedKey"];
+    let startKey: Item | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": NODE_PARTITION },
+          ExpressionAttributeValues: { ":pk": { S: NODE_PARTITION } },
           ConsistentRead: options.consistent ?? false,
           ExclusiveStartKey: startKey,
         }),
@@ -152,7 +259,7 @@ export class DynamoRegistry implements Registry {
 
   async getNode(nodeId: string): Promise<MediaNode | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: NODE_PARTITION, sk: nodeId }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: key(NODE_PARTITION, nodeId), ConsistentRead: true }),
     );
     return Item && toNode(Item);
   }
@@ -160,9 +267,9 @@ export class DynamoRegistry implements Registry {
   async createNode(node: MediaNode): Promise<boolean> {
     try {
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: { pk: NODE_PARTITION, sk: node.nodeId, ...node },
+          Item: nodeItem(node),
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -177,15 +284,33 @@ export class DynamoRegistry implements Registry {
     const x = new Expression();
     const condition = conditionExpression(change.when, x);
     const update = updateExpression(change, x);
+    const side = sideItems(change, this.tableName);
+    try {
+      if (side.length === 0) return await this.updateNode(change, condition, update, x);
+      return await this.transact(change, condition, update, x, side);
+    } catch (error) {
+      if (itemTooLarge(error))
+        throw new ChangeRefusedError(change.nodeId, "its record would pass DynamoDB's 400 KB item limit");
+      throw error;
+    }
+  }
+
+  /** A change of the node's own record alone: one conditional UpdateItem that returns the record either way. */
+  private async updateNode(
+    change: NodeChange,
+    condition: string,
+    update: string | undefined,
+    x: Expression,
+  ): Promise<ChangeOutcome> {
+    if (!update) throw new Error(`node change for ${change.nodeId} changes nothing`);
     try {
       const result = await this.client.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: NODE_PARTITION, sk: change.nodeId },
+          Key: key(NODE_PARTITION, change.nodeId),
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: x.names,
-          ExpressionAttributeValues: Object.keys(x.values).length ? x.values : undefined,
+          ...x.attributes(),
           ReturnValues: "ALL_NEW",
           // A lost race comes back with the node as it is now: no second read to decide again.
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -194,9 +319,85 @@ export class DynamoRegistry implements Registry {
       return { applied: true, node: toNode(result.Attributes ?? {}) };
     } catch (error) {
       if (!conditionFailed(error)) throw error;
-      const item = (error as ConditionalCheckFailedException).Item;
-      return item ? { applied: false, node: toNode(unmarshall(item)) } : { applied: false };
+      return { applied: false, node: error.Item && toNode(error.Item), conflict: "node" };
     }
+  }
+
+  /**
+   * A change with claims or tombstones: the node's update (or, when it edits nothing there, a check
+   * of its condition) and the other items in one TransactWriteItems. Claims released beyond the
+   * transaction's 100 items (a node dying with more streams) go right after it, one by one.
+   */
+  private async transact(
+    change: NodeChange,
+    condition: string,
+    update: string | undefined,
+    x: Expression,
+    side: TransactWriteItem[],
+  ): Promise<ChangeOutcome> {
+    const target = {
+      TableName: this.tableName,
+      Key: key(NODE_PARTITION, change.nodeId),
+      ConditionExpression: condition,
+    };
+    const nodeItem: TransactWriteItem = update
+      ? {
+          Update: {
+            ...target,
+            UpdateExpression: update,
+            ...x.attributes(),
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          },
+        }
+      : { ConditionCheck: { ...target, ...x.attributes(), ReturnValuesOnConditionCheckFailure: "ALL_OLD" } };
+    const items = [nodeItem, ...side];
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items.slice(0, TRANSACTION_ITEMS) }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      return this.cancelled(error, items);
+    }
+    for (const item of items.slice(TRANSACTION_ITEMS)) await this.releaseLate(item);
+    const node = change.basis ? applyEdits(change.basis, change) : await this.getNode(change.nodeId);
+    if (!node) throw new Error(`node ${change.nodeId} vanished after a write to it`);
+    return { applied: true, node };
+  }
+
+  /** What a cancelled transaction says: the first item whose condition failed, and the record it holds. */
+  private cancelled(error: TransactionCanceledException, items: readonly TransactWriteItem[]): ChangeOutcome {
+    const reasons = error.CancellationReasons ?? [];
+    const failed = reasons.findIndex((r) => r.Code === "ConditionalCheckFailed");
+    const item = reasons[failed]?.Item;
+    if (failed === 0) return { applied: false, node: item && toNode(item), conflict: "node" };
+    const failedItem = items[failed];
+    const failedKey = failedItem?.ConditionCheck?.Key ?? failedItem?.Put?.Item ?? failedItem?.Delete?.Key;
+    if (failedKey?.pk?.S?.startsWith(ENDED_PREFIX)) return { applied: false, conflict: "ended" };
+    if (failedItem) return { applied: false, conflict: "claimed", claimedBy: item?.nodeId?.S };
+    // Not a condition (a concurrent transaction on one of the items): a lost race, decided again on a fresh read.
+    if (reasons.some((r) => r.Code === "TransactionConflict")) return { applied: false, conflict: "node" };
+    throw error;
+  }
+
+  /** A claim release that did not fit in the transaction: its own conditional delete. */
+  private async releaseLate(item: TransactWriteItem): Promise<void> {
+    const release = item.Delete;
+    if (!release) throw new Error("only claim releases may follow a transaction");
+    try {
+      await this.client.send(new DeleteItemCommand({ ...release, ReturnValuesOnConditionCheckFailure: undefined }));
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async claimOf(stream: string): Promise<StreamClaim | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key(CLAIM_PREFIX + stream, CLAIM_SORT_KEY),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && { stream, nodeId: Item.nodeId?.S ?? "", clientId: Item.clientId?.S ?? "" };
   }
 
   async deleteNode(nodeId: string, states: readonly NodeState[]): Promise<boolean> {
@@ -204,12 +405,11 @@ export class DynamoRegistry implements Registry {
     const condition = `attribute_exists(${x.name("pk")}) AND ${x.name("state")} IN (${states.map((s) => x.value(s)).join(", ")})`;
     try {
       await this.client.send(
-        new DeleteCommand({
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: NODE_PARTITION, sk: nodeId },
+          Key: key(NODE_PARTITION, nodeId),
           ConditionExpression: condition,
-          ExpressionAttributeNames: x.names,
-          ExpressionAttributeValues: x.values,
+          ...x.attributes(),
         }),
       );
       return true;
@@ -222,18 +422,15 @@ export class DynamoRegistry implements Registry {
   async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
     try {
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: LEASE_PARTITION,
-            sk: name,
-            owner,
-            until: now + ttlMs,
-            [TTL]: Math.ceil((now + ttlMs) / 1000) + 3600,
+            ...key(LEASE_PARTITION, name),
+            ...toAttributes({ owner, until: now + ttlMs, [TTL]: Math.ceil((now + ttlMs) / 1000) + 3600 }),
           },
           ConditionExpression: "attribute_not_exists(pk) OR #until <= :now OR #owner = :owner",
           ExpressionAttributeNames: { "#until": "until", "#owner": "owner" },
-          ExpressionAttributeValues: { ":now": now, ":owner": owner },
+          ExpressionAttributeValues: toAttributes({ ":now": now, ":owner": owner }),
         }),
       );
       return true;
@@ -246,12 +443,12 @@ export class DynamoRegistry implements Registry {
   async releaseLease(name: string, owner: string): Promise<void> {
     try {
       await this.client.send(
-        new DeleteCommand({
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: LEASE_PARTITION, sk: name },
+          Key: key(LEASE_PARTITION, name),
           ConditionExpression: "#owner = :owner",
           ExpressionAttributeNames: { "#owner": "owner" },
-          ExpressionAttributeValues: { ":owner": owner },
+          ExpressionAttributeValues: toAttributes({ ":owner": owner }),
         }),
       );
     } catch (error) {
@@ -264,13 +461,11 @@ export class DynamoRegistry implements Registry {
     for (const event of events) {
       const suffix = Math.random().toString(36).slice(2, 8);
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: EVENT_PARTITION,
-            sk: `${String(event.at).padStart(15, "0")}#${suffix}`,
-            ...event,
-            [TTL]: Math.ceil((event.at + EVENT_RETENTION_MS) / 1000),
+            ...key(EVENT_PARTITION, `${String(event.at).padStart(15, "0")}#${suffix}`),
+            ...toAttributes({ ...event, [TTL]: Math.ceil((event.at + EVENT_RETENTION_MS) / 1000) }),
           },
         }),
       );
@@ -282,11 +477,14 @@ export class DynamoRegistry implements Registry {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": EVENT_PARTITION },
+        ExpressionAttributeValues: { ":pk": { S: EVENT_PARTITION } },
         ScanIndexForward: false,
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map(({ pk: _pk, sk: _sk, [TTL]: _ttl, ...event }) => event as FleetEvent);
+    return (page.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, [TTL]: _ttl, ...event } = unmarshall(item);
+      return event as FleetEvent;
+    });
   }
 }

@@ -6,11 +6,15 @@ import type { FleetEvent, MediaNode, NodeState } from "../core/model";
 import {
   applyEdits,
   type ChangeOutcome,
+  claimHolderAgainst,
   conditionHolds,
   EVENT_RETENTION_MS,
   type NodeChange,
   type Registry,
+  type StreamClaim,
+  tombstoneInForce,
 } from "../core/registry";
+import { ENDED_RETENTION_MS } from "../core/streams";
 
 /** Events kept in memory at most: a long local run must not grow without bound. */
 const MAX_EVENTS = 1000;
@@ -18,6 +22,9 @@ const MAX_EVENTS = 1000;
 /** A registry held in this process's memory. Records are copied in and out, never shared. */
 export class MemoryRegistry implements Registry {
   private readonly nodes = new Map<string, MediaNode>();
+  private readonly claims = new Map<string, StreamClaim>();
+  /** Per node, connection key → until when its tombstone is in force. */
+  private readonly tombstones = new Map<string, Map<string, number>>();
   private readonly leases = new Map<string, { owner: string; until: number }>();
   private events: FleetEvent[] = [];
 
@@ -38,15 +45,48 @@ export class MemoryRegistry implements Registry {
 
   async applyChange(change: NodeChange): Promise<ChangeOutcome> {
     const node = this.nodes.get(change.nodeId);
-    if (!conditionHolds(node, change.when)) return { applied: false, node: node && structuredClone(node) };
+    const current = node && structuredClone(node);
+    if (!conditionHolds(node, change.when)) return { applied: false, node: current, conflict: "node" };
+    const ended = this.tombstones.get(change.nodeId);
+    const notEnded = change.when.notEnded;
+    if (notEnded?.keys.some((key) => tombstoneInForce(ended?.get(key), notEnded.at))) {
+      return { applied: false, conflict: "ended" };
+    }
+    for (const stream of [...Object.keys(change.claim ?? {}), ...(change.unclaim ?? [])]) {
+      const claimedBy = claimHolderAgainst(change, this.claims.get(stream));
+      if (claimedBy) return { applied: false, conflict: "claimed", claimedBy };
+    }
+    for (const stream of change.unclaim ?? []) this.claims.delete(stream);
+    for (const [stream, clientId] of Object.entries(change.claim ?? {})) {
+      this.claims.set(stream, { stream, nodeId: change.nodeId, clientId });
+    }
+    this.recordTombstones(change);
     const next = structuredClone(applyEdits(node, change));
     this.nodes.set(change.nodeId, next);
     return { applied: true, node: structuredClone(next) };
   }
 
+  async claimOf(stream: string): Promise<StreamClaim | undefined> {
+    const claim = this.claims.get(stream);
+    return claim && { ...claim };
+  }
+
+  /** Adds the change's tombstones and drops the node's expired ones: they never pile up. */
+  private recordTombstones(change: NodeChange): void {
+    const entries = Object.entries(change.putEnded ?? {});
+    if (entries.length === 0) return;
+    const ended = this.tombstones.get(change.nodeId) ?? new Map<string, number>();
+    // A tombstone is recorded until its moment + ENDED_RETENTION_MS: the newest one tells the time.
+    const now = Math.max(...entries.map(([, until]) => until)) - ENDED_RETENTION_MS;
+    for (const [key, until] of ended) if (!tombstoneInForce(until, now)) ended.delete(key);
+    for (const [key, until] of entries) ended.set(key, until);
+    this.tombstones.set(change.nodeId, ended);
+  }
+
   async deleteNode(nodeId: string, states: readonly NodeState[]): Promise<boolean> {
     const node = this.nodes.get(nodeId);
     if (!node || !states.includes(node.state)) return false;
+    this.tombstones.delete(nodeId);
     return this.nodes.delete(nodeId);
   }
 

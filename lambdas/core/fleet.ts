@@ -2,7 +2,7 @@
  * Node steps shared by the use cases and the scaler: protecting a node that holds a slot, and
  * declaring a node dead.
  */
-import { holdsAnySlot, type MediaNode } from "./model";
+import { holdsAnySlot, type MediaNode, slotOf } from "./model";
 import type { FleetPort } from "./ports";
 import type { Registry } from "./registry";
 
@@ -58,6 +58,8 @@ export async function markDead(registry: Registry, node: MediaNode, now: number)
     },
     set: { state: "DEAD", stateChangedAt: now, streamsChangedAt: now },
     removeStreams: Object.keys(node.streams),
+    unclaim: Object.keys(node.streams).filter((name) => slotOf(node, name)?.state === "LIVE"),
+    basis: node,
   });
   return outcome.applied;
 }

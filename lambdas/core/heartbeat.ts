@@ -20,10 +20,12 @@ import {
   nextCpuSample,
   pendingNode,
   type StreamSlot,
+  slotOf,
+  streamMap,
   streamsLiveSince,
 } from "./model";
 import { type NodeChange, type NodeFields, type SlotCondition, unchangedSlot } from "./registry";
-import { MAX_ATTEMPTS, staleTombstones } from "./streams";
+import { MAX_ATTEMPTS } from "./streams";
 
 /** A stream that the node's `rtmp_stat` lists as publishing. */
 export interface ReportedStream {
@@ -66,9 +68,9 @@ export function reconcile(
   config: FleetConfig,
   liveElsewhere: ReadonlySet<string> = new Set(),
 ): NodeChange {
-  const put: Record<string, StreamSlot> = {};
+  const put = streamMap<StreamSlot>();
   const remove: string[] = [];
-  const expect: Record<string, SlotCondition> = {};
+  const expect = streamMap<SlotCondition>();
   const set: { -readonly [K in keyof NodeFields]: NodeFields[K] } = {};
 
   // A node that reports not ready does not count as alive (nginx is not answering), except while it boots.
@@ -112,7 +114,7 @@ export function reconcile(
       }
     }
     for (const [name, clientId] of reported) {
-      if (node.streams[name] || liveElsewhere.has(name)) continue;
+      if (slotOf(node, name) || liveElsewhere.has(name)) continue;
       put[name] = { state: "LIVE", since: now, clientId };
       expect[name] = { absent: true };
     }
@@ -121,7 +123,7 @@ export function reconcile(
     for (const { name, clientId } of report.streams) {
       if (liveElsewhere.has(name)) continue;
       put[name] = { state: "LIVE", since: now, clientId };
-      expect[name] = unchangedSlot(node.streams[name]);
+      expect[name] = unchangedSlot(slotOf(node, name));
     }
   }
   if (Object.keys(put).length > 0 || remove.length > 0) set.streamsChangedAt = now;
@@ -132,7 +134,10 @@ export function reconcile(
     set,
     putStreams: put,
     removeStreams: remove,
-    removeEnded: staleTombstones(node, now),
+    // Every stream written LIVE holds its claim; every one removed gives it back.
+    claim: Object.fromEntries(Object.entries(put).map(([name, slot]) => [name, slot.clientId as string])),
+    unclaim: remove,
+    basis: node,
   };
 }
 
@@ -169,7 +174,7 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
     }
     // Another node's live stream is not added here: read the fleet only when the report has news.
     let liveElsewhere = new Set<string>();
-    if (report.streams.some((s) => !node?.streams[s.name])) {
+    if (report.streams.some((s) => !slotOf(node as MediaNode, s.name))) {
       const nodes = await registry.listNodes({ consistent: true });
       liveElsewhere = new Set(
         report.streams

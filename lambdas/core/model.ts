@@ -87,12 +87,6 @@ export interface MediaNode {
   readonly streamsChangedAt: number;
   /** Whether the group's scale-in was last told to spare this instance. */
   readonly protectedFromScaleIn: boolean;
-  /**
-   * Publisher connections whose `done` arrived before their publish was recorded, keyed
-   * `clientId/stream`, with the time (epoch ms): a publish that comes later for one of them is
-   * refused instead of registering a stream that has already ended.
-   */
-  readonly ended: Readonly<Record<string, number>>;
 }
 
 /**
@@ -104,12 +98,28 @@ export function pendingNode(
   now: number,
   fields: Pick<MediaNode, "launchedAt" | "rtmpBaseUrl" | "protectedFromScaleIn">,
 ): MediaNode {
-  return { nodeId, state: "PENDING", stateChangedAt: now, streams: {}, streamsChangedAt: now, ended: {}, ...fields };
+  return { nodeId, state: "PENDING", stateChangedAt: now, streams: {}, streamsChangedAt: now, ...fields };
 }
 
-/** The key of a connection in `MediaNode.ended`. */
+/** The key of a publisher connection's tombstone (see `NodeChange.putEnded`). */
 export function endedKey(clientId: string, stream: string): string {
   return `${clientId}/${stream}`;
+}
+
+/**
+ * The node's slot of `stream`, if it holds one. Stream names are map keys: only the node's own keys
+ * count, so a stream named `constructor` or `toString` is not found on every node.
+ */
+export function slotOf(node: MediaNode, stream: string): StreamSlot | undefined {
+  return Object.hasOwn(node.streams, stream) ? node.streams[stream] : undefined;
+}
+
+/**
+ * An empty map keyed by stream names, to fill by assignment: it has no prototype, so a stream
+ * named `__proto__` is a key like any other instead of replacing the object's prototype.
+ */
+export function streamMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** True when the slot counts against the node's room at `now`: live, or reserved and not yet expired. */
@@ -136,7 +146,7 @@ export function heldStreams(node: MediaNode, now: number): string[] {
  */
 export function streamsLiveSince(node: MediaNode, windowStart: number, names?: readonly string[]): number {
   return (names ?? Object.keys(node.streams)).filter((name) => {
-    const slot = node.streams[name];
+    const slot = slotOf(node, name);
     return slot?.state === "LIVE" && slot.since <= windowStart;
   }).length;
 }
@@ -194,7 +204,7 @@ export interface StreamView extends StreamSlot {
 export function findStream(nodes: readonly MediaNode[], stream: string, now: number): StreamView | undefined {
   let found: StreamView | undefined;
   for (const node of nodes) {
-    const slot = node.streams[stream];
+    const slot = slotOf(node, stream);
     if (!slot || !slotHolds(slot, now)) continue;
     if (slot.state === "LIVE") return { ...slot, stream, nodeId: node.nodeId };
     found ??= { ...slot, stream, nodeId: node.nodeId };
@@ -207,7 +217,7 @@ export function listStreams(nodes: readonly MediaNode[], now: number): StreamVie
   return nodes
     .flatMap((node) =>
       heldStreams(node, now).map((stream) => ({
-        ...(node.streams[stream] as StreamSlot),
+        ...(slotOf(node, stream) as StreamSlot),
         stream,
         nodeId: node.nodeId,
       })),

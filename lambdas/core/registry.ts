@@ -6,8 +6,23 @@
  * Every change to a node is a `NodeChange`: a set of conditions and the edits to make when they
  * all hold, applied in one atomic write or not at all. The domain decides what to change and
  * under which conditions; adapters only translate.
+ *
+ * Besides its own record, a change may touch two kinds of small records kept out of it, in the
+ * same atomic write:
+ * - stream claims: one per live stream name, fleet-wide, naming the node that carries it. A LIVE
+ *   slot and its claim are written together, so two nodes can never both hold a name LIVE.
+ * - tombstones: a publisher connection whose end was reported before its publish was recorded.
+ *   They expire on their own and never grow the node's record, whatever a client sends.
  */
-import type { CpuSample, FleetEvent, MediaNode, NodeState, StreamSlot, StreamState } from "./model";
+import {
+  type CpuSample,
+  type FleetEvent,
+  type MediaNode,
+  type NodeState,
+  type StreamSlot,
+  type StreamState,
+  slotOf,
+} from "./model";
 
 /** What a stream slot must look like for a change to apply. */
 export type SlotCondition =
@@ -41,8 +56,8 @@ export interface NodeCondition {
   readonly slotsEqual?: number;
   /** Per stream name, what its slot must look like. */
   readonly streams?: Readonly<Record<string, SlotCondition>>;
-  /** These `ended` keys are absent. */
-  readonly endedAbsent?: readonly string[];
+  /** No tombstone of this node for these connection keys (`endedKey`) is still in force at `at`. */
+  readonly notEnded?: { readonly keys: readonly string[]; readonly at: number };
 }
 
 /** Node fields a change may set. */
@@ -60,18 +75,66 @@ export interface NodeChange {
   readonly set?: NodeFields;
   readonly putStreams?: Readonly<Record<string, StreamSlot>>;
   readonly removeStreams?: readonly string[];
+  /** Tombstones of this node to record: connection key (`endedKey`) → until when it is in force (epoch ms). */
   readonly putEnded?: Readonly<Record<string, number>>;
-  readonly removeEnded?: readonly string[];
+  /**
+   * Stream names this node claims fleet-wide, with the publishing client id: the change applies
+   * only if each name is unclaimed or already this node's.
+   */
+  readonly claim?: Readonly<Record<string, string>>;
+  /** Claims of this node to release; a name claimed by another node fails the change. */
+  readonly unclaim?: readonly string[];
+  /**
+   * The node as the change was decided on. A store that cannot read a record back in the same
+   * atomic write as its claims and tombstones answers with this node and the change's edits.
+   */
+  readonly basis?: MediaNode;
 }
+
+/** A live stream's claim: the node that carries it, fleet-wide. */
+export interface StreamClaim {
+  readonly stream: string;
+  readonly nodeId: string;
+  readonly clientId: string;
+}
+
+/** Which condition of a change failed. */
+export type ChangeConflict =
+  /** The node's record (its state, slots, samples) or its absence. */
+  | "node"
+  /** A tombstone of the connection is in force: its end was already reported. */
+  | "ended"
+  /** Another node claims one of the stream names. */
+  | "claimed";
 
 /**
  * The outcome of a change: the node as written, or `applied: false` when a condition failed, with
  * the node as it is now (when the record exists): a caller that lost a race decides again on it
- * without reading the fleet again.
+ * without reading the fleet again. `claimedBy` names the node that holds a contested claim.
  */
 export type ChangeOutcome =
   | { readonly applied: true; readonly node: MediaNode }
-  | { readonly applied: false; readonly node?: MediaNode };
+  | {
+      readonly applied: false;
+      readonly node?: MediaNode;
+      readonly conflict: ChangeConflict;
+      readonly claimedBy?: string;
+    };
+
+/**
+ * The store refused a change to one record for a reason of its own, not a failed condition nor a
+ * busy service (on DynamoDB: the record would outgrow the item size limit). Retrying the same
+ * change cannot help; a caller that has another node to try should.
+ */
+export class ChangeRefusedError extends Error {
+  constructor(
+    readonly nodeId: string,
+    reason: string,
+  ) {
+    super(`the registry refused a change of node ${nodeId}: ${reason}`);
+    this.name = "ChangeRefusedError";
+  }
+}
 
 /** The registry of media nodes and their stream slots. */
 export interface Registry {
@@ -84,8 +147,13 @@ export interface Registry {
   getNode(nodeId: string): Promise<MediaNode | undefined>;
   /** Creates a node record; false if one with this id exists. */
   createNode(node: MediaNode): Promise<boolean>;
-  /** Applies the change if every condition holds; one atomic write. */
+  /**
+   * Applies the change if every condition holds; one atomic write (its claims and tombstones included).
+   * @throws ChangeRefusedError when the store refuses the record's new content
+   */
   applyChange(change: NodeChange): Promise<ChangeOutcome>;
+  /** The claim of a stream name, if a node holds it live. */
+  claimOf(stream: string): Promise<StreamClaim | undefined>;
   /** Deletes a node record if it is in one of `states`; false otherwise. */
   deleteNode(nodeId: string, states: readonly NodeState[]): Promise<boolean>;
   /**
@@ -117,7 +185,7 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
   if (when.slotsBelow !== undefined && !(slots < when.slotsBelow)) return false;
   if (when.slotsEqual !== undefined && slots !== when.slotsEqual) return false;
   for (const [name, expected] of Object.entries(when.streams ?? {})) {
-    const slot = node.streams[name];
+    const slot = slotOf(node, name);
     if (expected.absent) {
       if (slot) return false;
       continue;
@@ -126,14 +194,25 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
     if (expected.expiresAt !== undefined && slot.expiresAt !== expected.expiresAt) return false;
     if (expected.clientId !== undefined && slot.clientId !== expected.clientId) return false;
   }
-  return (when.endedAbsent ?? []).every((key) => node.ended[key] === undefined);
+  return true;
 }
 
 /** The node after a change's edits (pure; conditions are not checked here). */
 export function applyEdits(node: MediaNode, change: NodeChange): MediaNode {
   const streams: Record<string, StreamSlot> = { ...node.streams, ...change.putStreams };
   for (const name of change.removeStreams ?? []) delete streams[name];
-  const ended: Record<string, number> = { ...node.ended, ...change.putEnded };
-  for (const key of change.removeEnded ?? []) delete ended[key];
-  return { ...node, ...change.set, streams, ended };
+  return { ...node, ...change.set, streams };
+}
+
+/** True when a tombstone recorded until `until` still refuses a publish at `at`. */
+export function tombstoneInForce(until: number | undefined, at: number): boolean {
+  return until !== undefined && until > at;
+}
+
+/**
+ * The node that stops a change from taking or releasing the claim of `stream`: a claim held by
+ * another node; undefined when the name is unclaimed or the claim is the changing node's own.
+ */
+export function claimHolderAgainst(change: NodeChange, claim: StreamClaim | undefined): string | undefined {
+  return claim && claim.nodeId !== change.nodeId ? claim.nodeId : undefined;
 }

@@ -13,13 +13,13 @@ import {
   type FleetEvent,
   type MediaNode,
   nextCpuSample,
+  slotOf,
   streamsLiveSince,
 } from "./model";
 import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort } from "./ports";
 import type { NodeChange } from "./registry";
 import { carryOut } from "./scaling-execution";
 import { decideScaling, type ScalingPlan } from "./scaling-plan";
-import { staleTombstones } from "./streams";
 
 /** What a scaler run uses. */
 export interface ScalerDeps extends FleetDeps {
@@ -72,13 +72,12 @@ type MetricSample = { readonly percent: number; readonly at: number };
 
 /**
  * The change that brings a node up to date before deciding (pure): a newer CPU sample from the
- * metrics port, expired reservations and old tombstones swept. Undefined when it is up to date.
+ * metrics port, expired reservations swept. Undefined when it is up to date.
  */
 export function refreshChange(node: MediaNode, sample: MetricSample | undefined, now: number): NodeChange | undefined {
   const newerCpu = sample !== undefined && sample.at > (node.cpu?.at ?? Number.NEGATIVE_INFINITY);
   const expired = expiredReservations(node, now);
-  const stale = staleTombstones(node, now);
-  if (!newerCpu && expired.length === 0 && stale.length === 0) return undefined;
+  if (!newerCpu && expired.length === 0) return undefined;
   // A metric sample averages the period before `at`: pair it with the streams live all that period.
   const reading = newerCpu && {
     percent: sample.percent,
@@ -90,7 +89,7 @@ export function refreshChange(node: MediaNode, sample: MetricSample | undefined,
     when: {
       cpuAt: node.cpu?.at ?? null,
       streams: Object.fromEntries(
-        expired.map((name) => [name, { state: "RESERVED", expiresAt: node.streams[name]?.expiresAt }] as const),
+        expired.map((name) => [name, { state: "RESERVED", expiresAt: slotOf(node, name)?.expiresAt }] as const),
       ),
     },
     set: {
@@ -98,7 +97,6 @@ export function refreshChange(node: MediaNode, sample: MetricSample | undefined,
       ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
     },
     removeStreams: expired,
-    removeEnded: stale,
   };
 }
 

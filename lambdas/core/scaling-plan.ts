@@ -29,6 +29,7 @@ import {
   heldStreams,
   holdsAnySlot,
   type MediaNode,
+  slotOf,
 } from "./model";
 import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 
@@ -112,7 +113,7 @@ export function lastSignOfLife(node: MediaNode): number {
 /** Since when a node has held nothing (epoch ms); undefined while it holds a stream or reservation. */
 export function idleSince(node: MediaNode, now: number): number | undefined {
   if (holdsAnySlot(node, now)) return undefined;
-  const expiries = expiredReservations(node, now).map((name) => node.streams[name]?.expiresAt ?? 0);
+  const expiries = expiredReservations(node, now).map((name) => slotOf(node, name)?.expiresAt ?? 0);
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
 
@@ -133,7 +134,7 @@ export function arrivalSpare(
   if (config.spareLeadSeconds === 0) return 0;
   const since = now - config.spareLeadSeconds * 1000;
   const arrivals = alive
-    .flatMap((node) => heldStreams(node, now).map((name) => node.streams[name]?.since ?? 0))
+    .flatMap((node) => heldStreams(node, now).map((name) => slotOf(node, name)?.since ?? 0))
     .filter((at) => at >= since).length;
   const room = inUse.reduce(
     (sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length),

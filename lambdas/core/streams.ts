@@ -12,6 +12,8 @@ import {
   type MediaNode,
   type StreamSlot,
   type StreamView,
+  slotOf,
+  streamMap,
   withNode,
 } from "./model";
 import { chooseNode, isFull, slotLimit } from "./placement";
@@ -28,7 +30,7 @@ export interface StreamDeps {
 /** How often a step is decided again after losing a race before it reports contention. */
 export const MAX_ATTEMPTS = 8;
 
-/** How long a tombstone in `MediaNode.ended` is kept: past any callback still in flight. */
+/** How long a tombstone is in force: past any callback still in flight. */
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
 
 /**
@@ -38,12 +40,12 @@ export const ENDED_RETENTION_MS = 10 * 60 * 1000;
  */
 function takeSlot(node: MediaNode, stream: string, slot: StreamSlot, now: number, config: FleetConfig): NodeChange {
   const expired = expiredReservations(node, now).filter((name) => name !== stream);
-  const streams: Record<string, SlotCondition> = { [stream]: unchangedSlot(node.streams[stream]) };
-  for (const name of expired) streams[name] = unchangedSlot(node.streams[name]);
+  const streams = streamMap<SlotCondition>();
+  for (const name of [stream, ...expired]) streams[name] = unchangedSlot(slotOf(node, name));
   const when: NodeCondition = {
     states: ["ACTIVE"],
     cpuAt: node.cpu?.at ?? null,
-    slotsBelow: slotLimit(node, config) + expired.length + (node.streams[stream] ? 1 : 0),
+    slotsBelow: slotLimit(node, config) + expired.length + (slotOf(node, stream) ? 1 : 0),
     streams,
   };
   return {
@@ -52,6 +54,7 @@ function takeSlot(node: MediaNode, stream: string, slot: StreamSlot, now: number
     putStreams: { [stream]: slot },
     removeStreams: expired,
     set: { streamsChangedAt: now },
+    basis: node,
   };
 }
 
@@ -119,6 +122,7 @@ export type PublishDenial =
   | "node_not_active"
   | "node_full"
   | "live_elsewhere"
+  | "already_live"
   | "already_ended"
   | "contended";
 
@@ -136,11 +140,26 @@ export type PublishDecision =
   | { readonly kind: "allow"; readonly change?: NodeChange; readonly releaseFrom?: StreamView };
 
 /**
+ * The change that makes the stream LIVE on this connection: the slot, the stream's fleet-wide
+ * claim in the same write, and no tombstone of the connection (its end was not reported first).
+ */
+function goLive(change: NodeChange, report: PublishReport, now: number): NodeChange {
+  return {
+    ...change,
+    when: { ...change.when, notEnded: { keys: [endedKey(report.clientId, report.stream)], at: now } },
+    claim: { [report.stream]: report.clientId },
+  };
+}
+
+/**
  * Decides a publish (pure). The node must be ACTIVE. A stream already live on this connection is a
- * duplicate callback: allowed, nothing to write. A reservation here (even expired: its slot is
- * still counted) becomes live; a reconnect on this node replaces the old connection. Otherwise
- * the stream needs a free slot here, and a reservation elsewhere is released: the camera chose
- * another node than it was given. A stream live on another node is refused.
+ * duplicate callback: allowed, nothing to write. A second publisher of a name live on this node is
+ * refused (nginx-rtmp refuses it too, after asking), unless the node's `rtmp_stat` no longer lists
+ * the first one (the camera reconnected before its old connection's end was reported): then the
+ * new connection takes the slot over. A reservation here (even expired: its slot is still counted)
+ * becomes live. Otherwise the stream needs a free slot here, and a reservation elsewhere is
+ * released: the camera chose another node than it was given. A stream live on another node is
+ * refused; the claim written with the slot makes that hold under concurrency.
  */
 export function decidePublish(
   nodes: readonly MediaNode[],
@@ -151,22 +170,19 @@ export function decidePublish(
   const node = nodes.find((n) => n.nodeId === report.nodeId);
   if (!node) return { kind: "deny", reason: "unknown_node" };
   if (node.state !== "ACTIVE") return { kind: "deny", reason: "node_not_active" };
-  const key = endedKey(report.clientId, report.stream);
-  if (node.ended[key] !== undefined) return { kind: "deny", reason: "already_ended" };
-
   const live: StreamSlot = { state: "LIVE", since: now, clientId: report.clientId };
-  const here = node.streams[report.stream];
+  const here = slotOf(node, report.stream);
   if (here?.state === "LIVE" && here.clientId === report.clientId) return { kind: "allow" };
+  if (here?.state === "LIVE" && here.missingSince === undefined) return { kind: "deny", reason: "already_live" };
   if (here) {
-    return {
-      kind: "allow",
-      change: {
-        nodeId: node.nodeId,
-        when: { states: ["ACTIVE"], streams: { [report.stream]: unchangedSlot(here) }, endedAbsent: [key] },
-        putStreams: { [report.stream]: live },
-        set: { streamsChangedAt: now },
-      },
+    const change: NodeChange = {
+      nodeId: node.nodeId,
+      when: { states: ["ACTIVE"], streams: { [report.stream]: unchangedSlot(here) } },
+      putStreams: { [report.stream]: live },
+      set: { streamsChangedAt: now },
+      basis: node,
     };
+    return { kind: "allow", change: goLive(change, report, now) };
   }
   const elsewhere = findStream(
     nodes.filter((n) => n.nodeId !== node.nodeId),
@@ -175,10 +191,9 @@ export function decidePublish(
   );
   if (elsewhere?.state === "LIVE") return { kind: "deny", reason: "live_elsewhere" };
   if (isFull(node, now, config)) return { kind: "deny", reason: "node_full" };
-  const change = takeSlot(node, report.stream, live, now, config);
   return {
     kind: "allow",
-    change: { ...change, when: { ...change.when, endedAbsent: [key] } },
+    change: goLive(takeSlot(node, report.stream, live, now, config), report, now),
     releaseFrom: elsewhere,
   };
 }
@@ -202,6 +217,8 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
     if (!decision.change) return { kind: "allowed", node: nodes.find((n) => n.nodeId === report.nodeId) as MediaNode };
     const outcome = await registry.applyChange(decision.change);
     if (!outcome.applied) {
+      if (outcome.conflict === "ended") return { kind: "denied", reason: "already_ended" };
+      if (outcome.conflict === "claimed") return { kind: "denied", reason: "live_elsewhere" };
       // Lost a race on this node: decide again on it as it now is, or on a fresh read.
       nodes = outcome.node ? withNode(nodes, outcome.node) : await registry.listNodes({ consistent: true });
       continue;
@@ -232,10 +249,11 @@ export interface DoneReport {
 export type DoneOutcome = { readonly kind: "removed"; readonly node: MediaNode } | { readonly kind: "ignored" };
 
 /**
- * Done: removes the stream if this node holds it live on this very connection. Any other `done`
- * (a player leaving, a duplicate, an unknown stream, a `done` overtaking its publish) changes no
- * slot; it leaves a short-lived tombstone so that a publish of that connection arriving late is
- * refused rather than registering a stream that has already ended. Idempotent.
+ * Done: removes the stream, and its claim, if this node holds it live on this very connection. Any
+ * other `done` (a duplicate, an unknown stream, a `done` overtaking its publish) changes no slot;
+ * it leaves a tombstone in force for `ENDED_RETENTION_MS`, kept out of the node's record, so that a
+ * publish of that connection arriving late is refused rather than registering a stream that has
+ * already ended. Idempotent.
  */
 export async function endStream(deps: StreamDeps, report: DoneReport): Promise<DoneOutcome> {
   const now = deps.now();
@@ -243,20 +261,16 @@ export async function endStream(deps: StreamDeps, report: DoneReport): Promise<D
     nodeId: report.nodeId,
     when: { streams: { [report.stream]: { state: "LIVE", clientId: report.clientId } } },
     removeStreams: [report.stream],
+    unclaim: [report.stream],
     set: { streamsChangedAt: now },
   });
   if (removed.applied) return { kind: "removed", node: removed.node };
+  if (!removed.node) return { kind: "ignored" }; // no such node: nothing to remember
   await deps.registry.applyChange({
     nodeId: report.nodeId,
     when: {},
-    putEnded: { [endedKey(report.clientId, report.stream)]: now },
+    putEnded: { [endedKey(report.clientId, report.stream)]: now + ENDED_RETENTION_MS },
+    basis: removed.node,
   });
   return { kind: "ignored" };
-}
-
-/** Tombstones old enough to drop at `now`. */
-export function staleTombstones(node: MediaNode, now: number): string[] {
-  return Object.entries(node.ended)
-    .filter(([, at]) => now - at > ENDED_RETENTION_MS)
-    .map(([key]) => key);
 }

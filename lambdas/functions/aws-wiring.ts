@@ -6,13 +6,14 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { AsgFleet } from "../adapters/asg-fleet";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
 import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
-import { DynamoRegistry, documentClient } from "../adapters/dynamo-registry";
+import { DynamoRegistry } from "../adapters/dynamo-registry";
 import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
 import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
 import { PowertoolsTelemetry } from "../adapters/telemetry";
@@ -43,7 +44,7 @@ export function fleetConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FleetC
 /** The fleet's name (the stack's): the logs' and metrics' `service`. */
 const fleetName = (env: NodeJS.ProcessEnv) => env[ENV.serviceName] || "rtmp-fleet";
 const logger = (env: NodeJS.ProcessEnv) => new Logger({ serviceName: fleetName(env) });
-const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(documentClient(), requireEnv(ENV.table, env));
+const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(new DynamoDBClient({}), requireEnv(ENV.table, env));
 const fleet = (env: NodeJS.ProcessEnv) =>
   new AsgFleet(new AutoScalingClient({}), {
     groupName: requireEnv(ENV.groupName, env),

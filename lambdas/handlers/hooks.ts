@@ -46,6 +46,7 @@ const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
   node_not_active: { status: 403, message: "this node does not take new streams (pending, draining or dead)" },
   node_full: { status: 403, message: "this node is full; resolve the stream again" },
   live_elsewhere: { status: 403, message: "this stream is live on another node" },
+  already_live: { status: 403, message: "this stream is live on this node from another connection" },
   already_ended: { status: 403, message: "this connection already ended" },
   contended: { status: 503, message: "too many concurrent changes on this node; retry" },
 };

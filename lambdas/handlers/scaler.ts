@@ -9,7 +9,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRIC } from "../contract";
-import { heldStreams } from "../core/model";
+import { heldStreams, slotOf } from "../core/model";
 import type { Telemetry } from "../core/ports";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler-run";
 import { flushTelemetry } from "./api";
@@ -51,7 +51,7 @@ export function recordTick(telemetry: Telemetry, report: TickReport, now: number
   telemetry.gauge(METRIC.nodesActive, inState("ACTIVE"));
   telemetry.gauge(METRIC.nodesPending, inState("PENDING"));
   telemetry.gauge(METRIC.nodesDraining, inState("DRAINING"));
-  const slots = nodes.flatMap((n) => heldStreams(n, now).map((name) => n.streams[name]?.state));
+  const slots = nodes.flatMap((n) => heldStreams(n, now).map((name) => slotOf(n, name)?.state));
   telemetry.gauge(METRIC.streamsLive, slots.filter((s) => s === "LIVE").length);
   telemetry.gauge(METRIC.streamsReserved, slots.filter((s) => s === "RESERVED").length);
   for (const node of nodes) {

@@ -3,7 +3,7 @@
  * they need `Authorization: Bearer <token>`.
  */
 import type { FleetConfig } from "../core/config";
-import { heldStreams, listStreams, type MediaNode } from "../core/model";
+import { heldStreams, listStreams, type MediaNode, slotOf } from "../core/model";
 import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
 import { idleSince } from "../core/scaling-plan";
 import { type ApiDeps, httpHandler } from "./api";
@@ -25,8 +25,8 @@ export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
     cpuPercent: node.cpu?.percent ?? null,
     cpuAt: iso(node.cpu?.at),
     estimatedCpuPercent: Math.round(estimatedCpu(node, held.length, config) * 10) / 10,
-    streams: held.filter((name) => node.streams[name]?.state === "LIVE").length,
-    reservations: held.filter((name) => node.streams[name]?.state === "RESERVED").length,
+    streams: held.filter((name) => slotOf(node, name)?.state === "LIVE").length,
+    reservations: held.filter((name) => slotOf(node, name)?.state === "RESERVED").length,
     slotLimit: slotLimit(node, config),
     full: isFull(node, now, config),
     protectedFromScaleIn: node.protectedFromScaleIn,

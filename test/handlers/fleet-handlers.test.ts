@@ -6,16 +6,17 @@ import {
   SetInstanceProtectionCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
@@ -32,6 +33,7 @@ import { createLifecycleHandler, type LifecycleDetail } from "../../lambdas/hand
 import { createScalerHandler, scalerRun } from "../../lambdas/handlers/scaler";
 import {
   CONTEXT,
+  dynamoItem,
   httpEvent,
   makeConfig,
   makeDeps,
@@ -42,17 +44,14 @@ import {
   T0,
 } from "../support/builders";
 
-const ddb = mockClient(DynamoDBDocumentClient);
+const ddb = mockClient(DynamoDBClient);
 const asg = mockClient(AutoScalingClient);
 const cw = mockClient(CloudWatchClient);
 const ssm = mockClient(SSMClient);
-const registry = new DynamoRegistry(
-  DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
-  "registry",
-);
+const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
 const GROUP = { groupName: "fleet-media-nodes", launchHookName: "launch", terminateHookName: "terminate" };
 const fleet = new AsgFleet(new AutoScalingClient({ region: "us-east-1" }), GROUP);
-const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 
 beforeEach(() => {
   ddb.reset();
@@ -62,9 +61,10 @@ beforeEach(() => {
 });
 
 function noWrites() {
-  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-  expect(ddb).not.toHaveReceivedCommand(PutCommand);
-  expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(DeleteItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 }
 
 describe("POST /nodes/heartbeat", () => {
@@ -89,8 +89,8 @@ describe("POST /nodes/heartbeat", () => {
 
   it("makes a PENDING node ACTIVE and continues its launch lifecycle action", async () => {
     const pending = makeNode({ nodeId: "i-0abc", state: "PENDING", rtmpBaseUrl: "" });
-    ddb.on(GetCommand).resolves({ Item: item(pending) });
-    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
+    ddb.on(GetItemCommand).resolves({ Item: item(pending) });
+    ddb.on(UpdateItemCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
     const result = await post(body());
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toMatchObject({
@@ -108,8 +108,8 @@ describe("POST /nodes/heartbeat", () => {
 
   it("treats 'no active lifecycle action' as done (the launch already continued)", async () => {
     const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
-    ddb.on(GetCommand).resolves({ Item: item(pending) });
-    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
+    ddb.on(GetItemCommand).resolves({ Item: item(pending) });
+    ddb.on(UpdateItemCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
     asg.on(CompleteLifecycleActionCommand).rejects(
       Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), {
         name: "ValidationError",
@@ -206,21 +206,23 @@ describe("scaler handler", () => {
       AutoScalingGroupName: GROUP.groupName,
       DesiredCapacity: 2,
     });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ pk: "LEASE", sk: "scaler" }) });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { pk: "LEASE", sk: "scaler" } });
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining(dynamoItem({ pk: "LEASE", sk: "scaler" })),
+    });
+    expect(ddb).toHaveReceivedCommandWith(DeleteItemCommand, { Key: dynamoItem({ pk: "LEASE", sk: "scaler" }) });
     expect(d.telemetry.gauges.get("StreamsLive")).toBe(1);
     expect(d.telemetry.counters.get("ScaleOutActions")).toBe(1);
   });
 
   it("a scheduled run gives up at once when another run holds the lease", async () => {
-    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: "held", $metadata: {} }));
+    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: "held", $metadata: {} }));
     expect(await createScalerHandler(deps())({}, CONTEXT)).toEqual({ ran: false, actions: 0 });
     expect(asg).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
   });
 
   it("an on-demand run (a resolve found no room) waits for the running one, then runs", async () => {
     ddb
-      .on(PutCommand)
+      .on(PutItemCommand)
       .rejectsOnce(new ConditionalCheckFailedException({ message: "held", $metadata: {} }))
       .rejectsOnce(new ConditionalCheckFailedException({ message: "held", $metadata: {} }))
       .resolves({});
@@ -273,13 +275,15 @@ describe("lifecycle handler", () => {
       Type: "SecureString",
       Value: nodeSecret(SECRETS.nodeMaster, "i-new"),
     });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({
-        pk: REGISTRY_TABLE.partitions.node,
-        sk: "i-new",
-        state: "PENDING",
-        launchedAt: T0,
-      }),
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining(
+        dynamoItem({
+          pk: REGISTRY_TABLE.partitions.node,
+          sk: "i-new",
+          state: "PENDING",
+          launchedAt: T0,
+        }),
+      ),
     });
   });
 
@@ -289,10 +293,15 @@ describe("lifecycle handler", () => {
       lastHeartbeatAt: T0,
       streams: { cam: { state: "LIVE", since: T0, clientId: "1" } },
     });
-    ddb.on(GetCommand).resolves({ Item: item(node) });
-    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...node, state: "DEAD", streams: {} }) });
+    ddb.on(GetItemCommand).resolves({ Item: item(node) });
     expect(await handler(event(LIFECYCLE.terminateEvent), CONTEXT)).toBe("terminating");
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: expect.stringContaining("REMOVE") });
+    // The node and its streams' claims, in one atomic write.
+    expect(ddb).toHaveReceivedCommandWith(TransactWriteItemsCommand, {
+      TransactItems: [
+        { Update: expect.objectContaining({ UpdateExpression: expect.stringContaining("REMOVE") }) },
+        { Delete: expect.objectContaining({ Key: dynamoItem({ pk: "CLAIM#cam", sk: "CLAIM" }) }) },
+      ],
+    });
     expect(ssm).toHaveReceivedCommandWith(DeleteParameterCommand, { Name: "/rtmp-fleet/test/node-secrets/i-new" });
     expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
       LifecycleHookName: "terminate",

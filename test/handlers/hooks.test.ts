@@ -1,5 +1,12 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
@@ -12,6 +19,7 @@ import {
   CONTEXT,
   callbackBody,
   capturedCallbacks,
+  dynamoItem,
   httpEvent,
   makeConfig,
   makeDeps,
@@ -21,8 +29,8 @@ import {
   T0,
 } from "../support/builders";
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamo = new DynamoRegistry(DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })), "registry");
+const ddb = mockClient(DynamoDBClient);
+const dynamo = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
 const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
 const post = (path: string, body: string, headers: Record<string, string>) =>
   httpEvent({ method: "POST", path, body, headers });
@@ -133,7 +141,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
   function setup(nodes: MediaNode[] = [makeNode({ nodeId: "n1" })]) {
     ddb
       .on(QueryCommand)
-      .resolves({ Items: nodes.map((n) => ({ pk: REGISTRY_TABLE.partitions.node, sk: n.nodeId, ...n })) });
+      .resolves({ Items: nodes.map((n) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: n.nodeId, ...n })) });
     const deps = makeDeps(dynamo);
     return { publish: createPublishHandler(deps), done: createDoneHandler(deps) };
   }
@@ -212,9 +220,9 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
     const result = await publish(post("/hooks/publish", body, headers), CONTEXT);
     expect(result.statusCode).toBe(status);
     expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
-    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(ddb).not.toHaveReceivedCommand(DeleteItemCommand);
   });
 
   it.each<[string, string, Record<string, string>, number]>([
@@ -226,13 +234,13 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
     const { done } = setup();
     const result = await done(post("/hooks/done", body, headers), CONTEXT);
     expect(result.statusCode).toBe(status);
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 
   it("accepts a base64-encoded body as API Gateway may deliver it", async () => {
-    ddb
-      .on(UpdateCommand)
-      .resolves({ Attributes: { pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+    ddb.on(UpdateItemCommand).resolves({
+      Attributes: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) }),
+    });
     const { publish } = setup();
     const event = httpEvent({
       method: "POST",
@@ -246,17 +254,36 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
 
   it("answers done 200 for an unknown stream (idempotent), writing only a tombstone", async () => {
     const { done } = setup();
-    ddb
-      .on(UpdateCommand)
-      .rejectsOnce(new ConditionalCheckFailedException({ message: "x", $metadata: {} }))
-      .resolves({ Attributes: { pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) } });
+    // The stream is not live on this connection: the removal's condition fails, and DynamoDB returns the node.
+    ddb.on(TransactWriteItemsCommand).rejectsOnce(
+      new TransactionCanceledException({
+        message: "cancelled",
+        $metadata: {},
+        CancellationReasons: [
+          {
+            Code: "ConditionalCheckFailed",
+            Item: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) }),
+          },
+          { Code: "None" },
+        ],
+      }),
+    );
     const result = await done(post("/hooks/done", good("done"), nodeHeaders("n1")), CONTEXT);
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toMatchObject({ result: "ignored" });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
-    expect(ddb).toHaveReceivedNthSpecificCommandWith(2, UpdateCommand, {
-      UpdateExpression: expect.stringMatching(/^SET #n\d+\.#n\d+ = :v\d+$/),
-      ExpressionAttributeNames: expect.objectContaining({ "#n1": "ended", "#n2": "1/cam1" }),
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 2);
+    // The tombstone is an item of its own, written only if the node exists: never a field of the node's record.
+    expect(ddb).toHaveReceivedCommandWith(TransactWriteItemsCommand, {
+      TransactItems: [
+        expect.objectContaining({
+          ConditionCheck: expect.objectContaining({ Key: dynamoItem({ pk: "NODE", sk: "n1" }) }),
+        }),
+        {
+          Put: expect.objectContaining({
+            Item: expect.objectContaining({ pk: { S: "ENDED#n1" }, sk: { S: "1/cam1" } }),
+          }),
+        },
+      ],
     });
   });
 });

@@ -29,7 +29,7 @@ describe("docs/openapi.yaml", () => {
       // Changes that put stream "contended" always lose their race: the 503 of a publish.
       const registry: Registry = Object.create(memory);
       registry.applyChange = async (change) =>
-        change.putStreams?.contended ? { applied: false } : memory.applyChange(change);
+        change.putStreams?.contended ? { applied: false, conflict: "node" } : memory.applyChange(change);
       await registry.createNode(makeNode({ nodeId: "n1" }));
       await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1, state: "PENDING" }));
       const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), operatorToken: "op" });

@@ -1,25 +1,29 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
-import { CONTEXT, httpEvent, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
+import { CONTEXT, dynamoItem, httpEvent, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const registry = new DynamoRegistry(
-  DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
-  "registry",
-);
-const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+const ddb = mockClient(DynamoDBClient);
+const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
+const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
 
 function setup(nodes: MediaNode[], options: Parameters<typeof makeDeps>[1] = {}) {
   ddb.on(QueryCommand).resolves({ Items: nodes.map(item) });
-  ddb.on(UpdateCommand).callsFake((input) => {
-    const node = nodes.find((n) => n.nodeId === input.Key.sk) as MediaNode;
+  ddb.on(UpdateItemCommand).callsFake((input) => {
+    const node = nodes.find((n) => n.nodeId === input.Key?.sk?.S) as MediaNode;
     return { Attributes: item(node) };
   });
   const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), ...options });
@@ -30,9 +34,10 @@ const resolve = (handler: ReturnType<typeof setup>["handler"], query: string, he
   handler(httpEvent({ path: "/resolve", query, headers }), CONTEXT);
 
 function expectNoWrite() {
-  expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-  expect(ddb).not.toHaveReceivedCommand(PutCommand);
-  expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(DeleteItemCommand);
+  expect(ddb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 }
 
 beforeEach(() => ddb.reset());
@@ -51,9 +56,9 @@ describe("GET /resolve", () => {
       expiresAt: new Date(T0 + 60_000).toISOString(),
     });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk: REGISTRY_TABLE.partitions.node, sk: "i-old" },
+    expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      Key: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-old" }),
       ConditionExpression: expect.stringContaining("size(#n"),
     });
   });
@@ -104,7 +109,7 @@ describe("GET /resolve", () => {
 
   it("answers 503 busy after losing every race for a slot", async () => {
     const { handler } = setup([makeNode({ nodeId: "i-1" })]);
-    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
+    ddb.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
     const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`);
     expect(result.statusCode).toBe(503);
     expect(JSON.parse(result.body as string)).toMatchObject({ error: "busy" });

@@ -2,8 +2,8 @@
  * Concurrency against a real conditional-write engine (moto's DynamoDB): a burst of resolves must
  * never put more on a node than it has room for, and must not lose a reservation.
  */
-import { heldStreams } from "../../lambdas/core/model";
-import { type ResolveOutcome, resolveStream } from "../../lambdas/core/streams";
+import { heldStreams, slotOf } from "../../lambdas/core/model";
+import { publishStream, type ResolveOutcome, resolveStream } from "../../lambdas/core/streams";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 import { useMoto } from "../support/moto";
 import { freshDynamoRegistry } from "../support/registry-table";
@@ -50,5 +50,30 @@ describe("200 concurrent resolves", () => {
     const { held } = await burst(100, makeConfig({ maxStreamsPerNode: 40 }), { percent: 10, streams: 0 });
     expect(held["i-first"]).toHaveLength(35);
     expect(held["i-second"]).toHaveLength(40);
+  });
+});
+
+describe("50 concurrent publishes of one stream name on two nodes", () => {
+  it("make exactly one live, fleet-wide, and its claim names that node", async () => {
+    const { registry } = await freshDynamoRegistry("claims");
+    await registry.createNode(makeNode({ nodeId: "i-a" }));
+    await registry.createNode(makeNode({ nodeId: "i-b", launchedAt: T0 + 1 }));
+    const deps = { registry, config: makeConfig(), now: () => T0 };
+    // Each node's nginx reports a publish of the same name on its own connection.
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        publishStream(deps, { nodeId: i % 2 === 0 ? "i-a" : "i-b", stream: "cam", clientId: String(i + 1) }),
+      ),
+    );
+    const nodes = await registry.listNodes({ consistent: true });
+    const live = nodes.flatMap((n) =>
+      slotOf(n, "cam")?.state === "LIVE" ? [{ nodeId: n.nodeId, ...slotOf(n, "cam") }] : [],
+    );
+    expect(live).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === "allowed")).toHaveLength(1);
+    expect(await registry.claimOf("cam")).toMatchObject({ nodeId: live[0]?.nodeId, clientId: live[0]?.clientId });
+    // The others were refused: another publisher of the name holds it here, or on the other node.
+    const reasons = new Set(outcomes.flatMap((o) => (o.kind === "denied" ? [o.reason] : [])));
+    expect([...reasons].every((r) => ["live_elsewhere", "already_live", "contended"].includes(r))).toBe(true);
   });
 });

@@ -7,7 +7,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
-import { DynamoRegistry, documentClient } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
@@ -147,9 +147,9 @@ describe("faults", () => {
       const { tableName } = await freshDynamoRegistry("faults");
       const raw = new DynamoDBClient({ maxAttempts: 3 });
       const attempts = injectFaults(raw as never, plan, () => awsError(errorName));
-      const registry = new DynamoRegistry(documentClient(raw), tableName);
+      const registry = new DynamoRegistry(raw, tableName);
       // Seeding goes through a clean client: only the requests under test meet the faults.
-      const seed = new DynamoRegistry(documentClient(new DynamoDBClient({})), tableName);
+      const seed = new DynamoRegistry(new DynamoDBClient({}), tableName);
       await seed.createNode(makeNode({ nodeId: "n1" }));
       attempts.clear();
       return { registry, seed, attempts };
@@ -366,5 +366,66 @@ describe("faults", () => {
     const once = await registry.getNode("n1");
     await publish(captured, CONTEXT);
     expect(await registry.getNode("n1")).toEqual(once);
+  });
+
+  describe.each([
+    ["the in-memory registry", async () => new MemoryRegistry()],
+    ["the DynamoDB registry", async () => (await freshDynamoRegistry("names")).registry],
+  ])("F13 stream names that are JavaScript object members, on %s", (_, makeRegistry) => {
+    it.each(["cam1", "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"])(
+      "%s resolves, publishes and ends like any other name",
+      async (stream) => {
+        const registry = await makeRegistry();
+        await registry.createNode(makeNode({ nodeId: "n1" }));
+        const deps = makeDeps(registry, { cameraKeys: false });
+        const post = (path: string, call: string) =>
+          httpEvent({
+            method: "POST",
+            path,
+            body: callbackBody({ call, name: stream, clientid: "7" }),
+            headers: nodeHeaders("n1"),
+          });
+        const resolved = await createResolveHandler(deps)(
+          httpEvent({ path: "/resolve", query: `stream=${stream}` }),
+          CONTEXT,
+        );
+        expect(resolved.statusCode).toBe(200);
+        expect(JSON.parse(resolved.body ?? "{}")).toMatchObject({ stream, nodeId: "n1", state: "RESERVED" });
+        expect((await createPublishHandler(deps)(post("/hooks/publish", "publish"), CONTEXT)).statusCode).toBe(200);
+        const live = await registry.getNode("n1");
+        expect(Object.keys(live?.streams ?? {})).toEqual([stream]);
+        expect(Object.getPrototypeOf(live?.streams)).not.toHaveProperty("state");
+        expect(heldStreams(live as never, T0)).toEqual([stream]);
+        expect(await createDoneHandler(deps)(post("/hooks/done", "publish_done"), CONTEXT)).toMatchObject({
+          statusCode: 200,
+          body: JSON.stringify({ result: "removed", stream }),
+        });
+        expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual([]);
+      },
+    );
+  });
+
+  it("F14 a second publisher of a live name is refused and does not unregister the live camera", async () => {
+    const { registry } = await freshDynamoRegistry("duplicate");
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = makeDeps(registry, { cameraKeys: false });
+    const callback = (call: string, clientid: string) =>
+      httpEvent({
+        method: "POST",
+        path: call === "publish" ? "/hooks/publish" : "/hooks/done",
+        body: callbackBody({ call, name: "cam", clientid }),
+        headers: nodeHeaders("n1"),
+      });
+    const publish = createPublishHandler(deps);
+    const done = createDoneHandler(deps);
+    expect((await publish(callback("publish", "1"), CONTEXT)).statusCode).toBe(200);
+    // The same name again, from another connection (a copied key, a second encoder): refused.
+    const second = await publish(callback("publish", "2"), CONTEXT);
+    expect(second.statusCode).toBe(403);
+    expect(JSON.parse(second.body ?? "{}")).toMatchObject({ error: "already_live" });
+    // nginx-rtmp reports the refused connection's end too: it changes nothing.
+    expect((await done(callback("publish_done", "2"), CONTEXT)).statusCode).toBe(200);
+    expect((await registry.getNode("n1"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
+    expect(await registry.claimOf("cam")).toMatchObject({ nodeId: "n1", clientId: "1" });
   });
 });

@@ -27,7 +27,6 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     nodeId: "i-1",
     cpu: { percent: 20, streams: 1, at: T0 },
     streams: { cam1: live("1"), cam2: reserved(T0 + 60_000) },
-    ended: { "9/old": T0 },
   });
 
   beforeEach(async () => {
@@ -61,8 +60,6 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     ["cam2 reserved until T0+60s", { streams: { cam2: { state: "RESERVED", expiresAt: T0 + 60_000 } } }, true],
     ["cam2 reserved until another time", { streams: { cam2: { state: "RESERVED", expiresAt: T0 } } }, false],
     ["cam2 live", { streams: { cam2: { state: "LIVE" } } }, false],
-    ["tombstone 1/x absent", { endedAbsent: ["1/x"] }, true],
-    ["tombstone 9/old absent", { endedAbsent: ["9/old"] }, false],
     [
       "all of them together",
       { states: ["ACTIVE"], cpuAt: T0, slotsBelow: 3, streams: { cam3: { absent: true } } },
@@ -87,7 +84,8 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
       putStreams: { cam3: live("3"), "name.with-dots_1": reserved(T0 + 9) },
       removeStreams: ["cam2"],
       putEnded: { "4/cam4": T0 + 3 },
-      removeEnded: ["9/old"],
+      claim: { cam3: "3" },
+      basis: base,
     });
     const expected: MediaNode = {
       ...base,
@@ -96,17 +94,144 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
       cpu: { percent: 50, streams: 2, at: T0 + 2 },
       protectedFromScaleIn: true,
       streams: { cam1: live("1"), cam3: live("3"), "name.with-dots_1": reserved(T0 + 9) },
-      ended: { "4/cam4": T0 + 3 },
     };
     expect(outcome).toEqual({ applied: true, node: expected });
     expect(await registry.getNode("i-1")).toEqual(expected);
+    expect(await registry.claimOf("cam3")).toEqual({ stream: "cam3", nodeId: "i-1", clientId: "3" });
   });
 
   it("applies nothing to a node that does not exist", async () => {
     expect(await registry.applyChange({ nodeId: "ghost", when: {}, putEnded: { "1/a": T0 } })).toEqual({
       applied: false,
+      conflict: "node",
     });
     expect(await registry.getNode("ghost")).toBeUndefined();
+  });
+
+  it("keeps tombstones out of the node's record; one refuses its connection until its time", async () => {
+    await registry.applyChange({ nodeId: "i-1", when: {}, putEnded: { "4/cam4": T0 + 100 } });
+    expect(await registry.getNode("i-1")).toEqual(base);
+    const goLive = (at: number) =>
+      registry.applyChange({
+        nodeId: "i-1",
+        when: { notEnded: { keys: ["4/cam4"], at } },
+        putStreams: { cam4: live("4") },
+        claim: { cam4: "4" },
+      });
+    expect(await goLive(T0 + 99)).toEqual({ applied: false, conflict: "ended" });
+    expect(await registry.claimOf("cam4")).toBeUndefined();
+    expect(await goLive(T0 + 100)).toMatchObject({ applied: true, node: { streams: { cam4: live("4") } } });
+    // Another node's tombstone of the same connection key does not count here.
+    await registry.createNode(makeNode({ nodeId: "i-2" }));
+    await registry.applyChange({ nodeId: "i-2", when: {}, putEnded: { "5/cam5": T0 + 100 } });
+    expect(
+      (
+        await registry.applyChange({
+          nodeId: "i-1",
+          when: { notEnded: { keys: ["5/cam5"], at: T0 } },
+          putStreams: { cam5: live("5") },
+        })
+      ).applied,
+    ).toBe(true);
+  });
+
+  it("holds a stream name's claim for one node: another node's claim or release of it fails", async () => {
+    await registry.createNode(makeNode({ nodeId: "i-2" }));
+    expect(
+      await registry.applyChange({ nodeId: "i-1", when: {}, putStreams: { cam9: live("1") }, claim: { cam9: "1" } }),
+    ).toMatchObject({ applied: true });
+    const taken = await registry.applyChange({
+      nodeId: "i-2",
+      when: {},
+      putStreams: { cam9: live("2") },
+      claim: { cam9: "2" },
+    });
+    expect(taken).toMatchObject({ applied: false, conflict: "claimed", claimedBy: "i-1" });
+    expect((await registry.getNode("i-2"))?.streams).toEqual({});
+    expect(
+      await registry.applyChange({ nodeId: "i-2", when: {}, set: { lastHeartbeatAt: T0 }, unclaim: ["cam9"] }),
+    ).toMatchObject({
+      applied: false,
+      conflict: "claimed",
+    });
+    // The holder takes it again (a new connection), then gives it back; then anyone may.
+    expect(
+      (await registry.applyChange({ nodeId: "i-1", when: {}, set: { lastHeartbeatAt: T0 }, claim: { cam9: "7" } }))
+        .applied,
+    ).toBe(true);
+    expect(await registry.claimOf("cam9")).toEqual({ stream: "cam9", nodeId: "i-1", clientId: "7" });
+    expect(
+      (await registry.applyChange({ nodeId: "i-1", when: {}, removeStreams: ["cam9"], unclaim: ["cam9"] })).applied,
+    ).toBe(true);
+    expect(await registry.claimOf("cam9")).toBeUndefined();
+    expect(
+      (await registry.applyChange({ nodeId: "i-2", when: {}, putStreams: { cam9: live("2") }, claim: { cam9: "2" } }))
+        .applied,
+    ).toBe(true);
+  });
+
+  it("a failed node condition takes no claim and writes no tombstone", async () => {
+    const failed = await registry.applyChange({
+      nodeId: "i-1",
+      when: { states: ["DEAD"] },
+      putStreams: { cam6: live("6") },
+      claim: { cam6: "6" },
+      putEnded: { "6/x": T0 + 100 },
+    });
+    expect(failed).toMatchObject({ applied: false, conflict: "node", node: base });
+    expect(await registry.claimOf("cam6")).toBeUndefined();
+    expect(
+      (
+        await registry.applyChange({
+          nodeId: "i-1",
+          when: { notEnded: { keys: ["6/x"], at: T0 } },
+          set: { lastHeartbeatAt: T0 },
+        })
+      ).applied,
+    ).toBe(true);
+  });
+
+  it("releases the claims of a node with more streams than one atomic write holds", async () => {
+    const names = Array.from({ length: 120 }, (_, i) => `cam-${i}`);
+    const streams = Object.fromEntries(names.map((name, i) => [name, live(String(i))]));
+    await registry.applyChange({
+      nodeId: "i-1",
+      when: {},
+      putStreams: streams,
+      claim: Object.fromEntries(names.slice(0, 90).map((n, i) => [n, String(i)])),
+    });
+    await registry.applyChange({
+      nodeId: "i-1",
+      when: {},
+      claim: Object.fromEntries(names.slice(90).map((n, i) => [n, String(i + 90)])),
+    });
+    expect(await registry.claimOf("cam-119")).toMatchObject({ nodeId: "i-1" });
+    const dead = await registry.applyChange({
+      nodeId: "i-1",
+      when: {},
+      set: { state: "DEAD" },
+      removeStreams: names,
+      unclaim: names,
+    });
+    expect(dead.applied).toBe(true);
+    for (const name of ["cam-0", "cam-98", "cam-99", "cam-119"]) expect(await registry.claimOf(name)).toBeUndefined();
+  });
+
+  it("stores stream names that are JavaScript object members like any other", async () => {
+    const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+    const streams = Object.fromEntries(names.map((name, i) => [name, live(String(i))]));
+    const node = makeNode({ nodeId: "i-3", streams });
+    expect(await registry.createNode(node)).toBe(true);
+    const read = await registry.getNode("i-3");
+    expect(Object.keys(read?.streams ?? {}).sort()).toEqual([...names].sort());
+    expect(Object.hasOwn(read?.streams ?? {}, "__proto__")).toBe(true);
+    const removed = await registry.applyChange({
+      nodeId: "i-3",
+      when: { streams: { __proto__: { state: "LIVE", clientId: "0" } } as never },
+      removeStreams: ["__proto__"],
+    });
+    expect(removed.applied).toBe(true);
+    expect(Object.keys((await registry.getNode("i-3"))?.streams ?? {}).sort()).toEqual(names.slice(1).sort());
   });
 
   it("deletes a node only in the given states", async () => {
@@ -145,13 +270,14 @@ describe("both adapters agree on random change sequences", () => {
               },
       };
     }
-    if (random() < 0.2) when.endedAbsent = [`${Math.floor(random() * 3)}/${name}`];
+    if (random() < 0.2) when.notEnded = { keys: [`${Math.floor(random() * 3)}/${name}`], at: T0 + step };
     const other = pick(
       random,
       names.filter((n) => n !== name),
     );
+    const clientId = String(Math.floor(random() * 3));
     return {
-      nodeId: random() < 0.95 ? "i-1" : "i-missing",
+      nodeId: pick(random, ["i-1", "i-1", "i-2", "i-missing"]),
       when: when as NodeChange["when"],
       set:
         random() < 0.5
@@ -162,22 +288,27 @@ describe("both adapters agree on random change sequences", () => {
           ? { [name]: random() < 0.5 ? live(String(Math.floor(random() * 3))) : reserved(T0 + step) }
           : undefined,
       removeStreams: random() < 0.4 ? [other] : undefined,
-      putEnded: random() < 0.2 ? { [`${Math.floor(random() * 3)}/${name}`]: T0 + step } : undefined,
+      putEnded: random() < 0.2 ? { [`${Math.floor(random() * 3)}/${name}`]: T0 + step + 5 } : undefined,
+      claim: random() < 0.3 ? { [name]: clientId } : undefined,
+      unclaim: random() < 0.2 ? [other] : undefined,
     };
   }
 
   it.each([1, 2, 3])("seed %i: 60 random changes give the same outcomes and the same record", async (seed) => {
     const memory = new MemoryRegistry();
     const { registry: dynamo } = await freshDynamoRegistry("differential");
-    const start = makeNode({ nodeId: "i-1" });
-    await memory.createNode(start);
-    await dynamo.createNode(start);
+    for (const start of [makeNode({ nodeId: "i-1" }), makeNode({ nodeId: "i-2" })]) {
+      await memory.createNode(start);
+      await dynamo.createNode(start);
+    }
     const random = rng(seed);
     for (let step = 0; step < 60; step++) {
       const change = randomChange(random, step);
       const [m, d] = await Promise.all([memory.applyChange(change), dynamo.applyChange(change)]);
-      expect({ step, applied: d.applied }).toEqual({ step, applied: m.applied });
+      const summary = (o: typeof m) => ({ step, applied: o.applied, conflict: o.applied ? undefined : o.conflict });
+      expect(summary(d)).toEqual(summary(m));
     }
-    expect(await dynamo.getNode("i-1")).toEqual(await memory.getNode("i-1"));
+    for (const id of ["i-1", "i-2"]) expect(await dynamo.getNode(id)).toEqual(await memory.getNode(id));
+    for (const name of ["a", "b", "c", "d"]) expect(await dynamo.claimOf(name)).toEqual(await memory.claimOf(name));
   });
 });

@@ -1,7 +1,10 @@
-/** Typed builders for tests: nodes, HTTP events, nginx-rtmp callbacks. */
+/** Typed builders for tests: nodes, HTTP events, nginx-rtmp callbacks, DynamoDB items. */
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import type { InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
@@ -28,7 +31,6 @@ export function makeNode(overrides: Partial<MediaNode> & { nodeId: string }): Me
     streams: {},
     streamsChangedAt: T0,
     protectedFromScaleIn: false,
-    ended: {},
     ...overrides,
   };
 }
@@ -214,4 +216,9 @@ export function capturedCallbacks(file: string): CapturedCallback[] {
       const [, method, p, query, contentType, body] = match as unknown as string[];
       return { method, path: p, query, contentType, body } as CapturedCallback;
     });
+}
+
+/** A plain record as a DynamoDB item (what the low-level client sends and receives). */
+export function dynamoItem(value: Record<string, unknown>): Record<string, AttributeValue> {
+  return marshall(value, { removeUndefinedValues: true });
 }

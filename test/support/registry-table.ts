@@ -1,6 +1,6 @@
 /** Creates registry tables in moto, shaped as the CDK construct shapes the real one. */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoRegistry, documentClient } from "../../lambdas/adapters/dynamo-registry";
+import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { REGISTRY_TABLE } from "../../lambdas/contract";
 
 let counter = 0;
@@ -26,5 +26,5 @@ export async function freshDynamoRegistry(
       ],
     }),
   );
-  return { registry: new DynamoRegistry(documentClient(client), tableName), tableName };
+  return { registry: new DynamoRegistry(client, tableName), tableName };
 }

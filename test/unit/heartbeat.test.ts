@@ -134,11 +134,6 @@ describe("reconcile: the registry follows rtmp_stat", () => {
   ])("%s", (_, state, ready, expected) => {
     expect(reconciled(node({}, { state }), report([], { ready })).state).toBe(expected);
   });
-
-  it("drops tombstones past their retention", () => {
-    const result = reconciled(node({}, { ended: { "1/a": T0, "2/b": NOW - 1000 } }), report([]));
-    expect(result.ended).toEqual({ "2/b": NOW - 1000 });
-  });
 });
 
 describe("recordHeartbeat", () => {

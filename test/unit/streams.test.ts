@@ -9,7 +9,6 @@ import {
   publishStream,
   resolveStream,
   type StreamDeps,
-  staleTombstones,
 } from "../../lambdas/core/streams";
 import { makeConfig, makeNode, T0, TestClock } from "../support/builders";
 
@@ -110,7 +109,7 @@ describe("resolveStream", () => {
     let attempts = 0;
     losing.applyChange = async () => {
       attempts++;
-      return { applied: false };
+      return { applied: false, conflict: "node" };
     };
     expect(await resolveStream({ ...deps, registry: losing }, "cam")).toEqual({ kind: "contended" });
     expect(attempts).toBe(MAX_ATTEMPTS + 2);
@@ -151,12 +150,6 @@ describe("decidePublish", () => {
     ["a DEAD node", [makeNode({ nodeId: "a", state: "DEAD" })], "deny:node_not_active", false],
     ["a full node", [makeNode({ nodeId: "a", streams: { x: live("1"), y: live("2") } })], "deny:node_full", false],
     [
-      "a connection whose done came first",
-      [makeNode({ nodeId: "a", ended: { "5/cam": T0 } })],
-      "deny:already_ended",
-      false,
-    ],
-    [
       "a stream live on another node",
       [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: live("9") } })],
       "deny:live_elsewhere",
@@ -176,8 +169,14 @@ describe("decidePublish", () => {
       true,
     ],
     [
-      "a reconnect replacing the old connection here",
+      "a second publisher of a name live here",
       [makeNode({ nodeId: "a", streams: { cam: live("3") } })],
+      "deny:already_live",
+      false,
+    ],
+    [
+      "a reconnect once rtmp_stat no longer lists the old connection",
+      [makeNode({ nodeId: "a", streams: { cam: { ...live("3"), missingSince: T0 - 1000 } } })],
       "allow",
       true,
     ],
@@ -275,9 +274,37 @@ describe("publishStream and endStream", () => {
     expect((await registry.getNode("b"))?.streams.c3?.state).toBe("RESERVED");
   });
 
-  it("drops tombstones after the retention", () => {
-    const node = makeNode({ nodeId: "a", ended: { "1/a": T0, "2/b": T0 + 5000 } });
-    expect(staleTombstones(node, T0 + ENDED_RETENTION_MS + 1)).toEqual(["1/a"]);
+  it("a tombstone refuses the late publish for ENDED_RETENTION_MS, not after", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    await endStream(deps, report);
+    const later = { ...deps, now: () => T0 + ENDED_RETENTION_MS - 1 };
+    expect(await publishStream(later, report)).toEqual({ kind: "denied", reason: "already_ended" });
+    // Past it, a connection of that id is another one (nginx restarted and counts ids from 1 again).
+    const past = { ...deps, now: () => T0 + ENDED_RETENTION_MS };
+    expect(await publishStream(past, report)).toMatchObject({ kind: "allowed" });
+    expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
+  });
+
+  it("a done writes nothing into the node's record, whatever it names", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const before = await registry.getNode("a");
+    for (let i = 0; i < 50; i++) await endStream(deps, { nodeId: "a", stream: `cam${i}`, clientId: String(i) });
+    expect(await registry.getNode("a")).toEqual(before);
+  });
+
+  it("one name is live on one node only: a concurrent publish elsewhere is refused by the claim", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    // Both publishes read the fleet before either writes.
+    const [first, second] = await Promise.all([
+      publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" }),
+      publishStream(deps, { nodeId: "b", stream: "cam", clientId: "2" }),
+    ]);
+    expect([first.kind, second.kind].sort()).toEqual(["allowed", "denied"]);
+    expect(second.kind === "denied" ? second.reason : first.kind === "denied" && first.reason).toBe("live_elsewhere");
+    const holders = (await registry.listNodes()).filter((n) => n.streams.cam?.state === "LIVE");
+    expect(holders).toHaveLength(1);
+    expect(await registry.claimOf("cam")).toMatchObject({ nodeId: holders[0]?.nodeId });
   });
 });
 
