@@ -176,15 +176,15 @@ export class ControlPlaneFunctions {
  */
 const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   resolve: ["Query", "UpdateItem"],
-  publish: ["Query", "UpdateItem"],
-  done: ["UpdateItem"],
-  heartbeat: ["GetItem", "PutItem", "Query", "UpdateItem"],
+  publish: ["ConditionCheckItem", "PutItem", "Query", "UpdateItem"],
+  done: ["ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+  heartbeat: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   nodes: ["Query"],
   streams: ["Query"],
   events: ["Query"],
   "not-found": [],
   scaler: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-  lifecycle: ["GetItem", "PutItem", "UpdateItem"],
+  lifecycle: ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
 };
 
 /** The registry, the master secrets, and the scaler's invocation. */

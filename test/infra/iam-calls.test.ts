@@ -12,9 +12,16 @@ import {
   type Instance,
 } from "@aws-sdk/client-auto-scaling";
 import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { ENV, FUNCTION_NAMES, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
@@ -28,7 +35,7 @@ import {
   type SentCommand,
   sentCommands,
 } from "../support/aws-call-recorder";
-import { CONTEXT, callbackBody, httpEvent, makeNode } from "../support/builders";
+import { CONTEXT, callbackBody, dynamoItem, httpEvent, makeNode } from "../support/builders";
 import {
   decide,
   FAKE_ACCOUNT,
@@ -91,7 +98,7 @@ async function coldStart(entry: FunctionName) {
 }
 
 /** The registry item of a node. */
-const item = (node: MediaNode) => ({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 /** A node that has been up an hour and sent its last heartbeat just now. */
 function liveNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
   const now = Date.now();
@@ -111,13 +118,13 @@ const conditionFailed = () =>
 function registryHolds(...nodes: MediaNode[]): void {
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
   mocks.dynamodb.on(QueryCommand).resolves({ Items: nodes.map(item) });
-  mocks.dynamodb.on(GetCommand).callsFake(async ({ Key }) => {
-    const node = byId.get(Key.sk);
+  mocks.dynamodb.on(GetItemCommand).callsFake(async ({ Key }) => {
+    const node = byId.get(Key.sk.S);
     return { Item: node && item(node) };
   });
   mocks.dynamodb
-    .on(UpdateCommand)
-    .callsFake(({ Key }) => ({ Attributes: item(byId.get(Key.sk) ?? liveNode({ nodeId: Key.sk })) }));
+    .on(UpdateItemCommand)
+    .callsFake(({ Key }) => ({ Attributes: item(byId.get(Key.sk.S) ?? liveNode({ nodeId: Key.sk.S })) }));
 }
 
 /** The group as Auto Scaling describes it. */
@@ -207,7 +214,7 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
         const reserved = { state: "RESERVED" as const, since: Date.now(), expiresAt: Date.now() + 60_000 };
         registryHolds(liveNode({ nodeId: "i-a" }));
         mocks.dynamodb
-          .on(UpdateCommand)
+          .on(UpdateItemCommand)
           .resolves({ Attributes: item(liveNode({ nodeId: "i-a", streams: { [CAMERA]: reserved } })) });
       },
       event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
@@ -221,7 +228,7 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
     "loses every race for a slot": {
       arrange: () => {
         registryHolds(liveNode({ nodeId: "i-a" }));
-        mocks.dynamodb.on(UpdateCommand).rejects(conditionFailed());
+        mocks.dynamodb.on(UpdateItemCommand).rejects(conditionFailed());
       },
       event: () => httpEvent({ path: "/resolve", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
       expected: status(503),
@@ -259,10 +266,17 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
     "leaves a tombstone for an end it does not know": {
       arrange: () => {
         registryHolds(liveNode({ nodeId: "i-a" }));
-        mocks.dynamodb
-          .on(UpdateCommand)
-          .rejectsOnce(conditionFailed())
-          .resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
+        // Not live on this connection: the removal's condition fails, and DynamoDB returns the node.
+        mocks.dynamodb.on(TransactWriteItemsCommand).rejectsOnce(
+          new TransactionCanceledException({
+            message: "cancelled",
+            $metadata: {},
+            CancellationReasons: [
+              { Code: "ConditionalCheckFailed", Item: item(liveNode({ nodeId: "i-a" })) },
+              { Code: "None" },
+            ],
+          }),
+        );
       },
       event: () => callback("publish_done", "i-a"),
       expected: status(200),
@@ -274,20 +288,28 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
         const pending = liveNode({ nodeId: "i-a", state: "PENDING" });
         registryHolds(pending);
         mocks.dynamodb
-          .on(UpdateCommand)
+          .on(UpdateItemCommand)
           .resolves({ Attributes: item({ ...pending, state: "ACTIVE", streams: { [CAMERA]: live("7") } }) });
       },
       event: () => heartbeat("i-a", [{ name: CAMERA, clientId: "7" }]),
+      expected: status(200),
+    },
+    "removes a stream its rtmp_stat no longer lists, with its claim": {
+      arrange: () => {
+        const missing = { ...live("7"), missingSince: Date.now() - 3_600_000 };
+        registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: missing } }));
+      },
+      event: () => heartbeat("i-a", []),
       expected: status(200),
     },
     "registers a node whose launch event was missed": {
       arrange: () => {
         registryHolds();
         mocks.dynamodb
-          .on(GetCommand)
+          .on(GetItemCommand)
           .resolvesOnce({})
           .resolves({ Item: item(liveNode({ nodeId: "i-a", state: "PENDING" })) });
-        mocks.dynamodb.on(UpdateCommand).resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
+        mocks.dynamodb.on(UpdateItemCommand).resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
       },
       event: () => heartbeat("i-a", []),
       expected: status(200),
@@ -349,7 +371,7 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
           liveNode({ nodeId: "i-c", ...idleSince }),
           idle,
         );
-        mocks.dynamodb.on(GetCommand).resolves({ Item: item({ ...idle, state: "DRAINING" }) });
+        mocks.dynamodb.on(GetItemCommand).resolves({ Item: item({ ...idle, state: "DRAINING" }) });
         groupHas(
           { desired: 3 },
           instance("i-a", "InService", true),
@@ -380,7 +402,7 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       expected: scalerRan(true),
     },
     "does nothing while another run holds the lease": {
-      arrange: () => mocks.dynamodb.on(PutCommand).rejects(conditionFailed()),
+      arrange: () => mocks.dynamodb.on(PutItemCommand).rejects(conditionFailed()),
       event: () => ({}),
       expected: scalerRan(false),
     },

@@ -5,10 +5,10 @@
  */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { FAKE_ACCOUNT, FAKE_REGION, groupArn, type IamRequest } from "./iam-simulation";
 
@@ -20,9 +20,7 @@ export function mockAwsClients() {
   return {
     autoscaling: mockClient(AutoScalingClient),
     cloudwatch: mockClient(CloudWatchClient),
-    // The document client sends its own commands (PutCommand...); each wraps the DynamoDB command
-    // it sends (PutItemCommand...), which is what IAM authorizes.
-    dynamodb: mockClient(DynamoDBDocumentClient),
+    dynamodb: mockClient(DynamoDBClient),
     lambda: mockClient(LambdaClient),
     secretsmanager: mockClient(SecretsManagerClient),
     ssm: mockClient(SSMClient),
@@ -42,7 +40,7 @@ export function resetAwsMocks(mocks: AwsMocks): void {
 /** One command a Lambda sent. */
 export interface SentCommand {
   readonly service: keyof AwsMocks;
-  /** The command as sent on the wire (for DynamoDB, the one the document client wraps). */
+  /** The command as sent (a DynamoDB transaction counts as each of its items' own operation). */
   readonly name: string;
   readonly input: Record<string, Any>;
 }
@@ -50,12 +48,24 @@ export interface SentCommand {
 /** Every command sent through the mocks since their last reset, in order. */
 export function sentCommands(mocks: AwsMocks): SentCommand[] {
   return Object.entries(mocks).flatMap(([service, mock]) =>
-    mock.calls().map((call) => {
+    mock.calls().flatMap((call): SentCommand[] => {
       const sent = call.args[0] as Any;
-      const wire = sent.clientCommand ?? sent;
-      return { service: service as keyof AwsMocks, name: wire.constructor.name, input: wire.input };
+      const name: string = sent.constructor.name;
+      if (name !== "TransactWriteItemsCommand")
+        return [{ service: service as keyof AwsMocks, name, input: sent.input }];
+      return (sent.input.TransactItems as TransactWriteItem[]).map(transactionItem);
     }),
   );
+}
+
+/**
+ * IAM authorizes each item of a TransactWriteItems as its own operation (there is no
+ * TransactWriteItems action): an Update as UpdateItem, a ConditionCheck as ConditionCheckItem...
+ */
+function transactionItem(item: TransactWriteItem): SentCommand {
+  const [kind, input] = Object.entries(item).find(([, value]) => value !== undefined) as [string, Any];
+  const operation = kind === "ConditionCheck" ? "ConditionCheckItem" : `${kind}Item`;
+  return { service: "dynamodb", name: `${operation}Command`, input };
 }
 
 /** The IAM action of an operation whose action is not named after it. */
