@@ -155,7 +155,7 @@ export class ControlPlaneFunctions {
     this.functions = {
       resolve: make("resolve", { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName }),
       publish: make("publish", env.camera, reserve(props.reservedConcurrency)),
-      done: make("done", env.http),
+      done: make("done", env.camera),
       heartbeat: make("heartbeat", env.http, reserve(props.reservedConcurrency)),
       nodes: make("nodes", env.operator),
       streams: make("streams", env.operator),
@@ -200,7 +200,7 @@ function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsP
     );
   for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) readSecret(fn, secrets.nodeMasterSecret);
   const { cameraMasterSecret } = secrets;
-  if (cameraMasterSecret) for (const fn of [f.resolve, f.publish]) readSecret(fn, cameraMasterSecret);
+  if (cameraMasterSecret) for (const fn of [f.resolve, f.publish, f.done]) readSecret(fn, cameraMasterSecret);
   for (const fn of [f.nodes, f.streams, f.events]) readSecret(fn, secrets.operatorTokenSecret);
 
   // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).

@@ -68,9 +68,15 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
 
 async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = await parseCallback(event, deps, ["done", "publish_done"]);
+  // nginx-rtmp reports the end of publishes it never admitted too (the client left while
+  // on_publish was pending), with whatever key the client sent: without the stream's key,
+  // nothing is written.
+  await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
   const outcome = await endStream(deps, callback);
-  if (outcome.kind === "removed")
+  if (outcome.kind === "removed") {
+    deps.telemetry.count(METRIC.streamsEnded);
     deps.logger.info("stream ended", { stream: callback.stream, nodeId: callback.nodeId });
+  }
   return json(200, { result: outcome.kind, stream: callback.stream });
 }
 

@@ -68,10 +68,24 @@ describe("docs/openapi.yaml", () => {
         "POST",
         "/hooks/done",
         { ...node(), ...form },
-        callbackBody({ call: "publish_done", name: "a", clientid: "1" }),
+        callbackBody({ call: "publish_done", name: "a", clientid: "1", args: `key=${key("a")}` }),
         200,
       ],
-      ["POST", "/hooks/done", { ...node(), ...form }, callbackBody({ call: "done", name: "zz", clientid: "7" }), 200],
+      [
+        "POST",
+        "/hooks/done",
+        { ...node(), ...form },
+        callbackBody({ call: "done", name: "zz", clientid: "7", args: `key=${key("zz")}` }),
+        200,
+      ],
+      // The end of a publish nginx never admitted, without its key: nothing written.
+      [
+        "POST",
+        "/hooks/done",
+        { ...node(), ...form },
+        callbackBody({ call: "publish_done", name: "zz", clientid: "8" }),
+        403,
+      ],
       // Node n1 has room again: this publish gets as far as the registry, and loses every race.
       ["POST", "/hooks/publish", { ...node(), ...form }, publish("contended", "9"), 503],
       ["POST", "/hooks/done", { ...node(), ...form }, "call=done", 400],
@@ -95,7 +109,12 @@ describe("docs/openapi.yaml", () => {
     const busyTour: [string, string, Record<string, string>, string | undefined][] = [
       ["GET", `/resolve?stream=a&key=${key("a")}`, {}, undefined],
       ["POST", "/hooks/publish", { ...node(), ...form }, publish("a", "1")],
-      ["POST", "/hooks/done", { ...node(), ...form }, callbackBody({ call: "publish_done", name: "a", clientid: "1" })],
+      [
+        "POST",
+        "/hooks/done",
+        { ...node(), ...form },
+        callbackBody({ call: "publish_done", name: "a", clientid: "1", args: `key=${key("a")}` }),
+      ],
       ["POST", "/nodes/heartbeat", { ...node(), ...json }, heartbeat],
       ["GET", "/nodes", { authorization: "Bearer op" }, undefined],
       ["GET", "/streams", { authorization: "Bearer op" }, undefined],

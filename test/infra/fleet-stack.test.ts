@@ -251,7 +251,7 @@ describe("Lambdas", () => {
     ["nodes", [ENV.operatorSecret]],
     ["streams", [ENV.operatorSecret]],
     ["events", [ENV.operatorSecret]],
-    ["done", []],
+    ["done", [ENV.cameraSecret]],
     ["heartbeat", []],
     ["not-found", []],
   ] as const)("sets on %s the optional secrets and scaler it uses: %j", (entry, names) => {
@@ -290,7 +290,7 @@ describe("least privilege", () => {
   it.each([
     ["resolve", ["camera"]],
     ["publish", ["camera", "node"]],
-    ["done", ["node"]],
+    ["done", ["camera", "node"]],
     ["heartbeat", ["node"]],
     ["nodes", ["operator"]],
     ["streams", ["operator"]],
@@ -665,6 +665,7 @@ describe("monitoring", () => {
         "RtmpFleet-RegistryThrottled",
         "RtmpFleet-ScalerStepsFailing",
         "RtmpFleet-NodesDead",
+        "RtmpFleet-NodeWritesRefused",
       ]),
     );
     for (const alarm of Object.values(alarms)) {

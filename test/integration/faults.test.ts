@@ -5,7 +5,7 @@
  * core functions and handlers the Lambdas and local mode run.
  */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
@@ -22,6 +22,7 @@ import { FleetHarness } from "../../sim/fleet-harness";
 import {
   CONTEXT,
   callbackBody,
+  dynamoItem,
   httpEvent,
   makeConfig,
   makeDeps,
@@ -427,5 +428,49 @@ describe("faults", () => {
     expect((await done(callback("publish_done", "2"), CONTEXT)).statusCode).toBe(200);
     expect((await registry.getNode("n1"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
     expect(await registry.claimOf("cam")).toMatchObject({ nodeId: "n1", clientId: "1" });
+  });
+
+  it("F15 10,000 keyless aborted publishes: nothing written, the node's item stays under 2 KB, cameras still placed", async () => {
+    const { registry, tableName } = await freshDynamoRegistry("aborted");
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = makeDeps(registry);
+    const done = createDoneHandler(deps);
+    const itemBytes = async () => {
+      const { Item } = await new DynamoDBClient({}).send(
+        new GetItemCommand({ TableName: tableName, Key: dynamoItem({ pk: "NODE", sk: "n1" }), ConsistentRead: true }),
+      );
+      return JSON.stringify(Item).length;
+    };
+    const before = await itemBytes();
+    // A client that leaves while on_publish is pending: nginx-rtmp still posts publish_done, with
+    // whatever the client sent (here: no key), once per connection.
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const body = callbackBody({ call: "publish_done", name: `x${i % 500}`, clientid: String(i + 1) });
+      const result = await done(
+        httpEvent({ method: "POST", path: "/hooks/done", body, headers: nodeHeaders("n1") }),
+        CONTEXT,
+      );
+      statuses.set(result.statusCode, (statuses.get(result.statusCode) ?? 0) + 1);
+    }
+    expect([...statuses]).toEqual([[403, 10_000]]);
+    expect(await itemBytes()).toBe(before);
+    expect(before).toBeLessThan(2048);
+    // With its key, an aborted publish leaves a tombstone of its own, not in the node's item.
+    for (let i = 0; i < 200; i++) {
+      const body = callbackBody({
+        call: "publish_done",
+        name: "cam",
+        clientid: String(i + 1),
+        args: `key=${cameraKey(SECRETS.cameraMaster, "cam")}`,
+      });
+      await done(httpEvent({ method: "POST", path: "/hooks/done", body, headers: nodeHeaders("n1") }), CONTEXT);
+    }
+    expect(await itemBytes()).toBe(before);
+    const resolved = await createResolveHandler(deps)(
+      httpEvent({ path: "/resolve", query: `stream=cam1&key=${cameraKey(SECRETS.cameraMaster, "cam1")}` }),
+      CONTEXT,
+    );
+    expect(resolved.statusCode).toBe(200);
   });
 });
