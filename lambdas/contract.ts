@@ -94,6 +94,8 @@ export const METRIC = {
   streamsReserved: "StreamsReserved",
   nodeCpu: "NodeCpuPercent",
   scalerErrors: "ScalerErrors",
+  /** A node's record the registry refused to change (not a lost race): resolve passed the node over. */
+  nodeWritesRefused: "NodeWritesRefused",
 } as const;
 
 /** The dimension that carries a node's id on per-node metrics. */

@@ -179,7 +179,13 @@ export class FleetDashboard {
       ),
       graph(
         "Callbacks and heartbeats",
-        sums([METRIC.publishAllowed, METRIC.publishDenied, METRIC.streamsEnded, METRIC.heartbeats]),
+        sums([
+          METRIC.publishAllowed,
+          METRIC.publishDenied,
+          METRIC.streamsEnded,
+          METRIC.heartbeats,
+          METRIC.nodeWritesRefused,
+        ]),
       ),
     ];
   }

@@ -166,6 +166,13 @@ export class FleetMonitoring {
       evaluationPeriods: 1,
       description: "A media node stopped sending heartbeats and was declared dead: its cameras must re-resolve.",
     });
-    return [registryThrottled, scalerStepsFailing, nodesDead];
+    const nodeWritesRefused = this.alarm("NodeWritesRefused", {
+      metric: this.metric(METRIC.nodeWritesRefused, "Sum", FIVE_MINUTES),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        "The registry refused to change a node's record (not a lost race: DynamoDB's item size limit): resolve passes the node over, so fill order bends around it. Its log line names the node.",
+    });
+    return [registryThrottled, scalerStepsFailing, nodesDead, nodeWritesRefused];
   }
 }

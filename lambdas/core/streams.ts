@@ -17,7 +17,15 @@ import {
   withNode,
 } from "./model";
 import { chooseNode, isFull, slotLimit } from "./placement";
-import { type NodeChange, type NodeCondition, type Registry, type SlotCondition, unchangedSlot } from "./registry";
+import {
+  type ChangeOutcome,
+  ChangeRefusedError,
+  type NodeChange,
+  type NodeCondition,
+  type Registry,
+  type SlotCondition,
+  unchangedSlot,
+} from "./registry";
 
 /** What the stream lifecycle needs: the registry, the clock and the policy. */
 export interface StreamDeps {
@@ -67,19 +75,24 @@ export interface Placement {
   readonly created: boolean;
 }
 
-/** The outcome of a resolve. */
-export type ResolveOutcome =
+/** The outcome of a resolve, with the nodes whose record the store refused to change on the way. */
+export type ResolveOutcome = (
   | ({ readonly kind: "placed" } & Placement)
   | { readonly kind: "no_room" }
-  | { readonly kind: "contended" };
+  | { readonly kind: "contended" }
+) & { readonly refusedNodes: readonly string[] };
 
 /**
  * Resolve: where should `stream` publish? A stream already live (or reserved) answers with its
  * node; otherwise one slot is reserved on the oldest ACTIVE node with room, for
  * `reservationTtlSeconds`. `no_room` when every node is full: the caller asks for a scale-out.
+ * A node whose record the store refuses to change (not a lost race: DynamoDB's item size limit)
+ * is passed over for the next one in fill order, and named in the outcome for the operator.
  */
 export async function resolveStream(deps: StreamDeps, stream: string): Promise<ResolveOutcome> {
   const { registry, config } = deps;
+  const refusedNodes: string[] = [];
+  const usable = (all: readonly MediaNode[]) => all.filter((n) => !refusedNodes.includes(n.nodeId));
   // A cheap read first: every write re-checks its conditions, so a stale view only costs a retry.
   let nodes = await registry.listNodes();
   let consistent = false;
@@ -90,20 +103,25 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
     const existing = findStream(nodes, stream, now);
     if (existing) {
       const node = nodes.find((n) => n.nodeId === existing.nodeId) as MediaNode;
-      return { kind: "placed", stream: existing, node, created: false };
+      return { kind: "placed", stream: existing, node, created: false, refusedNodes };
     }
-    const node = chooseNode(nodes, now, config);
+    const node = chooseNode(usable(nodes), now, config);
     if (!node) {
-      if (consistent) return { kind: "no_room" };
+      if (consistent) return { kind: "no_room", refusedNodes };
       // "No room" is decided on a strongly consistent read: a node may have just become ACTIVE.
       nodes = await registry.listNodes({ consistent: true });
       consistent = true;
       continue;
     }
     const slot: StreamSlot = { state: "RESERVED", since: now, expiresAt: now + config.reservationTtlSeconds * 1000 };
-    const outcome = await registry.applyChange(takeSlot(node, stream, slot, now, config));
+    const outcome = await takeOrRefuse(registry, takeSlot(node, stream, slot, now, config));
+    if (outcome === "refused") {
+      refusedNodes.push(node.nodeId);
+      continue;
+    }
     if (outcome.applied) {
-      return { kind: "placed", stream: { ...slot, stream, nodeId: node.nodeId }, node: outcome.node, created: true };
+      const placed: StreamView = { ...slot, stream, nodeId: node.nodeId };
+      return { kind: "placed", stream: placed, node: outcome.node, created: true, refusedNodes };
     }
     // Lost a race: decide again on the node as it now is, or on a fresh read of the fleet.
     if (outcome.node) {
@@ -113,7 +131,17 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
       consistent = true;
     }
   }
-  return { kind: "contended" };
+  return { kind: "contended", refusedNodes };
+}
+
+/** The change's outcome, or "refused" when the store refuses the node's record itself. */
+async function takeOrRefuse(registry: Registry, change: NodeChange): Promise<ChangeOutcome | "refused"> {
+  try {
+    return await registry.applyChange(change);
+  } catch (error) {
+    if (error instanceof ChangeRefusedError) return "refused";
+    throw error;
+  }
 }
 
 /** Why a publish is refused. */

@@ -16,6 +16,10 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
 
   const outcome = await placeCamera(deps, stream);
   deps.telemetry.count(METRIC.resolves);
+  for (const nodeId of outcome.refusedNodes) {
+    deps.telemetry.count(METRIC.nodeWritesRefused);
+    deps.logger.error("the registry refused a change of this node's record: passed over", { nodeId, stream });
+  }
   if (outcome.kind === "no_room") {
     deps.telemetry.count(METRIC.resolveNoCapacity);
     deps.logger.warn("no room: a scale-out was requested", { stream });

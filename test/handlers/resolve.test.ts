@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
-import { REGISTRY_TABLE } from "../../lambdas/contract";
+import { METRIC, REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
@@ -153,5 +153,18 @@ describe("GET /resolve", () => {
     expect(result.statusCode).toBe(status);
     expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
     expectNoWrite();
+  });
+
+  it("passes over a node whose item DynamoDB refuses (its size limit), placing the camera on the next", async () => {
+    const { handler, deps } = setup([makeNode({ nodeId: "i-old" }), makeNode({ nodeId: "i-new", launchedAt: T0 + 1 })]);
+    ddb.on(UpdateItemCommand, { Key: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-old" }) }).rejects(
+      Object.assign(new Error("Item size to update has exceeded the maximum allowed size"), {
+        name: "ValidationException",
+      }),
+    );
+    const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body as string)).toMatchObject({ nodeId: "i-new" });
+    expect(deps.telemetry.counters.get(METRIC.nodeWritesRefused)).toBe(1);
   });
 });

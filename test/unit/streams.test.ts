@@ -1,6 +1,6 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
-import type { ChangeOutcome, NodeChange, Registry } from "../../lambdas/core/registry";
+import { type ChangeOutcome, ChangeRefusedError, type NodeChange, type Registry } from "../../lambdas/core/registry";
 import {
   decidePublish,
   ENDED_RETENTION_MS,
@@ -111,8 +111,31 @@ describe("resolveStream", () => {
       attempts++;
       return { applied: false, conflict: "node" };
     };
-    expect(await resolveStream({ ...deps, registry: losing }, "cam")).toEqual({ kind: "contended" });
+    expect(await resolveStream({ ...deps, registry: losing }, "cam")).toEqual({ kind: "contended", refusedNodes: [] });
     expect(attempts).toBe(MAX_ATTEMPTS + 2);
+  });
+
+  it("passes over a node whose record the store refuses to change, for the next one in fill order", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const refusing: Registry = Object.create(registry);
+    refusing.applyChange = async (change) => {
+      if (change.nodeId === "a") throw new ChangeRefusedError("a", "its record would pass the item size limit");
+      return registry.applyChange(change);
+    };
+    const outcome = await resolveStream({ ...deps, registry: refusing }, "cam");
+    expect(outcome).toMatchObject({ kind: "placed", stream: { nodeId: "b" }, refusedNodes: ["a"] });
+  });
+
+  it("answers no room when every node with room refuses its write, naming them", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    const refusing: Registry = Object.create(registry);
+    refusing.applyChange = async (change) => {
+      throw new ChangeRefusedError(change.nodeId, "too large");
+    };
+    expect(await resolveStream({ ...deps, registry: refusing }, "cam")).toEqual({
+      kind: "no_room",
+      refusedNodes: ["a", "b"],
+    });
   });
 
   it("decides 'no room' only on a strongly consistent read (a node may have just become ACTIVE)", async () => {
