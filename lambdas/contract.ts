@@ -90,6 +90,10 @@ export const METRIC = {
   nodesActive: "NodesActive",
   nodesPending: "NodesPending",
   nodesDraining: "NodesDraining",
+  /** Nodes silent while they carry streams, with nothing saying their machine is gone: kept, out of placement. */
+  nodesSilent: "NodesSilent",
+  /** 1 while many nodes fell silent together (the control plane is blamed), else 0. */
+  silenceBreakerOpen: "SilenceBreakerOpen",
   streamsLive: "StreamsLive",
   streamsReserved: "StreamsReserved",
   nodeCpu: "NodeCpuPercent",

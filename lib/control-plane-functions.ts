@@ -235,16 +235,16 @@ function grantGroupActions(f: FleetFunctions, names: FleetNames) {
 
   f.scaler.role.addToPrincipalPolicy(
     new PolicyStatement({
-      actions: ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData"],
+      actions: ["autoscaling:DescribeAutoScalingGroups", "cloudwatch:GetMetricData", "ec2:DescribeInstanceStatus"],
       resources: ["*"],
     }),
   );
   acknowledge(
     f.scaler.role,
     "AwsSolutions-IAM5[Resource::*]",
-    "autoscaling:DescribeAutoScalingGroups and cloudwatch:GetMetricData support no resource-level " +
-      "permissions (IAM requires Resource '*'); both are read-only and the scaler asks for its own group " +
-      "and its own instances' CPU only.",
+    "autoscaling:DescribeAutoScalingGroups, cloudwatch:GetMetricData and ec2:DescribeInstanceStatus support no " +
+      "resource-level permissions (IAM requires Resource '*'); all are read-only, and the scaler asks for its own " +
+      "group, its own instances' CPU and network, and the status of its own silent instances only.",
   );
 }
 

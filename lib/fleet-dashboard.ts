@@ -116,7 +116,9 @@ export class FleetDashboard {
     return [
       graph(
         "Nodes by state",
-        [METRIC.nodesActive, METRIC.nodesPending, METRIC.nodesDraining].map((name) => this.metric(name, "Maximum")),
+        [METRIC.nodesActive, METRIC.nodesPending, METRIC.nodesDraining, METRIC.nodesSilent].map((name) =>
+          this.metric(name, "Maximum"),
+        ),
         { stacked: true },
       ),
       graph("Group instances", [
@@ -173,10 +175,10 @@ export class FleetDashboard {
   private actionsRow(): IWidget[] {
     const sums = (names: string[]) => names.map((name) => this.metric(name, "Sum"));
     return [
-      graph(
-        "Scale actions",
-        sums([METRIC.scaleOut, METRIC.drained, METRIC.terminated, METRIC.dead, METRIC.scalerErrors]),
-      ),
+      graph("Scale actions", [
+        ...sums([METRIC.scaleOut, METRIC.drained, METRIC.terminated, METRIC.dead, METRIC.scalerErrors]),
+        this.metric(METRIC.silenceBreakerOpen, "Maximum"),
+      ]),
       graph(
         "Callbacks and heartbeats",
         sums([

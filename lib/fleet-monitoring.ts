@@ -164,7 +164,22 @@ export class FleetMonitoring {
       metric: this.metric(METRIC.dead, "Sum", FIVE_MINUTES),
       threshold: 1,
       evaluationPeriods: 1,
-      description: "A media node stopped sending heartbeats and was declared dead: its cameras must re-resolve.",
+      description:
+        "A media node was declared dead: its instance left the group, or it fell silent and its machine is gone (EC2, CloudWatch NetworkIn) or it carried nothing. Its cameras must re-resolve.",
+    });
+    const nodesSilent = this.alarm("NodesSilent", {
+      metric: this.metric(METRIC.nodesSilent, "Maximum", FIVE_MINUTES),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        "A media node carrying streams stopped sending heartbeats, but nothing says its machine is gone: it is kept SILENT (out of placement, protected, never terminated for silence). Look at its agent and the path to the API (shim, API throttling, the heartbeat Lambda). It returns to service with its next heartbeat.",
+    });
+    const breakerOpen = this.alarm("SilenceBreakerOpen", {
+      metric: this.metric(METRIC.silenceBreakerOpen, "Maximum", FIVE_MINUTES),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        "Many media nodes fell silent together: the control plane is blamed (API throttled, heartbeat Lambda broken, DynamoDB or Secrets Manager unavailable). Nothing is terminated for silence until they report again.",
     });
     const nodeWritesRefused = this.alarm("NodeWritesRefused", {
       metric: this.metric(METRIC.nodeWritesRefused, "Sum", FIVE_MINUTES),
@@ -173,6 +188,6 @@ export class FleetMonitoring {
       description:
         "The registry refused to change a node's record (not a lost race: DynamoDB's item size limit): resolve passes the node over, so fill order bends around it. Its log line names the node.",
     });
-    return [registryThrottled, scalerStepsFailing, nodesDead, nodeWritesRefused];
+    return [registryThrottled, scalerStepsFailing, nodesDead, nodesSilent, breakerOpen, nodeWritesRefused];
   }
 }

@@ -20,6 +20,7 @@ import { heldStreams, slotOf } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { readCommandLine } from "../scripts/command-line";
+import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
 import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
 import { type ApiServer, startApiServer } from "./server";
@@ -125,12 +126,25 @@ export function oneAtATime<A>(step: (arg: A) => Promise<void>, onError: (error: 
   };
 }
 
-function scalerLoop(run: LocalRun, group: ProcessGroup): ScalerLoop {
+function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: ProcessGroup }): ScalerLoop {
   const { registry, options } = run;
+  const { group } = fleet;
+  // What EC2 and CloudWatch tell on AWS: whether a silent node's nginx still runs and receives.
+  const evidence = new LocalMachineEvidence(() =>
+    fleet.nodes.list().map((n) => ({ instanceId: n.instanceId, nginxPid: n.nginx.pid })),
+  );
   const runs = oneAtATime(
     async (owner: string) => {
       await group.tick();
-      const report = await runScalerTick({ registry, fleet: group, config: options.config, now: Date.now, owner });
+      evidence.sample();
+      const report = await runScalerTick({
+        registry,
+        fleet: group,
+        config: options.config,
+        now: Date.now,
+        owner,
+        evidence,
+      });
       for (const event of report.events) say(event.message);
     },
     (error) => say(`scaler run failed: ${error.message}`),
@@ -227,7 +241,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   const run: LocalRun = { options, registry: new MemoryRegistry(), nodeMaster: randomBytes(24).toString("base64url") };
   let apiUrl = "";
   const fleet = buildFleet(run, () => apiUrl);
-  const scaler = scalerLoop(run, fleet.group);
+  const scaler = scalerLoop(run, fleet);
   const server = await startControlPlane(run, fleet, scaler);
   apiUrl = server.url;
   greet(server.url, options);

@@ -27,6 +27,7 @@ import {
 } from "../lambdas/core/heartbeat";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { slotOf } from "../lambdas/core/model";
+import type { MachineEvidence, MachineSign, SilentNode } from "../lambdas/core/ports";
 import type { Registry } from "../lambdas/core/registry";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler-run";
 import { type DoneOutcome, type DoneReport, endStream } from "../lambdas/core/streams";
@@ -37,18 +38,41 @@ export interface HarnessDeps extends ScalerDeps, CameraDeps {}
 /** What a node's agent measured and saw in its `rtmp_stat` (nginx answers). */
 export type AgentReading = Pick<HeartbeatReport, "streams" | "cpuPercent" | "streamsAverage">;
 
+/**
+ * Machines that went down, as the outside world would see them (EC2 stopped, no network traffic):
+ * the evidence port of an in-process fleet. A node whose agent is only silenced is not among them.
+ */
+export class DownMachines implements MachineEvidence {
+  private readonly down = new Set<string>();
+
+  /** The node's machine is gone: its agent, nginx and network with it. */
+  crash(nodeId: string): void {
+    this.down.add(nodeId);
+  }
+
+  async gone(nodes: readonly SilentNode[]): Promise<ReadonlyMap<string, MachineSign>> {
+    const sign: MachineSign = { kind: "machine", reason: "its machine is down" };
+    return new Map(nodes.filter((n) => this.down.has(n.nodeId)).map((n) => [n.nodeId, sign]));
+  }
+}
+
 /** An in-process fleet's cameras, node agents and scaler, each calling the core as its Lambda does. */
 export class FleetHarness {
   private clientIds = 0;
+  /** The machines this fleet's tests or traces took down (the evidence port unless `deps` has its own). */
+  readonly machines = new DownMachines();
+  readonly deps: HarnessDeps;
 
   /**
    * @param deps the registry, the group, the policy, the clock, and where scale-out requests go
    * @param domain the domain of the nodes' RTMP URLs, e.g. `test` for `rtmp://i-1.test:1935/live`
    */
   constructor(
-    readonly deps: HarnessDeps,
+    deps: HarnessDeps,
     private readonly domain = "test",
-  ) {}
+  ) {
+    this.deps = { ...deps, evidence: deps.evidence ?? this.machines };
+  }
 
   /** The next publishing connection's id, as nginx-rtmp numbers its clients. */
   nextClientId(): string {

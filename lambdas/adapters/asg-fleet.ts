@@ -41,6 +41,7 @@ export class AsgFleet implements FleetPort {
         instanceId: i.InstanceId ?? "",
         lifecycleState: i.LifecycleState ?? "",
         protectedFromScaleIn: i.ProtectedFromScaleIn ?? false,
+        unhealthy: i.HealthStatus === "Unhealthy",
       })),
     };
   }

@@ -20,10 +20,14 @@ export interface FleetConfig {
   readonly maxNodes: number;
   readonly scaleInIdleSeconds: number;
   readonly heartbeatSeconds: number;
+  readonly silenceBreakerPercent: number;
 }
 
-/** Heartbeat periods of silence after which a node is DEAD. */
+/** Heartbeat periods of silence after which a node leaves placement. */
 export const DEAD_AFTER_HEARTBEATS = 4;
+
+/** The fewest nodes falling silent together that trip the silence breaker, whatever the share. */
+export const SILENCE_BREAKER_MIN_NODES = 2;
 
 /** The values a knob accepts. */
 export interface KnobRule {
@@ -132,7 +136,15 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     integer: true,
     min: 1,
     max: 3600,
-    description: `how often node agents report; a node silent for ${DEAD_AFTER_HEARTBEATS} periods is DEAD`,
+    description: `how often node agents report; a node silent for ${DEAD_AFTER_HEARTBEATS} periods leaves placement (SILENT, or DEAD when it carries nothing or its machine is gone)`,
+  },
+  silenceBreakerPercent: {
+    default: 30,
+    unit: "%",
+    integer: true,
+    min: 1,
+    max: 100,
+    description: `when this share of the nodes (and at least ${SILENCE_BREAKER_MIN_NODES}) fall silent within one window of ${DEAD_AFTER_HEARTBEATS} heartbeat periods, the control plane is blamed: nothing is terminated for silence, and an alarm fires`,
   },
 };
 

@@ -12,6 +12,8 @@ export interface GroupInstance {
    */
   readonly lifecycleState: string;
   readonly protectedFromScaleIn: boolean;
+  /** True when Auto Scaling's health check found the instance unhealthy (it is about to replace it). */
+  readonly unhealthy?: boolean;
 }
 
 /** The group as Auto Scaling (or the local fleet) reports it. */
@@ -32,6 +34,13 @@ export function instanceGone(instance: GroupInstance | undefined): boolean {
 /** True when the instance is in service (not booting, not leaving). */
 export function instanceInService(instance: GroupInstance | undefined): boolean {
   return instance?.lifecycleState === "InService";
+}
+
+/** Why the group itself says the instance's machine is gone or broken, or undefined. */
+export function groupSaysGone(instance: GroupInstance | undefined): string | undefined {
+  if (instanceGone(instance)) return "its instance left the group";
+  if (instance?.unhealthy) return "Auto Scaling's health check found its instance unhealthy";
+  return undefined;
 }
 
 /** True while the instance waits in the launch lifecycle hook for its node to be ready. */

@@ -89,7 +89,8 @@ export function reconcile(
     const keepMs = cpuReadingKeptMs(config.heartbeatSeconds * 1000);
     set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, keepMs);
   }
-  if (report.ready && (node.state === "PENDING" || node.state === "DEAD")) {
+  // Booting, silent or declared dead, a node that reports ready is back in placement.
+  if (report.ready && (node.state === "PENDING" || node.state === "SILENT" || node.state === "DEAD")) {
     set.state = "ACTIVE";
     set.stateChangedAt = now;
   }

@@ -6,10 +6,12 @@
  * a node than it has room for, and no separate counter can drift from the slots it counts.
  */
 
-/** Lifecycle of a media node. Only ACTIVE nodes take new streams. */
-export const NODE_STATES = ["PENDING", "ACTIVE", "DRAINING", "DEAD"] as const;
-/** Lifecycle of a media node: launching, taking streams, being scaled in, or gone. */
-export type NodeState = (typeof NODE_STATES)[number];
+/**
+ * Lifecycle of a media node: launching (PENDING), taking streams (ACTIVE), being scaled in
+ * (DRAINING), silent while it carries streams and nothing says its machine is gone (SILENT: out
+ * of placement, kept and protected), or gone (DEAD). Only ACTIVE nodes take new streams.
+ */
+export type NodeState = "PENDING" | "ACTIVE" | "DRAINING" | "SILENT" | "DEAD";
 
 /** A stream slot is RESERVED by `resolve` and becomes LIVE when nginx-rtmp reports the publish. */
 export type StreamState = "RESERVED" | "LIVE";
@@ -169,7 +171,9 @@ export type FleetEventKind =
   | "replace" // a dead instance is terminated so that the group, at its maximum, launches another
   | "drain" // an idle node is drained, to be terminated
   | "terminate" // a node DEAD for long is terminated
-  | "dead" // a silent node, or one whose instance left, is declared DEAD
+  | "dead" // a node whose machine is gone, or an empty silent one, is declared DEAD
+  | "silent" // a node carrying streams fell silent with no sign its machine is gone: kept, out of placement
+  | "breaker" // many nodes fell silent at once: the control plane is blamed, nothing is terminated for silence
   | "protect" // a node carrying streams is protected from scale-in
   | "ready" // an ACTIVE node's launch is let go on
   // Carrying the decisions out.

@@ -45,6 +45,39 @@ export interface CpuMetrics {
   cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>>;
 }
 
+/** A node that fell silent, as the scaler asks about its machine. */
+export interface SilentNode {
+  readonly nodeId: string;
+  /** Its last sign of life (epoch ms): the silent window runs from here to now. */
+  readonly silentSince: number;
+}
+
+/**
+ * What a node's machine looks like from outside the node, independently of its heartbeats (which
+ * a broken control plane, a throttled API or a flood can stop while the node carries streams).
+ * - `machine`: the machine is gone or broken (not running, status checks impaired, nginx gone);
+ * - `traffic`: it received next to nothing over the silent window (CloudWatch NetworkIn), which a
+ *   node carrying cameras cannot do.
+ */
+export interface MachineEvidence {
+  /** For each node, what says its machine is gone; nodes without such a sign are absent from the map. */
+  gone(nodes: readonly SilentNode[], now: number): Promise<ReadonlyMap<string, MachineSign>>;
+}
+
+/**
+ * Bytes a second, averaged over a silent window, below which a node's machine received "next to
+ * nothing": a tenth of what one low-bitrate camera (160 kbit/s) sends, well above what an idle
+ * machine's own chatter (NTP, DNS, the SSM agent) receives.
+ */
+export const NEAR_ZERO_BYTES_PER_SECOND = 2000;
+
+/** A sign, from outside a node, that its machine is gone. */
+export interface MachineSign {
+  readonly kind: "machine" | "traffic";
+  /** A sentence for the operator, e.g. "EC2 says the instance is stopped". */
+  readonly reason: string;
+}
+
 /** Per-node secrets handed to nodes out of band (on AWS: an SSM SecureString only that instance may read). */
 export interface NodeCredentials {
   /** Makes the node's secret available to that node. */

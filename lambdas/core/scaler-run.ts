@@ -16,10 +16,10 @@ import {
   slotOf,
   streamsLiveSince,
 } from "./model";
-import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort } from "./ports";
+import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort, type MachineEvidence, type MachineSign } from "./ports";
 import type { NodeChange } from "./registry";
 import { carryOut } from "./scaling-execution";
-import { decideScaling, type ScalingPlan } from "./scaling-plan";
+import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./scaling-plan";
 
 /** What a scaler run uses. */
 export interface ScalerDeps extends FleetDeps {
@@ -27,6 +27,11 @@ export interface ScalerDeps extends FleetDeps {
   readonly fleet: FleetPort;
   /** CPU samples from outside the nodes (CloudWatch); optional, heartbeats carry CPU too. */
   readonly metrics?: CpuMetrics;
+  /**
+   * What tells, from outside a silent node, that its machine is gone. Without it, only the group's
+   * own word (instance gone, unhealthy) ends a silent node that carries streams.
+   */
+  readonly evidence?: MachineEvidence;
   /** Who runs this tick (e.g. the Lambda request id), for the lease. */
   readonly owner: string;
 }
@@ -57,14 +62,29 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
   try {
     const group = await fleet.describe();
     const nodes = await refresh(deps, group, await registry.listNodes({ consistent: true }));
+    const machineSigns = await signsOfSilentNodes(deps, nodes);
     const now = deps.now();
-    const plan = decideScaling({ nodes, group, config: deps.config, now });
+    const plan = decideScaling({ nodes, group, config: deps.config, now, machineSigns });
     const events = [...plan.events, ...(await carryOut(deps, plan, group, nodes))];
     await registry.appendEvents(events);
     return { ran: true, plan, nodes, events };
   } finally {
     await registry.releaseLease(SCALER_LEASE, deps.owner);
   }
+}
+
+/** The evidence port's signs about the silent nodes (only they are asked about). */
+async function signsOfSilentNodes(
+  deps: ScalerDeps,
+  nodes: readonly MediaNode[],
+): Promise<ReadonlyMap<string, MachineSign>> {
+  const now = deps.now();
+  const silent = nodes.filter((n) => isSilent(n, deps.config, now));
+  if (!deps.evidence || silent.length === 0) return new Map();
+  return deps.evidence.gone(
+    silent.map((n) => ({ nodeId: n.nodeId, silentSince: lastSignOfLife(n) })),
+    now,
+  );
 }
 
 /** A CPU sample from the metrics port: the average over `CPU_METRIC_PERIOD_MS` before `at`. */

@@ -54,6 +54,25 @@ class Execution {
     }
   }
 
+  /**
+   * Declares the nodes SILENT: out of placement, their streams and protection kept. A node that
+   * sent a heartbeat since it was read is left as it is.
+   */
+  async declareSilent(nodeIds: readonly string[], nodes: readonly MediaNode[]): Promise<void> {
+    for (const nodeId of nodeIds) {
+      const node = nodes.find((n) => n.nodeId === nodeId);
+      await this.attempt(`declaring ${nodeId} SILENT`, nodeId, async () => {
+        if (!node) return;
+        const outcome = await this.deps.registry.applyChange({
+          nodeId,
+          when: { states: [node.state], heartbeatAt: node.lastHeartbeatAt ?? null },
+          set: { state: "SILENT", stateChangedAt: this.now },
+        });
+        if (!outcome.applied) this.note("skipped", `node ${nodeId} changed: not marked SILENT`, nodeId);
+      });
+    }
+  }
+
   /** Drops the records of DEAD nodes whose instance is gone. */
   async forget(nodeIds: readonly string[]): Promise<void> {
     for (const nodeId of nodeIds) {
@@ -174,6 +193,7 @@ export async function carryOut(
   // 2. Launches the heartbeat could not continue, and liveness.
   await run.continueLaunches(plan.continueLaunch);
   await run.declareDead(plan.markDead, nodes);
+  await run.declareSilent(plan.silence, nodes);
   await run.forget(plan.forget);
   // 3. Capacity up.
   await run.undrain(plan.undrain);

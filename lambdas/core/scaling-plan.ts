@@ -4,10 +4,15 @@
  * carries it out. The Lambda scaler, local mode and the simulator all run this one function.
  *
  * The policy, as the pure steps `decideScaling` composes, in this order (each exported):
- * - `liveness`: an ACTIVE or DRAINING node silent for 4 heartbeat periods, or any node whose
- *   instance left the group, is DEAD and its streams are removed; a DEAD node whose instance is
- *   still in the group is terminated after 4 more periods (it may come back within them); a DEAD
- *   node whose instance is gone is forgotten.
+ * - `liveness`: a node whose instance left the group is DEAD and its streams leave the registry.
+ *   Silence alone (4 heartbeat periods) takes a node out of placement, but a node that carries
+ *   streams is terminated only on evidence from outside it that its machine is gone (the group's
+ *   health check, EC2, no network traffic, a dead process): without it the node is SILENT, kept
+ *   and protected, and comes back with its next heartbeat. An empty silent node is DEAD. When many
+ *   nodes fall silent together (`silenceBreaker`), the control plane is blamed: nothing is
+ *   terminated or declared DEAD for silence. A DEAD node whose instance is still in the group is
+ *   terminated after 4 more periods (it may come back within them); one whose instance is gone is
+ *   forgotten.
  * - `wantedCapacity`: `max(minNodes, in use) + spare` nodes ready or launching, within `maxNodes`;
  *   the spare is `bufferNodes`, one once every node in use is full (so `bufferNodes: 0` launches
  *   only then), or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count,
@@ -20,8 +25,15 @@
  * - `protection`: every node holding a stream or a live reservation is protected from scale-in.
  * - `launchesToContinue`: an ACTIVE node whose launch still waits in the lifecycle hook goes on.
  */
-import { DEAD_AFTER_HEARTBEATS, type FleetConfig } from "./config";
-import { type GroupInstance, type GroupState, instanceGone, instanceInService, waitsInLaunchHook } from "./group";
+import { DEAD_AFTER_HEARTBEATS, type FleetConfig, SILENCE_BREAKER_MIN_NODES } from "./config";
+import {
+  type GroupInstance,
+  type GroupState,
+  groupSaysGone,
+  instanceGone,
+  instanceInService,
+  waitsInLaunchHook,
+} from "./group";
 import {
   expiredReservations,
   type FleetEvent,
@@ -32,9 +44,10 @@ import {
   slotOf,
 } from "./model";
 import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
+import type { MachineSign } from "./ports";
 
-/** Counts behind a plan, for logs, events and the simulator. */
-export interface ScalingSummary {
+/** What the policy wants, and what the fleet has. */
+export interface CapacitySummary {
   /** ACTIVE nodes holding a stream or a reservation, or full. */
   readonly inUse: number;
   /** ACTIVE nodes, in use or not. */
@@ -49,6 +62,14 @@ export interface ScalingSummary {
   readonly spare: number;
 }
 
+/** Counts behind a plan, for logs, events, metrics and the simulator. */
+export interface ScalingSummary extends CapacitySummary {
+  /** Nodes SILENT once this plan is carried out: out of placement, kept and protected. */
+  readonly silent: number;
+  /** Whether many nodes fell silent together: the control plane is blamed, nothing is terminated for silence. */
+  readonly breakerOpen: boolean;
+}
+
 /** What the scaler should do now. */
 export interface ScalingPlan {
   /** The group's new desired capacity, when it must rise (it is never lowered this way). */
@@ -57,6 +78,8 @@ export interface ScalingPlan {
   readonly protect: readonly string[];
   /** Nodes to declare DEAD (their streams leave the registry). */
   readonly markDead: readonly string[];
+  /** Silent nodes to declare SILENT: out of placement, their streams kept, protected. */
+  readonly silence: readonly string[];
   /** DRAINING nodes to take back into service (capacity is needed, or a stream appeared on them). */
   readonly undrain: readonly string[];
   /** ACTIVE idle nodes to drain and then terminate. */
@@ -87,9 +110,11 @@ export interface ScalingInput {
   readonly config: FleetConfig;
   /** The current time (epoch ms). */
   readonly now: number;
+  /** Signs from outside the nodes (`MachineEvidence`) that a silent node's machine is gone, by node id. */
+  readonly machineSigns?: ReadonlyMap<string, MachineSign>;
 }
 
-/** Time after which a silent node is DEAD (ms). */
+/** Silence after which a node leaves placement (ms). */
 export function deadAfterMs(config: FleetConfig): number {
   return DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds * 1000;
 }
@@ -166,61 +191,148 @@ function decided(now: number, kind: FleetEventKind, message: string, nodeId?: st
 
 // Liveness.
 
+/** True when the node has been silent longer than `deadAfterMs` (a PENDING node's silence is its launch hook's to judge). */
+export function isSilent(node: MediaNode, config: FleetConfig, now: number): boolean {
+  return node.state !== "PENDING" && node.state !== "DEAD" && now - lastSignOfLife(node) > deadAfterMs(config);
+}
+
+/** True when the node carries a live stream: silence alone must not cut it. */
+function carriesLive(node: MediaNode): boolean {
+  return Object.values(node.streams).some((slot) => slot.state === "LIVE");
+}
+
+/** How many nodes fell silent together, against how many it takes to blame the control plane. */
+export interface SilenceBreaker {
+  readonly open: boolean;
+  /** The most silent nodes whose last signs of life lie within one window of each other. */
+  readonly together: number;
+  /** The nodes watched: those neither booting nor DEAD. */
+  readonly watched: number;
+  /** The count that opens the breaker: `silenceBreakerPercent` of the watched nodes, and at least 2. */
+  readonly threshold: number;
+}
+
 /**
- * Why a node that is not DEAD is dead at `now`, or undefined while it lives: its instance left the
- * group, or it has been silent too long (a PENDING node's silence is its launch hook's to judge).
+ * The silence breaker: nodes fail one at a time, but a control plane that cannot hear them (its
+ * API throttled, the heartbeat Lambda broken by a deploy, a DynamoDB or DNS outage) silences many
+ * at once. When `silenceBreakerPercent` of the watched nodes (and at least 2) fell silent within
+ * one window of `deadAfterMs`, the silence is the control plane's, not the nodes'.
  */
-export function causeOfDeath(
+export function silenceBreaker(nodes: readonly MediaNode[], config: FleetConfig, now: number): SilenceBreaker {
+  const watched = nodes.filter((n) => n.state !== "PENDING" && n.state !== "DEAD");
+  const since = watched
+    .filter((n) => isSilent(n, config, now))
+    .map(lastSignOfLife)
+    .sort((a, b) => a - b);
+  let together = 0;
+  for (let first = 0, last = 0; last < since.length; last++) {
+    while ((since[last] as number) - (since[first] as number) > deadAfterMs(config)) first++;
+    together = Math.max(together, last - first + 1);
+  }
+  const share = Math.ceil((config.silenceBreakerPercent / 100) * watched.length);
+  const threshold = Math.max(SILENCE_BREAKER_MIN_NODES, share);
+  return { open: together >= threshold, together, watched: watched.length, threshold };
+}
+
+/** What becomes of a node that is not DEAD: it lives, it is SILENT, or it is DEAD and why. */
+type Fate =
+  | { readonly kind: "alive" }
+  | { readonly kind: "silent" }
+  | { readonly kind: "dead"; readonly cause: string };
+
+/**
+ * The fate of a node that is not DEAD. Its instance leaving the group is always death. Silence is
+ * death only with evidence from outside the node that its machine is gone (the group's health
+ * check, or the machine evidence port), or for a node that carries no live stream; otherwise the
+ * node is SILENT. With the breaker open, only evidence that the machine itself is gone counts (a
+ * node with nothing to receive receives nothing, so traffic says nothing), and silence alone
+ * never kills.
+ */
+export function fateOf(
   node: MediaNode,
   instance: GroupInstance | undefined,
+  sign: MachineSign | undefined,
+  breakerOpen: boolean,
   config: FleetConfig,
   now: number,
-): string | undefined {
-  if (instanceGone(instance)) return "its instance left the group";
-  const silentMs = now - lastSignOfLife(node);
-  if (node.state !== "PENDING" && silentMs > deadAfterMs(config)) {
-    return `no heartbeat for ${Math.round(silentMs / 1000)} s`;
-  }
-  return undefined;
+): Fate {
+  if (instanceGone(instance)) return { kind: "dead", cause: "its instance left the group" };
+  if (!isSilent(node, config, now)) return { kind: "alive" };
+  const silentFor = `no heartbeat for ${Math.round((now - lastSignOfLife(node)) / 1000)} s`;
+  const groupSign = groupSaysGone(instance);
+  const machineGone = groupSign ?? (sign?.kind === "machine" ? sign.reason : undefined);
+  if (machineGone) return { kind: "dead", cause: `${silentFor}, and ${machineGone}` };
+  if (breakerOpen) return { kind: "silent" };
+  if (!carriesLive(node)) return { kind: "dead", cause: `${silentFor}, and it carries no stream` };
+  if (sign) return { kind: "dead", cause: `${silentFor}, and ${sign.reason}` };
+  return { kind: "silent" };
 }
 
 /** What the nodes' signs of life decide. */
 export interface Liveness {
   /** Nodes to declare DEAD now. */
   readonly markDead: Choice;
+  /** Silent nodes to declare SILENT now (those SILENT already stay so, without an event). */
+  readonly silence: Choice;
   /** DEAD nodes silent past `terminateDeadAfterMs` whose instance is still in the group: terminated. */
   readonly terminate: Choice;
   /** DEAD nodes whose instance is gone: their records are dropped. */
   readonly forget: readonly string[];
-  /** The nodes neither DEAD nor declared DEAD now. */
+  /** The nodes neither DEAD nor declared DEAD now (SILENT ones included: they are protected). */
   readonly alive: readonly MediaNode[];
-  /** Dead nodes (DEAD, or declared now) whose instance still holds a place in the group. */
+  /** Dead nodes (DEAD, or declared now) whose instance still holds a place in the group: replaceable. */
   readonly deadInGroup: readonly string[];
+  readonly breaker: SilenceBreaker;
+  /** The breaker's event, when it is open. */
+  readonly events: readonly FleetEvent[];
 }
 
-/** Liveness: which nodes are dead, and what becomes of the dead ones' instances and records. */
+/** Liveness: which nodes are dead or silent, and what becomes of the dead ones' instances and records. */
 export function liveness(
   nodes: readonly MediaNode[],
   instances: Instances,
+  signs: ReadonlyMap<string, MachineSign>,
   config: FleetConfig,
   now: number,
 ): Liveness {
-  const causes = new Map<MediaNode, string>();
+  const breaker = silenceBreaker(nodes, config, now);
+  const fates = new Map<MediaNode, Fate>();
   for (const node of nodes.filter((n) => n.state !== "DEAD")) {
-    const cause = causeOfDeath(node, instances.get(node.nodeId), config, now);
-    if (cause) causes.set(node, cause);
+    fates.set(node, fateOf(node, instances.get(node.nodeId), signs.get(node.nodeId), breaker.open, config, now));
   }
+  const dying = nodes.filter((n) => fates.get(n)?.kind === "dead");
+  const falling = nodes.filter((n) => fates.get(n)?.kind === "silent" && n.state !== "SILENT");
   const dead = nodes.filter((n) => n.state === "DEAD");
   const gone = (n: MediaNode) => instanceGone(instances.get(n.nodeId));
-  const longDead = dead.filter((n) => !gone(n) && now - lastSignOfLife(n) > terminateDeadAfterMs(config));
+  // With the breaker open, nothing is terminated for silence, not even a node DEAD before.
+  const longDead = breaker.open
+    ? []
+    : dead.filter((n) => !gone(n) && now - lastSignOfLife(n) > terminateDeadAfterMs(config));
+  const causeOf = (n: MediaNode) => (fates.get(n) as { cause: string }).cause;
+  const held = (n: MediaNode) => Object.values(n.streams).filter((s) => s.state === "LIVE").length;
   return {
-    markDead: choose([...causes.keys()], (n) =>
-      decided(now, "dead", `node ${n.nodeId} is DEAD: ${causes.get(n)}`, n.nodeId),
-    ),
+    markDead: choose(dying, (n) => decided(now, "dead", `node ${n.nodeId} is DEAD: ${causeOf(n)}`, n.nodeId)),
+    silence: choose(falling, (n) => {
+      const why = breaker.open
+        ? "the silence breaker is open"
+        : `it carries ${held(n)} stream(s) and nothing says its machine is gone`;
+      return decided(now, "silent", `node ${n.nodeId} is SILENT: kept, protected, out of placement (${why})`, n.nodeId);
+    }),
     terminate: choose(longDead, (n) => decided(now, "terminate", `terminating dead node ${n.nodeId}`, n.nodeId)),
     forget: dead.filter(gone).map((n) => n.nodeId),
-    alive: nodes.filter((n) => n.state !== "DEAD" && !causes.has(n)),
-    deadInGroup: nodes.filter((n) => (n.state === "DEAD" || causes.has(n)) && !gone(n)).map((n) => n.nodeId),
+    alive: nodes.filter((n) => n.state !== "DEAD" && fates.get(n)?.kind !== "dead"),
+    deadInGroup: breaker.open ? [] : [...dead, ...dying].filter((n) => !gone(n)).map((n) => n.nodeId),
+    breaker,
+    events: breaker.open
+      ? [
+          decided(
+            now,
+            "breaker",
+            `silence breaker open: ${breaker.together} of ${breaker.watched} nodes fell silent together ` +
+              `(threshold ${breaker.threshold}): the control plane is blamed, nothing is terminated for silence`,
+          ),
+        ]
+      : [],
   };
 }
 
@@ -228,7 +340,7 @@ export function liveness(
 
 /** What the policy wants, and what serves it now. */
 export interface Capacity {
-  readonly summary: ScalingSummary;
+  readonly summary: CapacitySummary;
   /** The ACTIVE nodes, in use or not. */
   readonly active: readonly MediaNode[];
   /** Nodes ready or launching: ACTIVE ones and booting ones. */
@@ -275,7 +387,7 @@ export function wantedCapacity(
   const launching = launchingCount(nodes, alive, group);
   const spare = spareWanted(alive, inUse, allInUseFull, config, now);
   const wanted = Math.min(config.maxNodes, group.max, Math.max(config.minNodes, inUse.length) + spare);
-  const summary: ScalingSummary = {
+  const summary: CapacitySummary = {
     inUse: inUse.length,
     active: active.length,
     launching,
@@ -449,9 +561,9 @@ export function launchesToContinue(alive: readonly MediaNode[], instances: Insta
 }
 
 /** Decides what the scaler should do now (pure): the steps above, each on what the ones before it decided. */
-export function decideScaling({ nodes, group, config, now }: ScalingInput): ScalingPlan {
+export function decideScaling({ nodes, group, config, now, machineSigns = new Map() }: ScalingInput): ScalingPlan {
   const instances: Instances = new Map(group.instances.map((i) => [i.instanceId, i]));
-  const life = liveness(nodes, instances, config, now);
+  const life = liveness(nodes, instances, machineSigns, config, now);
   const capacity = wantedCapacity(nodes, life.alive, group, config, now);
   const out = scaleOut(life.alive, life.deadInGroup, group, capacity, now);
   const drain = out.shortfall > 0 ? NOTHING : scaleIn(capacity, out.undrain.length, instances, config, now);
@@ -461,6 +573,7 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
     desiredCapacity: out.desiredCapacity,
     protect: protect.nodeIds,
     markDead: life.markDead.nodeIds,
+    silence: life.silence.nodeIds,
     undrain: out.undrain,
     drain: drain.nodeIds,
     terminate: [
@@ -470,9 +583,15 @@ export function decideScaling({ nodes, group, config, now }: ScalingInput): Scal
     replace: out.replace,
     forget: life.forget,
     continueLaunch: ready.nodeIds,
-    summary: capacity.summary,
+    summary: {
+      ...capacity.summary,
+      silent: life.alive.filter((n) => n.state === "SILENT").length + life.silence.nodeIds.length,
+      breakerOpen: life.breaker.open,
+    },
     events: [
+      ...life.events,
       ...life.markDead.events,
+      ...life.silence.events,
       ...life.terminate.events,
       ...out.events,
       ...drain.events,

@@ -7,10 +7,12 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { AsgFleet } from "../adapters/asg-fleet";
+import { AwsMachineEvidence } from "../adapters/aws-machine-evidence";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
 import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../adapters/dynamo-registry";
@@ -86,7 +88,12 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
 
 /** The scaler's dependencies on AWS. */
 export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
-  return { ...common(env), metrics: new CloudWatchMetrics(new CloudWatchClient({})) };
+  const cloudwatch = new CloudWatchClient({});
+  return {
+    ...common(env),
+    metrics: new CloudWatchMetrics(cloudwatch),
+    evidence: new AwsMachineEvidence(new EC2Client({}), cloudwatch),
+  };
 }
 
 /** The lifecycle handler's dependencies on AWS. */

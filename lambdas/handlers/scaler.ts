@@ -51,6 +51,8 @@ export function recordTick(telemetry: Telemetry, report: TickReport, now: number
   telemetry.gauge(METRIC.nodesActive, inState("ACTIVE"));
   telemetry.gauge(METRIC.nodesPending, inState("PENDING"));
   telemetry.gauge(METRIC.nodesDraining, inState("DRAINING"));
+  telemetry.gauge(METRIC.nodesSilent, report.plan?.summary.silent ?? inState("SILENT"));
+  telemetry.gauge(METRIC.silenceBreakerOpen, report.plan?.summary.breakerOpen ? 1 : 0);
   const slots = nodes.flatMap((n) => heldStreams(n, now).map((name) => slotOf(n, name)?.state));
   telemetry.gauge(METRIC.streamsLive, slots.filter((s) => s === "LIVE").length);
   telemetry.gauge(METRIC.streamsReserved, slots.filter((s) => s === "RESERVED").length);

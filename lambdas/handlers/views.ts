@@ -5,7 +5,7 @@
 import type { FleetConfig } from "../core/config";
 import { heldStreams, listStreams, type MediaNode, slotOf } from "../core/model";
 import { byFillOrder, estimatedCpu, isFull, slotLimit } from "../core/placement";
-import { idleSince } from "../core/scaling-plan";
+import { idleSince, silenceBreaker } from "../core/scaling-plan";
 import { type ApiDeps, httpHandler } from "./api";
 import { authorizeOperator } from "./auth";
 import { type HttpEvent, type HttpResult, json } from "./http";
@@ -38,7 +38,10 @@ async function nodes(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   await authorizeOperator(event, deps);
   const now = deps.now();
   const all = (await deps.registry.listNodes()).sort(byFillOrder);
-  return json(200, { nodes: all.map((node) => nodeView(node, now, deps.config)) });
+  return json(200, {
+    nodes: all.map((node) => nodeView(node, now, deps.config)),
+    silenceBreaker: silenceBreaker(all, deps.config, now),
+  });
 }
 
 async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {

@@ -666,6 +666,8 @@ describe("monitoring", () => {
         "RtmpFleet-ScalerStepsFailing",
         "RtmpFleet-NodesDead",
         "RtmpFleet-NodeWritesRefused",
+        "RtmpFleet-NodesSilent",
+        "RtmpFleet-SilenceBreakerOpen",
       ]),
     );
     for (const alarm of Object.values(alarms)) {

@@ -21,6 +21,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { DescribeInstanceStatusCommand } from "@aws-sdk/client-ec2";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { Context } from "aws-lambda";
 import { ENV, FUNCTION_NAMES, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
@@ -378,6 +379,18 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
           instance("i-c", "InService", false),
           instance("i-d", "InService", false),
         );
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
+    "asks EC2 and CloudWatch whether a silent node's machine is gone, and keeps it SILENT": {
+      arrange: () => {
+        const silent = { lastHeartbeatAt: Date.now() - 600_000, protectedFromScaleIn: true };
+        registryHolds(liveNode({ nodeId: "i-s", streams: { [CAMERA]: live("7") }, ...silent }));
+        groupHas({ desired: 1 }, instance("i-s", "InService", true));
+        mocks.ec2.on(DescribeInstanceStatusCommand).resolves({
+          InstanceStatuses: [{ InstanceId: "i-s", InstanceState: { Name: "running", Code: 16 } }],
+        });
       },
       event: () => ({}),
       expected: scalerRan(true),

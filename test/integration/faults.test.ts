@@ -14,6 +14,7 @@ import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
+import type { TickReport } from "../../lambdas/core/scaler-run";
 import { decideScaling } from "../../lambdas/core/scaling-plan";
 import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
@@ -132,6 +133,7 @@ describe("faults", () => {
 
   it("F3 a node that dies without any done: DEAD after 4 silent heartbeat periods, its streams removed", async () => {
     const { registry, clock, config, harness } = await twoNodesOneCamera();
+    harness.machines.crash("i-1"); // the machine is gone, as EC2 or its missing traffic tells
     clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds);
     await harness.heartbeat("i-2", { streams: [] });
     expect((await harness.tick()).plan?.markDead).toEqual([]); // exactly 4 periods: not yet
@@ -472,5 +474,60 @@ describe("faults", () => {
       CONTEXT,
     );
     expect(resolved.statusCode).toBe(200);
+  });
+
+  /** Ticks the scaler every heartbeat period for `seconds`, the nodes in `reporting` sending their heartbeats. */
+  async function run(fleet: Awaited<ReturnType<typeof twoNodesOneCamera>>, seconds: number, reporting: string[]) {
+    const reports: TickReport[] = [];
+    for (let t = 0; t < seconds; t += fleet.config.heartbeatSeconds) {
+      fleet.clock.advance(fleet.config.heartbeatSeconds);
+      for (const id of reporting)
+        await fleet.harness.heartbeat(id, { streams: await fleet.harness.registeredStreams(id) });
+      reports.push(await fleet.harness.tick());
+    }
+    return reports;
+  }
+
+  it("F16 one node's heartbeats blocked for 10 minutes while it carries a camera: kept, protected, alarmed, back after", async () => {
+    const fleet = await twoNodesOneCamera();
+    const { registry, group, launcher, harness } = fleet;
+    // i-1's agent cannot reach the control plane; its machine and nginx are fine (no evidence says otherwise).
+    const reports = await run(fleet, 600, ["i-2"]);
+    expect(reports.flatMap((r) => r.plan?.markDead ?? [])).toEqual([]);
+    expect(reports.flatMap((r) => [...(r.plan?.terminate ?? []), ...(r.plan?.replace ?? [])])).toEqual([]);
+    expect(launcher.stopped).toEqual([]);
+    expect((await group.describe()).instances.find((i) => i.instanceId === "i-1")?.protectedFromScaleIn).toBe(true);
+    expect(await registry.getNode("i-1")).toMatchObject({ state: "SILENT", streams: { cam: { state: "LIVE" } } });
+    // The alarm's metric: a SILENT node every run from the first one past 4 periods.
+    expect(reports.at(-1)?.plan?.summary).toMatchObject({ silent: 1, breakerOpen: false });
+    expect(reports.flatMap((r) => r.events).filter((e) => e.kind === "silent")).toHaveLength(1);
+    // Out of placement meanwhile: a new camera goes to i-2.
+    expect(await harness.camera("cam2")).toBe("i-2");
+    // Heartbeats return: in service again, with the stream its rtmp_stat lists.
+    await harness.heartbeat("i-1", { streams: [{ name: "cam", clientId: "1" }] });
+    expect(await registry.getNode("i-1")).toMatchObject({ state: "ACTIVE", streams: { cam: { state: "LIVE" } } });
+    expect((await harness.tick()).plan?.summary.silent).toBe(0);
+  });
+
+  it("F17 every node's heartbeats blocked for 10 minutes: no node terminated or declared dead", async () => {
+    const fleet = await twoNodesOneCamera();
+    const reports = await run(fleet, 600, []);
+    expect(
+      reports.flatMap((r) => [...(r.plan?.markDead ?? []), ...(r.plan?.terminate ?? []), ...(r.plan?.replace ?? [])]),
+    ).toEqual([]);
+    expect(fleet.launcher.stopped).toEqual([]);
+    expect(reports.at(-1)?.plan?.summary).toMatchObject({ breakerOpen: true, silent: 2 });
+    expect(reports.flatMap((r) => r.events).some((e) => e.kind === "breaker")).toBe(true);
+    expect(await fleet.registry.getNode("i-1")).toMatchObject({ state: "SILENT", streams: { cam: { state: "LIVE" } } });
+  });
+
+  it("F18 a node whose machine really died is still reaped within today's bound: DEAD past 4 periods, terminated past 8", async () => {
+    const fleet = await twoNodesOneCamera();
+    fleet.harness.machines.crash("i-1");
+    const reports = await run(fleet, 10 * fleet.config.heartbeatSeconds, ["i-2"]);
+    const at = (kind: "markDead" | "terminate") => reports.findIndex((r) => r.plan?.[kind].includes("i-1")) + 1; // heartbeat periods from the crash
+    expect(at("markDead")).toBe(DEAD_AFTER_HEARTBEATS + 1);
+    expect(at("terminate")).toBe(2 * DEAD_AFTER_HEARTBEATS + 1);
+    expect(fleet.launcher.stopped).toEqual(["i-1"]);
   });
 });

@@ -80,12 +80,12 @@ describe("scaler against moto", () => {
     expect(again.plan).toMatchObject({ desiredCapacity: undefined, drain: [], terminate: [], markDead: [] });
   });
 
-  it("a node whose agent goes silent is DEAD, its streams leave the registry, its cameras re-resolve, it is replaced", async () => {
+  it("a node whose machine crashes is DEAD, its streams leave the registry, its cameras re-resolve, it is replaced", async () => {
     const fleet = await motoFleet(config);
     await fleet.tick();
     await fleet.heartbeats();
     const node = await fleet.camera("c1");
-    fleet.silenced.add(node);
+    await fleet.crash(node); // EC2 says the instance is stopped
     fleet.clock.advance(61);
     await fleet.heartbeats();
     const report = await fleet.tick();
@@ -97,5 +97,25 @@ describe("scaler against moto", () => {
     await fleet.heartbeats();
     await fleet.tick();
     expect((await fleet.instances()).instances.map((i) => i.InstanceId)).not.toContain(node);
+  });
+
+  it("a node whose agent is cut off while it carries a camera is kept SILENT, never terminated, back with its heartbeats", async () => {
+    const fleet = await motoFleet(config);
+    await fleet.tick();
+    await fleet.heartbeats();
+    const node = await fleet.camera("c1");
+    fleet.silenced.add(node); // the machine and nginx run on; EC2 says it is running
+    for (let minute = 0; minute < 10; minute++) {
+      fleet.clock.advance(61);
+      await fleet.heartbeats();
+      const report = await fleet.tick();
+      expect(report.plan?.markDead).toEqual([]);
+      expect([...(report.plan?.terminate ?? []), ...(report.plan?.replace ?? [])]).not.toContain(node);
+    }
+    expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(node);
+    expect(await fleet.registry.getNode(node)).toMatchObject({ state: "SILENT", streams: { c1: { state: "LIVE" } } });
+    fleet.silenced.delete(node);
+    await fleet.heartbeats();
+    expect(await fleet.registry.getNode(node)).toMatchObject({ state: "ACTIVE", streams: { c1: { state: "LIVE" } } });
   });
 });

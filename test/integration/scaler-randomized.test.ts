@@ -1,7 +1,7 @@
 /**
- * Randomized scenarios against moto: cameras come and go, time passes, CPU moves, agents go
- * silent; after every scaler tick the invariants of the operator's demands must hold:
- * - no instance that carried a live stream (on a node still heard from) was terminated;
+ * Randomized scenarios against moto: cameras come and go, time passes, CPU moves, machines crash
+ * and agents are cut off; after every scaler tick the invariants of the operator's demands must hold:
+ * - no instance that carried a live stream and whose machine is up was terminated, heard from or not;
  * - every node carrying a stream or reservation is protected in the group after the tick;
  * - the desired capacity stays within [min(minNodes + bufferNodes, maxNodes), maxNodes], and the
  *   nodes ready or launching cover those in use plus the spare;
@@ -45,7 +45,10 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
       fleet.clock.advance(Math.floor(random() * 200));
       const { instances } = await fleet.instances();
       if (random() < 0.08 && instances.length > 0) {
-        fleet.silenced.add(instances[Math.floor(random() * instances.length)]?.InstanceId as string);
+        const id = instances[Math.floor(random() * instances.length)]?.InstanceId as string;
+        // Half the time the machine crashes; half the time only its heartbeats stop reaching us.
+        if (random() < 0.5) await fleet.crash(id);
+        else fleet.silenced.add(id);
       }
       await fleet.heartbeats((_, streams) => Math.min(100, 3 + streams * (5 + random() * 25)));
       for (let i = Math.floor(random() * 5); i > 0; i--) {
@@ -61,7 +64,7 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
       }
 
       const carryingBefore = await fleet.carrying();
-      const heardFrom = (id: string) => !fleet.silenced.has(id);
+      const machineUp = (id: string) => !fleet.crashed.has(id);
       const [a, b] = await Promise.all([fleet.tick({ owner: "scaler-a" }), fleet.tick({ owner: "scaler-b" })]);
       const context = `seed ${seed}, step ${step}, config ${JSON.stringify(config)}`;
       expect({ context, ran: [a.ran, b.ran].filter(Boolean).length }).toEqual({ context, ran: 1 });
@@ -69,7 +72,7 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
       const inGroup = new Map(after.instances.map((i) => [i.InstanceId as string, i]));
 
       for (const [nodeId] of carryingBefore) {
-        if (heardFrom(nodeId))
+        if (machineUp(nodeId))
           expect({ context, nodeId, terminated: !inGroup.has(nodeId) }).toEqual({ context, nodeId, terminated: false });
       }
       for (const [nodeId, node] of await fleet.carrying()) {
@@ -96,8 +99,12 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
         return !node || node.state === "ACTIVE" || node.state === "PENDING";
       }).length;
       const needed = Math.min(config.maxNodes, Math.max(config.minNodes, inUse) + config.bufferNodes);
+      // A SILENT node keeps its place in the group (its cameras still stream): at the group's
+      // maximum, it is a place the spare cannot have, and that is the price of never cutting it.
+      const silentPlaces =
+        after.desired >= config.maxNodes ? [...nodesAfter.values()].filter((n) => n.state === "SILENT").length : 0;
       const detail =
-        readyOrLaunching >= needed
+        readyOrLaunching + silentPlaces >= needed
           ? ""
           : JSON.stringify({
               inUse,
@@ -112,25 +119,29 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
               silenced: [...fleet.silenced],
               plan: a.ran ? a.plan : b.plan,
             });
-      expect({ context, covered: readyOrLaunching >= needed, detail }).toEqual({ context, covered: true, detail: "" });
+      expect({ context, covered: readyOrLaunching + silentPlaces >= needed, detail }).toEqual({
+        context,
+        covered: true,
+        detail: "",
+      });
 
       // Straight after, with nothing changed, a scaler has nothing left to do about capacity.
       const again = await fleet.tick({ owner: "scaler-b" });
       expect({ context, desired: again.plan?.desiredCapacity }).toEqual({ context, desired: undefined });
     }
-    // Silent nodes are eventually declared DEAD, their streams gone.
+    // Crashed nodes are eventually declared DEAD, their streams gone; cut-off ones that carry
+    // streams are kept SILENT, their streams registered.
     fleet.clock.advance(DEAD_AFTER_HEARTBEATS * config.heartbeatSeconds + 1);
     await fleet.heartbeats();
     await fleet.tick();
     for (const id of fleet.silenced) {
       const node = await fleet.registry.getNode(id);
-      if (node)
-        expect({ seed, id, state: node.state, streams: node.streams }).toEqual({
-          seed,
-          id,
-          state: "DEAD",
-          streams: {},
-        });
+      if (!node) continue;
+      const carries = Object.values(node.streams).some((s) => s.state === "LIVE");
+      const expected = fleet.crashed.has(id) ? "DEAD" : carries ? "SILENT" : ["SILENT", "DEAD"];
+      const state = Array.isArray(expected) && expected.includes(node.state) ? expected : node.state;
+      expect({ seed, id, state }).toEqual({ seed, id, state: expected });
+      if (fleet.crashed.has(id)) expect({ seed, id, streams: node.streams }).toEqual({ seed, id, streams: {} });
     }
   });
 });

@@ -6,6 +6,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -21,6 +22,7 @@ export function mockAwsClients() {
     autoscaling: mockClient(AutoScalingClient),
     cloudwatch: mockClient(CloudWatchClient),
     dynamodb: mockClient(DynamoDBClient),
+    ec2: mockClient(EC2Client),
     lambda: mockClient(LambdaClient),
     secretsmanager: mockClient(SecretsManagerClient),
     ssm: mockClient(SSMClient),
@@ -91,7 +93,8 @@ export function iamRequestOf(command: SentCommand, groupOf: (instanceId: string)
       if (command.name === "DescribeAutoScalingGroupsCommand") return { action, resource: "*" };
       return { action, resource: groupArn(input.AutoScalingGroupName ?? groupOf(input.InstanceId)) };
     case "cloudwatch":
-      // GetMetricData has no resource-level permissions.
+    case "ec2":
+      // GetMetricData and DescribeInstanceStatus have no resource-level permissions.
       return { action, resource: "*" };
     case "lambda":
       return {

@@ -11,7 +11,9 @@ import {
   DescribeAutoScalingGroupsCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { EC2Client, StopInstancesCommand } from "@aws-sdk/client-ec2";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
+import { AwsMachineEvidence } from "../../lambdas/adapters/aws-machine-evidence";
 import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import type { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import type { FleetConfig } from "../../lambdas/core/config";
@@ -63,6 +65,7 @@ export async function motoFleet(config: FleetConfig, options: { max?: number } =
     registry,
     fleet,
     metrics: new CloudWatchMetrics(cloudwatch),
+    evidence: new AwsMachineEvidence(new EC2Client({}), cloudwatch),
     config,
     now: clock.now,
     owner: "scaler-1",
@@ -73,8 +76,10 @@ export async function motoFleet(config: FleetConfig, options: { max?: number } =
 
 /** Drives a moto fleet: cameras, agents, CPU datapoints, and views of the group. */
 export class MotoFleetHarness extends FleetHarness {
-  /** Agents that no longer report (their node "crashed"). */
+  /** Agents that no longer report: their machine crashed, or only their heartbeats are blocked. */
   readonly silenced = new Set<string>();
+  /** Machines that crashed (a subset of `silenced`): the evidence port says so. */
+  readonly crashed = new Set<string>();
 
   constructor(
     deps: HarnessDeps,
@@ -85,6 +90,13 @@ export class MotoFleetHarness extends FleetHarness {
     readonly clock: TestClock,
   ) {
     super(deps);
+  }
+
+  /** The node's machine crashes: no more heartbeats, and EC2 says the instance is stopped. */
+  async crash(nodeId: string): Promise<void> {
+    this.silenced.add(nodeId);
+    this.crashed.add(nodeId);
+    await new EC2Client({}).send(new StopInstancesCommand({ InstanceIds: [nodeId] }));
   }
 
   /** The group's instances as moto reports them. */

@@ -62,6 +62,7 @@ describe("the knob table", () => {
       "maxNodes",
       "scaleInIdleSeconds",
       "heartbeatSeconds",
+      "silenceBreakerPercent",
     ]);
   });
 
@@ -94,6 +95,7 @@ describe("the knob table", () => {
       maxNodes: 10,
       scaleInIdleSeconds: 600,
       heartbeatSeconds: 15,
+      silenceBreakerPercent: 30,
     });
   });
 

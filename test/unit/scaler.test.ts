@@ -112,12 +112,13 @@ describe("runScalerTick over the in-process group", () => {
     });
   });
 
-  it("declares a silent node DEAD, removes its streams, terminates its instance later, then forgets it", async () => {
+  it("declares a node whose machine went down DEAD, removes its streams, terminates its instance later, then forgets it", async () => {
     const { harness, group, heartbeats, clock, registry } = await fleet();
     await harness.tick();
     await heartbeats();
     await harness.camera("c1");
-    clock.advance(61); // i-1's agent is silent from now on; i-2's keeps reporting
+    harness.machines.crash("i-1");
+    clock.advance(61); // i-1 is silent from now on; i-2's agent keeps reporting
     await harness.heartbeat("i-2", { streams: [] });
     const first = await harness.tick();
     expect(first.plan?.markDead).toEqual(["i-1"]);

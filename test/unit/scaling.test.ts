@@ -1,14 +1,16 @@
 import type { FleetConfig } from "../../lambdas/core/config";
 import type { GroupInstance } from "../../lambdas/core/group";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import type { MachineSign } from "../../lambdas/core/ports";
 import {
-  causeOfDeath,
   decideScaling,
+  fateOf,
   idleSince,
   raisedCapacity,
   type ScalingPlan,
   scaleInCandidates,
   scaleOut,
+  silenceBreaker,
   wantedCapacity,
 } from "../../lambdas/core/scaling-plan";
 import { makeConfig, makeNode, T0 } from "../support/builders";
@@ -387,18 +389,130 @@ describe("the steps of the decision, each on its own", () => {
     protectedFromScaleIn,
   });
 
-  it.each<[string, MediaNode, GroupInstance | undefined, string | undefined]>([
-    ["a node that reports lives", node("a"), inService("a"), undefined],
-    ["a silent node is dead", node("a", { lastHeartbeatAt: NOW - 61_000 }), inService("a"), "no heartbeat for 61 s"],
+  const silentFor61 = { lastHeartbeatAt: NOW - 61_000 };
+  const traffic: MachineSign = { kind: "traffic", reason: "it received 0 bytes" };
+  const machine: MachineSign = { kind: "machine", reason: "EC2 says it is stopped" };
+  it.each<[string, MediaNode, GroupInstance | undefined, MachineSign | undefined, boolean, string]>([
+    ["a node that reports lives", node("a"), inService("a"), undefined, false, "alive"],
+    [
+      "a silent node carrying a stream, nothing else known, is SILENT",
+      node("a", { ...silentFor61, streams: live(1) }),
+      inService("a"),
+      undefined,
+      false,
+      "silent",
+    ],
+    [
+      "a silent node carrying nothing is dead",
+      node("a", silentFor61),
+      inService("a"),
+      undefined,
+      false,
+      "dead: no heartbeat for 61 s, and it carries no stream",
+    ],
+    [
+      "a silent node carrying a stream that receives no traffic is dead",
+      node("a", { ...silentFor61, streams: live(1) }),
+      inService("a"),
+      traffic,
+      false,
+      "dead: no heartbeat for 61 s, and it received 0 bytes",
+    ],
+    [
+      "a silent node whose machine is gone is dead",
+      node("a", { ...silentFor61, streams: live(1) }),
+      inService("a"),
+      machine,
+      false,
+      "dead: no heartbeat for 61 s, and EC2 says it is stopped",
+    ],
+    [
+      "a silent node whose instance Auto Scaling found unhealthy is dead",
+      node("a", { ...silentFor61, streams: live(1) }),
+      { ...inService("a"), unhealthy: true },
+      undefined,
+      false,
+      "dead: no heartbeat for 61 s, and Auto Scaling's health check found its instance unhealthy",
+    ],
     [
       "a silent PENDING node is its launch hook's to judge",
       node("a", { state: "PENDING", lastHeartbeatAt: NOW - 600_000 }),
       inService("a"),
       undefined,
+      false,
+      "alive",
     ],
-    ["a node whose instance left is dead", node("a"), undefined, "its instance left the group"],
-  ])("causeOfDeath: %s", (_, n, instance, cause) => {
-    expect(causeOfDeath(n, instance, config, NOW)).toBe(cause);
+    ["a node whose instance left is dead", node("a"), undefined, undefined, false, "dead: its instance left the group"],
+    ["breaker open: a silent empty node is SILENT", node("a", silentFor61), inService("a"), undefined, true, "silent"],
+    [
+      "breaker open: no traffic says nothing, the node is SILENT",
+      node("a", { ...silentFor61, streams: live(1) }),
+      inService("a"),
+      traffic,
+      true,
+      "silent",
+    ],
+    [
+      "breaker open: a machine that is gone is still dead",
+      node("a", { ...silentFor61, streams: live(1) }),
+      inService("a"),
+      machine,
+      true,
+      "dead: no heartbeat for 61 s, and EC2 says it is stopped",
+    ],
+  ])("fateOf: %s", (_, n, instance, sign, breakerOpen, expected) => {
+    const fate = fateOf(n, instance, sign, breakerOpen, config, NOW);
+    expect(fate.kind === "dead" ? `dead: ${fate.cause}` : fate.kind).toBe(expected);
+  });
+
+  const silentSince = (ids: string[], at: (i: number) => number) =>
+    ids.map((id, i) => node(id, { lastHeartbeatAt: at(i), streams: live(1) }));
+  it.each<[string, MediaNode[], boolean]>([
+    [
+      "1 of 10 silent: closed",
+      [
+        ...silentSince(["s1"], () => NOW - 61_000),
+        ...silentSince(["a", "b", "c", "d", "e", "f", "g", "h", "i"], () => NOW),
+      ],
+      false,
+    ],
+    [
+      "2 of 10 silent together: closed (30% is 3)",
+      [
+        ...silentSince(["s1", "s2"], () => NOW - 61_000),
+        ...silentSince(["a", "b", "c", "d", "e", "f", "g", "h"], () => NOW),
+      ],
+      false,
+    ],
+    [
+      "3 of 10 silent together: open",
+      [
+        ...silentSince(["s1", "s2", "s3"], (i) => NOW - 61_000 - i * 5000),
+        ...silentSince(["a", "b", "c", "d", "e", "f", "g"], () => NOW),
+      ],
+      true,
+    ],
+    [
+      "3 of 10 silent, minutes apart: closed (nodes failing one by one)",
+      [
+        ...silentSince(["s1", "s2", "s3"], (i) => NOW - 61_000 - i * 120_000),
+        ...silentSince(["a", "b", "c", "d", "e", "f", "g"], () => NOW),
+      ],
+      false,
+    ],
+    [
+      "2 of 3 silent together: open (at least 2)",
+      [...silentSince(["s1", "s2"], () => NOW - 61_000), ...silentSince(["a"], () => NOW)],
+      true,
+    ],
+    ["1 of 1 silent: closed (at least 2)", silentSince(["s1"], () => NOW - 61_000), false],
+    [
+      "every node silent together for ten minutes: open",
+      silentSince(["a", "b", "c", "d"], (i) => NOW - 600_000 - i * 1000),
+      true,
+    ],
+  ])("silenceBreaker: %s", (_, nodes, open) => {
+    expect(silenceBreaker(nodes, config, NOW).open).toBe(open);
   });
 
   it("wantedCapacity counts in use, launching and the spare", () => {
