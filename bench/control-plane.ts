@@ -15,7 +15,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { build } from "esbuild";
 import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import { ENV, FUNCTION_NAMES } from "../lambdas/contract";
-import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
+import { cameraKey } from "../lambdas/core/credentials";
 import { createDoneHandler, createPublishHandler } from "../lambdas/handlers/hooks";
 import { createResolveHandler } from "../lambdas/handlers/resolve";
 import { type CommandSpec, noArguments } from "../scripts/command-line";
@@ -28,6 +28,7 @@ import {
   makeNode,
   SECRETS,
   TestClock,
+  testNodeSecret,
 } from "../test/support/builders";
 import { MOTO_ENV, startMoto } from "../test/support/moto";
 import { freshDynamoRegistry } from "../test/support/registry-table";
@@ -78,7 +79,7 @@ async function handlerCosts() {
       });
       const headers = {
         "x-node-id": nodeId,
-        "x-node-secret": nodeSecret(SECRETS.nodeMaster, nodeId),
+        "x-node-secret": testNodeSecret(nodeId),
         "content-type": "application/x-www-form-urlencoded",
       };
       await measure("publish", () =>
@@ -142,7 +143,7 @@ async function bundles() {
       const env = {
         ...process.env,
         [ENV.table]: "t",
-        [ENV.nodeSecret]: "s",
+        [ENV.instanceArnPrefix]: "arn:aws:ec2:us-east-1:123456789012:instance/",
         [ENV.groupName]: "g",
         [ENV.launchHook]: "l",
         [ENV.terminateHook]: "t",

@@ -8,7 +8,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { FleetConfig } from "../lambdas/core/config";
-import { nodeSecret } from "../lambdas/core/credentials";
 import { heldStreams } from "../lambdas/core/model";
 import { slotLimit } from "../lambdas/core/placement";
 import type { Registry } from "../lambdas/core/registry";
@@ -24,9 +23,9 @@ import {
   makeConfig,
   makeDeps,
   makeNode,
-  SECRETS,
   T0,
   TestClock,
+  testNodeSecret,
 } from "../test/support/builders";
 import { MOTO_ENV, startMoto } from "../test/support/moto";
 import { freshDynamoRegistry } from "../test/support/registry-table";
@@ -79,7 +78,7 @@ async function run(target: string, registry: Registry, send: Send): Promise<Outc
           body: callbackBody({ call: "publish", name: stream, clientid: String(i + 1), type: "live" }),
           headers: {
             "x-node-id": nodeId,
-            "x-node-secret": nodeSecret(SECRETS.nodeMaster, nodeId),
+            "x-node-secret": testNodeSecret(nodeId),
             "content-type": "application/x-www-form-urlencoded",
           },
         }),

@@ -60,7 +60,6 @@ export const NODE_HEADERS = { id: "x-node-id", secret: "x-node-secret" } as cons
 export const ENV = {
   table: "REGISTRY_TABLE",
   fleetConfig: "FLEET_CONFIG",
-  nodeSecret: "NODE_SECRET_ID",
   cameraSecret: "CAMERA_SECRET_ID",
   operatorSecret: "OPERATOR_SECRET_ID",
   scalerFunction: "SCALER_FUNCTION_NAME",
@@ -68,6 +67,8 @@ export const ENV = {
   launchHook: "LAUNCH_HOOK_NAME",
   terminateHook: "TERMINATE_HOOK_NAME",
   nodeSecretPrefix: "NODE_SECRET_PARAMETER_PREFIX",
+  /** An instance's ARN without its id (`arn:aws:ec2:REGION:ACCOUNT:instance/`): node secrets are tagged with it. */
+  instanceArnPrefix: "NODE_INSTANCE_ARN_PREFIX",
   /** Powertools' own: the `service` of every log line and metric (the fleet's name). */
   serviceName: "POWERTOOLS_SERVICE_NAME",
 } as const;
@@ -134,6 +135,9 @@ export const LIFECYCLE = {
   launchEvent: "EC2 Instance-launch Lifecycle Action",
   terminateEvent: "EC2 Instance-terminate Lifecycle Action",
 } as const;
+
+/** The tag of a node's secret parameter that names the only instance allowed to read it (its ARN). */
+export const NODE_SECRET_INSTANCE_TAG = "rtmp-fleet:instance";
 
 /** The port cameras publish on, and the nginx-rtmp application they publish to. */
 export const RTMP_PORT = 1935;

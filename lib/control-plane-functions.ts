@@ -112,20 +112,21 @@ function environments({ names, fleetConfig, table, secrets }: ControlPlaneFuncti
     [ENV.serviceName]: names.fleetName,
   };
   const policy = { ...fleet, [ENV.fleetConfig]: JSON.stringify(fleetConfig) };
-  const http = { ...policy, [ENV.nodeSecret]: secrets.nodeMasterSecret.secretArn };
+  const http = policy;
+  // Where node secrets are written, and the ARN they are tagged with (the node role reads by the tag).
+  const nodeSecrets = {
+    [ENV.nodeSecretPrefix]: names.nodeSecretParameterPrefix,
+    [ENV.instanceArnPrefix]: stackArn("ec2", "instance/"),
+  };
   const cameraSecret: Environment = secrets.cameraMasterSecret
     ? { [ENV.cameraSecret]: secrets.cameraMasterSecret.secretArn }
     : {};
   return {
-    scaler: policy,
+    scaler: { ...policy, ...nodeSecrets },
     http,
     camera: { ...http, ...cameraSecret },
     operator: { ...http, [ENV.operatorSecret]: secrets.operatorTokenSecret.secretArn },
-    lifecycle: {
-      ...fleet,
-      [ENV.nodeSecret]: secrets.nodeMasterSecret.secretArn,
-      [ENV.nodeSecretPrefix]: names.nodeSecretParameterPrefix,
-    },
+    lifecycle: { ...fleet, ...nodeSecrets },
   };
 }
 
@@ -166,7 +167,7 @@ export class ControlPlaneFunctions {
     };
     grantData(this.functions, props);
     grantGroupActions(this.functions, props.names);
-    grantNodeSecretParameters(this.functions.lifecycle, props.names);
+    grantNodeRegistration([this.functions.lifecycle, this.functions.scaler], props.names);
   }
 }
 
@@ -198,7 +199,6 @@ function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsP
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
     );
-  for (const fn of [f.publish, f.done, f.heartbeat, f.lifecycle]) readSecret(fn, secrets.nodeMasterSecret);
   const { cameraMasterSecret } = secrets;
   if (cameraMasterSecret) for (const fn of [f.resolve, f.publish, f.done]) readSecret(fn, cameraMasterSecret);
   for (const fn of [f.nodes, f.streams, f.events]) readSecret(fn, secrets.operatorTokenSecret);
@@ -248,19 +248,32 @@ function grantGroupActions(f: FleetFunctions, names: FleetNames) {
   );
 }
 
-/** Node secrets: one SecureString per instance, written at launch and deleted at termination. */
-function grantNodeSecretParameters(lifecycle: FleetFunction, names: FleetNames) {
+/**
+ * Registering nodes (the lifecycle Lambda, and the scaler repairing a missed launch): one
+ * SecureString per instance, created with its tag if absent (read back otherwise) and deleted when
+ * the node goes; and the instance's public address from EC2.
+ */
+function grantNodeRegistration(fns: readonly FleetFunction[], names: FleetNames) {
   const parameters = `parameter${names.nodeSecretParameterPrefix}/*`;
-  lifecycle.role.addToPrincipalPolicy(
-    new PolicyStatement({
-      actions: ["ssm:PutParameter", "ssm:DeleteParameter"],
-      resources: [stackArn("ssm", parameters)],
-    }),
-  );
-  acknowledge(
-    lifecycle.role,
-    wildcardFinding("ssm", parameters),
-    "The lifecycle Lambda writes and deletes one parameter per instance under this fleet's own path; " +
-      "instance ids are not known in advance.",
-  );
+  for (const fn of fns) {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:GetParameter", "ssm:DeleteParameter"],
+        resources: [stackArn("ssm", parameters)],
+      }),
+    );
+    acknowledge(
+      fn.role,
+      wildcardFinding("ssm", parameters),
+      "One parameter per instance under this fleet's own path, written at registration (with the tag naming the " +
+        "only instance that may read it) and deleted when the node goes; instance ids are not known in advance.",
+    );
+    fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ["ec2:DescribeInstances"], resources: ["*"] }));
+    acknowledge(
+      fn.role,
+      "AwsSolutions-IAM5[Resource::*]",
+      "ec2:DescribeInstances supports no resource-level permissions; it is read-only, and asks for the public " +
+        "address of this fleet's own instances only.",
+    );
+  }
 }

@@ -21,8 +21,6 @@ const DERIVED_KEYS =
 
 /** Builds the master secrets in the fleet's scope (see lib/rtmp-fleet.ts for why not a child construct). */
 export class FleetSecrets {
-  /** Master secret of the node secrets (each node's is an HMAC of its instance id). */
-  public readonly nodeMasterSecret: Secret;
   /** Master secret of the camera keys; undefined when camera keys are off. */
   public readonly cameraMasterSecret?: Secret;
   /** Bearer token of the operator views (GET /nodes, /streams, /events). */
@@ -32,11 +30,6 @@ export class FleetSecrets {
     private readonly scope: Construct,
     private readonly props: FleetSecretsProps,
   ) {
-    this.nodeMasterSecret = this.secret(
-      "NodeMasterSecret",
-      "master secret of the media nodes' secrets",
-      `Node secrets ${DERIVED_KEYS}`,
-    );
     this.cameraMasterSecret = props.requireCameraKeys
       ? this.secret(
           "CameraMasterSecret",

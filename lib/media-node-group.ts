@@ -29,11 +29,11 @@ import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
-import { LIFECYCLE, RTMP_PORT } from "../lambdas/contract";
+import { LIFECYCLE, NODE_SECRET_INSTANCE_TAG, RTMP_PORT } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
 import { type FleetNames, stackArn } from "./fleet-names";
 import { mediaNodeUserData } from "./media-node-user-data";
-import { acknowledge } from "./nag";
+import { acknowledge, wildcardFinding } from "./nag";
 
 /** How long a launching node may take to report ready before the group abandons it (seconds). */
 export const LAUNCH_HOOK_TIMEOUT_SECONDS = 600;
@@ -113,13 +113,23 @@ export class MediaNodeGroup {
       "The SSM Agent's Session Manager calls: ssmmessages' channel actions support no resource-level permissions, " +
         "and ssm:UpdateInstanceInformation is the agent's heartbeat for its own instance; no parameter read is among them.",
     );
-    // Each node reads its own secret only: ${ec2:InstanceID} is the IAM policy variable that
-    // instance-role credentials carry. Written as a literal (not a CDK token) inside Fn::Join.
+    // Each node reads its own secret only: the parameter is tagged with its instance's ARN when it is
+    // issued, and ec2:SourceInstanceARN is the key that instance-role credentials carry. The
+    // variable is written as a literal (not a CDK token).
+    const secrets = `parameter${names.nodeSecretParameterPrefix}/*`;
     role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ["ssm:GetParameter"],
-        resources: [stackArn("ssm", `parameter${names.nodeSecretParameterPrefix}/\${ec2:InstanceID}`)],
+        resources: [stackArn("ssm", secrets)],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by IAM
+        conditions: { StringEquals: { [`aws:ResourceTag/${NODE_SECRET_INSTANCE_TAG}`]: "${ec2:SourceInstanceARN}" } },
       }),
+    );
+    acknowledge(
+      role,
+      wildcardFinding("ssm", secrets),
+      "Each node's secret is a parameter of its own, named by its instance id, which is not known at deploy: " +
+        "the condition on the parameter's instance tag lets a node read its own parameter only.",
     );
     return role;
   }

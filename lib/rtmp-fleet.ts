@@ -182,8 +182,6 @@ export class RtmpFleet extends Construct {
   public readonly vpc: IVpc;
   /** The registry of nodes, streams and reservations; retained, with deletion protection, by default. */
   public readonly table: Table;
-  /** Master secret of the node secrets. */
-  public readonly nodeMasterSecret: Secret;
   /** Master secret of the camera keys; undefined when camera keys are off. */
   public readonly cameraMasterSecret?: Secret;
   /** Bearer token of the operator views (GET /nodes, /streams, /events). */
@@ -239,7 +237,6 @@ export class RtmpFleet extends Construct {
     const { table } = new FleetRegistry(this, { removalPolicy: settings.tableRemovalPolicy });
     this.table = table;
     const secrets = new FleetSecrets(this, { fleetName, requireCameraKeys: settings.requireCameraKeys });
-    this.nodeMasterSecret = secrets.nodeMasterSecret;
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
     const { functions } = new ControlPlaneFunctions(this, {

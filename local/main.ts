@@ -4,19 +4,20 @@
  * the media-node group is a local fleet of real nginx-rtmp processes rendered from the AWS nodes'
  * template, with the same callbacks, heartbeat agent, lifecycle, protection and scaler decision.
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
+import { MemoryNodeCredentials } from "../lambdas/adapters/memory-node-credentials";
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
-import { cameraKey, nodeSecret } from "../lambdas/core/credentials";
+import { cameraKey } from "../lambdas/core/credentials";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams, slotOf } from "../lambdas/core/model";
+import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { readCommandLine } from "../scripts/command-line";
@@ -56,11 +57,17 @@ function localNodesRoute(nodes: LocalNginxFleet) {
   };
 }
 
-/** What every step of local mode reads: its options, the registry and the master of the node secrets. */
+/** What every step of local mode reads: its options, the registry and the nodes' secrets. */
 interface LocalRun {
   readonly options: LocalOptions;
   readonly registry: MemoryRegistry;
-  readonly nodeMaster: string;
+  /** Each node's secret, issued at its launch and handed to its files when it starts. */
+  readonly credentials: MemoryNodeCredentials;
+}
+
+/** Where cameras reach local nodes: known once a node's nginx runs (the scaler fills it in then). */
+function localAddresses(nodes: LocalNginxFleet): InstanceAddresses {
+  return { rtmpBaseUrl: async (id) => nodes.list().find((n) => n.instanceId === id)?.rtmpBaseUrl };
 }
 
 /**
@@ -69,18 +76,18 @@ interface LocalRun {
  * @param apiUrl the control plane's URL, known once it listens (the nodes' agents call it)
  */
 function buildFleet(run: LocalRun, apiUrl: () => string): { nodes: LocalNginxFleet; group: ProcessGroup } {
-  const { options, registry, nodeMaster } = run;
+  const { options, registry, credentials } = run;
   LocalNginxFleet.reapStale(options.workDir, say);
   const nodes = new LocalNginxFleet({
     workDir: path.join(options.workDir, `run-${process.pid}`),
     apiUrl,
-    secretOf: (id) => nodeSecret(nodeMaster, id),
+    secretOf: (id) => credentials.secretOf(id) ?? "",
     heartbeatSeconds: options.config.heartbeatSeconds,
     log: say,
   });
   process.on("exit", () => nodes.killAllNow());
 
-  const fleetDeps = () => ({ registry, fleet: group, now: Date.now });
+  const fleetDeps = () => ({ registry, fleet: group, now: Date.now, credentials, addresses: localAddresses(nodes) });
   const group: ProcessGroup = new ProcessGroup({
     min: 0,
     max: options.config.maxNodes,
@@ -144,6 +151,8 @@ function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: Proce
         now: Date.now,
         owner,
         evidence,
+        credentials: run.credentials,
+        addresses: localAddresses(fleet.nodes),
       });
       for (const event of report.events) say(event.message);
     },
@@ -158,7 +167,7 @@ async function startControlPlane(
   fleet: { nodes: LocalNginxFleet; group: ProcessGroup },
   scaler: ScalerLoop,
 ): Promise<ApiServer> {
-  const { options, registry, nodeMaster } = run;
+  const { options, registry } = run;
   const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
   const deps: ApiDeps = {
     registry,
@@ -166,7 +175,7 @@ async function startControlPlane(
     now: Date.now,
     logger,
     telemetry: new MemoryTelemetry(),
-    secrets: staticSecrets({ nodeMaster, cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
+    secrets: staticSecrets({ cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };
@@ -238,7 +247,7 @@ async function shutdown(timer: NodeJS.Timeout, scaler: ScalerLoop, server: ApiSe
 
 /** Starts local mode; resolves when it has stopped (Ctrl-C). */
 export async function runLocal(options: LocalOptions): Promise<void> {
-  const run: LocalRun = { options, registry: new MemoryRegistry(), nodeMaster: randomBytes(24).toString("base64url") };
+  const run: LocalRun = { options, registry: new MemoryRegistry(), credentials: new MemoryNodeCredentials() };
   let apiUrl = "";
   const fleet = buildFleet(run, () => apiUrl);
   const scaler = scalerLoop(run, fleet);

@@ -11,7 +11,10 @@
  * not import test code, while tests may import the simulator; and not in lambdas/, whose modules
  * are what the Lambdas are built from.
  */
+
+import { MemoryNodeCredentials } from "../lambdas/adapters/memory-node-credentials";
 import { ProcessGroup, type ProcessGroupOptions } from "../lambdas/adapters/process-group";
+import { RTMP_APP, RTMP_PORT } from "../lambdas/contract";
 import {
   type AdmitOutcome,
   admitPublish,
@@ -27,13 +30,31 @@ import {
 } from "../lambdas/core/heartbeat";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { slotOf } from "../lambdas/core/model";
-import type { MachineEvidence, MachineSign, SilentNode } from "../lambdas/core/ports";
+import type { InstanceAddresses, MachineEvidence, MachineSign, SilentNode } from "../lambdas/core/ports";
 import type { Registry } from "../lambdas/core/registry";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../lambdas/core/scaler-run";
 import { type DoneOutcome, type DoneReport, endStream } from "../lambdas/core/streams";
 
+/** Where an in-process fleet's nodes get their secrets, and where cameras reach them. */
+export interface NodeServices {
+  readonly credentials: MemoryNodeCredentials;
+  readonly addresses: InstanceAddresses;
+}
+
+/**
+ * Node services for an in-process fleet: secrets in memory, and every node reachable at
+ * `rtmp://<node id>.<domain>:1935/live`.
+ * @param secretFor a fixed secret per node (tests that build node records themselves)
+ */
+export function nodeServices(domain: string, secretFor?: (nodeId: string) => string): NodeServices {
+  return {
+    credentials: new MemoryNodeCredentials(secretFor),
+    addresses: { rtmpBaseUrl: async (nodeId) => `rtmp://${nodeId}.${domain}:${RTMP_PORT}/${RTMP_APP}` },
+  };
+}
+
 /** What the fleet's drivers use: the Lambdas' dependencies, in one process. */
-export interface HarnessDeps extends ScalerDeps, CameraDeps {}
+export interface HarnessDeps extends Omit<ScalerDeps, keyof NodeServices>, CameraDeps, NodeServices {}
 
 /** What a node's agent measured and saw in its `rtmp_stat` (nginx answers). */
 export type AgentReading = Pick<HeartbeatReport, "streams" | "cpuPercent" | "streamsAverage">;
@@ -64,14 +85,16 @@ export class FleetHarness {
   readonly deps: HarnessDeps;
 
   /**
-   * @param deps the registry, the group, the policy, the clock, and where scale-out requests go
-   * @param domain the domain of the nodes' RTMP URLs, e.g. `test` for `rtmp://i-1.test:1935/live`
+   * @param deps the registry, the group (built with the same node services), the policy, the clock,
+   *   and where scale-out requests go
    */
-  constructor(
-    deps: HarnessDeps,
-    private readonly domain = "test",
-  ) {
+  constructor(deps: HarnessDeps) {
     this.deps = { ...deps, evidence: deps.evidence ?? this.machines };
+  }
+
+  /** The node's secret, as its shim presents it (none before the node is registered). */
+  secretOf(nodeId: string): string {
+    return this.deps.credentials.secretOf(nodeId) ?? "";
   }
 
   /** The next publishing connection's id, as nginx-rtmp numbers its clients. */
@@ -86,7 +109,7 @@ export class FleetHarness {
 
   /** The camera's publish reaches nginx on `nodeId`, which asks the control plane (`on_publish`). */
   publish(nodeId: string, stream: string, clientId = this.nextClientId()): Promise<AdmitOutcome> {
-    return admitPublish(this.deps, { nodeId, stream, clientId });
+    return admitPublish(this.deps, { nodeId, secret: this.secretOf(nodeId), stream, clientId });
   }
 
   /** A camera resolves, then publishes where it was sent. Returns its node, or why it was refused. */
@@ -97,9 +120,9 @@ export class FleetHarness {
     return outcome.kind === "allowed" ? placed.stream.nodeId : outcome.reason;
   }
 
-  /** nginx reports a publisher's end (`on_publish_done`). */
-  done(report: DoneReport): Promise<DoneOutcome> {
-    return endStream(this.deps, report);
+  /** nginx reports a publisher's end (`on_publish_done`), through the node's shim. */
+  done(report: Omit<DoneReport, "secret">): Promise<DoneOutcome> {
+    return endStream(this.deps, { ...report, secret: this.secretOf(report.nodeId) });
   }
 
   /** A camera stops: the node it is live on reports its end. */
@@ -114,7 +137,7 @@ export class FleetHarness {
   heartbeat(nodeId: string, reading: AgentReading): Promise<HeartbeatOutcome> {
     return recordHeartbeat(this.deps, {
       nodeId,
-      rtmpBaseUrl: `rtmp://${nodeId}.${this.domain}:1935/live`,
+      secret: this.secretOf(nodeId),
       ready: true,
       ...reading,
     });
@@ -135,16 +158,21 @@ export class FleetHarness {
 }
 
 /** An in-process group (the simulator's, the tests') whose lifecycle hooks `onLifecycle` answers. */
-export function inProcessGroup(registry: Registry, options: Omit<ProcessGroupOptions, "hooks">): ProcessGroup {
+export function inProcessGroup(
+  registry: Registry,
+  options: Omit<ProcessGroupOptions, "hooks">,
+  services: NodeServices,
+): ProcessGroup {
   const now = options.now ?? Date.now;
+  const deps = () => ({ registry, fleet: group, now, ...services });
   const group: ProcessGroup = new ProcessGroup({
     ...options,
     hooks: {
       launching: async (instanceId, launchedAt) => {
-        await onLifecycle({ registry, fleet: group, now }, { kind: "launching", instanceId, launchedAt });
+        await onLifecycle(deps(), { kind: "launching", instanceId, launchedAt });
       },
       terminating: async (instanceId) => {
-        await onLifecycle({ registry, fleet: group, now }, { kind: "terminating", instanceId });
+        await onLifecycle(deps(), { kind: "terminating", instanceId });
       },
     },
   });

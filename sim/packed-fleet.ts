@@ -13,7 +13,7 @@ import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../l
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
 import type { CpuMetrics } from "../lambdas/core/ports";
 import type { FleetDriver, Session, SimEngine } from "./engine";
-import { FleetHarness, inProcessGroup } from "./fleet-harness";
+import { FleetHarness, inProcessGroup, nodeServices } from "./fleet-harness";
 import type { SimMachine } from "./machine";
 
 /** A launch, with the registry as it was when the group launched the instance. */
@@ -54,24 +54,29 @@ export class PackedFleet implements FleetDriver {
     const config = engine.options.fleet;
     const now = engine.now;
     const registry = this.registry;
-    this.group = inProcessGroup(registry, {
-      min: config.minNodes,
-      max: config.maxNodes,
-      desired: config.minNodes,
-      idPrefix: "i-",
-      now,
-      launcher: {
-        start: async (instanceId) => {
-          this.launches.push({
-            t: engine.secondsOf(now()),
-            instanceId,
-            nodesBefore: (await registry.listNodes()).filter((n) => n.nodeId !== instanceId),
-          });
-          this.startAgent(engine.launchMachine(instanceId));
+    const services = nodeServices("sim");
+    this.group = inProcessGroup(
+      registry,
+      {
+        min: config.minNodes,
+        max: config.maxNodes,
+        desired: config.minNodes,
+        idPrefix: "i-",
+        now,
+        launcher: {
+          start: async (instanceId) => {
+            this.launches.push({
+              t: engine.secondsOf(now()),
+              instanceId,
+              nodesBefore: (await registry.listNodes()).filter((n) => n.nodeId !== instanceId),
+            });
+            this.startAgent(engine.launchMachine(instanceId));
+          },
+          stop: async (instanceId) => engine.stopMachine(instanceId),
         },
-        stop: async (instanceId) => engine.stopMachine(instanceId),
       },
-    });
+      services,
+    );
     // As the resolve Lambda does: a burst of refusals wakes the scaler once per interval.
     const scaleOut = new DebouncedScaleOut(
       async () => {
@@ -81,10 +86,16 @@ export class PackedFleet implements FleetDriver {
       now,
     );
     const metrics = new SimCloudWatch(engine.machines);
-    this.harness = new FleetHarness(
-      { registry, fleet: this.group, config, now, owner: "sim-scaler", metrics, scaleOut },
-      "sim",
-    );
+    this.harness = new FleetHarness({
+      registry,
+      fleet: this.group,
+      config,
+      now,
+      owner: "sim-scaler",
+      metrics,
+      scaleOut,
+      ...services,
+    });
   }
 
   async start(): Promise<void> {

@@ -5,12 +5,8 @@ import type { SecretSource } from "../core/ports";
 /** How long a fetched secret is reused: rotation takes effect within this time. */
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
 
-/**
- * Where each master secret lives. An absent camera or operator id turns that check off; the node
- * master is needed only by the Lambdas that check nodes, which fail clearly without it.
- */
+/** Where each master secret lives. An absent id turns that check off. */
 export interface SecretIds {
-  readonly nodeMaster?: string;
   readonly cameraMaster?: string;
   readonly operatorToken?: string;
 }
@@ -38,13 +34,6 @@ export class SecretsManagerSource implements SecretSource {
     return value;
   }
 
-  async nodeMaster(): Promise<string> {
-    if (this.ids.nodeMaster === undefined) {
-      throw new Error("this function was deployed without NODE_SECRET_ID: it cannot check node requests");
-    }
-    return this.fetch(this.ids.nodeMaster);
-  }
-
   async cameraMaster(): Promise<string | undefined> {
     return this.ids.cameraMaster === undefined ? undefined : this.fetch(this.ids.cameraMaster);
   }
@@ -55,13 +44,8 @@ export class SecretsManagerSource implements SecretSource {
 }
 
 /** A `SecretSource` of fixed values (local mode, tests). */
-export function staticSecrets(values: {
-  nodeMaster: string;
-  cameraMaster?: string;
-  operatorToken?: string;
-}): SecretSource {
+export function staticSecrets(values: { cameraMaster?: string; operatorToken?: string }): SecretSource {
   return {
-    nodeMaster: async () => values.nodeMaster,
     cameraMaster: async () => values.cameraMaster,
     operatorToken: async () => values.operatorToken,
   };

@@ -125,6 +125,10 @@ function conditionExpression(when: NodeCondition, x: Expression): string {
   else if (when.heartbeatAt !== undefined) {
     terms.push(`${x.name("lastHeartbeatAt")} = ${x.value(when.heartbeatAt)}`);
   }
+  if (when.credentialHash === null) terms.push(`attribute_not_exists(${x.name("credentialHash")})`);
+  else if (when.credentialHash !== undefined) {
+    terms.push(`${x.name("credentialHash")} = ${x.value(when.credentialHash)}`);
+  }
   if (when.slotsBelow !== undefined) terms.push(`size(${x.name("streams")}) < ${x.value(when.slotsBelow)}`);
   if (when.slotsEqual !== undefined) terms.push(`size(${x.name("streams")}) = ${x.value(when.slotsEqual)}`);
   for (const [stream, expected] of Object.entries(when.streams ?? {})) {

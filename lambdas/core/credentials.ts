@@ -1,14 +1,15 @@
 /**
- * Credentials without a credential store: each camera's key and each node's secret is an HMAC of
- * its name under a master secret. The control plane holds the masters; a camera knows only its
- * own key, a node only its own secret, so neither can speak for another stream or node.
- * Comparisons run in constant time.
- *
- * A master secret's value is either the secret itself, or, while it is being rotated, the JSON
- * `{"current": NEW, "previous": OLD}`: credentials are derived from the current one and accepted
- * under both, so cameras and nodes can move to the new one without a moment of refusal.
+ * Credentials.
+ * - A camera's key (and a viewer's) is an HMAC of the stream name under a master secret: nothing
+ *   is stored per camera, and a key opens its own stream name only. A master's value is the secret
+ *   itself or, while it rotates, the JSON `{"current": NEW, "previous": OLD}`: keys derive from the
+ *   current one and are accepted under both, so nothing is refused while cameras move over.
+ * - A node's secret is random, one per launch: the control plane keeps only its hash, beside the
+ *   node's record, and accepts it only while the node is registered and not DEAD, so a secret
+ *   captured from a node is worthless once that node is gone.
+ * Every comparison runs in constant time.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** Length of a derived credential: 128 bits in base64url. */
 const CREDENTIAL_LENGTH = 22;
@@ -30,7 +31,7 @@ export function masterSecrets(value: string): string[] {
   return [value];
 }
 
-type Purpose = "camera" | "node";
+type Purpose = "camera" | "viewer";
 
 /** The credential of `name` under one secret. */
 function hmacOf(secret: string, purpose: Purpose, name: string): string {
@@ -59,9 +60,9 @@ export function cameraKey(master: string, stream: string): string {
   return derive(master, "camera", stream);
 }
 
-/** The secret a media node presents on its callbacks, derived from the current node master secret. */
-export function nodeSecret(master: string, nodeId: string): string {
-  return derive(master, "node", nodeId);
+/** The key a viewer presents to play `stream`, derived from the current viewer master secret. */
+export function viewerKey(master: string, stream: string): string {
+  return derive(master, "viewer", stream);
 }
 
 function verify(master: string, purpose: Purpose, name: string, presented: string | undefined): boolean {
@@ -78,7 +79,22 @@ export function verifyCameraKey(master: string, stream: string, presented: strin
   return verify(master, "camera", stream, presented);
 }
 
-/** True when `presented` is the secret of node `nodeId` under the current or the previous master. */
-export function verifyNodeSecret(master: string, nodeId: string, presented: string | undefined): boolean {
-  return verify(master, "node", nodeId, presented);
+/** True when `presented` is the viewer key of `stream` under the current or the previous master. */
+export function verifyViewerKey(master: string, stream: string, presented: string | undefined): boolean {
+  return verify(master, "viewer", stream, presented);
+}
+
+/** A new node secret: 256 random bits, base64url (43 characters). */
+export function newNodeSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** What the registry keeps of a node's secret: its SHA-256 (the secret is random, so no salt is needed). */
+export function credentialHash(secret: string): string {
+  return createHash("sha256").update(secret).digest("base64url");
+}
+
+/** True when `presented` hashes to `hash`, in constant time; false when there is no hash. */
+export function matchesCredential(hash: string | undefined, presented: string): boolean {
+  return hash !== undefined && safeEqual(credentialHash(presented), hash);
 }

@@ -1,8 +1,9 @@
 /**
- * Node steps shared by the use cases and the scaler: protecting a node that holds a slot, and
- * declaring a node dead.
+ * Node steps shared by the use cases and the scaler: a node's credential, protecting a node that
+ * holds a slot, and declaring a node dead.
  */
-import { holdsAnySlot, type MediaNode, slotOf } from "./model";
+import { credentialHash, matchesCredential } from "./credentials";
+import { holdsAnySlot, type MediaNode, type NodeState, slotOf } from "./model";
 import type { FleetPort } from "./ports";
 import type { Registry } from "./registry";
 
@@ -12,6 +13,44 @@ export interface FleetDeps {
   readonly fleet: FleetPort;
   /** The current time (epoch ms). */
   readonly now: () => number;
+}
+
+/** A node's credential, as its shim presents it on every request. */
+export interface NodeCredential {
+  readonly nodeId: string;
+  readonly secret: string;
+}
+
+/** A request made in the name of a node that is not registered, is DEAD, or presented another secret. */
+export class NodeRefusedError extends Error {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId}: not registered, gone, or another secret`);
+    this.name = "NodeRefusedError";
+  }
+}
+
+/** The states in which a node's credential is good: every state but DEAD (gone, its secret revoked). */
+export const CREDENTIAL_STATES: readonly NodeState[] = ["PENDING", "ACTIVE", "DRAINING", "SILENT"];
+
+/** True when the node is registered, not DEAD, and its secret is the one presented. */
+export function admits(node: MediaNode | undefined, credential: NodeCredential): node is MediaNode {
+  return (
+    node !== undefined &&
+    node.nodeId === credential.nodeId &&
+    CREDENTIAL_STATES.includes(node.state) &&
+    matchesCredential(node.credentialHash, credential.secret)
+  );
+}
+
+/** The node's record if it admits the credential. @throws NodeRefusedError otherwise */
+export function admittedNode(node: MediaNode | undefined, credential: NodeCredential): MediaNode {
+  if (!admits(node, credential)) throw new NodeRefusedError(credential.nodeId);
+  return node;
+}
+
+/** The condition that a change is made in the name of this credential, still good when it applies. */
+export function madeBy(credential: NodeCredential) {
+  return { states: CREDENTIAL_STATES, credentialHash: credentialHash(credential.secret) } as const;
 }
 
 /** True when the node holds a stream or a live reservation but is not yet protected from scale-in. */

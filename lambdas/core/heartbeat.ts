@@ -5,20 +5,25 @@
  *   missing for the grace period (a stream published just after the agent read `rtmp_stat` is
  *   listed by the next heartbeat, well within it);
  * - a stream the node lists but the registry lacks is added (it is live: reality wins), unless it
- *   is live on another node;
+ *   is live or reserved on another node, and at most `MAX_STREAMS_ADDED_PER_BEAT` a heartbeat:
+ *   every stream is published through `on_publish`, so a heartbeat only repairs a lost answer, and
+ *   a lying node cannot take names in bulk;
  * - a reservation the node lists as publishing becomes live (its `on_publish` answer was lost).
- * A PENDING node that reports ready becomes ACTIVE, and its launch lifecycle action continues
- * (the scaler continues it too if this step fails).
+ * A PENDING node that reports ready becomes ACTIVE (once the control plane knows its address), and
+ * its launch lifecycle action continues (the scaler continues it too if this step fails).
+ *
+ * A heartbeat never registers a node, and never says where the node is: nodes are registered by
+ * the lifecycle path with the address the cloud gives, and a heartbeat in the name of a node that
+ * is not registered, or DEAD, or with another secret, is refused.
  */
 import type { FleetConfig } from "./config";
-import { type FleetDeps, protectIfNeeded } from "./fleet";
+import { admittedNode, type FleetDeps, madeBy, type NodeCredential, protectIfNeeded } from "./fleet";
 import { type FollowUps, followUp } from "./follow-ups";
 import {
   cpuReadingKeptMs,
   findStream,
   type MediaNode,
   nextCpuSample,
-  pendingNode,
   type StreamSlot,
   slotOf,
   streamMap,
@@ -34,11 +39,11 @@ export interface ReportedStream {
   readonly clientId: string;
 }
 
-/** What a node's agent reports. */
-export interface HeartbeatReport {
-  readonly nodeId: string;
-  /** Where cameras publish on this node, e.g. `rtmp://203.0.113.7:1935/live`. */
-  readonly rtmpBaseUrl: string;
+/** Streams a heartbeat may add to the registry at most (see above). */
+export const MAX_STREAMS_ADDED_PER_BEAT = 5;
+
+/** What a node's agent reports, in the node's name. */
+export interface HeartbeatReport extends NodeCredential {
   /** nginx answers (its `rtmp_stat` was read). When false, `streams` is unknown and ignored. */
   readonly ready: boolean;
   /** CPU utilisation over the last period, 0-100; absent when the agent could not measure it. */
@@ -58,15 +63,15 @@ export function reconcileGraceMs(config: FleetConfig): number {
 }
 
 /**
- * The change a heartbeat makes to its node (pure).
- * @param liveElsewhere streams live on other nodes: they are not added here
+ * The change a heartbeat makes to its node (pure), made only while the node's credential is good.
+ * @param heldElsewhere streams live or reserved on other nodes: they are not added here
  */
 export function reconcile(
   node: MediaNode,
   report: HeartbeatReport,
   now: number,
   config: FleetConfig,
-  liveElsewhere: ReadonlySet<string> = new Set(),
+  heldElsewhere: ReadonlySet<string> = new Set(),
 ): NodeChange {
   const put = streamMap<StreamSlot>();
   const remove: string[] = [];
@@ -75,7 +80,6 @@ export function reconcile(
 
   // A node that reports not ready does not count as alive (nginx is not answering), except while it boots.
   if (report.ready || node.state === "PENDING") set.lastHeartbeatAt = now;
-  if (report.rtmpBaseUrl !== node.rtmpBaseUrl) set.rtmpBaseUrl = report.rtmpBaseUrl;
   if (report.cpuPercent !== undefined) {
     // The agent's CPU is the average of its last period: pair it with the streams of that period.
     const window = now - config.heartbeatSeconds * 1000;
@@ -90,7 +94,9 @@ export function reconcile(
     set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, keepMs);
   }
   // Booting, silent or declared dead, a node that reports ready is back in placement.
-  if (report.ready && (node.state === "PENDING" || node.state === "SILENT" || node.state === "DEAD")) {
+  // A node cameras cannot reach yet (the cloud has given no address) is not placed: it stays PENDING.
+  const reachable = node.rtmpBaseUrl !== "";
+  if (report.ready && (node.state === "SILENT" || (node.state === "PENDING" && reachable))) {
     set.state = "ACTIVE";
     set.stateChangedAt = now;
   }
@@ -114,24 +120,17 @@ export function reconcile(
         }
       }
     }
-    for (const [name, clientId] of reported) {
-      if (slotOf(node, name) || liveElsewhere.has(name)) continue;
+    const added = [...reported].filter(([name]) => !slotOf(node, name) && !heldElsewhere.has(name));
+    for (const [name, clientId] of added.slice(0, MAX_STREAMS_ADDED_PER_BEAT)) {
       put[name] = { state: "LIVE", since: now, clientId };
       expect[name] = { absent: true };
-    }
-  } else if (report.ready && node.state === "DEAD") {
-    // Back from the dead: its streams were removed when it was declared dead; take what it carries.
-    for (const { name, clientId } of report.streams) {
-      if (liveElsewhere.has(name)) continue;
-      put[name] = { state: "LIVE", since: now, clientId };
-      expect[name] = unchangedSlot(slotOf(node, name));
     }
   }
   if (Object.keys(put).length > 0 || remove.length > 0) set.streamsChangedAt = now;
 
   return {
     nodeId: node.nodeId,
-    when: { states: [node.state], streams: expect },
+    when: { ...madeBy(report), states: [node.state], streams: expect },
     set,
     putStreams: put,
     removeStreams: remove,
@@ -149,8 +148,6 @@ export function reconcile(
 export interface HeartbeatOutcome extends FollowUps {
   readonly node: MediaNode;
   readonly becameActive: boolean;
-  /** The node record did not exist and was created from this heartbeat. */
-  readonly registered: boolean;
 }
 
 /** What recording a heartbeat uses. */
@@ -159,39 +156,23 @@ export interface HeartbeatDeps extends FleetDeps {
 }
 
 /**
- * Records a heartbeat: registers the node if it is unknown (its launch event was missed), reconciles
- * its streams, lets its launch continue when it becomes ACTIVE, and protects it if it holds streams.
+ * Records a heartbeat: reconciles the node's streams, lets its launch continue when it becomes
+ * ACTIVE, and protects it if it holds streams.
+ * @throws NodeRefusedError when the node is not registered, is DEAD, or presented another secret
  */
 export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatReport): Promise<HeartbeatOutcome> {
   const { registry } = deps;
-  let registered = false;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
-    let node = await registry.getNode(report.nodeId);
-    if (!node) {
-      const fields = { launchedAt: now, rtmpBaseUrl: report.rtmpBaseUrl, protectedFromScaleIn: false };
-      registered = await registry.createNode(pendingNode(report.nodeId, now, fields));
-      continue;
-    }
-    // Another node's live stream is not added here: read the fleet only when the report has news.
-    let liveElsewhere = new Set<string>();
-    if (report.streams.some((s) => !slotOf(node as MediaNode, s.name))) {
-      const nodes = await registry.listNodes({ consistent: true });
-      liveElsewhere = new Set(
-        report.streams
-          .map((s) =>
-            findStream(
-              nodes.filter((n) => n.nodeId !== report.nodeId),
-              s.name,
-              now,
-            ),
-          )
-          .filter((found) => found?.state === "LIVE")
-          .map((found) => found?.stream as string),
-      );
+    let node = admittedNode(await registry.getNode(report.nodeId), report);
+    // Another node's stream is not added here: read the fleet only when the report has news.
+    let heldElsewhere = new Set<string>();
+    if (report.streams.some((s) => !slotOf(node, s.name))) {
+      const others = (await registry.listNodes({ consistent: true })).filter((n) => n.nodeId !== report.nodeId);
+      heldElsewhere = new Set(report.streams.filter((s) => findStream(others, s.name, now)).map((s) => s.name));
     }
     const wasPending = node.state === "PENDING";
-    const outcome = await registry.applyChange(reconcile(node, report, now, deps.config, liveElsewhere));
+    const outcome = await registry.applyChange(reconcile(node, report, now, deps.config, heldElsewhere));
     if (!outcome.applied) continue;
     node = outcome.node;
     const becameActive = wasPending && node.state === "ACTIVE";
@@ -200,7 +181,7 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
       if (becameActive) await deps.fleet.completeLaunch(written.nodeId, "CONTINUE");
     };
     const followUpErrors = await followUp(continueLaunch, () => protectIfNeeded(deps, written));
-    return { node, becameActive, registered, followUpErrors };
+    return { node, becameActive, followUpErrors };
   }
   throw new Error(`heartbeat of ${report.nodeId}: the registry kept changing under ${MAX_ATTEMPTS} attempts`);
 }

@@ -1,39 +1,63 @@
 /**
  * The group's lifecycle hooks, as the control plane answers them: the use case behind the
  * lifecycle Lambda (EventBridge on AWS), local mode's group and every in-process group.
- * - launching: the node's secret is issued, and the node is registered PENDING (its agent reports
- *   it ready later, which lets the launch continue);
- * - terminating (scale-in, health replacement, Spot, a person): the node is DEAD, its streams leave
- *   the registry, the termination continues, and its secret is withdrawn.
+ * - launching: the node is registered PENDING with a secret of its own, issued now (the node reads
+ *   it out of band) and kept as a hash, and with the address the cloud gives its instance; its
+ *   agent reports it ready later, which lets the launch continue. Registering is idempotent and
+ *   safe to run twice at once (a repeated event, the scaler repairing a missed one): the node ends
+ *   with one secret and one record.
+ * - terminating (scale-in, health replacement, Spot, a person): the node is DEAD (which voids its
+ *   credential), its streams leave the registry, the termination continues, and its secret is
+ *   withdrawn.
  * Each transition is recorded as a fleet event.
  */
+import { credentialHash, newNodeSecret } from "./credentials";
 import { type FleetDeps, markDead } from "./fleet";
 import { type FleetEvent, pendingNode } from "./model";
-import type { NodeCredentials } from "./ports";
+import type { InstanceAddresses, NodeCredentials } from "./ports";
 
 /** A lifecycle hook that fired for one instance. */
 export type LifecycleTransition =
   | { readonly kind: "launching"; readonly instanceId: string; readonly launchedAt: number }
   | { readonly kind: "terminating"; readonly instanceId: string };
 
-/** What answering a lifecycle hook uses. */
+/** What registering and retiring nodes uses. */
 export interface NodeLifecycleDeps extends FleetDeps {
-  /** Per-node secrets handed out of band (AWS). Absent where a node gets its secret when it is started (local mode, simulator). */
-  readonly credentials?: NodeCredentials;
+  /** Where each node's secret is handed to it. */
+  readonly credentials: NodeCredentials;
+  /** Where cameras reach each instance. */
+  readonly addresses: InstanceAddresses;
 }
 
 /** How often a terminating node is read again when it changes under the DEAD write. */
 const MARK_DEAD_ATTEMPTS = 5;
 
-/** Registers a launching instance PENDING; a record that exists already is left as it is. */
-async function registerLaunching(deps: FleetDeps, instanceId: string, launchedAt: number): Promise<FleetEvent> {
+/**
+ * Registers an instance as a PENDING node: its secret issued (or the one issued already), its
+ * address if the cloud has one yet (the scaler fills it in later otherwise). A record that exists
+ * already keeps its state; a PENDING one takes the issued secret's hash and the address.
+ * @returns whether a record was created
+ */
+export async function registerNode(deps: NodeLifecycleDeps, instanceId: string, launchedAt: number): Promise<boolean> {
+  const secret = await deps.credentials.issue(instanceId, newNodeSecret());
+  const rtmpBaseUrl = (await deps.addresses.rtmpBaseUrl(instanceId)) ?? "";
   const now = deps.now();
-  const created = await deps.registry.createNode(
-    // The group launches new instances protected; the agent reports the RTMP URL once nginx runs.
-    pendingNode(instanceId, now, { launchedAt, rtmpBaseUrl: "", protectedFromScaleIn: true }),
-  );
+  const fields = { launchedAt, rtmpBaseUrl, protectedFromScaleIn: true, credentialHash: credentialHash(secret) };
+  // The group launches new instances protected.
+  if (await deps.registry.createNode(pendingNode(instanceId, now, fields))) return true;
+  await deps.registry.applyChange({
+    nodeId: instanceId,
+    when: { states: ["PENDING"] },
+    set: { credentialHash: fields.credentialHash, ...(rtmpBaseUrl ? { rtmpBaseUrl } : {}) },
+  });
+  return false;
+}
+
+/** Registers a launching instance (see `registerNode`). */
+async function registerLaunching(deps: NodeLifecycleDeps, instanceId: string, launchedAt: number): Promise<FleetEvent> {
+  const created = await registerNode(deps, instanceId, launchedAt);
   return {
-    at: now,
+    at: deps.now(),
     kind: "launch",
     nodeId: instanceId,
     message: created ? `node ${instanceId} launching` : `node ${instanceId} launching (already registered)`,
@@ -56,11 +80,10 @@ export async function onLifecycle(deps: NodeLifecycleDeps, transition: Lifecycle
   const { instanceId } = transition;
   let event: FleetEvent;
   if (transition.kind === "launching") {
-    await deps.credentials?.issue(instanceId);
     event = await registerLaunching(deps, instanceId, transition.launchedAt);
   } else {
     event = await retireTerminating(deps, instanceId);
-    await deps.credentials?.revoke(instanceId);
+    await deps.credentials.revoke(instanceId);
   }
   await deps.registry.appendEvents([event]);
   return event;

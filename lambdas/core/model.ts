@@ -89,6 +89,8 @@ export interface MediaNode {
   readonly streamsChangedAt: number;
   /** Whether the group's scale-in was last told to spare this instance. */
   readonly protectedFromScaleIn: boolean;
+  /** The hash of the node's secret (`credentialHash`): issued at registration, void once the node is DEAD. */
+  readonly credentialHash?: string;
 }
 
 /**
@@ -98,7 +100,7 @@ export interface MediaNode {
 export function pendingNode(
   nodeId: string,
   now: number,
-  fields: Pick<MediaNode, "launchedAt" | "rtmpBaseUrl" | "protectedFromScaleIn">,
+  fields: Pick<MediaNode, "launchedAt" | "rtmpBaseUrl" | "protectedFromScaleIn" | "credentialHash">,
 ): MediaNode {
   return { nodeId, state: "PENDING", stateChangedAt: now, streams: {}, streamsChangedAt: now, ...fields };
 }

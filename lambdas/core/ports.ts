@@ -12,8 +12,6 @@ export interface ScaleOutRequests {
 
 /** The master secrets the API checks credentials against. */
 export interface SecretSource {
-  /** Master secret of the node secrets (required). */
-  nodeMaster(): Promise<string>;
   /** Master secret of the camera keys; undefined turns camera keys off (local mode's default). */
   cameraMaster(): Promise<string | undefined>;
   /** Bearer token for the operator views; undefined leaves them open (local mode's default). */
@@ -78,12 +76,24 @@ export interface MachineSign {
   readonly reason: string;
 }
 
-/** Per-node secrets handed to nodes out of band (on AWS: an SSM SecureString only that instance may read). */
+/**
+ * Where each node's secret is handed to it, out of band (on AWS: an SSM SecureString that only
+ * that instance may read; locally: the node's own files).
+ */
 export interface NodeCredentials {
-  /** Makes the node's secret available to that node. */
-  issue(nodeId: string): Promise<void>;
+  /**
+   * Stores `candidate` as the node's secret unless one is stored already, and returns the one
+   * stored: however often (and however concurrently) a node is registered, it has one secret.
+   */
+  issue(nodeId: string, candidate: string): Promise<string>;
   /** Withdraws it (the node is gone). */
   revoke(nodeId: string): Promise<void>;
+}
+
+/** Where cameras reach an instance: its public address, from the cloud (never from the node's word). */
+export interface InstanceAddresses {
+  /** The RTMP base URL of the instance (`rtmp://203.0.113.7:1935/live`), or undefined while it has no address. */
+  rtmpBaseUrl(instanceId: string): Promise<string | undefined>;
 }
 
 /** Counters and gauges for dashboards and alarms. */

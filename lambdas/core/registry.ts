@@ -50,6 +50,8 @@ export interface NodeCondition {
   readonly cpuAt?: number | null;
   /** The node's last heartbeat is still this one (null: the node never sent one). */
   readonly heartbeatAt?: number | null;
+  /** The node's credential is still this one (null: it has none): the change is made in its name. */
+  readonly credentialHash?: string | null;
   /** The node holds fewer than this many slots (expired reservations included). */
   readonly slotsBelow?: number;
   /** The node holds exactly this many slots (expired reservations included). */
@@ -64,7 +66,13 @@ export interface NodeCondition {
 export type NodeFields = Partial<
   Pick<
     MediaNode,
-    "state" | "stateChangedAt" | "lastHeartbeatAt" | "protectedFromScaleIn" | "streamsChangedAt" | "rtmpBaseUrl"
+    | "state"
+    | "stateChangedAt"
+    | "lastHeartbeatAt"
+    | "protectedFromScaleIn"
+    | "streamsChangedAt"
+    | "rtmpBaseUrl"
+    | "credentialHash"
   > & { cpu: CpuSample }
 >;
 
@@ -181,6 +189,7 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
   if (when.states && !when.states.includes(node.state)) return false;
   if (when.cpuAt !== undefined && (node.cpu?.at ?? null) !== when.cpuAt) return false;
   if (when.heartbeatAt !== undefined && (node.lastHeartbeatAt ?? null) !== when.heartbeatAt) return false;
+  if (when.credentialHash !== undefined && (node.credentialHash ?? null) !== when.credentialHash) return false;
   const slots = Object.keys(node.streams).length;
   if (when.slotsBelow !== undefined && !(slots < when.slotsBelow)) return false;
   if (when.slotsEqual !== undefined && slots !== when.slotsEqual) return false;

@@ -5,8 +5,8 @@
  * that lost its lease cannot drain a node that has just been given a stream.
  */
 import type { FleetConfig } from "./config";
-import type { FleetDeps } from "./fleet";
 import { type GroupState, instanceInService } from "./group";
+import type { NodeLifecycleDeps } from "./lifecycle";
 import {
   cpuReadingKeptMs,
   expiredReservations,
@@ -22,7 +22,7 @@ import { carryOut } from "./scaling-execution";
 import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./scaling-plan";
 
 /** What a scaler run uses. */
-export interface ScalerDeps extends FleetDeps {
+export interface ScalerDeps extends NodeLifecycleDeps {
   readonly config: FleetConfig;
   readonly fleet: FleetPort;
   /** CPU samples from outside the nodes (CloudWatch); optional, heartbeats carry CPU too. */

@@ -4,8 +4,10 @@
  * Each action is a step of its own: one that fails (an API throttled, a node that changed) is
  * recorded as an `error` event and the others go on; the next run decides again from what happened.
  */
-import { type FleetDeps, markDead, setProtection } from "./fleet";
+import { credentialHash, newNodeSecret } from "./credentials";
+import { markDead, setProtection } from "./fleet";
 import { type GroupState, instanceGone } from "./group";
+import { type NodeLifecycleDeps, registerNode } from "./lifecycle";
 import type { FleetEvent, FleetEventKind, MediaNode } from "./model";
 import type { Instances, ScalingPlan } from "./scaling-plan";
 
@@ -19,7 +21,7 @@ class Execution {
   private desired: number;
 
   constructor(
-    private readonly deps: FleetDeps,
+    private readonly deps: NodeLifecycleDeps,
     private readonly group: GroupState,
   ) {
     this.now = deps.now();
@@ -73,11 +75,46 @@ class Execution {
     }
   }
 
-  /** Drops the records of DEAD nodes whose instance is gone. */
+  /** Drops the records of DEAD nodes whose instance is gone, and their secrets with them. */
   async forget(nodeIds: readonly string[]): Promise<void> {
     for (const nodeId of nodeIds) {
       await this.attempt(`forgetting ${nodeId}`, nodeId, async () => {
-        await this.deps.registry.deleteNode(nodeId, ["DEAD"]);
+        if (await this.deps.registry.deleteNode(nodeId, ["DEAD"])) await this.deps.credentials.revoke(nodeId);
+      });
+    }
+  }
+
+  /** Registers instances whose launch event was missed, as the lifecycle path would have. */
+  async register(instanceIds: readonly string[]): Promise<void> {
+    for (const instanceId of instanceIds) {
+      await this.attempt(`registering ${instanceId}`, instanceId, async () => {
+        if (await registerNode(this.deps, instanceId, this.now)) {
+          this.note("launch", `node ${instanceId} registered: its launch event was missed`, instanceId);
+        }
+      });
+    }
+  }
+
+  /** Asks the cloud again for the addresses of nodes registered without one. */
+  async locate(nodeIds: readonly string[]): Promise<void> {
+    for (const nodeId of nodeIds) {
+      await this.attempt(`locating ${nodeId}`, nodeId, async () => {
+        const rtmpBaseUrl = await this.deps.addresses.rtmpBaseUrl(nodeId);
+        if (rtmpBaseUrl) await this.deps.registry.applyChange({ nodeId, when: {}, set: { rtmpBaseUrl } });
+      });
+    }
+  }
+
+  /** Records the credential of nodes registered without one: the hash of the secret each already holds. */
+  async credential(nodeIds: readonly string[]): Promise<void> {
+    for (const nodeId of nodeIds) {
+      await this.attempt(`recording the credential of ${nodeId}`, nodeId, async () => {
+        const secret = await this.deps.credentials.issue(nodeId, newNodeSecret());
+        await this.deps.registry.applyChange({
+          nodeId,
+          when: { credentialHash: null },
+          set: { credentialHash: credentialHash(secret) },
+        });
       });
     }
   }
@@ -182,7 +219,7 @@ class Execution {
 
 /** Carries the plan out; returns the events of what happened beyond the plan's own. */
 export async function carryOut(
-  deps: FleetDeps,
+  deps: NodeLifecycleDeps,
   plan: ScalingPlan,
   group: GroupState,
   nodes: readonly MediaNode[],
@@ -195,6 +232,9 @@ export async function carryOut(
   await run.declareDead(plan.markDead, nodes);
   await run.declareSilent(plan.silence, nodes);
   await run.forget(plan.forget);
+  await run.register(plan.register);
+  await run.locate(plan.locate);
+  await run.credential(plan.credential);
   // 3. Capacity up.
   await run.undrain(plan.undrain);
   await run.raiseDesiredCapacity(plan.desiredCapacity);

@@ -93,6 +93,15 @@ export interface ScalingPlan {
   readonly replace: readonly string[];
   /** DEAD node records whose instance is gone. */
   readonly forget: readonly string[];
+  /** Instances in the group with no node record: their launch event was missed; registered now. */
+  readonly register: readonly string[];
+  /** Nodes the cloud had no address for when they were registered: asked again. */
+  readonly locate: readonly string[];
+  /**
+   * Nodes registered with no credential: before an update that issues one per launch. The secret
+   * the node already holds is read back from where it was issued, and its hash recorded.
+   */
+  readonly credential: readonly string[];
   /**
    * ACTIVE nodes whose instance still waits in the launch lifecycle hook: the heartbeat that made
    * them ACTIVE could not continue the launch, so the scaler does.
@@ -560,6 +569,23 @@ export function launchesToContinue(alive: readonly MediaNode[], instances: Insta
   return choose(waiting, (n) => decided(now, "ready", `node ${n.nodeId} is ACTIVE: continuing its launch`, n.nodeId));
 }
 
+/**
+ * Repairs of registration: instances with no record (a missed launch event), nodes with no address
+ * yet, nodes with no credential (registered before credentials were issued per launch).
+ */
+export function registrationRepairs(
+  nodes: readonly MediaNode[],
+  group: GroupState,
+): Pick<ScalingPlan, "register" | "locate" | "credential"> {
+  const registered = new Set(nodes.map((n) => n.nodeId));
+  const kept = nodes.filter((n) => n.state !== "DEAD");
+  return {
+    register: group.instances.filter((i) => !instanceGone(i) && !registered.has(i.instanceId)).map((i) => i.instanceId),
+    locate: kept.filter((n) => n.rtmpBaseUrl === "").map((n) => n.nodeId),
+    credential: kept.filter((n) => n.credentialHash === undefined).map((n) => n.nodeId),
+  };
+}
+
 /** Decides what the scaler should do now (pure): the steps above, each on what the ones before it decided. */
 export function decideScaling({ nodes, group, config, now, machineSigns = new Map() }: ScalingInput): ScalingPlan {
   const instances: Instances = new Map(group.instances.map((i) => [i.instanceId, i]));
@@ -582,6 +608,7 @@ export function decideScaling({ nodes, group, config, now, machineSigns = new Ma
     ],
     replace: out.replace,
     forget: life.forget,
+    ...registrationRepairs(nodes, group),
     continueLaunch: ready.nodeIds,
     summary: {
       ...capacity.summary,

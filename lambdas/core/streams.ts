@@ -5,6 +5,7 @@
  * condition fails, the failed write returns the node as it now is, and the step is decided again.
  */
 import type { FleetConfig } from "./config";
+import { admittedNode, madeBy, type NodeCredential } from "./fleet";
 import {
   endedKey,
   expiredReservations,
@@ -154,9 +155,8 @@ export type PublishDenial =
   | "already_ended"
   | "contended";
 
-/** A publish reported by a node: which connection published which stream. */
-export interface PublishReport {
-  readonly nodeId: string;
+/** A publish reported by a node, in its name: which connection published which stream. */
+export interface PublishReport extends NodeCredential {
   readonly stream: string;
   /** nginx-rtmp's `clientid` of the publishing connection. */
   readonly clientId: string;
@@ -174,7 +174,11 @@ export type PublishDecision =
 function goLive(change: NodeChange, report: PublishReport, now: number): NodeChange {
   return {
     ...change,
-    when: { ...change.when, notEnded: { keys: [endedKey(report.clientId, report.stream)], at: now } },
+    when: {
+      ...change.when,
+      credentialHash: madeBy(report).credentialHash,
+      notEnded: { keys: [endedKey(report.clientId, report.stream)], at: now },
+    },
     claim: { [report.stream]: report.clientId },
   };
 }
@@ -238,6 +242,10 @@ export type PublishOutcome =
 export async function publishStream(deps: StreamDeps, report: PublishReport): Promise<PublishOutcome> {
   const { registry, config } = deps;
   let nodes = await registry.listNodes({ consistent: true });
+  admittedNode(
+    nodes.find((n) => n.nodeId === report.nodeId),
+    report,
+  );
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
     const decision = decidePublish(nodes, report, now, config);
@@ -249,6 +257,11 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
       if (outcome.conflict === "claimed") return { kind: "denied", reason: "live_elsewhere" };
       // Lost a race on this node: decide again on it as it now is, or on a fresh read.
       nodes = outcome.node ? withNode(nodes, outcome.node) : await registry.listNodes({ consistent: true });
+      // A node revoked meanwhile (declared DEAD) speaks for nothing.
+      admittedNode(
+        nodes.find((n) => n.nodeId === report.nodeId),
+        report,
+      );
       continue;
     }
     const from = decision.releaseFrom;
@@ -266,9 +279,8 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
   return { kind: "denied", reason: "contended" };
 }
 
-/** A publisher's end reported by a node (or a player's: nginx-rtmp's `on_done` cannot tell). */
-export interface DoneReport {
-  readonly nodeId: string;
+/** A publisher's end reported by a node in its name (or a player's: nginx-rtmp's `on_done` cannot tell). */
+export interface DoneReport extends NodeCredential {
   readonly stream: string;
   readonly clientId: string;
 }
@@ -281,24 +293,26 @@ export type DoneOutcome = { readonly kind: "removed"; readonly node: MediaNode }
  * other `done` (a duplicate, an unknown stream, a `done` overtaking its publish) changes no slot;
  * it leaves a tombstone in force for `ENDED_RETENTION_MS`, kept out of the node's record, so that a
  * publish of that connection arriving late is refused rather than registering a stream that has
- * already ended. Idempotent.
+ * already ended. Idempotent. The node's credential is a condition of both writes: no read first.
+ * @throws NodeRefusedError when the node is not registered, is DEAD, or presented another secret
  */
 export async function endStream(deps: StreamDeps, report: DoneReport): Promise<DoneOutcome> {
   const now = deps.now();
   const removed = await deps.registry.applyChange({
     nodeId: report.nodeId,
-    when: { streams: { [report.stream]: { state: "LIVE", clientId: report.clientId } } },
+    when: { ...madeBy(report), streams: { [report.stream]: { state: "LIVE", clientId: report.clientId } } },
     removeStreams: [report.stream],
     unclaim: [report.stream],
     set: { streamsChangedAt: now },
   });
   if (removed.applied) return { kind: "removed", node: removed.node };
-  if (!removed.node) return { kind: "ignored" }; // no such node: nothing to remember
+  if (removed.conflict !== "node") return { kind: "ignored" };
+  const node = admittedNode(removed.node, report);
   await deps.registry.applyChange({
     nodeId: report.nodeId,
-    when: {},
+    when: madeBy(report),
     putEnded: { [endedKey(report.clientId, report.stream)]: now + ENDED_RETENTION_MS },
-    basis: removed.node,
+    basis: node,
   });
   return { kind: "ignored" };
 }

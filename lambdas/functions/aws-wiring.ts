@@ -16,6 +16,7 @@ import { AwsMachineEvidence } from "../adapters/aws-machine-evidence";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
 import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../adapters/dynamo-registry";
+import { Ec2InstanceAddresses } from "../adapters/ec2-instance-addresses";
 import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
 import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
 import { PowertoolsTelemetry } from "../adapters/telemetry";
@@ -55,10 +56,19 @@ const fleet = (env: NodeJS.ProcessEnv) =>
   });
 const secrets = (env: NodeJS.ProcessEnv) =>
   new SecretsManagerSource(new SecretsManagerClient({}), {
-    nodeMaster: env[ENV.nodeSecret] || undefined,
     cameraMaster: env[ENV.cameraSecret] || undefined,
     operatorToken: env[ENV.operatorSecret] || undefined,
   });
+
+/** Where node secrets are handed out, and where cameras reach the instances: the lifecycle's and the scaler's. */
+const nodeLifecycle = (env: NodeJS.ProcessEnv, ec2: EC2Client) => ({
+  credentials: new SsmNodeCredentials(
+    new SSMClient({}),
+    requireEnv(ENV.nodeSecretPrefix, env),
+    requireEnv(ENV.instanceArnPrefix, env),
+  ),
+  addresses: new Ec2InstanceAddresses(ec2),
+});
 
 /** What every Lambda of the fleet uses: the registry, the policy, the clock, logs, metrics, the group. */
 const common = (env: NodeJS.ProcessEnv) => ({
@@ -89,10 +99,12 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
 /** The scaler's dependencies on AWS. */
 export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
   const cloudwatch = new CloudWatchClient({});
+  const ec2 = new EC2Client({});
   return {
     ...common(env),
+    ...nodeLifecycle(env, ec2),
     metrics: new CloudWatchMetrics(cloudwatch),
-    evidence: new AwsMachineEvidence(new EC2Client({}), cloudwatch),
+    evidence: new AwsMachineEvidence(ec2, cloudwatch),
   };
 }
 
@@ -104,6 +116,6 @@ export function awsLifecycleDeps(env: NodeJS.ProcessEnv = process.env): Lifecycl
     logger: logger(env),
     fleet: fleet(env),
     groupName: requireEnv(ENV.groupName, env),
-    credentials: new SsmNodeCredentials(new SSMClient({}), requireEnv(ENV.nodeSecretPrefix, env), secrets(env)),
+    ...nodeLifecycle(env, new EC2Client({})),
   };
 }

@@ -3,19 +3,24 @@
  * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
  */
 import { NODE_HEADERS } from "../contract";
-import { matchesMaster, verifyCameraKey, verifyNodeSecret } from "../core/credentials";
+import { matchesMaster, verifyCameraKey } from "../core/credentials";
+import type { NodeCredential } from "../core/fleet";
 import { NODE_ID } from "../core/names";
 import type { ApiDeps } from "./api";
-import { ApiError, type HttpEvent, header } from "./http";
+import { ApiError, type HttpEvent, header, nodeUnauthorized } from "./http";
 
 const { id: NODE_ID_HEADER, secret: NODE_SECRET_HEADER } = NODE_HEADERS;
 
+/** A node secret's shape: what `newNodeSecret` issues (43 characters), with room to spare. */
+const NODE_SECRET = /^[A-Za-z0-9_-]{16,128}$/;
+
 /**
- * The id of the node that sent this request, from the headers its shim adds; never from the body,
- * which carries the camera's query arguments.
- * @throws ApiError 401 when the id or its secret is missing or wrong
+ * The credential of the node that sent this request, from the headers its shim adds; never from
+ * the body, which carries the camera's query arguments. The use case checks it against the node's
+ * record (`NodeRefusedError` becomes the same 401).
+ * @throws ApiError 401 when the id or its secret is missing or malformed
  */
-export function authenticateNode(event: HttpEvent, nodeMasterSecret: string): string {
+export function nodeCredential(event: HttpEvent): NodeCredential {
   const nodeId = header(event, NODE_ID_HEADER);
   const secret = header(event, NODE_SECRET_HEADER);
   if (!nodeId || !secret) {
@@ -25,10 +30,8 @@ export function authenticateNode(event: HttpEvent, nodeMasterSecret: string): st
       `node requests need the ${NODE_ID_HEADER} and ${NODE_SECRET_HEADER} headers`,
     );
   }
-  if (!NODE_ID.test(nodeId) || !verifyNodeSecret(nodeMasterSecret, nodeId, secret)) {
-    throw new ApiError(401, "unauthorized", "the node id and secret do not match");
-  }
-  return nodeId;
+  if (!NODE_ID.test(nodeId) || !NODE_SECRET.test(secret)) throw nodeUnauthorized();
+  return { nodeId, secret };
 }
 
 /** A camera key's shape: what `cameraKey` derives (22 characters), with room to spare. */

@@ -4,26 +4,26 @@
  */
 
 import { METRIC } from "../contract";
+import type { NodeCredential } from "../core/fleet";
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
 import { CLIENT_ID, streamNameProblem } from "../core/names";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
-import { authenticateNode } from "./auth";
+import { nodeCredential } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
 /** Most streams one node may report: a node carries tens, and a report stays well under the body limit. */
 export const MAX_REPORTED_STREAMS = 250;
-/** An RTMP base URL: scheme, host (name, IPv4 or [IPv6]), optional port, one application. */
-const RTMP_BASE_URL = /^rtmp:\/\/([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?\/[A-Za-z0-9_.-]{1,64}$/;
 
 const bad = (message: string) => new ApiError(400, "invalid_heartbeat", message);
 
-/** Validates a heartbeat body. @throws ApiError 400 naming the bad field */
-export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): HeartbeatReport {
-  const { rtmpBaseUrl, ready, cpuPercent, streamsAverage, streams } = body;
-  if (typeof rtmpBaseUrl !== "string" || !RTMP_BASE_URL.test(rtmpBaseUrl)) {
-    throw bad("rtmpBaseUrl must look like rtmp://HOST[:PORT]/APP");
-  }
+/**
+ * Validates a heartbeat body. A node's address is never taken from it (the control plane has it
+ * from the cloud): an `rtmpBaseUrl` that older agents send is ignored.
+ * @throws ApiError 400 naming the bad field
+ */
+export function parseHeartbeat(credential: NodeCredential, body: Record<string, unknown>): HeartbeatReport {
+  const { ready, cpuPercent, streamsAverage, streams } = body;
   if (typeof ready !== "boolean") throw bad("ready must be true or false");
   if (cpuPercent !== undefined && (typeof cpuPercent !== "number" || !(cpuPercent >= 0 && cpuPercent <= 100))) {
     throw bad("cpuPercent must be a number from 0 to 100");
@@ -47,8 +47,7 @@ export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): H
     return { name: name as string, clientId };
   });
   return {
-    nodeId,
-    rtmpBaseUrl,
+    ...credential,
     ready,
     cpuPercent: cpuPercent as number | undefined,
     streamsAverage: streamsAverage as number | undefined,
@@ -57,11 +56,11 @@ export function parseHeartbeat(nodeId: string, body: Record<string, unknown>): H
 }
 
 async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
-  const nodeId = authenticateNode(event, await deps.secrets.nodeMaster());
-  const report = parseHeartbeat(nodeId, jsonBody(event));
+  const credential = nodeCredential(event);
+  const { nodeId } = credential;
+  const report = parseHeartbeat(credential, jsonBody(event));
   const outcome = await recordHeartbeat(deps, report);
   deps.telemetry.count(METRIC.heartbeats);
-  if (outcome.registered) deps.logger.info("node registered by its heartbeat", { nodeId });
   if (outcome.becameActive) deps.logger.info("node ready: ACTIVE", { nodeId });
   logFollowUps(deps.logger, outcome, { nodeId });
   return json(200, {

@@ -6,16 +6,15 @@
 
 import { METRIC } from "../contract";
 import { admitPublish } from "../core/cameras";
+import type { NodeCredential } from "../core/fleet";
 import { CLIENT_ID } from "../core/names";
 import { endStream, type PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
-import { authenticateNode, checkCameraKey } from "./auth";
+import { checkCameraKey, nodeCredential } from "./auth";
 import { ApiError, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
-/** A parsed nginx-rtmp callback. */
-export interface NodeCallback {
-  /** The node, from the shim's headers. */
-  readonly nodeId: string;
+/** A parsed nginx-rtmp callback, in the name of the node whose shim sent it. */
+export interface NodeCallback extends NodeCredential {
   readonly call: string;
   readonly stream: string;
   readonly clientId: string;
@@ -24,11 +23,12 @@ export interface NodeCallback {
 }
 
 /**
- * Authenticates the node and parses the callback body.
+ * Parses the node's credential (checked by the use case against the node's record) and the
+ * callback body.
  * @param calls the `call` values this route accepts
  */
-export async function parseCallback(event: HttpEvent, deps: ApiDeps, calls: readonly string[]): Promise<NodeCallback> {
-  const nodeId = authenticateNode(event, await deps.secrets.nodeMaster());
+export function parseCallback(event: HttpEvent, calls: readonly string[]): NodeCallback {
+  const credential = nodeCredential(event);
   const fields = formBody(event);
   const call = fields.get("call") ?? "";
   if (!calls.includes(call)) {
@@ -38,7 +38,7 @@ export async function parseCallback(event: HttpEvent, deps: ApiDeps, calls: read
   const clientId = fields.get("clientid") ?? "";
   if (!CLIENT_ID.test(clientId))
     throw new ApiError(400, "invalid_clientid", "clientid must be nginx-rtmp's numeric client id");
-  return { nodeId, call, stream, clientId, fields };
+  return { ...credential, call, stream, clientId, fields };
 }
 
 const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
@@ -52,7 +52,7 @@ const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
 };
 
 async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
-  const callback = await parseCallback(event, deps, ["publish"]);
+  const callback = parseCallback(event, ["publish"]);
   await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
   const outcome = await admitPublish(deps, callback);
   deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
@@ -67,7 +67,7 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
 }
 
 async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
-  const callback = await parseCallback(event, deps, ["done", "publish_done"]);
+  const callback = parseCallback(event, ["done", "publish_done"]);
   // nginx-rtmp reports the end of publishes it never admitted too (the client left while
   // on_publish was pending), with whatever key the client sent: without the stream's key,
   // nothing is written.

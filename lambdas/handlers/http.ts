@@ -5,6 +5,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { NodeRefusedError } from "../core/fleet";
 import { streamNameProblem } from "../core/names";
 
 /** The event every handler takes: API Gateway HTTP API, payload format 2.0. */
@@ -23,6 +24,11 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/** The refusal of a node request whose credential is malformed, or not the registered node's. */
+export function nodeUnauthorized(): ApiError {
+  return new ApiError(401, "unauthorized", "the node id and secret do not match");
 }
 
 /** Largest request body accepted (bytes): far above any legitimate request (a full heartbeat is under 50 KiB), far below API Gateway's 10 MB. */
@@ -78,6 +84,10 @@ export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpR
   return {
     onError: async (request) => {
       const error = request.error;
+      if (error instanceof NodeRefusedError) {
+        request.response = errorResult(nodeUnauthorized());
+        return;
+      }
       if (error instanceof ApiError) {
         if (error.status >= 500) logger.warn("request refused", { code: error.code, message: error.message });
         request.response = errorResult(error);

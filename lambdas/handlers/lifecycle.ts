@@ -9,7 +9,6 @@ import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
 import { LIFECYCLE } from "../contract";
 import { type LifecycleTransition, type NodeLifecycleDeps, onLifecycle } from "../core/lifecycle";
-import type { NodeCredentials } from "../core/ports";
 
 /** The detail of a lifecycle-hook event. */
 export interface LifecycleDetail {
@@ -22,7 +21,6 @@ export interface LifecycleDetail {
 
 /** What the lifecycle Lambda uses. */
 export interface LifecycleDeps extends NodeLifecycleDeps {
-  readonly credentials: NodeCredentials;
   readonly logger: Logger;
   /** The group this fleet owns: events of other groups are ignored. */
   readonly groupName: string;

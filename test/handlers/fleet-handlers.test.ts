@@ -16,17 +16,18 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
-import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
+import { Ec2InstanceAddresses } from "../../lambdas/adapters/ec2-instance-addresses";
 import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
-import { nodeSecret } from "../../lambdas/core/credentials";
+import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { createLifecycleHandler, type LifecycleDetail } from "../../lambdas/handlers/lifecycle";
@@ -40,14 +41,24 @@ import {
   makeNode,
   nodeHeaders,
   quietLogger,
-  SECRETS,
   T0,
+  testNodeSecret,
 } from "../support/builders";
 
 const ddb = mockClient(DynamoDBClient);
 const asg = mockClient(AutoScalingClient);
 const cw = mockClient(CloudWatchClient);
 const ssm = mockClient(SSMClient);
+const ec2 = mockClient(EC2Client);
+/** How the lifecycle Lambda and the scaler register nodes: SSM for the secrets, EC2 for the addresses (mocked). */
+const NODE_REGISTRATION = {
+  credentials: new SsmNodeCredentials(
+    new SSMClient({ region: "us-east-1" }),
+    "/rtmp-fleet/test/node-secrets",
+    "arn:aws:ec2:us-east-1:123456789012:instance/",
+  ),
+  addresses: new Ec2InstanceAddresses(new EC2Client({ region: "us-east-1" })),
+};
 const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
 const GROUP = { groupName: "fleet-media-nodes", launchHookName: "launch", terminateHookName: "terminate" };
 const fleet = new AsgFleet(new AutoScalingClient({ region: "us-east-1" }), GROUP);
@@ -58,6 +69,10 @@ beforeEach(() => {
   asg.reset();
   cw.reset();
   ssm.reset();
+  ec2.reset();
+  // As the services answer a read of nothing.
+  ddb.on(GetItemCommand).resolves({});
+  ec2.on(DescribeInstancesCommand).resolves({});
 });
 
 function noWrites() {
@@ -88,7 +103,7 @@ describe("POST /nodes/heartbeat", () => {
     );
 
   it("makes a PENDING node ACTIVE and continues its launch lifecycle action", async () => {
-    const pending = makeNode({ nodeId: "i-0abc", state: "PENDING", rtmpBaseUrl: "" });
+    const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
     ddb.on(GetItemCommand).resolves({ Item: item(pending) });
     ddb.on(UpdateItemCommand).resolves({ Attributes: item({ ...pending, state: "ACTIVE" }) });
     const result = await post(body());
@@ -119,6 +134,7 @@ describe("POST /nodes/heartbeat", () => {
   });
 
   it.each<[string, string, Record<string, string>, number, string]>([
+    ["an unknown node id", body(), { "x-node-id": "i-unknown" }, 401, "unauthorized"],
     [
       "a form body",
       "ready=true",
@@ -128,15 +144,6 @@ describe("POST /nodes/heartbeat", () => {
     ],
     ["broken JSON", "{", {}, 400, "malformed_json"],
     ["a JSON array", "[]", {}, 400, "malformed_json"],
-    ["no rtmpBaseUrl", body({ rtmpBaseUrl: undefined }), {}, 400, "invalid_heartbeat"],
-    ["an http:// base URL", body({ rtmpBaseUrl: "http://x/live" }), {}, 400, "invalid_heartbeat"],
-    [
-      "a base URL with a path injection",
-      body({ rtmpBaseUrl: "rtmp://x:1935/live/../x" }),
-      {},
-      400,
-      "invalid_heartbeat",
-    ],
     ["ready as a string", body({ ready: "yes" }), {}, 400, "invalid_heartbeat"],
     ["CPU over 100", body({ cpuPercent: 101 }), {}, 400, "invalid_heartbeat"],
     ["a negative stream average", body({ streamsAverage: -1 }), {}, 400, "invalid_heartbeat"],
@@ -152,15 +159,11 @@ describe("POST /nodes/heartbeat", () => {
     ["streams not a list", body({ streams: {} }), {}, 400, "invalid_heartbeat"],
     ["a bad stream name", body({ streams: [{ name: "../etc", clientId: "1" }] }), {}, 400, "invalid_heartbeat"],
     ["a numeric client id", body({ streams: [{ name: "cam", clientId: 1 }] }), {}, 400, "invalid_heartbeat"],
-    [
-      "another node's secret",
-      body(),
-      { "x-node-secret": nodeSecret(SECRETS.nodeMaster, "i-other") },
-      401,
-      "unauthorized",
-    ],
+    ["another node's secret", body(), { "x-node-secret": testNodeSecret("i-other") }, 401, "unauthorized"],
+    ["a secret of the wrong shape", body(), { "x-node-secret": "short" }, 401, "unauthorized"],
     ["no node secret", body(), { "x-node-secret": "" }, 401, "unauthorized"],
   ])("refuses %s with %i and writes nothing", async (_, text, headers, status, code) => {
+    ddb.on(GetItemCommand).resolves({ Item: item(makeNode({ nodeId: "i-0abc" })) });
     const result = await post(text, "i-0abc", headers);
     expect(result.statusCode).toBe(status);
     expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
@@ -181,6 +184,7 @@ describe("scaler handler", () => {
     logger: quietLogger(),
     telemetry: new MemoryTelemetry(),
     sleep,
+    ...NODE_REGISTRATION,
   });
 
   beforeEach(() => {
@@ -238,17 +242,12 @@ describe("scaler handler", () => {
 });
 
 describe("lifecycle handler", () => {
-  const credentials = new SsmNodeCredentials(
-    new SSMClient({ region: "us-east-1" }),
-    "/rtmp-fleet/test/node-secrets",
-    staticSecrets(SECRETS),
-  );
   const handler = createLifecycleHandler({
     registry,
     fleet,
     now: () => T0,
     logger: quietLogger(),
-    credentials,
+    ...NODE_REGISTRATION,
     groupName: GROUP.groupName,
   });
   const event = (detailType: string, group = GROUP.groupName): EventBridgeEvent<string, LifecycleDetail> => ({
@@ -268,13 +267,16 @@ describe("lifecycle handler", () => {
     },
   });
 
-  it("on launch: issues the node's own secret and registers it PENDING", async () => {
+  it("on launch: issues the node a random secret of its own, readable by its instance only, and registers it PENDING with its address", async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ PublicIpAddress: "203.0.113.7" }] }] });
     expect(await handler(event(LIFECYCLE.launchEvent), CONTEXT)).toBe("launching");
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
       Name: "/rtmp-fleet/test/node-secrets/i-new",
       Type: "SecureString",
-      Value: nodeSecret(SECRETS.nodeMaster, "i-new"),
+      Value: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      Tags: [{ Key: "rtmp-fleet:instance", Value: "arn:aws:ec2:us-east-1:123456789012:instance/i-new" }],
     });
+    const secret = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value as string;
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       Item: expect.objectContaining(
         dynamoItem({
@@ -282,8 +284,26 @@ describe("lifecycle handler", () => {
           sk: "i-new",
           state: "PENDING",
           launchedAt: T0,
+          rtmpBaseUrl: "rtmp://203.0.113.7:1935/live",
+          credentialHash: credentialHash(secret),
         }),
       ),
+    });
+  });
+
+  it("on a repeated launch event: keeps the secret already issued (the node may have read it)", async () => {
+    ssm.on(PutParameterCommand).rejects(Object.assign(new Error("exists"), { name: "ParameterAlreadyExists" }));
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "the-secret-issued-first-0000000000" } });
+    // The node's item exists already; the event is written as usual.
+    ddb.on(PutItemCommand).callsFake(async (input) => {
+      if (input.Item?.pk?.S !== REGISTRY_TABLE.partitions.node) return {};
+      throw new ConditionalCheckFailedException({ message: "exists", $metadata: {} });
+    });
+    ddb.on(UpdateItemCommand).resolves({ Attributes: item(makeNode({ nodeId: "i-new", state: "PENDING" })) });
+    expect(await handler(event(LIFECYCLE.launchEvent), CONTEXT)).toBe("launching");
+    const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContainEqual({
+      S: credentialHash("the-secret-issued-first-0000000000"),
     });
   });
 

@@ -5,13 +5,22 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import { cameraKey } from "../../lambdas/core/credentials";
 import type { Registry } from "../../lambdas/core/registry";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
 import { createNodesHandler } from "../../lambdas/handlers/views";
-import { CONTEXT, callbackBody, httpEvent, makeDeps, makeNode, nodeHeaders, SECRETS } from "../support/builders";
+import {
+  CONTEXT,
+  callbackBody,
+  httpEvent,
+  makeDeps,
+  makeNode,
+  nodeHeaders,
+  SECRETS,
+  testNodeSecret,
+} from "../support/builders";
 
 const OPERATOR_TOKEN = "operator-token-that-must-not-leak";
 
@@ -37,7 +46,7 @@ it("no secret, node secret, camera key or operator token is ever logged", async 
     const deps = { ...makeDeps(memory, { operatorToken: OPERATOR_TOKEN }), logger: new Logger({ logLevel: "DEBUG" }) };
     const broken = { ...deps, registry: failing };
     const key = cameraKey(SECRETS.cameraMaster, "cam");
-    const secret = nodeSecret(SECRETS.nodeMaster, "n1");
+    const secret = testNodeSecret("n1");
     const form = (body: string, headers = nodeHeaders("n1", secret)) =>
       httpEvent({ method: "POST", path: "/hooks/publish", body, headers });
 
@@ -90,7 +99,7 @@ it("no secret, node secret, camera key or operator token is ever logged", async 
     // The capture works: the handlers did log, at DEBUG and on errors.
     expect(logs).toContain("stream reserved");
     expect(logs).toContain("registry exploded");
-    for (const leak of [SECRETS.nodeMaster, SECRETS.cameraMaster, secret, key, OPERATOR_TOKEN]) {
+    for (const leak of [SECRETS.cameraMaster, secret, key, OPERATOR_TOKEN]) {
       expect({ leak, found: logs.includes(leak) }).toEqual({ leak, found: false });
     }
   } finally {

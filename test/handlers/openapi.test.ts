@@ -5,10 +5,10 @@
  */
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { ROUTES } from "../../lambdas/contract";
-import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import { cameraKey } from "../../lambdas/core/credentials";
 import type { Registry } from "../../lambdas/core/registry";
 import { type ApiServer, startApiServer } from "../../local/server";
-import { callbackBody, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
+import { callbackBody, makeConfig, makeDeps, makeNode, SECRETS, T0, testNodeSecret } from "../support/builders";
 import { conformanceProblem, SPEC } from "../support/openapi";
 
 describe("docs/openapi.yaml", () => {
@@ -37,7 +37,7 @@ describe("docs/openapi.yaml", () => {
     });
     afterAll(() => server.close());
 
-    const node = (id = "n1") => ({ "x-node-id": id, "x-node-secret": nodeSecret(SECRETS.nodeMaster, id) });
+    const node = (id = "n1") => ({ "x-node-id": id, "x-node-secret": testNodeSecret(id) });
     const form = { "content-type": "application/x-www-form-urlencoded" };
     const json = { "content-type": "application/json" };
     const key = (s: string) => cameraKey(SECRETS.cameraMaster, s);

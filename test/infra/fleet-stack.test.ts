@@ -239,7 +239,6 @@ describe("Lambdas", () => {
         [ENV.groupName]: "RtmpFleet-media-nodes",
         [ENV.launchHook]: LIFECYCLE.launchHook,
         [ENV.terminateHook]: LIFECYCLE.terminateHook,
-        [ENV.nodeSecret]: { Ref: idOf(fleet.nodeMasterSecret) },
       });
       expect(parseFleetConfig(JSON.parse(vars[ENV.fleetConfig]))).toEqual(DEFAULT_FLEET_CONFIG);
     }
@@ -261,22 +260,36 @@ describe("Lambdas", () => {
     }
   });
 
-  it("tells resolve the scaler's name and the lifecycle Lambda the node secrets' path", () => {
+  it("tells resolve the scaler's name, and the Lambdas that register nodes the node secrets' path and instance ARNs", () => {
     const resolveVars = resources[idOf(fleet.functions.resolve.function)]?.Properties.Environment.Variables;
     expect(resolveVars[ENV.scalerFunction]).toEqual({ Ref: idOf(fleet.functions.scaler.function) });
-    const lifecycleVars = resources[idOf(fleet.functions.lifecycle.function)]?.Properties.Environment.Variables;
-    expect(lifecycleVars).toMatchObject({
-      [ENV.nodeSecretPrefix]: "/rtmp-fleet/RtmpFleet/node-secrets",
-      [ENV.nodeSecret]: { Ref: idOf(fleet.nodeMasterSecret) },
-      [ENV.groupName]: "RtmpFleet-media-nodes",
-    });
+    for (const entry of ["lifecycle", "scaler"] as const) {
+      const vars = resources[idOf(fleet.functions[entry].function)]?.Properties.Environment.Variables;
+      expect(vars).toMatchObject({
+        [ENV.nodeSecretPrefix]: "/rtmp-fleet/RtmpFleet/node-secrets",
+        [ENV.instanceArnPrefix]: {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":ec2:",
+              { Ref: "AWS::Region" },
+              ":",
+              { Ref: "AWS::AccountId" },
+              ":instance/",
+            ],
+          ],
+        },
+        [ENV.groupName]: "RtmpFleet-media-nodes",
+      });
+    }
   });
 });
 
 describe("least privilege", () => {
   const secretsOf = (entry: FunctionName) => {
     const names = new Map([
-      [idOf(fleet.nodeMasterSecret), "node"],
       [fleet.cameraMasterSecret && idOf(fleet.cameraMasterSecret), "camera"],
       [idOf(fleet.operatorTokenSecret), "operator"],
     ]);
@@ -289,13 +302,13 @@ describe("least privilege", () => {
 
   it.each([
     ["resolve", ["camera"]],
-    ["publish", ["camera", "node"]],
-    ["done", ["camera", "node"]],
-    ["heartbeat", ["node"]],
+    ["publish", ["camera"]],
+    ["done", ["camera"]],
+    ["heartbeat", []],
     ["nodes", ["operator"]],
     ["streams", ["operator"]],
     ["events", ["operator"]],
-    ["lifecycle", ["node"]],
+    ["lifecycle", []],
     ["not-found", []],
     ["scaler", []],
   ] as const)("%s may read the secrets %j only", (entry, expected) => {
@@ -398,22 +411,25 @@ describe("least privilege", () => {
     expect(notFound.sort()).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
   });
 
-  it("lets the lifecycle Lambda write and delete parameters under the node-secret path only", () => {
-    const ssm = statementsOf(roleIdOf("lifecycle")).filter((s) =>
-      list<string>(s.Action).some((a) => a.startsWith("ssm:")),
-    );
-    expect(ssm).toEqual([
-      expect.objectContaining({
-        Action: ["ssm:DeleteParameter", "ssm:PutParameter"],
-        Resource: nodeSecretArn("*"),
-      }),
-    ]);
-    for (const entry of functionEntries().filter((e) => e !== "lifecycle")) {
+  it("lets the Lambdas that register nodes (lifecycle, scaler) manage parameters under the node-secret path only", () => {
+    for (const entry of ["lifecycle", "scaler"] as const) {
+      const ssm = statementsOf(roleIdOf(entry)).filter((s) => list<string>(s.Action).some((a) => a.startsWith("ssm:")));
+      expect([entry, ssm]).toEqual([
+        entry,
+        [
+          expect.objectContaining({
+            Action: ["ssm:AddTagsToResource", "ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"],
+            Resource: nodeSecretArn("*"),
+          }),
+        ],
+      ]);
+    }
+    for (const entry of functionEntries().filter((e) => e !== "lifecycle" && e !== "scaler")) {
       expect([entry, [...actionsOf(statementsOf(roleIdOf(entry)), "ssm:")]]).toEqual([entry, []]);
     }
   });
 
-  it("lets each node read its own secret parameter only (IAM variable ec2:InstanceID) and use Session Manager", () => {
+  it("lets each node read its own secret parameter only (tagged with its instance's ARN) and use Session Manager", () => {
     const statements = statementsOf(idOf(fleet.nodeRole));
     expect(statements).toEqual([
       {
@@ -431,7 +447,8 @@ describe("least privilege", () => {
         Effect: "Allow",
         Action: "ssm:GetParameter",
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the IAM policy variable, verbatim
-        Resource: nodeSecretArn("${ec2:InstanceID}"),
+        Condition: { StringEquals: { "aws:ResourceTag/rtmp-fleet:instance": "${ec2:SourceInstanceARN}" } },
+        Resource: nodeSecretArn("*"),
       },
     ]);
     // No managed policy: AmazonSSMManagedInstanceCore would allow ssm:GetParameter on every parameter.
@@ -598,7 +615,7 @@ describe("media-node user data", () => {
 
 describe("secrets", () => {
   it("are generated by Secrets Manager: no value, no dynamic reference anywhere in the template", () => {
-    for (const secret of [fleet.nodeMasterSecret, fleet.cameraMasterSecret, fleet.operatorTokenSecret]) {
+    for (const secret of [fleet.cameraMasterSecret, fleet.operatorTokenSecret]) {
       const props = secret && resources[idOf(secret)]?.Properties;
       expect(props).toMatchObject({ GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 } });
       expect(props).not.toHaveProperty("SecretString");

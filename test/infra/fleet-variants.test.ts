@@ -60,7 +60,8 @@ describe("a locked-down fleet", () => {
   it("has no camera master secret and tells no Lambda of one (camera keys off)", () => {
     const { template, fleetApp } = lockedDown;
     expect(fleetApp.stack.fleet.cameraMasterSecret).toBeUndefined();
-    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
+    // The operator token's only.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
     for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
       expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty(ENV.cameraSecret);
     }

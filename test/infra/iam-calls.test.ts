@@ -21,11 +21,12 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { DescribeInstanceStatusCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstanceStatusCommand, DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetParameterCommand, ParameterAlreadyExists, PutParameterCommand } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
 import { ENV, FUNCTION_NAMES, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
-import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import type { RtmpFleet } from "../../lib/rtmp-fleet";
 import {
@@ -36,7 +37,7 @@ import {
   type SentCommand,
   sentCommands,
 } from "../support/aws-call-recorder";
-import { CONTEXT, callbackBody, dynamoItem, httpEvent, makeNode } from "../support/builders";
+import { CONTEXT, callbackBody, dynamoItem, httpEvent, makeNode, testNodeSecret } from "../support/builders";
 import {
   decide,
   FAKE_ACCOUNT,
@@ -73,9 +74,8 @@ function environmentOf(entry: FunctionName): Record<string, string> {
   return resolver.resolve(fn.Properties.Environment.Variables);
 }
 
-const MASTERS = { node: "node-master-for-iam", camera: "camera-master-for-iam", operator: "operator-token-for-iam" };
+const MASTERS = { camera: "camera-master-for-iam", operator: "operator-token-for-iam" };
 const SECRET_VALUES: Readonly<Record<string, string>> = Object.fromEntries([
-  [resolver.ref(idOf(fleet.nodeMasterSecret)), MASTERS.node],
   [resolver.ref(idOf(fleet.operatorTokenSecret)), MASTERS.operator],
   ...(fleet.cameraMasterSecret ? [[resolver.ref(idOf(fleet.cameraMasterSecret)), MASTERS.camera]] : []),
 ]);
@@ -128,6 +128,14 @@ function registryHolds(...nodes: MediaNode[]): void {
     .callsFake(({ Key }) => ({ Attributes: item(byId.get(Key.sk.S) ?? liveNode({ nodeId: Key.sk.S })) }));
 }
 
+/** SSM holds the node's secret already: issuing another fails, and the one issued is read. */
+function alreadyIssued(nodeId: string): void {
+  mocks.ssm
+    .on(PutParameterCommand)
+    .rejects(new ParameterAlreadyExists({ message: "The parameter already exists.", $metadata: {} }));
+  mocks.ssm.on(GetParameterCommand).resolves({ Parameter: { Value: testNodeSecret(nodeId) } });
+}
+
 /** The group as Auto Scaling describes it. */
 function groupHas(size: { desired: number; min?: number; max?: number }, ...instances: Instance[]): void {
   mocks.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
@@ -158,7 +166,7 @@ const CAMERA = "cam1";
 const cameraKeyOf = (stream: string) => cameraKey(MASTERS.camera, stream);
 const nodeAuth = (nodeId: string) => ({
   "x-node-id": nodeId,
-  "x-node-secret": nodeSecret(MASTERS.node, nodeId),
+  "x-node-secret": testNodeSecret(nodeId),
 });
 const operatorAuth = { authorization: `Bearer ${MASTERS.operator}` };
 const callback = (call: string, nodeId: string, key = cameraKeyOf(CAMERA)) =>
@@ -252,10 +260,10 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       event: () => callback("publish", "i-a"),
       expected: status(200),
     },
-    "denies a node that is not registered": {
+    "refuses a node that is not registered: no credential was issued to it": {
       arrange: () => registryHolds(),
       event: () => callback("publish", "i-a"),
-      expected: status(403),
+      expected: status(401),
     },
   },
   done: {
@@ -299,18 +307,6 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       arrange: () => {
         const missing = { ...live("7"), missingSince: Date.now() - 3_600_000 };
         registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: missing } }));
-      },
-      event: () => heartbeat("i-a", []),
-      expected: status(200),
-    },
-    "registers a node whose launch event was missed": {
-      arrange: () => {
-        registryHolds();
-        mocks.dynamodb
-          .on(GetItemCommand)
-          .resolvesOnce({})
-          .resolves({ Item: item(liveNode({ nodeId: "i-a", state: "PENDING" })) });
-        mocks.dynamodb.on(UpdateItemCommand).resolves({ Attributes: item(liveNode({ nodeId: "i-a" })) });
       },
       event: () => heartbeat("i-a", []),
       expected: status(200),
@@ -414,6 +410,18 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       event: () => ({}),
       expected: scalerRan(true),
     },
+    "registers an instance whose launch event was missed, with the secret already issued, and finds its address": {
+      arrange: () => {
+        registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") }, protectedFromScaleIn: true }));
+        groupHas({ desired: 2 }, instance("i-a", "InService", true), instance("i-n", "InService", true));
+        alreadyIssued("i-n");
+        mocks.ec2.on(DescribeInstancesCommand).resolves({
+          Reservations: [{ Instances: [{ InstanceId: "i-n", PublicIpAddress: "203.0.113.9" }] }],
+        });
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
     "does nothing while another run holds the lease": {
       arrange: () => mocks.dynamodb.on(PutItemCommand).rejects(conditionFailed()),
       event: () => ({}),
@@ -423,6 +431,19 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
   lifecycle: {
     "registers a launching node and issues its secret": {
       arrange: () => registryHolds(),
+      event: () => lifecycleEvent(LIFECYCLE.launchEvent, "i-new"),
+      expected: (result) => expect(result).toBe("launching"),
+    },
+    "keeps the secret already issued on a repeated launch event": {
+      arrange: () => {
+        registryHolds(liveNode({ nodeId: "i-new", state: "PENDING" }));
+        alreadyIssued("i-new");
+        // The node's item exists already; the event is written as usual.
+        mocks.dynamodb.on(PutItemCommand).callsFake(async (input) => {
+          if (input.Item?.pk?.S === REGISTRY_TABLE.partitions.node) throw conditionFailed();
+          return {};
+        });
+      },
       event: () => lifecycleEvent(LIFECYCLE.launchEvent, "i-new"),
       expected: (result) => expect(result).toBe("launching"),
     },

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { NODE_SECRET_INSTANCE_TAG } from "../../lambdas/contract";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
 import {
   decide,
@@ -16,6 +17,7 @@ import {
   FAKE_REGION,
   grantedActions,
   type IamRequest,
+  instanceArn,
   instanceRoleContext,
   TemplateResolver,
 } from "../support/iam-simulation";
@@ -390,7 +392,13 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
         throw new Error(`map ${service}:${operation} to its resource here to check it: ${request.url}`);
       }
       const { Name } = JSON.parse(request.body);
-      return { action: `ssm:${operation}`, resource: parameter(Name), context: instanceRoleContext(instanceId) };
+      // Each parameter under the prefix was issued for the node its name ends with.
+      return {
+        action: `ssm:${operation}`,
+        resource: parameter(Name),
+        context: instanceRoleContext(instanceId),
+        resourceTags: { [NODE_SECRET_INSTANCE_TAG]: instanceArn(String(Name).split("/").at(-1) ?? "") },
+      };
     }
 
     it("allows every call bootstrap.sh makes, and grants nothing else but the SSM Agent's Session Manager calls", async () => {
@@ -408,19 +416,42 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
       expect([...grantedActions(policies)].filter((a) => !used.has(a) && !SSM_AGENT_CALLS.has(a))).toEqual([]);
     });
 
+    const OTHER = "i-0fff0000aaaa11112";
+    /** A parameter's tags as the control plane writes them when it issues a secret for `instanceId`. */
+    const issuedFor = (instanceId: string) => ({ [NODE_SECRET_INSTANCE_TAG]: instanceArn(instanceId) });
+
     it.each([
-      ["its own secret", "ssm:GetParameter", `${prefix}/${node.instanceId}`, "Allowed"],
-      ["another node's secret", "ssm:GetParameter", `${prefix}/i-0fff0000aaaa11112`, "ImplicitlyDenied"],
-      ["every node's secrets at once", "ssm:GetParametersByPath", prefix, "ImplicitlyDenied"],
+      ["its own secret", "ssm:GetParameter", `${prefix}/${node.instanceId}`, issuedFor(node.instanceId), "Allowed"],
+      ["another node's secret", "ssm:GetParameter", `${prefix}/${OTHER}`, issuedFor(OTHER), "ImplicitlyDenied"],
+      [
+        "an untagged parameter under the prefix",
+        "ssm:GetParameter",
+        `${prefix}/${node.instanceId}`,
+        {},
+        "ImplicitlyDenied",
+      ],
+      ["every node's secrets at once", "ssm:GetParametersByPath", prefix, {}, "ImplicitlyDenied"],
       [
         "another node's secret by GetParameters",
         "ssm:GetParameters",
-        `${prefix}/i-0fff0000aaaa11112`,
+        `${prefix}/${OTHER}`,
+        issuedFor(OTHER),
         "ImplicitlyDenied",
       ],
-      ["any other parameter", "ssm:GetParameter", "/some/other/parameter", "ImplicitlyDenied"],
-    ])("node A asking for %s: %s on %s is %s", async (_what, action, name, expected) => {
-      const request = { action, resource: parameter(name), context: instanceRoleContext(node.instanceId) };
+      [
+        "a parameter tagged for it elsewhere",
+        "ssm:GetParameter",
+        "/some/other/parameter",
+        issuedFor(node.instanceId),
+        "ImplicitlyDenied",
+      ],
+    ])("node A asking for %s: %s on %s, tagged %j, is %s", async (_what, action, name, resourceTags, expected) => {
+      const request = {
+        action,
+        resource: parameter(name),
+        context: instanceRoleContext(node.instanceId),
+        resourceTags,
+      };
       expect((await decide(principal(node.instanceId), policies, request)).result).toBe(expected);
     });
   });

@@ -4,7 +4,11 @@
  */
 import { heldStreams, slotOf } from "../../lambdas/core/model";
 import { publishStream, type ResolveOutcome, resolveStream } from "../../lambdas/core/streams";
-import { makeConfig, makeNode, T0 } from "../support/builders";
+import { makeConfig, makeNode, T0, testNodeSecret } from "../support/builders";
+
+/** A node's name and secret, as its shim presents them. */
+const onNode = (nodeId: string) => ({ nodeId, secret: testNodeSecret(nodeId) });
+
 import { useMoto } from "../support/moto";
 import { freshDynamoRegistry } from "../support/registry-table";
 
@@ -62,7 +66,7 @@ describe("50 concurrent publishes of one stream name on two nodes", () => {
     // Each node's nginx reports a publish of the same name on its own connection.
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        publishStream(deps, { nodeId: i % 2 === 0 ? "i-a" : "i-b", stream: "cam", clientId: String(i + 1) }),
+        publishStream(deps, { ...onNode(i % 2 === 0 ? "i-a" : "i-b"), stream: "cam", clientId: String(i + 1) }),
       ),
     );
     const nodes = await registry.listNodes({ consistent: true });

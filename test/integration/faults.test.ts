@@ -10,7 +10,7 @@ import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
-import { cameraKey, nodeSecret } from "../../lambdas/core/credentials";
+import { cameraKey } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
@@ -34,6 +34,7 @@ import {
   SECRETS,
   T0,
   TestClock,
+  testNodeSecret,
 } from "../support/builders";
 import { useMoto } from "../support/moto";
 import { motoFleet } from "../support/moto-fleet";
@@ -81,7 +82,7 @@ function injectFaults(
 function inProcessFleet(owner: string) {
   const registry = new MemoryRegistry();
   const clock = new TestClock();
-  const { group, launcher } = makeGroup(registry, clock);
+  const { group, launcher, services } = makeGroup(registry, clock);
   const config = makeConfig();
   const harness = new FleetHarness({
     registry,
@@ -90,6 +91,7 @@ function inProcessFleet(owner: string) {
     now: clock.now,
     owner,
     scaleOut: new RecordingScaleOut(),
+    ...services,
   });
   return { registry, clock, config, group, launcher, harness };
 }
@@ -123,8 +125,10 @@ describe("faults", () => {
     const registry = new MemoryRegistry();
     await registry.createNode(makeNode({ nodeId: "n1" }));
     const deps = { registry, config: makeConfig(), now: () => T0 };
-    await endStream(deps, { nodeId: "n1", stream: "cam", clientId: "7" });
-    expect(await publishStream(deps, { nodeId: "n1", stream: "cam", clientId: "7" })).toEqual({
+    await endStream(deps, { nodeId: "n1", secret: testNodeSecret("n1"), stream: "cam", clientId: "7" });
+    expect(
+      await publishStream(deps, { nodeId: "n1", secret: testNodeSecret("n1"), stream: "cam", clientId: "7" }),
+    ).toEqual({
       kind: "denied",
       reason: "already_ended",
     });
@@ -201,7 +205,7 @@ describe("faults", () => {
       );
       const outcome = await publishStream(
         { registry, config: makeConfig(), now: () => T0 },
-        { nodeId: "n1", stream: "cam", clientId: "4" },
+        { nodeId: "n1", secret: testNodeSecret("n1"), stream: "cam", clientId: "4" },
       );
       expect(outcome.kind).toBe("allowed");
       expect((await seed.getNode("n1"))?.streams).toEqual({
@@ -289,7 +293,9 @@ describe("faults", () => {
     const node = (await registry.getNode("n1")) as never;
     expect(heldStreams(node, clock.ms)).toEqual([]); // no longer holds room
     // The late camera publishes after all: its slot was still there, so it is taken without a new one.
-    expect(await publishStream(deps, { nodeId: "n1", stream: "late", clientId: "1" })).toMatchObject({
+    expect(
+      await publishStream(deps, { nodeId: "n1", secret: testNodeSecret("n1"), stream: "late", clientId: "1" }),
+    ).toMatchObject({
       kind: "allowed",
     });
     expect(Object.keys((await registry.getNode("n1"))?.streams ?? {})).toEqual(["late"]);
@@ -302,7 +308,10 @@ describe("faults", () => {
     // The resolve Lambda's clock runs 5 s fast, the publish Lambda's 5 s slow.
     await resolveStream({ registry, config, now: () => T0 + 5000 }, "cam");
     expect(
-      await publishStream({ registry, config, now: () => T0 - 5000 }, { nodeId: "n1", stream: "cam", clientId: "1" }),
+      await publishStream(
+        { registry, config, now: () => T0 - 5000 },
+        { nodeId: "n1", secret: testNodeSecret("n1"), stream: "cam", clientId: "1" },
+      ),
     ).toMatchObject({
       kind: "allowed",
     });
@@ -338,7 +347,7 @@ describe("faults", () => {
     const deps = { registry, fleet: makeGroup(registry, clock).group, config, now: clock.now };
     const report = {
       nodeId: "n1",
-      rtmpBaseUrl: "rtmp://n1/live",
+      secret: testNodeSecret("n1"),
       ready: true,
       streams: [{ name: "real", clientId: "9" }],
     };
@@ -362,7 +371,7 @@ describe("faults", () => {
       method: "POST",
       path: "/hooks/publish",
       body,
-      headers: nodeHeaders("n1", nodeSecret(SECRETS.nodeMaster, "n1")),
+      headers: nodeHeaders("n1"),
     });
     const publish = createPublishHandler(deps);
     await publish(captured, CONTEXT);

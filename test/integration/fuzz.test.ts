@@ -13,10 +13,9 @@ import { existsSync, mkdirSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { nodeSecret } from "../../lambdas/core/credentials";
 import type { Registry } from "../../lambdas/core/registry";
 import { type ApiServer, startApiServer } from "../../local/server";
-import { makeConfig, makeDeps, makeNode, SECRETS, T0, TestClock } from "../support/builders";
+import { makeConfig, makeDeps, makeNode, T0, TestClock, testNodeSecret } from "../support/builders";
 
 jest.setTimeout(900_000);
 
@@ -110,7 +109,7 @@ it(`schemathesis: at least 1000 generated requests, no 5xx, JSON errors, no writ
     "--header",
     "x-node-id: n1",
     "--header",
-    `x-node-secret: ${nodeSecret(SECRETS.nodeMaster, "n1")}`,
+    `x-node-secret: ${testNodeSecret("n1")}`,
     "--no-color",
     "--report",
     "junit",

@@ -25,6 +25,8 @@ describe("scaler against moto", () => {
       ids[1],
     ]);
 
+    // A while later, the third node is launched: it is the newest.
+    fleet.clock.advance(5);
     await fleet.tick();
     const grown = await fleet.instances();
     expect(grown.desired).toBe(3);

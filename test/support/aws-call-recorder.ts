@@ -53,9 +53,12 @@ export function sentCommands(mocks: AwsMocks): SentCommand[] {
     mock.calls().flatMap((call): SentCommand[] => {
       const sent = call.args[0] as Any;
       const name: string = sent.constructor.name;
-      if (name !== "TransactWriteItemsCommand")
-        return [{ service: service as keyof AwsMocks, name, input: sent.input }];
-      return (sent.input.TransactItems as TransactWriteItem[]).map(transactionItem);
+      if (name === "TransactWriteItemsCommand")
+        return (sent.input.TransactItems as TransactWriteItem[]).map(transactionItem);
+      const one = { service: service as keyof AwsMocks, name, input: sent.input };
+      // The tags PutParameter sets are authorized as ssm:AddTagsToResource too.
+      if (name === "PutParameterCommand" && sent.input.Tags) return [one, { ...one, name: "AddTagsToResourceCommand" }];
+      return [one];
     }),
   );
 }

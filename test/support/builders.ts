@@ -10,13 +10,13 @@ import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import type { InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
-import { nodeSecret } from "../../lambdas/core/credentials";
+import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
 import type { HttpEvent } from "../../lambdas/handlers/http";
-import { inProcessGroup } from "../../sim/fleet-harness";
+import { inProcessGroup, type NodeServices, nodeServices } from "../../sim/fleet-harness";
 
 /** The epoch the tests' clocks start at. */
 export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -31,6 +31,7 @@ export function makeNode(overrides: Partial<MediaNode> & { nodeId: string }): Me
     streams: {},
     streamsChangedAt: T0,
     protectedFromScaleIn: false,
+    credentialHash: credentialHash(testNodeSecret(overrides.nodeId)),
     ...overrides,
   };
 }
@@ -50,7 +51,17 @@ export class TestClock {
 }
 
 /** Master secrets used by the handler tests. */
-export const SECRETS = { nodeMaster: "node-master-for-tests", cameraMaster: "camera-master-for-tests" };
+export const SECRETS = { cameraMaster: "camera-master-for-tests" };
+
+/** The secret of a node in the tests: fixed per node id, so a test that builds a node record knows it. */
+export function testNodeSecret(nodeId: string): string {
+  return `test-secret-of-${nodeId}`.replace(/[^A-Za-z0-9_-]/g, "_").padEnd(24, "0");
+}
+
+/** Node services for in-process fleets in the tests: every node's secret is `testNodeSecret`. */
+export function testNodeServices(): NodeServices {
+  return nodeServices("test", testNodeSecret);
+}
 
 /** Records scale-out requests. */
 export class RecordingScaleOut implements ScaleOutRequests {
@@ -85,17 +96,22 @@ export function makeGroup(
   registry: Registry,
   clock: TestClock,
   options: { min?: number; max?: number; desired?: number } = {},
-): { group: ProcessGroup; launcher: RecordingLauncher } {
+): { group: ProcessGroup; launcher: RecordingLauncher; services: NodeServices } {
   const launcher = new RecordingLauncher();
-  const group = inProcessGroup(registry, {
-    min: options.min ?? 0,
-    max: options.max ?? 20,
-    desired: options.desired ?? 0,
-    launcher,
-    now: clock.now,
-    idPrefix: "i-",
-  });
-  return { group, launcher };
+  const services = testNodeServices();
+  const group = inProcessGroup(
+    registry,
+    {
+      min: options.min ?? 0,
+      max: options.max ?? 20,
+      desired: options.desired ?? 0,
+      launcher,
+      now: clock.now,
+      idPrefix: "i-",
+    },
+    services,
+  );
+  return { group, launcher, services };
 }
 
 /** Handler dependencies over a registry, with camera keys on. */
@@ -118,7 +134,6 @@ export function makeDeps(
     now: clock.now,
     logger: quietLogger(),
     secrets: staticSecrets({
-      nodeMaster: SECRETS.nodeMaster,
       cameraMaster: options.cameraKeys === false ? undefined : SECRETS.cameraMaster,
       operatorToken: options.operatorToken,
     }),
@@ -176,7 +191,7 @@ export function httpEvent(options: {
 }
 
 /** The shim's headers for a node: its id and its derived secret. */
-export function nodeHeaders(nodeId: string, secret = nodeSecret(SECRETS.nodeMaster, nodeId)): Record<string, string> {
+export function nodeHeaders(nodeId: string, secret = testNodeSecret(nodeId)): Record<string, string> {
   return { "x-node-id": nodeId, "x-node-secret": secret, "content-type": "application/x-www-form-urlencoded" };
 }
 

@@ -20,8 +20,10 @@ export interface IamRequest {
   readonly action: string;
   /** The resource ARN IAM evaluates, or `*` for an action without resource-level permissions. */
   readonly resource: string;
-  /** Request context keys the policies may read (e.g. `ec2:InstanceID` for an instance role). */
+  /** Request context keys the policies may read (e.g. `ec2:SourceInstanceARN` for an instance role). */
   readonly context?: Readonly<Record<string, string>>;
+  /** The resource's tags, as IAM reads them in `aws:ResourceTag/<key>`. */
+  readonly resourceTags?: Readonly<Record<string, string>>;
 }
 
 /** An identity policy of a role, resolved. */
@@ -183,16 +185,16 @@ export interface IamDecision {
  * Context keys of a request signed with an EC2 instance role's credentials. AWS's Service
  * Authorization Reference, which the simulator validates keys against, lists a key per action, and
  * these per service at most: the simulator would drop them from an SSM request. They are evaluated
- * as given (the node role's own-secret grant reads `${ec2:InstanceID}`).
+ * as given (the node role's own-secret grant reads `${ec2:SourceInstanceARN}`).
  */
 const INSTANCE_ROLE_KEYS = new Set(["ec2:InstanceID", "ec2:SourceInstanceARN"]);
 
+/** The ARN of an EC2 instance. */
+export const instanceArn = (instanceId: string) => arn("ec2", `instance/${instanceId}`);
+
 /** The context of a request signed with the instance role's credentials of `instanceId`. */
 export function instanceRoleContext(instanceId: string): Record<string, string> {
-  return {
-    "ec2:InstanceID": instanceId,
-    "ec2:SourceInstanceARN": arn("ec2", `instance/${instanceId}`),
-  };
+  return { "ec2:InstanceID": instanceId, "ec2:SourceInstanceARN": instanceArn(instanceId) };
 }
 
 /**
@@ -210,7 +212,12 @@ export async function decide(
       principal,
       action: request.action,
       resource: { resource: request.resource, accountId: FAKE_ACCOUNT },
-      contextVariables: { ...request.context },
+      contextVariables: {
+        ...request.context,
+        ...Object.fromEntries(
+          Object.entries(request.resourceTags ?? {}).map(([key, value]) => [`aws:ResourceTag/${key}`, value]),
+        ),
+      },
     },
     identityPolicies: [...policies],
     serviceControlPolicies: [],

@@ -17,9 +17,11 @@ import { AwsMachineEvidence } from "../../lambdas/adapters/aws-machine-evidence"
 import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import type { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import type { FleetConfig } from "../../lambdas/core/config";
+import { onLifecycle } from "../../lambdas/core/lifecycle";
 import { heldStreams, type MediaNode } from "../../lambdas/core/model";
 import { CPU_METRIC_PERIOD_MS } from "../../lambdas/core/ports";
-import { FleetHarness, type HarnessDeps } from "../../sim/fleet-harness";
+import type { ScalerDeps, TickReport } from "../../lambdas/core/scaler-run";
+import { FleetHarness, type HarnessDeps, nodeServices } from "../../sim/fleet-harness";
 import { RecordingScaleOut, TestClock } from "./builders";
 import { freshDynamoRegistry } from "./registry-table";
 
@@ -70,6 +72,7 @@ export async function motoFleet(config: FleetConfig, options: { max?: number } =
     now: clock.now,
     owner: "scaler-1",
     scaleOut: new RecordingScaleOut(),
+    ...nodeServices("test"),
   };
   return new MotoFleetHarness(deps, registry, autoscaling, cloudwatch, groupName, clock);
 }
@@ -90,6 +93,21 @@ export class MotoFleetHarness extends FleetHarness {
     readonly clock: TestClock,
   ) {
     super(deps);
+  }
+
+  /**
+   * One scaler run, then what EventBridge delivers on AWS: a launch event for each instance the group
+   * started (moto has no lifecycle hooks), which the lifecycle use case registers.
+   */
+  override async tick(overrides: Partial<ScalerDeps> = {}): Promise<TickReport> {
+    const report = await super.tick(overrides);
+    const registered = new Set((await this.registry.listNodes({ consistent: true })).map((n) => n.nodeId));
+    for (const instance of (await this.instances()).instances) {
+      const instanceId = instance.InstanceId as string;
+      if (registered.has(instanceId) || instance.LifecycleState !== "InService") continue;
+      await onLifecycle(this.deps, { kind: "launching", instanceId, launchedAt: this.clock.ms });
+    }
+    return report;
   }
 
   /** The node's machine crashes: no more heartbeats, and EC2 says the instance is stopped. */

@@ -2,10 +2,13 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import {
   cameraKey,
+  credentialHash,
   masterSecrets,
-  nodeSecret,
+  matchesCredential,
+  newNodeSecret,
   verifyCameraKey,
-  verifyNodeSecret,
+  verifyViewerKey,
+  viewerKey,
 } from "../../lambdas/core/credentials";
 import { parseCameraKeyArgs } from "../../scripts/camera-key";
 import { HELP } from "../../scripts/command-line";
@@ -76,12 +79,34 @@ describe("camera keys", () => {
   });
 });
 
+describe("viewer keys", () => {
+  it("are not camera keys: a key opens playing or publishing its stream, not both", () => {
+    expect(viewerKey("master", "cam42")).not.toBe(cameraKey("master", "cam42"));
+    expect(verifyViewerKey("master", "cam42", cameraKey("master", "cam42"))).toBe(false);
+    expect(verifyCameraKey("master", "cam42", viewerKey("master", "cam42"))).toBe(false);
+  });
+});
+
+describe("node secrets", () => {
+  it("are random, 256 bits, one per launch, and only their hash is kept", () => {
+    const secrets = new Set(Array.from({ length: 100 }, () => newNodeSecret()));
+    expect(secrets.size).toBe(100);
+    const secret = [...secrets][0] as string;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const hash = credentialHash(secret);
+    expect(hash).not.toContain(secret);
+    expect(matchesCredential(hash, secret)).toBe(true);
+    expect(matchesCredential(hash, newNodeSecret())).toBe(false);
+    expect(matchesCredential(undefined, secret)).toBe(false);
+  });
+});
+
 describe("rotating a master secret", () => {
   const rotating = JSON.stringify({ current: "new-master", previous: "old-master" });
 
   it("derives credentials from the current secret", () => {
     expect(cameraKey(rotating, "cam42")).toBe(cameraKey("new-master", "cam42"));
-    expect(nodeSecret(rotating, "i-1")).toBe(nodeSecret("new-master", "i-1"));
+    expect(viewerKey(rotating, "cam42")).toBe(viewerKey("new-master", "cam42"));
   });
 
   it.each([
@@ -90,7 +115,7 @@ describe("rotating a master secret", () => {
     ["a key under another master", "other-master", false],
   ])("accepts %s while rotating: %p", (_, master, accepted) => {
     expect(verifyCameraKey(rotating, "cam42", cameraKey(master, "cam42"))).toBe(accepted);
-    expect(verifyNodeSecret(rotating, "i-1", nodeSecret(master, "i-1"))).toBe(accepted);
+    expect(verifyViewerKey(rotating, "cam42", viewerKey(master, "cam42"))).toBe(accepted);
   });
 
   it("reads a plain value, a JSON value without a previous secret, and text that only looks like JSON", () => {

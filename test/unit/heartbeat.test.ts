@@ -1,14 +1,21 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { type HeartbeatReport, reconcile, reconcileGraceMs, recordHeartbeat } from "../../lambdas/core/heartbeat";
+import { NodeRefusedError } from "../../lambdas/core/fleet";
+import {
+  type HeartbeatReport,
+  MAX_STREAMS_ADDED_PER_BEAT,
+  reconcile,
+  reconcileGraceMs,
+  recordHeartbeat,
+} from "../../lambdas/core/heartbeat";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { applyEdits, conditionHolds } from "../../lambdas/core/registry";
-import { makeConfig, makeGroup, makeNode, T0, TestClock } from "../support/builders";
+import { makeConfig, makeGroup, makeNode, T0, TestClock, testNodeSecret } from "../support/builders";
 
 const config = makeConfig();
 const NOW = T0 + 3_600_000;
 const report = (streams: [string, string][], overrides: Partial<HeartbeatReport> = {}): HeartbeatReport => ({
   nodeId: "n1",
-  rtmpBaseUrl: "rtmp://n1.test:1935/live",
+  secret: testNodeSecret(overrides.nodeId ?? "n1"),
   ready: true,
   cpuPercent: 30,
   streams: streams.map(([name, clientId]) => ({ name, clientId })),
@@ -129,7 +136,7 @@ describe("reconcile: the registry follows rtmp_stat", () => {
   it.each<[string, MediaNode["state"], boolean, MediaNode["state"]]>([
     ["a PENDING node that is ready becomes ACTIVE", "PENDING", true, "ACTIVE"],
     ["a PENDING node not yet ready stays PENDING", "PENDING", false, "PENDING"],
-    ["a DEAD node heard from again is ACTIVE", "DEAD", true, "ACTIVE"],
+    ["a SILENT node heard from again is ACTIVE", "SILENT", true, "ACTIVE"],
     ["a DRAINING node stays DRAINING", "DRAINING", true, "DRAINING"],
   ])("%s", (_, state, ready, expected) => {
     expect(reconciled(node({}, { state }), report([], { ready })).state).toBe(expected);
@@ -153,18 +160,67 @@ describe("recordHeartbeat", () => {
     await recordHeartbeat(deps, report([], { nodeId, ready: false }));
     expect((await registry.getNode(nodeId))?.state).toBe("PENDING");
     const outcome = await recordHeartbeat(deps, report([], { nodeId }));
+    // Its address is the one registered from the cloud, never one from a report.
     expect(outcome).toMatchObject({
       becameActive: true,
-      node: { state: "ACTIVE", rtmpBaseUrl: "rtmp://n1.test:1935/live" },
+      node: { state: "ACTIVE", rtmpBaseUrl: `rtmp://${nodeId}.test:1935/live` },
     });
     expect((await group.describe()).instances[0]?.lifecycleState).toBe("InService");
   });
 
-  it("registers a node whose launch event was missed", async () => {
+  it.each([
+    ["an unknown id: it creates nothing", "i-unknown", testNodeSecret("i-unknown")],
+    ["a registered node with another node's secret", "i-1", testNodeSecret("i-2")],
+  ])("refuses a heartbeat from %s", async (_, nodeId, secret) => {
     const { deps, registry } = await setup();
-    const outcome = await recordHeartbeat(deps, report([], { nodeId: "i-unknown" }));
-    expect(outcome).toMatchObject({ registered: true, becameActive: true });
-    expect((await registry.getNode("i-unknown"))?.state).toBe("ACTIVE");
+    const before = await registry.listNodes();
+    await expect(recordHeartbeat(deps, { ...report([["cam", "1"]], { nodeId }), secret })).rejects.toBeInstanceOf(
+      NodeRefusedError,
+    );
+    expect(await registry.listNodes()).toEqual(before);
+  });
+
+  it("refuses a terminated node's secret: DEAD voids it", async () => {
+    const { deps, registry, group, nodeId } = await setup();
+    await recordHeartbeat(deps, report([], { nodeId }));
+    await group.terminate(nodeId, false); // the terminate hook marks it DEAD
+    expect((await registry.getNode(nodeId))?.state).toBe("DEAD");
+    await expect(recordHeartbeat(deps, report([["cam7", "1"]], { nodeId }))).rejects.toBeInstanceOf(NodeRefusedError);
+    expect((await registry.getNode(nodeId))?.state).toBe("DEAD");
+  });
+
+  it("never adds a stream that another node holds, live or reserved", async () => {
+    const { deps, registry, nodeId } = await setup();
+    await recordHeartbeat(deps, report([], { nodeId }));
+    await registry.createNode(
+      makeNode({
+        nodeId: "other",
+        streams: {
+          cam7: { state: "LIVE", since: NOW, clientId: "3" },
+          cam8: { state: "RESERVED", since: NOW, expiresAt: NOW + 60_000 },
+        },
+      }),
+    );
+    await recordHeartbeat(
+      deps,
+      report(
+        [
+          ["cam7", "1"],
+          ["cam8", "2"],
+          ["cam9", "3"],
+        ],
+        { nodeId },
+      ),
+    );
+    expect(Object.keys((await registry.getNode(nodeId))?.streams ?? {})).toEqual(["cam9"]);
+  });
+
+  it(`adds at most ${MAX_STREAMS_ADDED_PER_BEAT} streams a heartbeat (a lying node cannot take names in bulk)`, async () => {
+    const { deps, registry, nodeId } = await setup();
+    await recordHeartbeat(deps, report([], { nodeId }));
+    const many = Array.from({ length: 20 }, (_, i): [string, string] => [`cam${i}`, String(i + 1)]);
+    await recordHeartbeat(deps, report(many, { nodeId }));
+    expect(Object.keys((await registry.getNode(nodeId))?.streams ?? {})).toHaveLength(MAX_STREAMS_ADDED_PER_BEAT);
   });
 
   it("records the heartbeat even when continuing the launch fails, and reports the failure", async () => {

@@ -1,16 +1,17 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { credentialHash } from "../../lambdas/core/credentials";
 import { heldStreams } from "../../lambdas/core/model";
 import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
 import { refreshChange } from "../../lambdas/core/scaler-run";
 import { FleetHarness } from "../../sim/fleet-harness";
-import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock } from "../support/builders";
+import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock, testNodeSecret } from "../support/builders";
 
 const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, scaleInIdleSeconds: 600 });
 
 async function fleet(registry: Registry = new MemoryRegistry()) {
   const clock = new TestClock();
-  const { group, launcher } = makeGroup(registry, clock);
+  const { group, launcher, services } = makeGroup(registry, clock);
   const harness = new FleetHarness({
     registry,
     fleet: group,
@@ -18,6 +19,7 @@ async function fleet(registry: Registry = new MemoryRegistry()) {
     now: clock.now,
     owner: "test",
     scaleOut: new RecordingScaleOut(),
+    ...services,
   });
   /** Every instance's agent reports: ready, and the streams the registry has live on it. */
   const heartbeats = async () => {
@@ -169,6 +171,39 @@ describe("runScalerTick over the in-process group", () => {
     const node = await registry.getNode("i-1");
     expect(node?.streams).toEqual({});
     expect(heldStreams(node as never, clock.ms)).toEqual([]);
+  });
+});
+
+type Fleet = Awaited<ReturnType<typeof fleet>>;
+
+describe("the scaler repairs a node's registration", () => {
+  it.each<[string, (f: Fleet) => Promise<unknown>]>([
+    [
+      "an instance whose launch event was missed: it registers it",
+      ({ registry }) => registry.deleteNode("i-2", ["PENDING"]),
+    ],
+    [
+      "a node the cloud had no address for yet: it asks again",
+      ({ registry }) => registry.applyChange({ nodeId: "i-2", when: {}, set: { rtmpBaseUrl: "" } }),
+    ],
+    [
+      "a node registered before credentials were issued per launch: it records the secret the node holds",
+      async ({ registry }) => {
+        await registry.deleteNode("i-2", ["PENDING"]);
+        await registry.createNode(makeNode({ nodeId: "i-2", state: "PENDING", credentialHash: undefined }));
+      },
+    ],
+  ])("%s; the node then reports and is ACTIVE", async (_, breakRegistration) => {
+    const f = await fleet();
+    await f.harness.tick();
+    await breakRegistration(f);
+    await f.harness.tick();
+    await f.heartbeats();
+    expect(await f.registry.getNode("i-2")).toMatchObject({
+      state: "ACTIVE",
+      rtmpBaseUrl: "rtmp://i-2.test:1935/live",
+      credentialHash: credentialHash(testNodeSecret("i-2")),
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { NodeRefusedError } from "../../lambdas/core/fleet";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { type ChangeOutcome, ChangeRefusedError, type NodeChange, type Registry } from "../../lambdas/core/registry";
 import {
@@ -10,7 +11,7 @@ import {
   resolveStream,
   type StreamDeps,
 } from "../../lambdas/core/streams";
-import { makeConfig, makeNode, T0, TestClock } from "../support/builders";
+import { makeConfig, makeNode, T0, TestClock, testNodeSecret } from "../support/builders";
 
 async function fleet(nodes: MediaNode[], config = makeConfig({ maxStreamsPerNode: 2 })) {
   const registry = new MemoryRegistry();
@@ -164,7 +165,7 @@ describe("decidePublish", () => {
   const config = makeConfig({ maxStreamsPerNode: 2 });
   const reserved = (expiresAt = T0 + 60_000): StreamSlot => ({ state: "RESERVED", since: T0, expiresAt });
   const live = (clientId: string): StreamSlot => ({ state: "LIVE", since: T0, clientId });
-  const report = { nodeId: "a", stream: "cam", clientId: "5" };
+  const report = { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "5" };
 
   it.each<[string, MediaNode[], string, boolean]>([
     ["an unknown node", [makeNode({ nodeId: "b" })], "deny:unknown_node", false],
@@ -219,7 +220,10 @@ describe("decidePublish", () => {
   it("moves a reservation from the node the camera was given to the node it chose", () => {
     const nodes = [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: reserved() } })];
     const decision = decidePublish(nodes, report, T0, config);
-    expect(decision).toMatchObject({ kind: "allow", releaseFrom: { nodeId: "b", stream: "cam", state: "RESERVED" } });
+    expect(decision).toMatchObject({
+      kind: "allow",
+      releaseFrom: { nodeId: "b", stream: "cam", state: "RESERVED" },
+    });
   });
 });
 
@@ -227,29 +231,37 @@ describe("publishStream and endStream", () => {
   it("marks the stream LIVE with its connection, and done removes it", async () => {
     const { deps, registry } = await fleet(twoNodes());
     await resolveStream(deps, "cam");
-    expect(await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" })).toMatchObject({ kind: "allowed" });
+    expect(
+      await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" }),
+    ).toMatchObject({ kind: "allowed" });
     expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
-    expect(await endStream(deps, { nodeId: "a", stream: "cam", clientId: "1" })).toMatchObject({ kind: "removed" });
+    expect(
+      await endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" }),
+    ).toMatchObject({ kind: "removed" });
     expect((await registry.getNode("a"))?.streams).toEqual({});
   });
 
   it("a player's done (another clientid) leaves the live camera registered", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" });
-    expect(await endStream(deps, { nodeId: "a", stream: "cam", clientId: "2" })).toEqual({ kind: "ignored" });
+    await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" });
+    expect(await endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "2" })).toEqual({
+      kind: "ignored",
+    });
     expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "1" });
   });
 
   it("a done from another node leaves the stream registered", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    await publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" });
-    expect(await endStream(deps, { nodeId: "b", stream: "cam", clientId: "1" })).toEqual({ kind: "ignored" });
+    await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" });
+    expect(await endStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "1" })).toEqual({
+      kind: "ignored",
+    });
     expect((await registry.getNode("a"))?.streams.cam?.state).toBe("LIVE");
   });
 
   it("duplicate callbacks change nothing more", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    const report = { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" };
     await publishStream(deps, report);
     await publishStream(deps, report);
     expect(Object.keys((await registry.getNode("a"))?.streams ?? {})).toEqual(["cam"]);
@@ -260,7 +272,7 @@ describe("publishStream and endStream", () => {
 
   it("done before publish: the late publish is refused and nothing stays registered", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    const report = { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" };
     expect(await endStream(deps, report)).toEqual({ kind: "ignored" });
     expect(await publishStream(deps, report)).toEqual({ kind: "denied", reason: "already_ended" });
     expect((await registry.getNode("a"))?.streams).toEqual({});
@@ -268,16 +280,36 @@ describe("publishStream and endStream", () => {
     expect(await publishStream(deps, { ...report, clientId: "2" })).toMatchObject({ kind: "allowed" });
   });
 
-  it("done for an unknown node writes nothing", async () => {
+  it.each([
+    ["an unknown node", "zz", testNodeSecret("zz")],
+    ["another node's secret", "a", testNodeSecret("b")],
+  ])("refuses a done in the name of %s, and writes nothing", async (_, nodeId, secret) => {
     const { deps, registry } = await fleet(twoNodes());
-    expect(await endStream(deps, { nodeId: "zz", stream: "cam", clientId: "1" })).toEqual({ kind: "ignored" });
-    expect(await registry.getNode("zz")).toBeUndefined();
+    await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" });
+    const before = await registry.listNodes();
+    await expect(endStream(deps, { nodeId, secret, stream: "cam", clientId: "1" })).rejects.toBeInstanceOf(
+      NodeRefusedError,
+    );
+    await expect(endStream(deps, { nodeId, secret, stream: "other", clientId: "9" })).rejects.toBeInstanceOf(
+      NodeRefusedError,
+    );
+    expect(await registry.listNodes()).toEqual(before);
+  });
+
+  it("refuses a done in the name of a DEAD node (its credential is void)", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await registry.applyChange({ nodeId: "a", when: {}, set: { state: "DEAD" } });
+    await expect(
+      endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" }),
+    ).rejects.toBeInstanceOf(NodeRefusedError);
   });
 
   it("a camera that publishes to another node than it was given moves its reservation there", async () => {
     const { deps, registry } = await fleet(twoNodes());
     await resolveStream(deps, "cam"); // reserved on a
-    expect(await publishStream(deps, { nodeId: "b", stream: "cam", clientId: "4" })).toMatchObject({
+    expect(
+      await publishStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "4" }),
+    ).toMatchObject({
       kind: "allowed",
       movedFrom: "a",
     });
@@ -290,7 +322,9 @@ describe("publishStream and endStream", () => {
     await resolveStream(deps, "c1");
     await resolveStream(deps, "c2");
     await resolveStream(deps, "c3"); // on b
-    expect(await publishStream(deps, { nodeId: "a", stream: "c3", clientId: "9" })).toEqual({
+    expect(
+      await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "c3", clientId: "9" }),
+    ).toEqual({
       kind: "denied",
       reason: "node_full",
     });
@@ -299,7 +333,7 @@ describe("publishStream and endStream", () => {
 
   it("a tombstone refuses the late publish for ENDED_RETENTION_MS, not after", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    const report = { nodeId: "a", stream: "cam", clientId: "1" };
+    const report = { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" };
     await endStream(deps, report);
     const later = { ...deps, now: () => T0 + ENDED_RETENTION_MS - 1 };
     expect(await publishStream(later, report)).toEqual({ kind: "denied", reason: "already_ended" });
@@ -312,7 +346,8 @@ describe("publishStream and endStream", () => {
   it("a done writes nothing into the node's record, whatever it names", async () => {
     const { deps, registry } = await fleet(twoNodes());
     const before = await registry.getNode("a");
-    for (let i = 0; i < 50; i++) await endStream(deps, { nodeId: "a", stream: `cam${i}`, clientId: String(i) });
+    for (let i = 0; i < 50; i++)
+      await endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: `cam${i}`, clientId: String(i) });
     expect(await registry.getNode("a")).toEqual(before);
   });
 
@@ -320,8 +355,8 @@ describe("publishStream and endStream", () => {
     const { deps, registry } = await fleet(twoNodes());
     // Both publishes read the fleet before either writes.
     const [first, second] = await Promise.all([
-      publishStream(deps, { nodeId: "a", stream: "cam", clientId: "1" }),
-      publishStream(deps, { nodeId: "b", stream: "cam", clientId: "2" }),
+      publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" }),
+      publishStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "2" }),
     ]);
     expect([first.kind, second.kind].sort()).toEqual(["allowed", "denied"]);
     expect(second.kind === "denied" ? second.reason : first.kind === "denied" && first.reason).toBe("live_elsewhere");

@@ -1,8 +1,9 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { admitPublish, type CameraDeps, placeCamera } from "../../lambdas/core/cameras";
+import { NodeRefusedError } from "../../lambdas/core/fleet";
 import { onLifecycle } from "../../lambdas/core/lifecycle";
-import type { NodeCredentials } from "../../lambdas/core/ports";
-import { makeConfig, makeGroup, RecordingScaleOut, TestClock } from "../support/builders";
+import type { InstanceAddresses, NodeCredentials } from "../../lambdas/core/ports";
+import { makeConfig, makeGroup, RecordingScaleOut, TestClock, testNodeSecret } from "../support/builders";
 
 /** One ACTIVE node in an in-process group, unprotected, with room for one stream. */
 async function oneNode() {
@@ -69,15 +70,37 @@ describe("placeCamera", () => {
 describe("admitPublish", () => {
   it("protects the node of an allowed publish", async () => {
     const { deps, isProtected } = await oneNode();
-    const outcome = await admitPublish(deps, { nodeId: "i-1", stream: "cam", clientId: "1" });
+    const outcome = await admitPublish(deps, {
+      nodeId: "i-1",
+      secret: testNodeSecret("i-1"),
+      stream: "cam",
+      clientId: "1",
+    });
     expect(outcome).toMatchObject({ kind: "allowed", nodeProtected: true });
     expect(await isProtected()).toBe(true);
   });
 
   it("protects nothing for a denied publish", async () => {
+    const { deps, isProtected, registry } = await oneNode();
+    await registry.applyChange({ nodeId: "i-1", when: {}, set: { state: "DRAINING" } });
+    const outcome = await admitPublish(deps, {
+      nodeId: "i-1",
+      secret: testNodeSecret("i-1"),
+      stream: "cam",
+      clientId: "1",
+    });
+    expect(outcome).toMatchObject({ kind: "denied", reason: "node_not_active", nodeProtected: false });
+    expect(await isProtected()).toBe(false);
+  });
+
+  it.each([
+    ["an unknown node", "unknown", testNodeSecret("unknown")],
+    ["another node's secret", "i-1", testNodeSecret("i-2")],
+  ])("refuses a publish in the name of %s, and protects nothing", async (_, nodeId, secret) => {
     const { deps, isProtected } = await oneNode();
-    const outcome = await admitPublish(deps, { nodeId: "unknown", stream: "cam", clientId: "1" });
-    expect(outcome).toMatchObject({ kind: "denied", reason: "unknown_node", nodeProtected: false });
+    await expect(admitPublish(deps, { nodeId, secret, stream: "cam", clientId: "1" })).rejects.toBeInstanceOf(
+      NodeRefusedError,
+    );
     expect(await isProtected()).toBe(false);
   });
 });
@@ -87,21 +110,30 @@ describe("onLifecycle", () => {
   const recording = () => {
     const calls: string[] = [];
     const credentials: NodeCredentials = {
-      issue: async (nodeId) => void calls.push(`issue ${nodeId}`),
+      issue: async (nodeId, candidate) => {
+        calls.push(`issue ${nodeId}`);
+        return candidate;
+      },
       revoke: async (nodeId) => void calls.push(`revoke ${nodeId}`),
     };
-    return { calls, credentials };
+    const addresses: InstanceAddresses = { rtmpBaseUrl: async (nodeId) => `rtmp://${nodeId}.test:1935/live` };
+    return { calls, credentials, addresses };
   };
 
   it("launching: issues the node's secret, registers it PENDING and records the event", async () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
     const { group } = makeGroup(registry, clock);
-    const { calls, credentials } = recording();
-    const deps = { registry, fleet: group, now: clock.now, credentials };
+    const { calls, credentials, addresses } = recording();
+    const deps = { registry, fleet: group, now: clock.now, credentials, addresses };
     const event = await onLifecycle(deps, { kind: "launching", instanceId: "i-9", launchedAt: clock.ms });
     expect(calls).toEqual(["issue i-9"]);
-    expect(await registry.getNode("i-9")).toMatchObject({ state: "PENDING", protectedFromScaleIn: true });
+    expect(await registry.getNode("i-9")).toMatchObject({
+      state: "PENDING",
+      protectedFromScaleIn: true,
+      rtmpBaseUrl: "rtmp://i-9.test:1935/live",
+      credentialHash: expect.any(String),
+    });
     expect(await registry.recentEvents(5)).toEqual([event]);
     expect(event).toMatchObject({ kind: "launch", nodeId: "i-9" });
   });
@@ -117,9 +149,9 @@ describe("onLifecycle", () => {
       set: { state: "ACTIVE" },
       putStreams: { cam: { state: "LIVE", since: clock.ms, clientId: "1" } },
     });
-    const { calls, credentials } = recording();
+    const { calls, credentials, addresses } = recording();
     group.completeTermination = async (instanceId) => void calls.push(`continue ${instanceId}`);
-    const deps = { registry, fleet: group, now: clock.now, credentials };
+    const deps = { registry, fleet: group, now: clock.now, credentials, addresses };
     const event = await onLifecycle(deps, { kind: "terminating", instanceId: "i-1" });
     expect(await registry.getNode("i-1")).toMatchObject({ state: "DEAD", streams: {} });
     expect(calls).toEqual(["continue i-1", "revoke i-1"]);
