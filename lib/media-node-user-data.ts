@@ -13,7 +13,7 @@ import { UserData } from "aws-cdk-lib/aws-ec2";
 export const MEDIA_NODE_SOURCE_DIR = path.join(__dirname, "..", "media-node");
 
 /** The files a media node runs, all shipped in its user data. */
-export const MEDIA_NODE_FILES = ["bootstrap.sh", "nginx.conf.template", "render_config.py", "agent.py"] as const;
+export const MEDIA_NODE_FILES = ["bootstrap.sh", "nginx.conf.template", "render_node.py", "agent.py"] as const;
 
 /** Where the user data unpacks them on the node. */
 export const NODE_FILES_DIR = "/opt/rtmp-node";

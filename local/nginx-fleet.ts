@@ -1,8 +1,8 @@
 /**
  * Local media nodes: each instance of the local group is a real nginx with the rtmp module, on
- * free loopback ports, configured from media-node/nginx.conf.template by
- * media-node/render_config.py exactly as an AWS node is, with media-node/agent.py as its
- * heartbeat (measuring the CPU of that nginx's own processes).
+ * free loopback ports, rendered by media-node/render_node.py from the same templates and settings
+ * as an AWS node (only ports, paths and identity differ), with media-node/agent.py as its
+ * heartbeat (measuring the CPU of that nginx's own processes, as on AWS).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -54,6 +54,42 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What makes a local node itself: its ports and identity (its paths follow from its directory). */
+export interface LocalNodeIdentity {
+  readonly rtmpPort: number;
+  readonly shimPort: number;
+  readonly apiUrl: string;
+  readonly nodeId: string;
+  readonly secret: string;
+}
+
+/**
+ * Renders a local node's configuration into `dir` (created, with its run/ and log/ directories)
+ * with media-node/render_node.py, as bootstrap.sh renders an AWS node's: only ports, paths and
+ * identity are given, every setting comes from the templates.
+ */
+export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
+  mkdirSync(path.join(dir, "run"), { recursive: true });
+  mkdirSync(path.join(dir, "log"), { recursive: true });
+  execFileSync(
+    "python3",
+    [
+      path.join(MEDIA_NODE_DIR, "render_node.py"),
+      dir,
+      `RUN_DIR=${path.join(dir, "run")}`,
+      `LOG_DIR=${path.join(dir, "log")}`,
+      `RTMP_LISTEN=127.0.0.1:${node.rtmpPort}`,
+      `SHIM_PORT=${node.shimPort}`,
+      // Unused: the API's URL is an IP address in local mode.
+      "RESOLVER=127.0.0.1",
+      `API_URL=${node.apiUrl}`,
+      `NODE_ID=${node.nodeId}`,
+      "NODE_SECRET=-",
+    ],
+    { input: `${node.secret}\n` },
+  );
+}
+
 /** One running local node. */
 export interface LocalNode {
   readonly instanceId: string;
@@ -76,6 +112,11 @@ export interface LocalFleetOptions {
   readonly heartbeatSeconds: number;
   /** Lines for the operator. */
   readonly log: (line: string) => void;
+  /**
+   * A cgroup directory (v1 or v2) that each node's nginx joins before it starts: the node
+   * benchmark gives nginx a CPU quota this way, and the agent measures against that quota.
+   */
+  readonly nginxCgroup?: string;
 }
 
 /** Launches and stops local nginx-rtmp nodes. */
@@ -95,40 +136,32 @@ export class LocalNginxFleet implements InstanceLauncher {
   async start(instanceId: string): Promise<void> {
     const dir = path.join(this.options.workDir, instanceId);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(path.join(dir, "run"), { recursive: true });
-    mkdirSync(path.join(dir, "log"), { recursive: true });
     const rtmpPort = await freePort();
     const shimPort = await freePort();
+    renderLocalNode(dir, {
+      rtmpPort,
+      shimPort,
+      apiUrl: this.options.apiUrl(),
+      nodeId: instanceId,
+      secret: this.options.secretOf(instanceId),
+    });
     const config = path.join(dir, "nginx.conf");
-    execFileSync(
-      "python3",
-      [
-        path.join(MEDIA_NODE_DIR, "render_config.py"),
-        path.join(MEDIA_NODE_DIR, "nginx.conf.template"),
-        config,
-        `RTMP_MODULE=${RTMP_MODULE}`,
-        "WORKER_PROCESSES=1",
-        `RUN_DIR=${path.join(dir, "run")}`,
-        `LOG_DIR=${path.join(dir, "log")}`,
-        `RTMP_LISTEN=127.0.0.1:${rtmpPort}`,
-        "RTMP_APP=live",
-        `SHIM_PORT=${shimPort}`,
-        "RESOLVER=127.0.0.1",
-        `API_URL=${this.options.apiUrl()}`,
-        `NODE_ID=${instanceId}`,
-        "NODE_SECRET=-",
-      ],
-      { input: `${this.options.secretOf(instanceId)}\n` },
-    );
-    // Its own process group, so that stopping (or killing) the node takes its workers along.
-    const nginx = spawn(
+    const command = [
       "nginx",
-      ["-c", config, "-p", `${dir}/`, "-e", path.join(dir, "log/error.log"), "-g", "daemon off;"],
-      {
-        detached: true,
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+      "-c",
+      config,
+      "-p",
+      `${dir}/`,
+      "-e",
+      path.join(dir, "log/error.log"),
+      "-g",
+      "daemon off;",
+    ];
+    const [file = "", ...args] = this.options.nginxCgroup
+      ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.options.nginxCgroup, ...command]
+      : command;
+    // Its own process group, so that stopping (or killing) the node takes its workers along.
+    const nginx = spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
     const rtmpBaseUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
     const agent = spawn(
       "python3",
@@ -138,10 +171,6 @@ export class LocalNginxFleet implements InstanceLauncher {
         `http://127.0.0.1:${shimPort}`,
         "--rtmp-base-url",
         rtmpBaseUrl,
-        "--cpu",
-        "nginx",
-        "--nginx-pid-file",
-        path.join(dir, "run/nginx.pid"),
         "--interval",
         String(this.options.heartbeatSeconds),
       ],

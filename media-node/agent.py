@@ -12,9 +12,9 @@ a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its c
 agent reads the stat page every second: `streamsAverage` is the average number of publishing
 streams over the period `cpuPercent` averages, so the control plane knows what the CPU was spent on.
 
-CPU is the whole machine's (`--cpu system`, as on an AWS node) or that of one nginx's processes
-(`--cpu nginx --nginx-pid-file FILE`, as in local mode, where several nodes share a machine),
-in percent of all CPUs, like CloudWatch's CPUUtilization.
+CPU is that of the rtmp nginx itself: the worker that answers the stat page (its `<pid>`) and its
+master, in percent of the one core a single worker can use (docs/NODE.md says why one worker), or of
+less when a cgroup CPU quota gives that nginx less than a core. The same on AWS and in local mode.
 
 Standard library only: it runs on a stock Ubuntu or Debian.
 """
@@ -29,7 +29,6 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-CPUS = os.cpu_count() or 1
 
 
 def publishing_streams(stat_xml: str, app: str) -> list:
@@ -48,61 +47,109 @@ def publishing_streams(stat_xml: str, app: str) -> list:
     return streams
 
 
-class SystemCpu:
-    """Busy share of all CPUs from /proc/stat, between two readings."""
+def stat_pid(stat_xml: str):
+    """The pid of the nginx worker that produced this stat page (None if it does not say)."""
+    text = (ElementTree.fromstring(stat_xml).findtext("pid") or "").strip()
+    return int(text) if text.isdigit() else None
 
-    def __init__(self):
-        self.last = self.read()
 
-    @staticmethod
-    def read():
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields), idle
+def process_ticks(pid: int):
+    """CPU time (clock ticks) and parent pid of one process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # Fields after the command name, which may hold spaces: state ppid ... utime stime.
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(rest[11]) + int(rest[12]), int(rest[1])
 
-    def percent(self):
-        total, idle = self.read()
-        last_total, last_idle = self.last
-        self.last = (total, idle)
-        elapsed = total - last_total
-        return None if elapsed <= 0 else round(100.0 * (elapsed - (idle - last_idle)) / elapsed, 1)
+
+def cgroup_cores(pid: int) -> float:
+    """The CPU quota of the process's cgroup and its ancestors, in cores (inf without a quota).
+
+    cgroup v2 (`cpu.max`) and v1 (`cpu.cfs_quota_us` over `cpu.cfs_period_us`) alike.
+    """
+    mounts = {}
+    with open("/proc/self/mounts", encoding="ascii", errors="replace") as f:
+        for line in f:
+            _, where, kind, options = line.split()[:4]
+            if kind == "cgroup2":
+                mounts.setdefault("v2", where)
+            elif kind == "cgroup" and "cpu" in options.split(","):
+                mounts.setdefault("v1", where)
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="ascii", errors="replace") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return float("inf")
+    cores = float("inf")
+    for _, controllers, group in lines:
+        if controllers == "" and "v2" in mounts:
+            base, read = mounts["v2"], _quota_v2
+        elif "cpu" in controllers.split(",") and "v1" in mounts:
+            base, read = mounts["v1"], _quota_v1
+        else:
+            continue
+        parts = [p for p in group.split("/") if p]
+        for depth in range(len(parts), -1, -1):
+            cores = min(cores, read(os.path.join(base, *parts[:depth])))
+    return cores
+
+
+def _read(path: str):
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read().split()
+    except OSError:
+        return None
+
+
+def _quota_v2(directory: str) -> float:
+    fields = _read(os.path.join(directory, "cpu.max"))
+    if not fields or fields[0] == "max":
+        return float("inf")
+    return int(fields[0]) / int(fields[1])
+
+
+def _quota_v1(directory: str) -> float:
+    quota, period = _read(os.path.join(directory, "cpu.cfs_quota_us")), _read(os.path.join(directory, "cpu.cfs_period_us"))
+    if not quota or not period or int(quota[0]) <= 0:
+        return float("inf")
+    return int(quota[0]) / int(period[0])
 
 
 class NginxCpu:
-    """CPU of one nginx (its master and workers), in percent of all CPUs, between two readings."""
+    """CPU of the rtmp nginx (the stat page's worker and its master), in percent of what its one
+    worker can use: one core, or its cgroup's CPU quota when that is less."""
 
-    def __init__(self, pid_file: str):
-        self.pid_file = pid_file
-        self.last = (time.monotonic(), self.ticks())
+    def __init__(self):
+        self.worker = None
+        self.last = None
 
-    def ticks(self):
-        try:
-            with open(self.pid_file, encoding="ascii") as f:
-                master = int(f.read().strip())
-        except (OSError, ValueError):
+    def reading(self):
+        """(time, worker pid, ticks of worker and master), or None while the worker is unknown or gone."""
+        if self.worker is None:
             return None
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    # Fields after the command name, which may hold spaces: state ppid ... utime stime.
-                    rest = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(entry) == master or int(rest[1]) == master:
-                total += int(rest[11]) + int(rest[12])
-        return total
+        worker = process_ticks(self.worker)
+        if worker is None:
+            return None
+        ticks, master = worker
+        master_ticks = process_ticks(master) if master > 1 else None
+        return time.monotonic(), self.worker, ticks + (master_ticks[0] if master_ticks else 0)
+
+    def watch(self, worker_pid):
+        """The stat page named its worker: measure that one (a new worker starts a new interval)."""
+        if worker_pid != self.worker:
+            self.worker = worker_pid
+            self.last = self.reading()
 
     def percent(self):
-        now, ticks = time.monotonic(), self.ticks()
-        last_time, last_ticks = self.last
-        self.last = (now, ticks)
-        if ticks is None or last_ticks is None or now <= last_time or ticks < last_ticks:
+        now = self.reading()
+        last, self.last = self.last, now
+        if now is None or last is None or now[1] != last[1] or now[0] <= last[0] or now[2] < last[2]:
             return None
-        return round(100.0 * (ticks - last_ticks) / CLOCK_TICKS / (now - last_time) / CPUS, 1)
+        cores = min(1.0, cgroup_cores(now[1]))
+        return round(100.0 * (now[2] - last[2]) / CLOCK_TICKS / (now[0] - last[0]) / cores, 1)
 
 
 def http(url: str, body=None, timeout=5.0):
@@ -115,17 +162,21 @@ def http(url: str, body=None, timeout=5.0):
 
 
 class StatSampler:
-    """Reads rtmp_stat every few seconds: the streams now, and their average count over a period."""
+    """Reads rtmp_stat every few seconds: the streams now, and their average count over a period.
+    The CPU measured is that of the worker the page comes from."""
 
-    def __init__(self, args):
+    def __init__(self, args, cpu):
         self.args = args
+        self.cpu = cpu
         self.streams = []
         self.ready = False
         self.counts = []
 
     def sample(self):
         try:
-            self.streams = publishing_streams(http(f"{self.args.shim}/stat"), self.args.app)
+            page = http(f"{self.args.shim}/stat")
+            self.streams = publishing_streams(page, self.args.app)
+            self.cpu.watch(stat_pid(page))
             self.ready = True
             self.counts.append(len(self.streams))
         except (OSError, ElementTree.ParseError):
@@ -165,18 +216,15 @@ def main(argv) -> int:
     parser.add_argument(
         "--stat-seconds", type=float, default=1.0, help="seconds between two reads of rtmp_stat (default: 1)"
     )
-    parser.add_argument("--cpu", choices=["system", "nginx"], default="system", help="whose CPU to report")
-    parser.add_argument("--nginx-pid-file", help="with --cpu nginx: the nginx pid file")
     parser.add_argument("--once", action="store_true", help="send one heartbeat, print it, exit 0 if it was accepted")
     args = parser.parse_args(argv)
-    if args.cpu == "nginx" and not args.nginx_pid_file:
-        parser.error("--cpu nginx needs --nginx-pid-file")
     args.shim = args.shim.rstrip("/")
 
-    cpu = NginxCpu(args.nginx_pid_file) if args.cpu == "nginx" else SystemCpu()
-    stat = StatSampler(args)
+    cpu = NginxCpu()
+    stat = StatSampler(args, cpu)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # A first CPU interval, and a first look at the streams.
+    # A first look at the streams and at the worker to measure, then a first CPU interval.
+    stat.sample()
     time.sleep(min(1.0, args.interval))
     stat.sample()
     next_beat = time.monotonic()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boots a fresh Ubuntu 24.04 EC2 instance into a media node of the fleet. The launch template's user
-# data unpacks the node's files (this script, nginx.conf.template, render_config.py, agent.py) into
+# data unpacks the node's files (this script, the nginx templates, render_node.py, agent.py) into
 # one directory and runs, as root:
 #
 #   bootstrap.sh --api-url https://abc123.execute-api.eu-west-1.amazonaws.com \
@@ -11,18 +11,19 @@
 # 3. fetches the node's own secret from SSM Parameter Store (<prefix>/<instance id>, written by the
 #    lifecycle Lambda when the launch hook fired), signing the request with curl and the instance
 #    role's credentials: no AWS CLI. The node role may read that one parameter only;
-# 4. renders nginx.conf from the shared template with render_config.py, root-only (it holds the
-#    secret): RTMP on 1935, and the loopback shim that forwards nginx-rtmp's plain-HTTP callbacks
-#    and the agent's heartbeats to the HTTPS API with the node's id and secret;
+# 4. renders the node's nginx configuration with render_node.py, from the templates that local mode
+#    renders too, root-only (it holds the secret): RTMP on 1935, and the loopback shim that
+#    forwards nginx-rtmp's plain-HTTP callbacks and the agent's heartbeats to the HTTPS API with the
+#    node's id and secret;
 # 5. runs that nginx and the heartbeat agent under systemd. The agent's first ready heartbeat lets
 #    the launch lifecycle hook continue (the heartbeat Lambda answers the hook): this script needs
 #    no Auto Scaling permission. If it fails, the hook times out and abandons the instance.
 #
-#   bootstrap.sh --render-only OUTPUT --api-url URL --secret-parameter-prefix PREFIX
-#   bootstrap.sh --render-only OUTPUT --api-url URL --node-id ID --node-secret-file FILE
+#   bootstrap.sh --render-only DIR --api-url URL --secret-parameter-prefix PREFIX
+#   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 #
-# runs steps 2-4 (or step 4 alone, with the id and secret given) and writes nginx.conf to OUTPUT
-# instead of installing anything: the tests check the result with `nginx -t`, against a fake
+# runs steps 2-4 (or step 4 alone, with the id and secret given) and writes the configuration to
+# DIR instead of installing anything: the tests check the result with `nginx -t`, against a fake
 # metadata service and a fake SSM that verifies the request's SigV4 signature. For them,
 # RTMP_NODE_RUN_DIR and RTMP_NODE_LOG_DIR move nginx's runtime and log directories,
 # RTMP_NODE_IMDS_URL and RTMP_NODE_SSM_URL the endpoints, RTMP_NODE_SECRET_RETRY_SECONDS the wait.
@@ -31,14 +32,14 @@ set -euo pipefail
 FILES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly FILES_DIR
 readonly CONF_DIR=/etc/rtmp-node
-readonly NGINX_CONF=$CONF_DIR/nginx.conf
+readonly NGINX_CONF=$CONF_DIR/nginx.conf # rendered by render_node.py
 readonly NGINX_UNIT=rtmp-nginx.service
 readonly AGENT_UNIT=rtmp-agent.service
 readonly RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-nginx}
 readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-nginx}
 readonly RTMP_PORT=1935 # the only port the node's security group opens
-readonly RTMP_APP=live
+readonly RTMP_APP=live  # the application of nginx-rtmp.conf.template
 readonly SHIM_PORT=8080
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
@@ -52,7 +53,8 @@ die() {
   exit 1
 }
 usage() {
-  sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  # The comment at the top of this file, up to its first line of code.
+  awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -126,16 +128,14 @@ ssm_parameter() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)["Parameter"]["Value"])' <<<"$response"
 }
 
-# Renders the node's nginx.conf from the shared template: $1 output, $2 API URL, $3 node id, $4 secret.
+# Renders the node's nginx configuration into directory $1: $2 API URL, $3 node id, $4 secret. Only
+# ports, paths and identity are given: every other setting is in the templates, as for local nodes.
 # The secret goes through standard input, never the command line (which any local process can read).
-render_nginx_conf() {
-  printf '%s\n' "$4" | python3 "$FILES_DIR/render_config.py" "$FILES_DIR/nginx.conf.template" "$1" \
-    "RTMP_MODULE=$RTMP_MODULE" \
-    WORKER_PROCESSES=auto \
+render_node() {
+  printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
     "RUN_DIR=$RUN_DIR" \
     "LOG_DIR=$LOG_DIR" \
     "RTMP_LISTEN=$RTMP_PORT" \
-    "RTMP_APP=$RTMP_APP" \
     "SHIM_PORT=$SHIM_PORT" \
     "RESOLVER=$AMAZON_DNS" \
     "API_URL=$2" \
@@ -179,7 +179,7 @@ After=$NGINX_UNIT
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --cpu system --interval $heartbeat_seconds
+ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
 Restart=on-failure
 RestartSec=5
 DynamicUser=yes
@@ -211,7 +211,7 @@ done
 
 if [[ -n $render_only && -n $node_id ]]; then
   [[ -r $node_secret_file ]] || die "--render-only with --node-id needs a readable --node-secret-file"
-  render_nginx_conf "$render_only" "$api_url" "$node_id" "$(<"$node_secret_file")"
+  render_node "$render_only" "$api_url" "$node_id" "$(<"$node_secret_file")"
   exit 0
 fi
 
@@ -239,11 +239,11 @@ node_secret=$(retry "$SECRET_ATTEMPTS" "$SECRET_RETRY_SECONDS" ssm_parameter "$s
 [[ $node_secret =~ ^[A-Za-z0-9_-]{16,}$ ]] || die "the node secret has an unexpected form"
 
 if [[ -n $render_only ]]; then
-  render_nginx_conf "$render_only" "$api_url" "$INSTANCE_ID" "$node_secret"
+  render_node "$render_only" "$api_url" "$INSTANCE_ID" "$node_secret"
   exit 0
 fi
 install -d -m 0700 "$CONF_DIR"
-render_nginx_conf "$NGINX_CONF" "$api_url" "$INSTANCE_ID" "$node_secret"
+render_node "$CONF_DIR" "$api_url" "$INSTANCE_ID" "$node_secret"
 unset node_secret
 write_units "rtmp://$PUBLIC_IP:$RTMP_PORT/$RTMP_APP" "$heartbeat_seconds"
 systemctl daemon-reload

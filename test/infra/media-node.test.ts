@@ -10,6 +10,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
+import { renderLocalNode } from "../../local/nginx-fleet";
 import { requireTool, tempDir } from "./helpers";
 
 const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -19,7 +20,7 @@ const SAMPLE = {
   secret: "Q2hhbmdlTWVQbGVhc2UxMj",
 };
 
-/** Renders nginx.conf with bootstrap.sh's --render-only mode into a fresh directory. */
+/** Renders the node's configuration with bootstrap.sh's --render-only mode into a fresh directory. */
 function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; result: ReturnType<typeof spawnSync> } {
   const dir = tempDir("rtmp-node");
   const secretFile = path.join(dir, "node-secret");
@@ -30,7 +31,7 @@ function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; resu
     [
       path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
       "--render-only",
-      conf,
+      dir,
       "--api-url",
       values.apiUrl,
       "--node-id",
@@ -128,27 +129,24 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   });
 
   it("takes the secret from standard input (never the command line), one value at most", () => {
-    const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_config.py");
-    const template = path.join(MEDIA_NODE_SOURCE_DIR, "nginx.conf.template");
-    const out = path.join(rendered.dir, "stdin.conf");
+    const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_node.py");
+    const outDir = tempDir("stdin");
+    const out = path.join(outDir, "nginx.conf");
     const values = [
-      `RTMP_MODULE=${RTMP_MODULE}`,
-      "WORKER_PROCESSES=1",
       `RUN_DIR=${rendered.dir}`,
       `LOG_DIR=${rendered.dir}`,
       "RTMP_LISTEN=1935",
-      "RTMP_APP=live",
       "SHIM_PORT=8080",
       "RESOLVER=169.254.169.253",
       `API_URL=${SAMPLE.apiUrl}`,
     ];
-    const ok = spawnSync("python3", [script, template, out, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
+    const ok = spawnSync("python3", [script, outDir, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
       input: "from-stdin-123\n",
       encoding: "utf8",
     });
     expect(ok.stderr).toBe("");
     expect(readFileSync(out, "utf8")).toContain("proxy_set_header X-Node-Secret from-stdin-123;");
-    const two = spawnSync("python3", [script, template, out, ...values, "NODE_ID=-", "NODE_SECRET=-"], {
+    const two = spawnSync("python3", [script, outDir, ...values, "NODE_ID=-", "NODE_SECRET=-"], {
       input: "x\n",
       encoding: "utf8",
     });
@@ -160,6 +158,78 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
     const attempt = renderWithBootstrap({ ...SAMPLE, apiUrl: `${SAMPLE.apiUrl}/` });
     expect(attempt.result.status).not.toBe(0);
     expect(attempt.result.stderr).toMatch(/--api-url must be the API's base URL/);
+  });
+});
+
+describe("one render for AWS and local nodes", () => {
+  /**
+   * The directives that may differ between two nodes, and why: where the node listens (ports),
+   * where it keeps its files (paths), and who it is (identity: node id, secret, the API it speaks
+   * to and the resolver that finds it).
+   */
+  const MAY_DIFFER: Record<string, "port" | "path" | "identity"> = {
+    listen: "port",
+    on_publish: "port",
+    on_publish_done: "port",
+    pid: "path",
+    error_log: "path",
+    client_body_temp_path: "path",
+    proxy_temp_path: "path",
+    fastcgi_temp_path: "path",
+    uwsgi_temp_path: "path",
+    scgi_temp_path: "path",
+    resolver: "identity",
+    set: "identity",
+    proxy_set_header: "identity",
+  };
+  let aws: ReturnType<typeof renderWithBootstrap>;
+  let localDir: string;
+
+  beforeAll(() => {
+    aws = renderWithBootstrap();
+    localDir = tempDir("local-node");
+    renderLocalNode(localDir, {
+      rtmpPort: 41935,
+      shimPort: 48080,
+      apiUrl: "http://127.0.0.1:8787",
+      nodeId: "local-1",
+      secret: "bG9jYWwtc2VjcmV0LTEyMzQ1",
+    });
+  });
+
+  it("renders the same files, line for line, differing only in ports, paths and identity", () => {
+    const files = readdirSync(aws.dir).filter((name) => name.endsWith(".conf"));
+    expect(files.sort()).toEqual(
+      readdirSync(localDir)
+        .filter((name) => name.endsWith(".conf"))
+        .sort(),
+    );
+    const differences: string[] = [];
+    for (const file of files) {
+      const awsLines = readFileSync(path.join(aws.dir, file), "utf8").split("\n");
+      const localLines = readFileSync(path.join(localDir, file), "utf8").split("\n");
+      expect(localLines).toHaveLength(awsLines.length);
+      awsLines.forEach((line, i) => {
+        if (line === localLines[i]) return;
+        const [directive = "", name = ""] = line.trim().split(/\s+/);
+        // proxy_set_header differs only for the node's identity headers.
+        const key = directive === "proxy_set_header" && !/^X-Node-(Id|Secret)$/.test(name) ? "?" : directive;
+        differences.push(`${file}: ${directive} (${MAY_DIFFER[key] ?? "NOT ALLOWED"})`);
+      });
+    }
+    expect(differences.filter((d) => d.includes("NOT ALLOWED"))).toEqual([]);
+    // And they do differ where they should: the check compares something.
+    expect(differences.length).toBeGreaterThan(5);
+  });
+
+  it("differ in nothing else: the same worker count and limits on both", () => {
+    const settings = (dir: string) =>
+      readdirSync(dir)
+        .filter((name) => name.endsWith(".conf"))
+        .flatMap((name) => readFileSync(path.join(dir, name), "utf8").split("\n"))
+        .filter((line) => /^\s*(worker_\w+|max_connections|timeout|limit_conn)\b/.test(line));
+    expect(settings(localDir)).toEqual(settings(aws.dir));
+    expect(settings(aws.dir)).toContain("worker_processes 1;");
   });
 });
 
@@ -291,7 +361,7 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
         [
           path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
           "--render-only",
-          path.join(dir, "nginx.conf"),
+          dir,
           "--api-url",
           SAMPLE.apiUrl,
           "--secret-parameter-prefix",
