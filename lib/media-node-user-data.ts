@@ -1,5 +1,5 @@
 /**
- * The media nodes' user data: the node's files from media-node/ (the same nginx.conf template that
+ * The media nodes' user data: the node's files from media-node/ (the same nginx templates that
  * local mode renders, never a copy), packed at synth time into one gzip+base64 archive, and the
  * call of bootstrap.sh with this fleet's settings. Nothing secret is in it: each node fetches its
  * own secret at boot, with its instance role.
@@ -13,7 +13,13 @@ import { UserData } from "aws-cdk-lib/aws-ec2";
 export const MEDIA_NODE_SOURCE_DIR = path.join(__dirname, "..", "media-node");
 
 /** The files a media node runs, all shipped in its user data. */
-export const MEDIA_NODE_FILES = ["bootstrap.sh", "nginx.conf.template", "render_node.py", "agent.py"] as const;
+export const MEDIA_NODE_FILES = [
+  "bootstrap.sh",
+  "nginx-rtmp.conf.template",
+  "nginx-shim.conf.template",
+  "render_node.py",
+  "agent.py",
+] as const;
 
 /** Where the user data unpacks them on the node. */
 export const NODE_FILES_DIR = "/opt/rtmp-node";

@@ -57,6 +57,7 @@ export function freePort(): Promise<number> {
 /** What makes a local node itself: its ports and identity (its paths follow from its directory). */
 export interface LocalNodeIdentity {
   readonly rtmpPort: number;
+  readonly statPort: number;
   readonly shimPort: number;
   readonly apiUrl: string;
   readonly nodeId: string;
@@ -79,6 +80,7 @@ export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
       `RUN_DIR=${path.join(dir, "run")}`,
       `LOG_DIR=${path.join(dir, "log")}`,
       `RTMP_LISTEN=127.0.0.1:${node.rtmpPort}`,
+      `STAT_PORT=${node.statPort}`,
       `SHIM_PORT=${node.shimPort}`,
       // Unused: the API's URL is an IP address in local mode.
       "RESOLVER=127.0.0.1",
@@ -97,7 +99,10 @@ export interface LocalNode {
   readonly rtmpPort: number;
   readonly shimPort: number;
   readonly rtmpBaseUrl: string;
+  /** The rtmp nginx (cameras, the stat page). */
   readonly nginx: ChildProcess;
+  /** The shim's nginx (callbacks and heartbeats to the control plane). */
+  readonly shim: ChildProcess;
   readonly agent: ChildProcess;
 }
 
@@ -136,32 +141,28 @@ export class LocalNginxFleet implements InstanceLauncher {
   async start(instanceId: string): Promise<void> {
     const dir = path.join(this.options.workDir, instanceId);
     rmSync(dir, { recursive: true, force: true });
-    const rtmpPort = await freePort();
-    const shimPort = await freePort();
+    const [rtmpPort, statPort, shimPort] = [await freePort(), await freePort(), await freePort()];
     renderLocalNode(dir, {
       rtmpPort,
+      statPort,
       shimPort,
       apiUrl: this.options.apiUrl(),
       nodeId: instanceId,
       secret: this.options.secretOf(instanceId),
     });
-    const config = path.join(dir, "nginx.conf");
-    const command = [
-      "nginx",
-      "-c",
-      config,
-      "-p",
-      `${dir}/`,
-      "-e",
-      path.join(dir, "log/error.log"),
-      "-g",
-      "daemon off;",
-    ];
-    const [file = "", ...args] = this.options.nginxCgroup
-      ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.options.nginxCgroup, ...command]
-      : command;
-    // Its own process group, so that stopping (or killing) the node takes its workers along.
-    const nginx = spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    // Each nginx in its own process group, so that stopping (or killing) it takes its workers along.
+    const startNginx = (name: string, cgroup?: string) => {
+      const command = ["nginx", "-c", path.join(dir, `${name}.conf`), "-p", `${dir}/`, "-g", "daemon off;"];
+      const [file = "", ...args] = cgroup
+        ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command]
+        : command;
+      return spawn(file, [...args, "-e", path.join(dir, `log/${name}-error.log`)], {
+        detached: true,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    };
+    const nginx = startNginx("rtmp", this.options.nginxCgroup);
+    const shim = startNginx("shim");
     const rtmpBaseUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
     const agent = spawn(
       "python3",
@@ -176,7 +177,7 @@ export class LocalNginxFleet implements InstanceLauncher {
       ],
       { detached: true, stdio: ["ignore", "ignore", "pipe"] },
     );
-    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, rtmpBaseUrl, nginx, agent };
+    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, rtmpBaseUrl, nginx, shim, agent };
     this.nodes.set(instanceId, node);
     const report = (what: string) => (code: number | null, signal: NodeJS.Signals | null) => {
       if (!this.stopping && this.nodes.get(instanceId) === node) {
@@ -184,11 +185,13 @@ export class LocalNginxFleet implements InstanceLauncher {
       }
     };
     nginx.on("exit", report("nginx"));
+    shim.on("exit", report("shim nginx"));
     agent.on("exit", report("agent"));
     const forward = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) if (line.trim()) this.options.log(`${prefix}${line.trim()}`);
     };
     nginx.stderr?.on("data", forward(`${instanceId} nginx: `));
+    shim.stderr?.on("data", forward(`${instanceId} shim nginx: `));
     agent.stderr?.on("data", forward(`${instanceId} `));
     this.options.log(`${instanceId}: nginx-rtmp on ${rtmpBaseUrl}, shim on 127.0.0.1:${shimPort}`);
   }
@@ -197,7 +200,11 @@ export class LocalNginxFleet implements InstanceLauncher {
     const node = this.nodes.get(instanceId);
     if (!node) return;
     this.nodes.delete(instanceId);
-    await Promise.all([stopGroup(node.agent, "SIGTERM"), stopGroup(node.nginx, "SIGQUIT")]);
+    await Promise.all([
+      stopGroup(node.agent, "SIGTERM"),
+      stopGroup(node.nginx, "SIGQUIT"),
+      stopGroup(node.shim, "SIGQUIT"),
+    ]);
     rmSync(node.dir, { recursive: true, force: true });
     this.options.log(`${instanceId}: stopped`);
   }
@@ -212,7 +219,7 @@ export class LocalNginxFleet implements InstanceLauncher {
   /** Kills every node's processes at once, synchronously (the last resort at process exit). */
   killAllNow(): void {
     for (const node of this.nodes.values()) {
-      for (const child of [node.agent, node.nginx]) killGroup(child, "SIGKILL");
+      for (const child of [node.agent, node.nginx, node.shim]) killGroup(child, "SIGKILL");
     }
   }
 
@@ -227,17 +234,19 @@ export class LocalNginxFleet implements InstanceLauncher {
       if (!Number.isInteger(owner) || processAlive(owner)) continue;
       const runDir = path.join(workDir, run);
       for (const node of readdirSync(runDir)) {
-        const pidFile = path.join(runDir, node, "run/nginx.pid");
-        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
-        if (!Number.isInteger(pid) || !processAlive(pid)) continue;
-        for (const target of [-pid, pid]) {
-          try {
-            process.kill(target, "SIGKILL");
-          } catch {
-            // not a group leader, or gone
+        for (const name of ["rtmp", "shim"]) {
+          const pidFile = path.join(runDir, node, `run/${name}.pid`);
+          const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
+          if (!Number.isInteger(pid) || !processAlive(pid)) continue;
+          for (const target of [-pid, pid]) {
+            try {
+              process.kill(target, "SIGKILL");
+            } catch {
+              // not a group leader, or gone
+            }
           }
+          log(`stopped a stray nginx (pid ${pid}) left by an earlier run in ${path.join(runDir, node)}`);
         }
-        log(`stopped a stray nginx (pid ${pid}) left by an earlier run in ${path.join(runDir, node)}`);
       }
       rmSync(runDir, { recursive: true, force: true });
     }

@@ -11,10 +11,8 @@ control plane through the node's local shim (which adds the node's id and secret
 a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks). The
 agent reads the stat page every second: `streamsAverage` is the average number of publishing
 streams over the period `cpuPercent` averages, so the control plane knows what the CPU was spent on.
-
-CPU is that of the rtmp nginx itself: the worker that answers the stat page (its `<pid>`) and its
-master, in percent of the one core a single worker can use (docs/NODE.md says why one worker), or of
-less when a cgroup CPU quota gives that nginx less than a core. The same on AWS and in local mode.
+`cpuPercent` is that of the rtmp nginx (the stat page's worker, and its master) in percent of one
+core, or of its cgroup's quota when less: docs/NODE.md.
 
 Standard library only: it runs on a stock Ubuntu or Debian.
 """
@@ -65,62 +63,45 @@ def process_ticks(pid: int):
 
 
 def cgroup_cores(pid: int) -> float:
-    """The CPU quota of the process's cgroup and its ancestors, in cores (inf without a quota).
-
-    cgroup v2 (`cpu.max`) and v1 (`cpu.cfs_quota_us` over `cpu.cfs_period_us`) alike.
-    """
-    mounts = {}
+    """The CPU quota of the process's cgroup and its ancestors, in cores (inf without one): v2's
+    `cpu.max`, or v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us`."""
+    roots = {}
     with open("/proc/self/mounts", encoding="ascii", errors="replace") as f:
         for line in f:
             _, where, kind, options = line.split()[:4]
-            if kind == "cgroup2":
-                mounts.setdefault("v2", where)
-            elif kind == "cgroup" and "cpu" in options.split(","):
-                mounts.setdefault("v1", where)
+            if kind == "cgroup2" or (kind == "cgroup" and "cpu" in options.split(",")):
+                roots.setdefault(kind, where)
     try:
         with open(f"/proc/{pid}/cgroup", encoding="ascii", errors="replace") as f:
-            lines = [line.rstrip("\n").split(":", 2) for line in f]
+            lines = f.read().split()
     except OSError:
         return float("inf")
     cores = float("inf")
-    for _, controllers, group in lines:
-        if controllers == "" and "v2" in mounts:
-            base, read = mounts["v2"], _quota_v2
-        elif "cpu" in controllers.split(",") and "v1" in mounts:
-            base, read = mounts["v1"], _quota_v1
-        else:
-            continue
+    for line in lines:
+        _, controllers, group = line.split(":", 2)
+        kind = "cgroup2" if controllers == "" else "cgroup" if "cpu" in controllers.split(",") else None
         parts = [p for p in group.split("/") if p]
-        for depth in range(len(parts), -1, -1):
-            cores = min(cores, read(os.path.join(base, *parts[:depth])))
+        for depth in range(len(parts) + 1) if kind in roots else ():
+            where = os.path.join(roots[kind], *parts[:depth])
+            files = ["cpu.max"] if kind == "cgroup2" else ["cpu.cfs_quota_us", "cpu.cfs_period_us"]
+            quota = [n for name in files for n in _numbers(os.path.join(where, name))]
+            if len(quota) == 2 and quota[0] > 0:
+                cores = min(cores, quota[0] / quota[1])
     return cores
 
 
-def _read(path: str):
+def _numbers(path: str) -> list:
+    """The whole numbers in a file, or none if it is missing or holds anything else ("max")."""
     try:
         with open(path, encoding="ascii") as f:
-            return f.read().split()
-    except OSError:
-        return None
-
-
-def _quota_v2(directory: str) -> float:
-    fields = _read(os.path.join(directory, "cpu.max"))
-    if not fields or fields[0] == "max":
-        return float("inf")
-    return int(fields[0]) / int(fields[1])
-
-
-def _quota_v1(directory: str) -> float:
-    quota, period = _read(os.path.join(directory, "cpu.cfs_quota_us")), _read(os.path.join(directory, "cpu.cfs_period_us"))
-    if not quota or not period or int(quota[0]) <= 0:
-        return float("inf")
-    return int(quota[0]) / int(period[0])
+            return [int(field) for field in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 class NginxCpu:
     """CPU of the rtmp nginx (the stat page's worker and its master), in percent of what its one
-    worker can use: one core, or its cgroup's CPU quota when that is less."""
+    worker can use: one core, or its cgroup's quota when that is less."""
 
     def __init__(self):
         self.worker = None

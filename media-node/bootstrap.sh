@@ -1,46 +1,35 @@
 #!/usr/bin/env bash
-# Boots a fresh Ubuntu 24.04 EC2 instance into a media node of the fleet. The launch template's user
-# data unpacks the node's files (this script, the nginx templates, render_node.py, agent.py) into
-# one directory and runs, as root:
+# Boots a fresh Ubuntu 24.04 EC2 instance into a media node (docs/NODE.md, "The boot"). The user data
+# unpacks the node's files (media-node/) into one directory and runs, as root:
 #
 #   bootstrap.sh --api-url https://abc123.execute-api.eu-west-1.amazonaws.com \
 #                --secret-parameter-prefix /rtmp-fleet/RtmpFleet/node-secrets --heartbeat-seconds 15
 #
-# 1. installs nginx, libnginx-mod-rtmp and python3 from apt, and keeps the stock nginx off;
-# 2. reads the instance's id, region and public IPv4 from IMDSv2;
-# 3. fetches the node's own secret from SSM Parameter Store (<prefix>/<instance id>, written by the
-#    lifecycle Lambda when the launch hook fired), signing the request with curl and the instance
-#    role's credentials: no AWS CLI. The node role may read that one parameter only;
-# 4. renders the node's nginx configuration with render_node.py, from the templates that local mode
-#    renders too, root-only (it holds the secret): RTMP on 1935, and the loopback shim that
-#    forwards nginx-rtmp's plain-HTTP callbacks and the agent's heartbeats to the HTTPS API with the
-#    node's id and secret;
-# 5. runs that nginx and the heartbeat agent under systemd. The agent's first ready heartbeat lets
-#    the launch lifecycle hook continue (the heartbeat Lambda answers the hook): this script needs
-#    no Auto Scaling permission. If it fails, the hook times out and abandons the instance.
+# It installs the packages, reads the instance's identity (IMDSv2) and its secret (SSM), renders the
+# node and starts its units. The agent's first ready heartbeat makes the node ACTIVE.
 #
 #   bootstrap.sh --render-only DIR --api-url URL --secret-parameter-prefix PREFIX
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 #
-# runs steps 2-4 (or step 4 alone, with the id and secret given) and writes the configuration to
-# DIR instead of installing anything: the tests check the result with `nginx -t`, against a fake
-# metadata service and a fake SSM that verifies the request's SigV4 signature. For them,
-# RTMP_NODE_RUN_DIR and RTMP_NODE_LOG_DIR move nginx's runtime and log directories,
-# RTMP_NODE_IMDS_URL and RTMP_NODE_SSM_URL the endpoints, RTMP_NODE_SECRET_RETRY_SECONDS the wait.
+# renders into DIR (rtmp.conf, shim.conf, nftables.conf) and installs nothing: for the tests, with
+# RTMP_NODE_RUN_DIR, RTMP_NODE_LOG_DIR, RTMP_NODE_IMDS_URL, RTMP_NODE_SSM_URL and
+# RTMP_NODE_SECRET_RETRY_SECONDS in place of the node's directories, endpoints and wait.
 set -euo pipefail
 
 FILES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly FILES_DIR
 readonly CONF_DIR=/etc/rtmp-node
-readonly NGINX_CONF=$CONF_DIR/nginx.conf # rendered by render_node.py
 readonly NGINX_UNIT=rtmp-nginx.service
+readonly SHIM_UNIT=rtmp-shim.service
 readonly AGENT_UNIT=rtmp-agent.service
 readonly RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
-readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-nginx}
-readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-nginx}
+readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-node}
+readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-node}
 readonly RTMP_PORT=1935 # the only port the node's security group opens
 readonly RTMP_APP=live  # the application of nginx-rtmp.conf.template
-readonly SHIM_PORT=8080
+readonly SHIM_PORT=8080 # loopback
+readonly STAT_PORT=8081 # loopback
+readonly RTMP_CONNECTIONS_PER_ADDRESS=128 # at once, to RTMP (docs/NODE.md says why)
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
 # The lifecycle Lambda writes the secret when the launch hook fires; it is usually there long before
@@ -75,7 +64,7 @@ install_packages() {
   # cloud-init's own apt run or unattended-upgrades may hold the dpkg lock at first boot.
   local apt=(apt-get -q -o DPkg::Lock::Timeout=300)
   retry 5 10 "${apt[@]}" update
-  retry 3 10 "${apt[@]}" install -y --no-install-recommends nginx libnginx-mod-rtmp python3 ca-certificates curl
+  retry 3 10 "${apt[@]}" install -y --no-install-recommends nginx libnginx-mod-rtmp python3 ca-certificates curl nftables
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
   # The stock nginx (port 80, default site) never runs here; masking also stops package upgrades
   # from starting it again. The node's nginx is $NGINX_UNIT, with its own configuration.
@@ -128,14 +117,16 @@ ssm_parameter() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)["Parameter"]["Value"])' <<<"$response"
 }
 
-# Renders the node's nginx configuration into directory $1: $2 API URL, $3 node id, $4 secret. Only
-# ports, paths and identity are given: every other setting is in the templates, as for local nodes.
-# The secret goes through standard input, never the command line (which any local process can read).
+# Renders the node's configuration into directory $1: $2 API URL, $3 node id, $4 secret. Only ports,
+# paths and identity are given: every other setting is in the templates, as for local nodes. The
+# secret goes through standard input, never the command line (which any local process can read).
 render_node() {
+  write_firewall "$1/nftables.conf"
   printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
     "RUN_DIR=$RUN_DIR" \
     "LOG_DIR=$LOG_DIR" \
     "RTMP_LISTEN=$RTMP_PORT" \
+    "STAT_PORT=$STAT_PORT" \
     "SHIM_PORT=$SHIM_PORT" \
     "RESOLVER=$AMAZON_DNS" \
     "API_URL=$2" \
@@ -143,22 +134,41 @@ render_node() {
     NODE_SECRET=-
 }
 
-# systemd units: the node's nginx, and the agent (no privilege: it reads /proc and the loopback shim).
-write_units() {
-  local rtmp_base_url=$1 heartbeat_seconds=$2
-  cat >"/etc/systemd/system/$NGINX_UNIT" <<EOF
+# The nftables rule that limits the RTMP connections of one IPv4 address (nodes have no IPv6), into
+# file $1. Loaded before the rtmp nginx starts; it replaces the table if it is there.
+write_firewall() {
+  cat >"$1" <<EOF
+table inet rtmp_node
+delete table inet rtmp_node
+table inet rtmp_node {
+  set sources4 { type ipv4_addr; flags dynamic; }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport $RTMP_PORT ct state new add @sources4 { ip saddr ct count over $RTMP_CONNECTIONS_PER_ADDRESS } counter reject with tcp reset
+  }
+}
+EOF
+}
+
+# A systemd unit for one of the node's nginx: $1 unit, $2 description, $3 configuration, $4 pid file,
+# $5 more [Service] lines.
+write_nginx_unit() {
+  cat >"/etc/systemd/system/$1" <<EOF
 [Unit]
-Description=nginx-rtmp media node (cameras publish on port $RTMP_PORT)
+Description=$2
 Wants=network-online.target
 After=network-online.target
 
 [Service]
 Type=forking
-PIDFile=$RUN_DIR/nginx.pid
+PIDFile=$4
+# Both nginx of the node keep their files there: neither removes it when it stops.
 RuntimeDirectory=${RUN_DIR#/run/}
+RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
-ExecStartPre=/usr/sbin/nginx -t -q -c $NGINX_CONF
-ExecStart=/usr/sbin/nginx -c $NGINX_CONF
+$5
+ExecStartPre=/usr/sbin/nginx -t -q -c $3
+ExecStart=/usr/sbin/nginx -c $3
 ExecReload=/bin/kill -HUP \$MAINPID
 # QUIT lets the workers finish their connections instead of dropping them.
 KillSignal=SIGQUIT
@@ -171,11 +181,21 @@ LimitNOFILE=65536
 [Install]
 WantedBy=multi-user.target
 EOF
+}
+
+# systemd units: the rtmp nginx, the shim nginx, and the agent (no privilege: it reads /proc and the
+# loopback shim).
+write_units() {
+  local rtmp_base_url=$1 heartbeat_seconds=$2
+  write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
+    "$CONF_DIR/rtmp.conf" "$RUN_DIR/rtmp.pid" "ExecStartPre=/usr/sbin/nft -f $CONF_DIR/nftables.conf"
+  write_nginx_unit "$SHIM_UNIT" "media node shim (callbacks and heartbeats to the control plane)" \
+    "$CONF_DIR/shim.conf" "$RUN_DIR/shim.pid" ""
   cat >"/etc/systemd/system/$AGENT_UNIT" <<EOF
 [Unit]
 Description=media node heartbeat agent (readiness, CPU and streams to the control plane)
-Wants=$NGINX_UNIT
-After=$NGINX_UNIT
+Wants=$NGINX_UNIT $SHIM_UNIT
+After=$NGINX_UNIT $SHIM_UNIT
 StartLimitIntervalSec=0
 
 [Service]
@@ -247,5 +267,5 @@ render_node "$CONF_DIR" "$api_url" "$INSTANCE_ID" "$node_secret"
 unset node_secret
 write_units "rtmp://$PUBLIC_IP:$RTMP_PORT/$RTMP_APP" "$heartbeat_seconds"
 systemctl daemon-reload
-systemctl enable --now "$NGINX_UNIT" "$AGENT_UNIT"
+systemctl enable --now "$SHIM_UNIT" "$NGINX_UNIT" "$AGENT_UNIT"
 log "node $INSTANCE_ID is up; it joins the fleet with its agent's first ready heartbeat"

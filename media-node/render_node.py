@@ -1,16 +1,11 @@
 #!/usr/bin/env python3
-"""Renders one media node's nginx configuration: each template of TEMPLATES, with every {{NAME}}
-replaced by its value, into OUTPUT_DIR under the name TEMPLATES gives it.
-
-Used by bootstrap.sh on AWS nodes and by local mode, so both run the same nodes: the values are
-only what differs between two nodes (ports, paths, identity); every setting is in the templates.
-Refuses a placeholder without a value, a value given for no placeholder, and values that could
-break out of their nginx directive (whitespace, quotes, ';', braces, '#'). The output files are
-written with mode 0600: they hold the node's secret.
+"""Renders one media node's nginx configuration: each template of TEMPLATES, its {{NAME}}s filled,
+into OUTPUT_DIR. bootstrap.sh (AWS) and local mode both use it, with values for what differs between
+nodes only (ports, paths, identity): every setting is in the templates. Refuses a missing or unknown
+value, and values that could break out of their directive. Writes mode 0600 (the node's secret).
 
 Usage: render_node.py OUTPUT_DIR NAME=VALUE...
-A value of "-" is read from standard input (one line): a secret passed that way never shows in
-the process list, as a command-line argument would.
+A value "-" is read from standard input (one line): a secret never shows in the process list.
 """
 import os
 import re
@@ -18,7 +13,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Template file -> rendered file.
-TEMPLATES = {"nginx.conf.template": "nginx.conf"}
+TEMPLATES = {"nginx-rtmp.conf.template": "rtmp.conf", "nginx-shim.conf.template": "shim.conf"}
 PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 # Anything that nginx would read as the end of a value or the start of a new directive.
 UNSAFE = re.compile(r"[\s;{}'\"#\\$]")

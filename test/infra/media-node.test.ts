@@ -1,6 +1,7 @@
 /**
  * The media node's boot, checked with the real tools: shellcheck over the scripts, and `nginx -t`
- * (Debian's nginx with the real libnginx-mod-rtmp) over nginx.conf rendered by bootstrap.sh itself,
+ * (Debian's nginx with the real libnginx-mod-rtmp) over the node's two nginx configurations (rtmp and
+ * shim) rendered by bootstrap.sh itself,
  * the way it renders it on a node. Each tool is also shown a broken input, so a pass means something.
  */
 import { execFile, spawnSync } from "node:child_process";
@@ -21,11 +22,17 @@ const SAMPLE = {
 };
 
 /** Renders the node's configuration with bootstrap.sh's --render-only mode into a fresh directory. */
-function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; result: ReturnType<typeof spawnSync> } {
+function renderWithBootstrap(values = SAMPLE): {
+  dir: string;
+  conf: string;
+  confs: string[];
+  result: ReturnType<typeof spawnSync>;
+} {
   const dir = tempDir("rtmp-node");
   const secretFile = path.join(dir, "node-secret");
   writeFileSync(secretFile, values.secret, { mode: 0o600 });
-  const conf = path.join(dir, "nginx.conf");
+  const confs = ["rtmp.conf", "shim.conf"].map((name) => path.join(dir, name));
+  const conf = confs[0] as string;
   const result = spawnSync(
     "bash",
     [
@@ -41,7 +48,7 @@ function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; resu
     ],
     { encoding: "utf8", env: { ...process.env, RTMP_NODE_RUN_DIR: dir, RTMP_NODE_LOG_DIR: dir } },
   );
-  return { dir, conf, result };
+  return { dir, conf, confs, result };
 }
 
 /** `nginx -t` on a config, with every path in `dir` and no server started. */
@@ -75,26 +82,27 @@ describe("media-node scripts", () => {
   });
 });
 
-describe("nginx.conf rendered by bootstrap.sh", () => {
+describe("the nginx configurations rendered by bootstrap.sh", () => {
   let rendered: ReturnType<typeof renderWithBootstrap>;
   let text: string;
 
   beforeAll(() => {
     requireTool("python3");
     rendered = renderWithBootstrap();
-    text = rendered.result.status === 0 ? readFileSync(rendered.conf, "utf8") : "";
+    text = rendered.result.status === 0 ? rendered.confs.map((conf) => readFileSync(conf, "utf8")).join("\n") : "";
   });
 
-  it("renders without error, to a root-only file", () => {
+  it.each(["rtmp.conf", "shim.conf"])("renders %s without error, to a root-only file", (name) => {
     expect(rendered.result.stderr).toBe("");
     expect(rendered.result.status).toBe(0);
-    expect(spawnSync("stat", ["-c", "%a", rendered.conf], { encoding: "utf8" }).stdout.trim()).toBe("600");
+    const conf = path.join(rendered.dir, name);
+    expect(spawnSync("stat", ["-c", "%a", conf], { encoding: "utf8" }).stdout.trim()).toBe("600");
   });
 
-  it("passes nginx -t with the real rtmp module", () => {
+  it.each(["rtmp.conf", "shim.conf"])("%s passes nginx -t with the real rtmp module", (name) => {
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
     requireTool("rtmp module", [RTMP_MODULE]);
-    const result = nginxTest(nginx, rendered.dir, rendered.conf);
+    const result = nginxTest(nginx, rendered.dir, path.join(rendered.dir, name));
     expect(result.stderr).toMatch(/test is successful/);
     expect(result.status).toBe(0);
   });
@@ -102,7 +110,7 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   it("nginx -t does reject a broken copy (the check can fail)", () => {
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
     const broken = path.join(rendered.dir, "broken.conf");
-    writeFileSync(broken, text.replace("live on;", "live on; not_a_directive;"));
+    writeFileSync(broken, readFileSync(rendered.conf, "utf8").replace("live on;", "live on; not_a_directive;"));
     const result = nginxTest(nginx, rendered.dir, broken);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/unknown directive "not_a_directive"/);
@@ -122,6 +130,19 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
     expect(text).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });
 
+  it("renders the limit of RTMP connections per address as an nftables rule that nft accepts", () => {
+    const rules = path.join(rendered.dir, "nftables.conf");
+    const text = readFileSync(rules, "utf8");
+    expect(text).toContain("tcp dport 1935 ct state new add @sources4 { ip saddr ct count over 128 }");
+    const nft = requireTool("nft", ["/usr/sbin/nft"]);
+    // -c: checked by the kernel's nftables, not applied.
+    const check = spawnSync(nft, ["-c", "-f", rules], { encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    writeFileSync(`${rules}.broken`, text.replace("ct count over", "ct count beyond"));
+    expect(spawnSync(nft, ["-c", "-f", `${rules}.broken`], { encoding: "utf8" }).status).not.toBe(0);
+  });
+
   it("refuses a value that would break out of its directive", () => {
     const attempt = renderWithBootstrap({ ...SAMPLE, secret: "abc; include /etc/passwd" });
     expect(attempt.result.status).not.toBe(0);
@@ -131,11 +152,12 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   it("takes the secret from standard input (never the command line), one value at most", () => {
     const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_node.py");
     const outDir = tempDir("stdin");
-    const out = path.join(outDir, "nginx.conf");
+    const out = path.join(outDir, "shim.conf");
     const values = [
       `RUN_DIR=${rendered.dir}`,
       `LOG_DIR=${rendered.dir}`,
       "RTMP_LISTEN=1935",
+      "STAT_PORT=8081",
       "SHIM_PORT=8080",
       "RESOLVER=169.254.169.253",
       `API_URL=${SAMPLE.apiUrl}`,
@@ -181,6 +203,7 @@ describe("one render for AWS and local nodes", () => {
     resolver: "identity",
     set: "identity",
     proxy_set_header: "identity",
+    proxy_pass: "port",
   };
   let aws: ReturnType<typeof renderWithBootstrap>;
   let localDir: string;
@@ -190,6 +213,7 @@ describe("one render for AWS and local nodes", () => {
     localDir = tempDir("local-node");
     renderLocalNode(localDir, {
       rtmpPort: 41935,
+      statPort: 48081,
       shimPort: 48080,
       apiUrl: "http://127.0.0.1:8787",
       nodeId: "local-1",
@@ -197,13 +221,10 @@ describe("one render for AWS and local nodes", () => {
     });
   });
 
-  it("renders the same files, line for line, differing only in ports, paths and identity", () => {
-    const files = readdirSync(aws.dir).filter((name) => name.endsWith(".conf"));
-    expect(files.sort()).toEqual(
-      readdirSync(localDir)
-        .filter((name) => name.endsWith(".conf"))
-        .sort(),
-    );
+  it("renders the same nginx files, line for line, differing only in ports, paths and identity", () => {
+    // Beside them an AWS node has its firewall rule (nftables.conf): local nodes listen on loopback.
+    const files = ["rtmp.conf", "shim.conf"];
+    expect(readdirSync(localDir).filter((name) => name.endsWith(".conf"))).toEqual(files);
     const differences: string[] = [];
     for (const file of files) {
       const awsLines = readFileSync(path.join(aws.dir, file), "utf8").split("\n");
@@ -224,8 +245,7 @@ describe("one render for AWS and local nodes", () => {
 
   it("differ in nothing else: the same worker count and limits on both", () => {
     const settings = (dir: string) =>
-      readdirSync(dir)
-        .filter((name) => name.endsWith(".conf"))
+      ["rtmp.conf", "shim.conf"]
         .flatMap((name) => readFileSync(path.join(dir, name), "utf8").split("\n"))
         .filter((line) => /^\s*(worker_\w+|max_connections|timeout|limit_conn)\b/.test(line));
     expect(settings(localDir)).toEqual(settings(aws.dir));
@@ -390,11 +410,11 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   it("renders the node's config with its id and the secret fetched from SSM", () => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(result.stderr).toMatch(/ParameterNotFound[\s\S]*retrying/);
-    const text = readFileSync(path.join(dir, "nginx.conf"), "utf8");
+    const text = readFileSync(path.join(dir, "shim.conf"), "utf8");
     expect(text).toContain(`proxy_set_header X-Node-Id ${node.instanceId};`);
     expect(text).toContain(`proxy_set_header X-Node-Secret ${nodeSecret};`);
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
-    expect(nginxTest(nginx, dir, path.join(dir, "nginx.conf")).status).toBe(0);
+    for (const name of ["rtmp.conf", "shim.conf"]) expect(nginxTest(nginx, dir, path.join(dir, name)).status).toBe(0);
   });
 
   it("asks SSM for its own parameter, decrypted, retrying until the lifecycle Lambda has written it", () => {
