@@ -12,13 +12,13 @@ import { UserData } from "aws-cdk-lib/aws-ec2";
 /** Where the node's files live in this repository. */
 export const MEDIA_NODE_SOURCE_DIR = path.join(__dirname, "..", "media-node");
 
-/** The files a media node runs, all shipped in its user data. */
+/** The files a media node runs, all shipped in its user data (in the order that compresses best). */
 export const MEDIA_NODE_FILES = [
-  "bootstrap.sh",
-  "nginx-rtmp.conf.template",
-  "nginx-shim.conf.template",
-  "render_node.py",
   "agent.py",
+  "render_node.py",
+  "nginx-shim.conf.template",
+  "nginx-rtmp.conf.template",
+  "bootstrap.sh",
 ] as const;
 
 /** Where the user data unpacks them on the node. */

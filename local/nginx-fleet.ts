@@ -16,6 +16,9 @@ export const MEDIA_NODE_DIR = path.resolve(__dirname, "../media-node");
 /** Where Debian's libnginx-mod-rtmp puts the module. */
 export const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 
+/** The CAs a shim trusts for an HTTPS API unless told otherwise: Debian's and Ubuntu's bundle. */
+export const SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
+
 /** How to get what local mode needs on Debian or Ubuntu. */
 export const INSTALL_HINT =
   "sudo apt-get install nginx libnginx-mod-rtmp ffmpeg python3 (or run ./scripts/run.sh, which does it)";
@@ -62,6 +65,8 @@ export interface LocalNodeIdentity {
   readonly apiUrl: string;
   readonly nodeId: string;
   readonly secret: string;
+  /** The CAs the shim trusts for the API's certificate (default: the system's). */
+  readonly apiCaFile?: string;
 }
 
 /**
@@ -85,6 +90,7 @@ export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
       // Unused: the API's URL is an IP address in local mode.
       "RESOLVER=127.0.0.1",
       `API_URL=${node.apiUrl}`,
+      `API_CA_FILE=${node.apiCaFile ?? SYSTEM_CA_FILE}`,
       `NODE_ID=${node.nodeId}`,
       "NODE_SECRET=-",
     ],
@@ -122,6 +128,8 @@ export interface LocalFleetOptions {
    * benchmark gives nginx a CPU quota this way, and the agent measures against that quota.
    */
   readonly nginxCgroup?: string;
+  /** The CAs the shims trust for an HTTPS API (default: the system's). */
+  readonly apiCaFile?: string;
 }
 
 /** Launches and stops local nginx-rtmp nodes. */
@@ -149,6 +157,7 @@ export class LocalNginxFleet implements InstanceLauncher {
       apiUrl: this.options.apiUrl(),
       nodeId: instanceId,
       secret: this.options.secretOf(instanceId),
+      apiCaFile: this.options.apiCaFile,
     });
     // Each nginx in its own process group, so that stopping (or killing) it takes its workers along.
     const startNginx = (name: string, cgroup?: string) => {

@@ -12,8 +12,8 @@
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 #
 # renders into DIR (rtmp.conf, shim.conf, nftables.conf) and installs nothing: for the tests, with
-# RTMP_NODE_RUN_DIR, RTMP_NODE_LOG_DIR, RTMP_NODE_IMDS_URL, RTMP_NODE_SSM_URL and
-# RTMP_NODE_SECRET_RETRY_SECONDS in place of the node's directories, endpoints and wait.
+# RTMP_NODE_RUN_DIR, RTMP_NODE_LOG_DIR, RTMP_NODE_IMDS_URL, RTMP_NODE_SSM_URL, RTMP_NODE_API_CA_FILE and
+# RTMP_NODE_SECRET_RETRY_SECONDS in place of the node's directories, endpoints, CAs and wait.
 set -euo pipefail
 
 FILES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +31,7 @@ readonly SHIM_PORT=8080 # loopback
 readonly STAT_PORT=8081 # loopback
 readonly RTMP_CONNECTIONS_PER_ADDRESS=128 # at once, to RTMP (docs/NODE.md says why)
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
+readonly API_CA_FILE=${RTMP_NODE_API_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
 # The lifecycle Lambda writes the secret when the launch hook fires; it is usually there long before
 # the packages are installed, but wait up to 5 minutes (the launch hook allows 10).
@@ -129,6 +130,7 @@ render_node() {
     "STAT_PORT=$STAT_PORT" \
     "SHIM_PORT=$SHIM_PORT" \
     "RESOLVER=$AMAZON_DNS" \
+    "API_CA_FILE=$API_CA_FILE" \
     "API_URL=$2" \
     "NODE_ID=$3" \
     NODE_SECRET=-

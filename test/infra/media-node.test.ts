@@ -160,6 +160,7 @@ describe("the nginx configurations rendered by bootstrap.sh", () => {
       "STAT_PORT=8081",
       "SHIM_PORT=8080",
       "RESOLVER=169.254.169.253",
+      "API_CA_FILE=/etc/ssl/certs/ca-certificates.crt",
       `API_URL=${SAMPLE.apiUrl}`,
     ];
     const ok = spawnSync("python3", [script, outDir, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
@@ -204,6 +205,7 @@ describe("one render for AWS and local nodes", () => {
     set: "identity",
     proxy_set_header: "identity",
     proxy_pass: "port",
+    proxy_ssl_trusted_certificate: "path",
   };
   let aws: ReturnType<typeof renderWithBootstrap>;
   let localDir: string;
