@@ -34,5 +34,7 @@ module.exports = {
     project("node", 300_000),
     // Local mode with real nginx-rtmp nodes and ffmpeg cameras.
     project("e2e", 300_000),
+    // The node's bootstrap in a Debian root filesystem under systemd-nspawn (root; builds it once).
+    project("boot", 900_000),
   ],
 };

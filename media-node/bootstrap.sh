@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
-# Boots a fresh Ubuntu 24.04 EC2 instance into a media node (docs/NODE.md, "The boot"). The user data
-# unpacks the node's files (media-node/) into one directory and runs, as root:
-#
-#   bootstrap.sh --api-url https://abc123.execute-api.eu-west-1.amazonaws.com \
-#                --secret-parameter-prefix /rtmp-fleet/RtmpFleet/node-secrets --heartbeat-seconds 15
-#
-# It installs the packages, reads the instance's identity (IMDSv2) and its secret (SSM), renders the
-# node and starts its units. The agent's first ready heartbeat makes the node ACTIVE.
-#
+# Boots an Ubuntu 24.04 EC2 instance into a media node, as root (docs/NODE.md, "The boot"):
+#   bootstrap.sh --api-url URL --secret-parameter-prefix PREFIX --heartbeat-seconds N
+# Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
 #   bootstrap.sh --render-only DIR --api-url URL --secret-parameter-prefix PREFIX
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
-#
-# renders into DIR (rtmp.conf, shim.conf, nftables.conf) and installs nothing: for the tests, with
-# RTMP_NODE_RUN_DIR, RTMP_NODE_LOG_DIR, RTMP_NODE_IMDS_URL, RTMP_NODE_SSM_URL, RTMP_NODE_API_CA_FILE and
-# RTMP_NODE_SECRET_RETRY_SECONDS in place of the node's directories, endpoints, CAs and wait.
-set -euo pipefail
+# Tests only: RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
+# RTMP_NODE_{RTMP,STAT,SHIM}_PORT, RTMP_NODE_RETRY_SECONDS, RTMP_NODE_EXTRA_PACKAGES.
+set -Eeuo pipefail
 
 FILES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly FILES_DIR
@@ -25,21 +17,26 @@ readonly AGENT_UNIT=rtmp-agent.service
 readonly RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-node}
 readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-node}
-readonly RTMP_PORT=1935 # the only port the node's security group opens
-readonly RTMP_APP=live  # the application of nginx-rtmp.conf.template
-readonly SHIM_PORT=8080 # loopback
-readonly STAT_PORT=8081 # loopback
+readonly RTMP_PORT=${RTMP_NODE_RTMP_PORT:-1935} # the only port the node's security group opens
+readonly RTMP_APP=live                          # the application of nginx-rtmp.conf.template
+readonly STAT_PORT=${RTMP_NODE_STAT_PORT:-8081} # loopback
+readonly SHIM_PORT=${RTMP_NODE_SHIM_PORT:-8080} # loopback
 readonly RTMP_CONNECTIONS_PER_ADDRESS=128 # at once, to RTMP (docs/NODE.md says why)
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
 readonly API_CA_FILE=${RTMP_NODE_API_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
-# The lifecycle Lambda writes the secret when the launch hook fires; it is usually there long before
-# the packages are installed, but wait up to 5 minutes (the launch hook allows 10).
-readonly SECRET_ATTEMPTS=60 SECRET_RETRY_SECONDS=${RTMP_NODE_SECRET_RETRY_SECONDS:-5}
+# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it.
+readonly SECRET_ATTEMPTS=60 RETRY_SECONDS=${RTMP_NODE_RETRY_SECONDS:-5}
+read -ra PACKAGES <<<"nginx libnginx-mod-rtmp python3 ca-certificates curl nftables ${RTMP_NODE_EXTRA_PACKAGES:-}"
+stage=start
 
 log() { printf 'rtmp-node bootstrap: %s\n' "$*" >&2; }
+# Ends the boot: logs the reason and reports it, which abandons the launch (before the secret is
+# known nothing can be reported, and the launch hook abandons the instance when it times out).
 die() {
-  log "$*"
+  trap - ERR
+  log "failed at $stage: $*"
+  report "$stage" "$*"
   exit 1
 }
 usage() {
@@ -60,20 +57,36 @@ retry() {
   done
 }
 
+# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails. Never fails the boot.
+report() {
+  [[ -n ${node_secret:-} ]] || return 0
+  local body
+  body=$(python3 -c 'import json, sys; print(json.dumps(dict(zip(["stage", "failed"], sys.argv[1:]))))' "$@")
+  printf 'header = "x-node-secret: %s"\n' "$node_secret" | curl -sS --fail --max-time 10 --retry 2 \
+    --cacert "$API_CA_FILE" -K - -H "x-node-id: $INSTANCE_ID" -H 'content-type: application/json' \
+    --data-binary "$body" -o /dev/null "$api_url/nodes/boot" || log "could not report $1 to the control plane"
+}
+
+# apt-get update and install, up to 3 attempts: each retry reads the package lists again (a mirror
+# that changed under the first is the usual cause), and each attempt is reported as progress.
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   # cloud-init's own apt run or unattended-upgrades may hold the dpkg lock at first boot.
-  local apt=(apt-get -q -o DPkg::Lock::Timeout=300)
-  retry 5 10 "${apt[@]}" update
-  retry 3 10 "${apt[@]}" install -y --no-install-recommends nginx libnginx-mod-rtmp python3 ca-certificates curl nftables
+  local apt=(apt-get -q -o DPkg::Lock::Timeout=300) errors attempt
+  errors=$(mktemp)
+  for ((attempt = 1; ; attempt++)); do
+    report packages
+    "${apt[@]}" update 2>"$errors" && "${apt[@]}" install -y --no-install-recommends "${PACKAGES[@]}" 2>>"$errors" && break
+    cat "$errors" >&2
+    ((attempt < 3)) || die "apt-get failed 3 times: $(grep -m1 '^E:' "$errors" || tail -n1 "$errors")"
+    sleep "$RETRY_SECONDS"
+  done
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
-  # The stock nginx (port 80, default site) never runs here; masking also stops package upgrades
-  # from starting it again. The node's nginx is $NGINX_UNIT, with its own configuration.
+  # The stock nginx never runs here (masked: upgrades cannot start it again).
   rm -f /etc/nginx/sites-enabled/default
   systemctl disable --now nginx.service
   systemctl mask nginx.service
-  # needrestart would restart services after an unattended library upgrade: restarting the node's
-  # nginx cuts every camera on it, so it is left alone (the node is replaced, never restarted).
+  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera.
   install -d -m 0755 /etc/needrestart/conf.d
   printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
 }
@@ -88,8 +101,7 @@ imds() {
   curl -sSf --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/$1"
 }
 
-# The instance role's current credentials as a curl config (user and session-token header), so
-# they never appear on a command line.
+# The instance role's credentials as a curl config: never on a command line.
 credentials_curl_config() {
   local role
   role=$(imds meta-data/iam/security-credentials/) || return 1
@@ -118,9 +130,8 @@ ssm_parameter() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)["Parameter"]["Value"])' <<<"$response"
 }
 
-# Renders the node's configuration into directory $1: $2 API URL, $3 node id, $4 secret. Only ports,
-# paths and identity are given: every other setting is in the templates, as for local nodes. The
-# secret goes through standard input, never the command line (which any local process can read).
+# Renders the node into directory $1: $2 API URL, $3 node id, $4 secret (on standard input, never
+# a command line). Only ports, paths and identity: every setting is in the templates.
 render_node() {
   write_firewall "$1/nftables.conf"
   printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
@@ -152,8 +163,7 @@ table inet rtmp_node {
 EOF
 }
 
-# A systemd unit for one of the node's nginx: $1 unit, $2 description, $3 configuration, $4 pid file,
-# $5 more [Service] lines.
+# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more lines.
 write_nginx_unit() {
   cat >"/etc/systemd/system/$1" <<EOF
 [Unit]
@@ -164,15 +174,12 @@ After=network-online.target
 [Service]
 Type=forking
 PIDFile=$4
-# Both nginx of the node keep their files there: neither removes it when it stops.
 RuntimeDirectory=${RUN_DIR#/run/}
 RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
 $5
 ExecStartPre=/usr/sbin/nginx -t -q -c $3
 ExecStart=/usr/sbin/nginx -c $3
-ExecReload=/bin/kill -HUP \$MAINPID
-# QUIT lets the workers finish their connections instead of dropping them.
 KillSignal=SIGQUIT
 KillMode=mixed
 TimeoutStopSec=30
@@ -185,8 +192,7 @@ WantedBy=multi-user.target
 EOF
 }
 
-# systemd units: the rtmp nginx, the shim nginx, and the agent (no privilege: it reads /proc and the
-# loopback shim).
+# The units: the rtmp nginx, the shim nginx, the agent (unprivileged).
 write_units() {
   local rtmp_base_url=$1 heartbeat_seconds=$2
   write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
@@ -241,9 +247,7 @@ fi
 if [[ -z $render_only ]]; then
   [[ $EUID -eq 0 ]] || die "run as root"
   [[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "--heartbeat-seconds must be a whole number of seconds"
-  trap 'log "failed at line $LINENO; the launch lifecycle hook will abandon this instance"' ERR
-  log "installing packages"
-  install_packages
+  trap 'die "line $LINENO: $BASH_COMMAND"' ERR
 fi
 
 IMDS_TOKEN=$(imds_token)
@@ -255,19 +259,27 @@ PUBLIC_IP=$(imds meta-data/public-ipv4) || die "the instance has no public IPv4 
   die "unexpected instance identity: '$INSTANCE_ID' '$REGION' '$AWS_DOMAIN'"
 [[ $PUBLIC_IP =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "unexpected public IPv4 '$PUBLIC_IP'"
 
+stage=secret
 log "fetching the secret of node $INSTANCE_ID"
-node_secret=$(retry "$SECRET_ATTEMPTS" "$SECRET_RETRY_SECONDS" ssm_parameter "$secret_prefix/$INSTANCE_ID") ||
+secret=$(retry "$SECRET_ATTEMPTS" "$RETRY_SECONDS" ssm_parameter "$secret_prefix/$INSTANCE_ID") ||
   die "no secret for node $INSTANCE_ID at $secret_prefix/$INSTANCE_ID"
-[[ $node_secret =~ ^[A-Za-z0-9_-]{16,}$ ]] || die "the node secret has an unexpected form"
-
+[[ $secret =~ ^[A-Za-z0-9_-]{16,}$ ]] || die "the node secret has an unexpected form"
 if [[ -n $render_only ]]; then
-  render_node "$render_only" "$api_url" "$INSTANCE_ID" "$node_secret"
+  render_node "$render_only" "$api_url" "$INSTANCE_ID" "$secret"
   exit 0
 fi
+node_secret=$secret
+report "$stage"
+
+stage=packages
+install_packages
+stage=config
 install -d -m 0700 "$CONF_DIR"
 render_node "$CONF_DIR" "$api_url" "$INSTANCE_ID" "$node_secret"
-unset node_secret
 write_units "rtmp://$PUBLIC_IP:$RTMP_PORT/$RTMP_APP" "$heartbeat_seconds"
+report "$stage"
+stage=units
 systemctl daemon-reload
 systemctl enable --now "$SHIM_UNIT" "$NGINX_UNIT" "$AGENT_UNIT"
+report started
 log "node $INSTANCE_ID is up; it joins the fleet with its agent's first ready heartbeat"

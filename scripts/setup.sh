@@ -4,8 +4,9 @@
 #   scripts/setup.sh run    what local mode needs
 #   scripts/setup.sh test   that, and what the tests need too (the default)
 #   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras); for
-#     the tests also the linter of the node bootstrap scripts (package shellcheck) and chromium
-#     (the status page test)
+#     the tests also the linter of the node bootstrap scripts (package shellcheck), chromium (the
+#     status page test), nftables (the node's firewall rule), and debootstrap and systemd-container
+#     (the node's boot, for real, in a Debian root filesystem)
 #   - npm dependencies (npm ci, from package-lock.json)
 #   - a project-local Python venv (.venv) with moto[server] and cfn-lint (requirements-dev.txt)
 # Set SETUP_SKIP_APT=1 to skip the Debian packages (they are then only checked).
@@ -18,7 +19,7 @@ purpose=${1:-test}
 [[ "$purpose" == run || "$purpose" == test ]] || { say "usage: scripts/setup.sh [run|test]" >&2; exit 2; }
 
 debian_packages=(nginx libnginx-mod-rtmp ffmpeg)
-[[ "$purpose" == test ]] && debian_packages+=(shellcheck chromium)
+[[ "$purpose" == test ]] && debian_packages+=(shellcheck chromium nftables debootstrap systemd-container)
 # Debian's own python3 needs python3-venv to make a venv.
 python3 -c 'import ensurepip' 2>/dev/null || debian_packages+=(python3-venv)
 missing=()

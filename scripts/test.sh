@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs all the tests, installing what they need first (scripts/setup.sh):
 #   lint and format check (biome), type check (tsc), then every jest project: unit, handlers, sim,
-#   integration (against moto), infra (synth, cdk-nag, cfn-lint), and last, each alone, node (one
-#   real media node against a stand-in API) and e2e (local mode: real nginx-rtmp + ffmpeg).
+#   integration (against moto), infra (synth, cdk-nag, cfn-lint), and last, one file at a time, node
+#   (one real media node against a stand-in API), boot (the node's bootstrap for real, in a Debian
+#   root filesystem under systemd-nspawn; builds it once into .tmp/node-rootfs) and e2e (local mode:
+#   real nginx-rtmp + ffmpeg). The node and boot tests need root.
 # Extra arguments go to jest, e.g. scripts/test.sh --selectProjects unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +28,8 @@ else
   echo "== tests (jest: unit, handlers, sim, integration, infra)"
   npx jest --ci --maxWorkers=2 --json --outputFile=test-output/jest.json \
     --selectProjects unit handlers sim integration infra || status=$?
-  echo "== tests (jest: node, e2e, one file at a time)"
-  npx jest --ci --runInBand --json --outputFile=test-output/jest-e2e.json --selectProjects node e2e || status=$?
+  echo "== tests (jest: node, boot, e2e, one file at a time)"
+  npx jest --ci --runInBand --json --outputFile=test-output/jest-e2e.json --selectProjects node boot e2e || status=$?
 fi
 node scripts/jest-summary.js || true
 exit "$status"

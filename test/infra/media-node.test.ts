@@ -5,13 +5,11 @@
  * the way it renders it on a node. Each tool is also shown a broken input, so a pass means something.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { createHash, createHmac } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
 import { renderLocalNode } from "../../local/nginx-fleet";
+import { type ImdsAndSsm, sigV4Problem, startImdsAndSsm } from "../support/aws-stand-ins";
 import { requireTool, tempDir } from "./helpers";
 
 const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -255,62 +253,6 @@ describe("one render for AWS and local nodes", () => {
   });
 });
 
-/** A request as the fake endpoints saw it. */
-interface SeenRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
-const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
-
-/**
- * Checks a request's AWS Signature Version 4 (the header form) against the credentials, as AWS
- * does: rebuilds the canonical request from what was received and recomputes the signature.
- * @returns undefined when it is valid, else what is wrong
- */
-function sigV4Problem(
-  request: SeenRequest,
-  credentials: { accessKeyId: string; secretAccessKey: string },
-  expected: { region: string; service: string },
-): string | undefined {
-  const auth = String(request.headers.authorization ?? "");
-  const match =
-    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
-      auth,
-    );
-  if (!match) return `no SigV4 Authorization header: ${auth}`;
-  const [, keyId, date, region, service, signedHeaders = "", signature] = match;
-  if (keyId !== credentials.accessKeyId) return `signed with key ${keyId}`;
-  if (region !== expected.region || service !== expected.service) return `scope ${region}/${service}`;
-  const amzDate = String(request.headers["x-amz-date"] ?? "");
-  if (!amzDate.startsWith(date ?? "-")) return `x-amz-date ${amzDate} outside the scope's date ${date}`;
-  const names = signedHeaders.split(";");
-  for (const required of ["host", "x-amz-date"]) if (!names.includes(required)) return `${required} is not signed`;
-  const url = new URL(request.url, "http://placeholder");
-  const query = [...url.searchParams]
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .sort()
-    .join("&");
-  const headers = names
-    .map(
-      (name) =>
-        `${name}:${String(request.headers[name] ?? "")
-          .trim()
-          .replace(/\s+/g, " ")}\n`,
-    )
-    .join("");
-  const canonical = [request.method, url.pathname, query, headers, signedHeaders, sha256(request.body)].join("\n");
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
-  let key: Buffer = hmac(`AWS4${credentials.secretAccessKey}`, date ?? "");
-  for (const part of [region ?? "", service ?? "", "aws4_request"]) key = hmac(key, part);
-  const expectedSignature = hmac(key, toSign).toString("hex");
-  return expectedSignature === signature ? undefined : "signature does not match";
-}
-
 describe("bootstrap.sh against a fake metadata service and SSM", () => {
   const credentials = {
     accessKeyId: "ASIAEXAMPLEKEY123456",
@@ -320,62 +262,15 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   const node = { instanceId: "i-0abc1234def567890", region: "eu-west-1", publicIp: "203.0.113.7" };
   const prefix = "/rtmp-fleet/Test/node-secrets";
   const nodeSecret = "bm9kZS1zZWNyZXQtZm9yLXQ";
-  const imdsToken = "imds-session-token";
-  const seen: { imds: SeenRequest[]; ssm: SeenRequest[]; ssmProblems: (string | undefined)[] } = {
-    imds: [],
-    ssm: [],
-    ssmProblems: [],
-  };
-  let server: Server;
+  let standIns: ImdsAndSsm;
   let result: { code: number; stderr: string };
   let dir: string;
 
   beforeAll(async () => {
     requireTool("curl");
-    const metadata: Record<string, string> = {
-      "meta-data/instance-id": node.instanceId,
-      "meta-data/placement/region": node.region,
-      "meta-data/services/domain": "amazonaws.com",
-      "meta-data/public-ipv4": node.publicIp,
-      "meta-data/iam/security-credentials/": "node-role",
-      "meta-data/iam/security-credentials/node-role": JSON.stringify({
-        Code: "Success",
-        AccessKeyId: credentials.accessKeyId,
-        SecretAccessKey: credentials.secretAccessKey,
-        Token: credentials.token,
-      }),
-    };
-    server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      req.on("end", () => {
-        const request = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
-        if (request.url.startsWith("/latest/")) {
-          seen.imds.push(request);
-          const key = request.url.slice("/latest/".length);
-          if (key === "api/token" && request.method === "PUT") return void res.end(imdsToken);
-          // IMDSv2 only: a request without the session token is refused, as on the nodes.
-          if (req.headers["x-aws-ec2-metadata-token"] !== imdsToken) return void res.writeHead(401).end();
-          const value = metadata[key];
-          return void (value === undefined ? res.writeHead(404).end() : res.end(value));
-        }
-        seen.ssm.push(request);
-        const problem = sigV4Problem(request, credentials, { region: node.region, service: "ssm" });
-        seen.ssmProblems.push(problem);
-        res.setHeader("content-type", "application/x-amz-json-1.1");
-        if (problem || req.headers["x-amz-security-token"] !== credentials.token) {
-          return void res.writeHead(403).end(JSON.stringify({ __type: "AccessDeniedException", message: problem }));
-        }
-        // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
-        if (seen.ssm.length === 1) return void res.writeHead(400).end(JSON.stringify({ __type: "ParameterNotFound" }));
-        const name = JSON.parse(body).Name;
-        res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: nodeSecret, Version: 1 } }));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
+    standIns = await startImdsAndSsm({ ...node, credentials, nodeSecret, notFoundFirst: 1 });
+    const base = standIns.url;
     dir = tempDir("rtmp-node-boot");
     result = await new Promise((resolve) => {
       execFile(
@@ -396,7 +291,7 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
             RTMP_NODE_LOG_DIR: dir,
             RTMP_NODE_IMDS_URL: `${base}/latest`,
             RTMP_NODE_SSM_URL: `${base}/`,
-            RTMP_NODE_SECRET_RETRY_SECONDS: "0",
+            RTMP_NODE_RETRY_SECONDS: "0",
           },
           timeout: 60_000,
         },
@@ -406,7 +301,7 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await standIns?.close();
   });
 
   it("renders the node's config with its id and the secret fetched from SSM", () => {
@@ -420,8 +315,8 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   it("asks SSM for its own parameter, decrypted, retrying until the lifecycle Lambda has written it", () => {
-    expect(seen.ssm).toHaveLength(2);
-    for (const request of seen.ssm) {
+    expect(standIns.seen.ssm).toHaveLength(2);
+    for (const request of standIns.seen.ssm) {
       expect(request.method).toBe("POST");
       expect(request.headers["x-amz-target"]).toBe("AmazonSSM.GetParameter");
       expect(JSON.parse(request.body)).toEqual({ Name: `${prefix}/${node.instanceId}`, WithDecryption: true });
@@ -429,12 +324,15 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   it("signs with SigV4 for ssm in the node's region, with the role's session token", () => {
-    expect(seen.ssmProblems).toEqual([undefined, undefined]);
-    expect(seen.ssm.map((r) => r.headers["x-amz-security-token"])).toEqual([credentials.token, credentials.token]);
+    expect(standIns.seen.ssmProblems).toEqual([undefined, undefined]);
+    expect(standIns.seen.ssm.map((r) => r.headers["x-amz-security-token"])).toEqual([
+      credentials.token,
+      credentials.token,
+    ]);
   });
 
   it("the signature check does reject a wrong key (the check can fail)", () => {
-    const [request] = seen.ssm;
+    const [request] = standIns.seen.ssm;
     if (!request) throw new Error("no SSM request was seen");
     const wrong = { ...credentials, secretAccessKey: `${credentials.secretAccessKey}x` };
     expect(sigV4Problem(request, wrong, { region: node.region, service: "ssm" })).toBe("signature does not match");
@@ -442,8 +340,8 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   it("uses IMDSv2 only: every metadata read carries the session token", () => {
-    const reads = seen.imds.filter((r) => r.method === "GET");
+    const reads = standIns.seen.imds.filter((r) => r.method === "GET");
     expect(reads.length).toBeGreaterThan(0);
-    expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === imdsToken)).toBe(true);
+    expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === standIns.imdsToken)).toBe(true);
   });
 });
