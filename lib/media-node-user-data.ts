@@ -1,5 +1,5 @@
 /**
- * The media nodes' user data: the node's files from media-node/ (the same nginx.conf template that
+ * The media nodes' user data: the node's files from media-node/ (the same nginx templates that
  * local mode renders, never a copy), packed at synth time into one gzip+base64 archive, and the
  * call of bootstrap.sh with this fleet's settings. Nothing secret is in it: each node fetches its
  * own secret at boot, with its instance role.
@@ -12,8 +12,14 @@ import { UserData } from "aws-cdk-lib/aws-ec2";
 /** Where the node's files live in this repository. */
 export const MEDIA_NODE_SOURCE_DIR = path.join(__dirname, "..", "media-node");
 
-/** The files a media node runs, all shipped in its user data. */
-export const MEDIA_NODE_FILES = ["bootstrap.sh", "nginx.conf.template", "render_config.py", "agent.py"] as const;
+/** The files a media node runs, all shipped in its user data (in the order that compresses best). */
+export const MEDIA_NODE_FILES = [
+  "agent.py",
+  "render_node.py",
+  "nginx-shim.conf.template",
+  "nginx-rtmp.conf.template",
+  "bootstrap.sh",
+] as const;
 
 /** Where the user data unpacks them on the node. */
 export const NODE_FILES_DIR = "/opt/rtmp-node";
