@@ -104,6 +104,8 @@ export interface LocalNode {
   readonly dir: string;
   readonly rtmpPort: number;
   readonly shimPort: number;
+  /** The rtmp nginx's stat page, on loopback. */
+  readonly statPort: number;
   readonly rtmpBaseUrl: string;
   /** The rtmp nginx (cameras, the stat page). */
   readonly nginx: ChildProcess;
@@ -185,7 +187,7 @@ export class LocalNginxFleet implements InstanceLauncher {
       ],
       { detached: true, stdio: ["ignore", "ignore", "pipe"] },
     );
-    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, rtmpBaseUrl, nginx, shim, agent };
+    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, statPort, rtmpBaseUrl, nginx, shim, agent };
     this.nodes.set(instanceId, node);
     const report = (what: string) => (code: number | null, signal: NodeJS.Signals | null) => {
       if (!this.stopping && this.nodes.get(instanceId) === node) {
