@@ -8,7 +8,8 @@
 # Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
 #   bootstrap.sh --render-only DIR
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
-# Tests only: RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
+# Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
+# RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
 # RTMP_NODE_{RTMP,STAT,SHIM}_PORT, RTMP_NODE_RETRY_SECONDS, RTMP_NODE_EXTRA_PACKAGES.
 set -Eeuo pipefail
 
@@ -34,7 +35,8 @@ readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
 readonly API_URL_TAG=rtmp-fleet:api-url
 readonly SECRET_PREFIX_TAG=rtmp-fleet:node-secret-prefix
 readonly HEARTBEAT_TAG=rtmp-fleet:heartbeat-seconds
-# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it.
+# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it
+# (the launch hook allows 10).
 readonly SECRET_ATTEMPTS=60 RETRY_SECONDS=${RTMP_NODE_RETRY_SECONDS:-5}
 read -ra PACKAGES <<<"nginx libnginx-mod-rtmp python3 ca-certificates curl nftables ${RTMP_NODE_EXTRA_PACKAGES:-}"
 stage=start
@@ -91,11 +93,12 @@ install_packages() {
     sleep "$RETRY_SECONDS"
   done
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
-  # The stock nginx never runs here (masked: upgrades cannot start it again).
+  # The stock nginx (port 80, default site) never runs here (masked: upgrades cannot start it again).
   rm -f /etc/nginx/sites-enabled/default
   systemctl disable --now nginx.service
   systemctl mask nginx.service
-  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera.
+  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera (the node is
+  # replaced, never restarted).
   install -d -m 0755 /etc/needrestart/conf.d
   printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
 }
@@ -154,7 +157,8 @@ ssm_parameter() {
 }
 
 # Renders the node into directory $1: $2 API URL, $3 node id, $4 secret (on standard input, never
-# a command line). Only ports, paths and identity: every setting is in the templates.
+# a command line, which any local process can read). Only ports, paths and identity: every setting
+# is in the templates.
 render_node() {
   write_firewall "$1/nftables.conf"
   printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
@@ -186,7 +190,8 @@ table inet rtmp_node {
 EOF
 }
 
-# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more lines.
+# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more
+# [Service] lines.
 write_nginx_unit() {
   cat >"/etc/systemd/system/$1" <<EOF
 [Unit]
@@ -197,12 +202,14 @@ After=network-online.target
 [Service]
 Type=forking
 PIDFile=$4
+# Both nginx of the node keep their files there: neither removes it when it stops.
 RuntimeDirectory=${RUN_DIR#/run/}
 RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
 $5
 ExecStartPre=/usr/sbin/nginx -t -q -c $3
 ExecStart=/usr/sbin/nginx -c $3
+# QUIT lets the workers finish their connections instead of dropping them.
 KillSignal=SIGQUIT
 KillMode=mixed
 TimeoutStopSec=30
@@ -215,7 +222,7 @@ WantedBy=multi-user.target
 EOF
 }
 
-# The units: the rtmp nginx, the shim nginx, the agent (unprivileged).
+# The units: the rtmp nginx, the shim nginx, the agent (unprivileged: it reads /proc and the shim).
 write_units() {
   local rtmp_base_url=$1 heartbeat_seconds=$2
   write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
