@@ -2,7 +2,11 @@
 """Media node agent: the node's heartbeat.
 
 Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts a heartbeat
-(docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret.
+(docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret:
+
+    {"rtmpBaseUrl": "rtmp://HOST:1935/live", "ready": true, "cpuPercent": 37.5,
+     "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12"}]}
+
 `ready` says whether nginx answers (its stat page was read); `streams` lists the streams that have
 a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks). The
 agent reads the stat page every second: `streamsAverage` is the average number of publishing
@@ -10,7 +14,7 @@ streams over the period `cpuPercent` averages, so the control plane knows what t
 `cpuPercent` is that of the rtmp nginx (the stat page's worker, and its master) in percent of one
 core, or of its cgroup's quota when less: docs/NODE.md.
 
-Standard library only (a stock Ubuntu or Debian).
+Standard library only: it runs on a stock Ubuntu or Debian.
 """
 import argparse
 import json
@@ -104,7 +108,7 @@ class NginxCpu:
         self.last = None
 
     def reading(self):
-        """(time, worker pid, ticks of worker and master), or None without a worker."""
+        """(time, worker pid, ticks of worker and master), or None while the worker is unknown or gone."""
         if self.worker is None:
             return None
         worker = process_ticks(self.worker)
@@ -185,12 +189,12 @@ def heartbeat(args, cpu, stat) -> dict:
 
 def main(argv) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shim", required=True, help="the node's shim: http://127.0.0.1:8080")
-    parser.add_argument("--rtmp-base-url", required=True, help="where cameras publish: rtmp://IP:1935/live")
-    parser.add_argument("--app", default="live", help="the RTMP application")
-    parser.add_argument("--interval", type=float, default=15.0, help="seconds between heartbeats")
-    parser.add_argument("--stat-seconds", type=float, default=1.0, help="seconds between reads of rtmp_stat")
-    parser.add_argument("--once", action="store_true", help="one heartbeat, printed; exit 0 if accepted")
+    parser.add_argument("--shim", required=True, help="the node's shim, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--rtmp-base-url", required=True, help="where cameras publish, e.g. rtmp://203.0.113.7:1935/live")
+    parser.add_argument("--app", default="live", help="the RTMP application (default: live)")
+    parser.add_argument("--interval", type=float, default=15.0, help="seconds between heartbeats (default: 15)")
+    parser.add_argument("--stat-seconds", type=float, default=1.0, help="seconds between reads of rtmp_stat (default: 1)")
+    parser.add_argument("--once", action="store_true", help="send one heartbeat, print it, exit 0 if it was accepted")
     args = parser.parse_args(argv)
     args.shim = args.shim.rstrip("/")
 

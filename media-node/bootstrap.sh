@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Boots an Ubuntu 24.04 EC2 instance into a media node, as root (docs/NODE.md, "The boot"):
-#   bootstrap.sh --api-url URL --secret-parameter-prefix PREFIX --heartbeat-seconds N
+#   bootstrap.sh
+# It reads the instance's identity and the fleet's settings (the instance's tags rtmp-fleet:api-url,
+# rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds) from IMDSv2 and its secret from SSM,
+# installs the packages, renders the node and starts its units. The agent's first ready heartbeat
+# makes the node ACTIVE.
 # Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
-#   bootstrap.sh --render-only DIR --api-url URL --secret-parameter-prefix PREFIX
+#   bootstrap.sh --render-only DIR
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
-# Tests only: RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
+# Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
+# RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
 # RTMP_NODE_{RTMP,STAT,SHIM}_PORT, RTMP_NODE_RETRY_SECONDS, RTMP_NODE_EXTRA_PACKAGES.
 set -Eeuo pipefail
 
@@ -25,7 +30,13 @@ readonly RTMP_CONNECTIONS_PER_ADDRESS=128 # at once, to RTMP (docs/NODE.md says 
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
 readonly API_CA_FILE=${RTMP_NODE_API_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
-# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it.
+# The fleet's settings: tags the launch template puts on the instance (lambdas/contract.ts,
+# NODE_SETTING_TAGS), so that the user data holds nothing of the deploy.
+readonly API_URL_TAG=rtmp-fleet:api-url
+readonly SECRET_PREFIX_TAG=rtmp-fleet:node-secret-prefix
+readonly HEARTBEAT_TAG=rtmp-fleet:heartbeat-seconds
+# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it
+# (the launch hook allows 10).
 readonly SECRET_ATTEMPTS=60 RETRY_SECONDS=${RTMP_NODE_RETRY_SECONDS:-5}
 read -ra PACKAGES <<<"nginx libnginx-mod-rtmp python3 ca-certificates curl nftables ${RTMP_NODE_EXTRA_PACKAGES:-}"
 stage=start
@@ -82,11 +93,12 @@ install_packages() {
     sleep "$RETRY_SECONDS"
   done
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
-  # The stock nginx never runs here (masked: upgrades cannot start it again).
+  # The stock nginx (port 80, default site) never runs here (masked: upgrades cannot start it again).
   rm -f /etc/nginx/sites-enabled/default
   systemctl disable --now nginx.service
   systemctl mask nginx.service
-  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera.
+  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera (the node is
+  # replaced, never restarted).
   install -d -m 0755 /etc/needrestart/conf.d
   printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
 }
@@ -99,6 +111,20 @@ imds_token() {
 # One IMDSv2 path (the token is in IMDS_TOKEN).
 imds() {
   curl -sSf --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/$1"
+}
+
+# Reads the instance's tag $2 into the variable $1. Instance metadata answers 404 for a tag the
+# instance lacks, and for every tag when the launch template does not allow tags there.
+read_tag() {
+  local value
+  value=$(imds "meta-data/tags/instance/$2") ||
+    die "instance tag $2 is not in the instance metadata: the launch template sets it and allows tags there (InstanceMetadataTags)"
+  printf -v "$1" '%s' "$value"
+}
+
+# Dies unless $1 is the API's base URL (no path, no trailing slash); $2 says where it came from.
+require_api_url() {
+  [[ $1 =~ ^https?://[A-Za-z0-9.:-]+$ ]] || die "$2 must be the API's base URL without a path or trailing slash: '$1'"
 }
 
 # The instance role's credentials as a curl config: never on a command line.
@@ -131,7 +157,8 @@ ssm_parameter() {
 }
 
 # Renders the node into directory $1: $2 API URL, $3 node id, $4 secret (on standard input, never
-# a command line). Only ports, paths and identity: every setting is in the templates.
+# a command line, which any local process can read). Only ports, paths and identity: every setting
+# is in the templates.
 render_node() {
   write_firewall "$1/nftables.conf"
   printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
@@ -163,7 +190,8 @@ table inet rtmp_node {
 EOF
 }
 
-# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more lines.
+# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more
+# [Service] lines.
 write_nginx_unit() {
   cat >"/etc/systemd/system/$1" <<EOF
 [Unit]
@@ -174,12 +202,14 @@ After=network-online.target
 [Service]
 Type=forking
 PIDFile=$4
+# Both nginx of the node keep their files there: neither removes it when it stops.
 RuntimeDirectory=${RUN_DIR#/run/}
 RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
 $5
 ExecStartPre=/usr/sbin/nginx -t -q -c $3
 ExecStart=/usr/sbin/nginx -c $3
+# QUIT lets the workers finish their connections instead of dropping them.
 KillSignal=SIGQUIT
 KillMode=mixed
 TimeoutStopSec=30
@@ -192,7 +222,7 @@ WantedBy=multi-user.target
 EOF
 }
 
-# The units: the rtmp nginx, the shim nginx, the agent (unprivileged).
+# The units: the rtmp nginx, the shim nginx, the agent (unprivileged: it reads /proc and the shim).
 write_units() {
   local rtmp_base_url=$1 heartbeat_seconds=$2
   write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
@@ -221,32 +251,29 @@ WantedBy=multi-user.target
 EOF
 }
 
-api_url='' secret_prefix='' heartbeat_seconds='' render_only='' node_id='' node_secret_file=''
+render_only='' api_url='' node_id='' node_secret_file=''
+secret_prefix='' heartbeat_seconds='' # from the instance's tags (read_tag)
 while (($#)); do
   [[ $# -ge 2 ]] || usage
   case $1 in
-  --api-url) api_url=$2 ;;
-  --secret-parameter-prefix) secret_prefix=$2 ;;
-  --heartbeat-seconds) heartbeat_seconds=$2 ;;
   --render-only) render_only=$2 ;;
+  --api-url) api_url=$2 ;;
   --node-id) node_id=$2 ;;
   --node-secret-file) node_secret_file=$2 ;;
   *) usage ;;
   esac
   shift 2
 done
-[[ $api_url =~ ^https?://[A-Za-z0-9.:-]+$ ]] || die "--api-url must be the API's base URL without a path or trailing slash"
 
-if [[ -n $render_only && -n $node_id ]]; then
-  [[ -r $node_secret_file ]] || die "--render-only with --node-id needs a readable --node-secret-file"
+if [[ -n $api_url$node_id$node_secret_file ]]; then
+  [[ -n $render_only && -n $node_id && -r $node_secret_file ]] ||
+    die "--api-url and --node-id go with --render-only and a readable --node-secret-file"
+  require_api_url "$api_url" --api-url
   render_node "$render_only" "$api_url" "$node_id" "$(<"$node_secret_file")"
   exit 0
 fi
-
-[[ $secret_prefix =~ ^(/[A-Za-z0-9_.-]+)+$ ]] || die "--secret-parameter-prefix must be an SSM path such as /rtmp-fleet/x/node-secrets"
 if [[ -z $render_only ]]; then
   [[ $EUID -eq 0 ]] || die "run as root"
-  [[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "--heartbeat-seconds must be a whole number of seconds"
   trap 'die "line $LINENO: $BASH_COMMAND"' ERR
 fi
 
@@ -258,6 +285,15 @@ PUBLIC_IP=$(imds meta-data/public-ipv4) || die "the instance has no public IPv4 
 [[ $INSTANCE_ID =~ ^i-[0-9a-f]+$ && $REGION =~ ^[a-z0-9-]+$ && $AWS_DOMAIN =~ ^[a-z0-9.]+$ ]] ||
   die "unexpected instance identity: '$INSTANCE_ID' '$REGION' '$AWS_DOMAIN'"
 [[ $PUBLIC_IP =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "unexpected public IPv4 '$PUBLIC_IP'"
+
+stage=settings
+read_tag api_url "$API_URL_TAG"
+read_tag secret_prefix "$SECRET_PREFIX_TAG"
+read_tag heartbeat_seconds "$HEARTBEAT_TAG"
+require_api_url "$api_url" "tag $API_URL_TAG"
+[[ $secret_prefix =~ ^(/[A-Za-z0-9_.-]+)+$ ]] ||
+  die "tag $SECRET_PREFIX_TAG must be an SSM path such as /rtmp-fleet/x/node-secrets: '$secret_prefix'"
+[[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "tag $HEARTBEAT_TAG must be a whole number of seconds: '$heartbeat_seconds'"
 
 stage=secret
 log "fetching the secret of node $INSTANCE_ID"

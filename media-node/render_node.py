@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Renders one media node's nginx configuration: each template of TEMPLATES, its {{NAME}}s filled,
 into OUTPUT_DIR. bootstrap.sh (AWS) and local mode both use it, with values for what differs between
-nodes only (ports, paths, identity): every setting is in the templates. Refuses a missing or unknown
-value, and values that could break out of their directive. Writes mode 0600 (the node's secret).
+nodes only (ports, paths, identity): every setting is in the templates. Refuses a placeholder
+without a value, a value given for no placeholder, and values that could break out of their nginx
+directive (whitespace, quotes, ';', braces, '#'). Writes mode 0600 (the node's secret).
 
 Usage: render_node.py OUTPUT_DIR NAME=VALUE...
-A value "-" is read from standard input (one line): a secret never shows in the process list.
+A value "-" is read from standard input (one line): a secret passed that way never shows in the
+process list, as a command-line argument would.
 """
 import os
 import re

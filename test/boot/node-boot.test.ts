@@ -1,14 +1,17 @@
 /**
- * The bootstrap, run for real: the launch template's own user data (lib/media-node-user-data.ts)
- * boots a Debian 12 root filesystem with systemd under systemd-nspawn (test/support/node-container.ts),
- * with stand-in instance metadata (IMDSv2) and SSM (SigV4 checked) and a stand-in API over TLS
- * (a local CA, two intermediates), all on 127.0.0.1. apt installs the node's packages from
+ * The bootstrap, run for real: the launch template's own user data (lib/media-node-user-data.ts,
+ * gzip-compressed, decompressed as cloud-init does) boots a Debian 12 root filesystem with systemd
+ * under systemd-nspawn (test/support/node-container.ts), with stand-in instance metadata (IMDSv2,
+ * the instance's tags) and SSM (SigV4 checked) and a stand-in API over TLS (a local CA, two
+ * intermediates), all on 127.0.0.1. apt installs the node's packages from
  * Debian's mirror. The node must report its progress, reach ACTIVE (its agent's ready heartbeat
  * through the shim over TLS), carry a camera (ffmpeg on this host), and run its units; a boot
  * that cannot install its packages must report why and fail.
  */
 import { connect, type Socket } from "node:net";
 import path from "node:path";
+import { NODE_SETTING_TAGS } from "../../lambdas/contract";
+import { instanceTagReads } from "../support/aws-stand-ins";
 import { Camera, encodeClip, waitFor } from "../support/local-mode";
 import { type Boot, type BootSite, bootNode, bootReports, bootSite, shutDown } from "../support/node-boot";
 
@@ -52,7 +55,8 @@ describe("a node booted from its user data", () => {
     });
   });
 
-  it("read its secret from SSM with a valid SigV4 signature, and reported every stage of its boot as the node", () => {
+  it("read its settings from its instance tags, its secret from SSM with a valid SigV4 signature, and reported every stage of its boot as the node", () => {
+    expect(instanceTagReads(boot.aws)).toEqual(Object.values(NODE_SETTING_TAGS));
     expect(boot.aws.seen.ssmProblems).toEqual([undefined]);
     expect(bootReports(boot)).toEqual([
       { stage: "secret" },

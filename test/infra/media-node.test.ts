@@ -7,9 +7,18 @@
 import { execFile, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { Template } from "aws-cdk-lib/assertions";
+import { NODE_SETTING_TAGS } from "../../lambdas/contract";
+import type { FleetApp } from "../../lib/fleet-app";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
 import { renderLocalNode } from "../../local/nginx-fleet";
-import { type ImdsAndSsm, type SeenRequest, sigV4Problem, startImdsAndSsm } from "../support/aws-stand-ins";
+import {
+  type ImdsAndSsm,
+  instanceTagReads,
+  type SeenRequest,
+  sigV4Problem,
+  startImdsAndSsm,
+} from "../support/aws-stand-ins";
 import {
   decide,
   FAKE_ACCOUNT,
@@ -61,6 +70,53 @@ function renderWithBootstrap(values = SAMPLE): {
 /** `nginx -t` on a config, with every path in `dir` and no server started. */
 function nginxTest(nginx: string, dir: string, conf: string) {
   return spawnSync(nginx, ["-t", "-p", dir, "-e", path.join(dir, "error.log"), "-c", conf], { encoding: "utf8" });
+}
+
+/** How `bootstrap.sh --render-only` ended, and the directory it rendered into. */
+interface BootstrapRun {
+  readonly code: number;
+  readonly stderr: string;
+  readonly dir: string;
+}
+
+/**
+ * Runs `bootstrap.sh --render-only DIR` as on an instance: identity and settings from the stand-in
+ * instance metadata, the secret from the stand-in SSM.
+ */
+function renderFromInstance(standIns: ImdsAndSsm): Promise<BootstrapRun> {
+  const dir = tempDir("rtmp-node-boot");
+  return new Promise((resolve) => {
+    execFile(
+      "bash",
+      [path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"), "--render-only", dir],
+      {
+        env: {
+          ...process.env,
+          RTMP_NODE_RUN_DIR: dir,
+          RTMP_NODE_LOG_DIR: dir,
+          RTMP_NODE_IMDS_URL: `${standIns.url}/latest`,
+          RTMP_NODE_SSM_URL: `${standIns.url}/`,
+          RTMP_NODE_RETRY_SECONDS: "0",
+        },
+        timeout: 60_000,
+      },
+      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr, dir }),
+    );
+  });
+}
+
+/**
+ * The tags the synthesized launch template gives each instance, by key; the API's endpoint (a
+ * deploy-time value) stands as SAMPLE's URL.
+ */
+function instanceTagsOf(template: Template, fleetApp: FleetApp): Record<string, string> {
+  const launchTemplate = fleetApp.stack.getLogicalId(fleetApp.stack.fleet.launchTemplate.node.defaultChild as never);
+  const specifications: { ResourceType: string; Tags: { Key: string; Value: unknown }[] }[] =
+    template.toJSON().Resources[launchTemplate].Properties.LaunchTemplateData.TagSpecifications;
+  const instance = specifications.find((s) => s.ResourceType === "instance")?.Tags ?? [];
+  return Object.fromEntries(
+    instance.map(({ Key, Value }) => [Key, typeof Value === "string" ? Value : SAMPLE.apiUrl] as const),
+  );
 }
 
 describe("media-node scripts", () => {
@@ -269,60 +325,41 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     token: "IQoJb3JpZ2luX2VjEXAMPLE/TOKEN+abc==",
   };
   const node = { instanceId: "i-0abc1234def567890", region: "eu-west-1", publicIp: "203.0.113.7" };
-  // The node as deployed: the synthesized stack's node-secret path and node role.
+  // The node as deployed: the synthesized stack's node role, and the tags its launch template
+  // gives each instance (the API's endpoint, a deploy-time value, as SAMPLE's URL).
   const { fleetApp, template } = templateOf();
-  const prefix = fleetApp.stack.fleet.nodeSecretParameterPrefix;
+  const tags = instanceTagsOf(template, fleetApp);
+  const prefix = tags[NODE_SETTING_TAGS.secretParameterPrefix] as string;
   const nodeSecret = "bm9kZS1zZWNyZXQtZm9yLXQ";
   let standIns: ImdsAndSsm;
-  let result: { code: number; stderr: string };
-  let dir: string;
+  let result: BootstrapRun;
 
   beforeAll(async () => {
     requireTool("curl");
     // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
-    standIns = await startImdsAndSsm({ ...node, credentials, nodeSecret, notFoundFirst: 1 });
-    const base = standIns.url;
-    dir = tempDir("rtmp-node-boot");
-    result = await new Promise((resolve) => {
-      execFile(
-        "bash",
-        [
-          path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
-          "--render-only",
-          dir,
-          "--api-url",
-          SAMPLE.apiUrl,
-          "--secret-parameter-prefix",
-          prefix,
-        ],
-        {
-          env: {
-            ...process.env,
-            RTMP_NODE_RUN_DIR: dir,
-            RTMP_NODE_LOG_DIR: dir,
-            RTMP_NODE_IMDS_URL: `${base}/latest`,
-            RTMP_NODE_SSM_URL: `${base}/`,
-            RTMP_NODE_RETRY_SECONDS: "0",
-          },
-          timeout: 60_000,
-        },
-        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
-      );
-    });
+    standIns = await startImdsAndSsm({ ...node, credentials, nodeSecret, notFoundFirst: 1, tags });
+    result = await renderFromInstance(standIns);
   });
 
   afterAll(async () => {
     await standIns?.close();
   });
 
-  it("renders the node's config with its id and the secret fetched from SSM", () => {
+  it("renders the node's config with its id, the API's URL from its tag and the secret fetched from SSM", () => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(result.stderr).toMatch(/ParameterNotFound[\s\S]*retrying/);
-    const text = readFileSync(path.join(dir, "shim.conf"), "utf8");
+    const text = readFileSync(path.join(result.dir, "shim.conf"), "utf8");
+    expect(text).toContain(`set $api ${SAMPLE.apiUrl};`);
     expect(text).toContain(`proxy_set_header X-Node-Id ${node.instanceId};`);
     expect(text).toContain(`proxy_set_header X-Node-Secret ${nodeSecret};`);
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
-    for (const name of ["rtmp.conf", "shim.conf"]) expect(nginxTest(nginx, dir, path.join(dir, name)).status).toBe(0);
+    for (const name of ["rtmp.conf", "shim.conf"]) {
+      expect(nginxTest(nginx, result.dir, path.join(result.dir, name)).status).toBe(0);
+    }
+  });
+
+  it("reads each of the fleet's settings from its instance tag, once", () => {
+    expect(instanceTagReads(standIns)).toEqual(Object.values(NODE_SETTING_TAGS));
   });
 
   it("asks SSM for its own parameter, decrypted, retrying until the lifecycle Lambda has written it", () => {
@@ -354,6 +391,50 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     const reads = standIns.seen.imds.filter((r) => r.method === "GET");
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === standIns.imdsToken)).toBe(true);
+  });
+
+  describe("with a setting missing or wrong in the instance's tags", () => {
+    const withTag = (key: string, value: string) => ({ ...tags, [key]: value });
+    const { [NODE_SETTING_TAGS.heartbeatSeconds]: _heartbeat, ...withoutHeartbeat } = tags;
+
+    it.each<[string, Record<string, string> | undefined, RegExp]>([
+      [
+        "no tag in instance metadata (InstanceMetadataTags not enabled)",
+        undefined,
+        /failed at settings: instance tag rtmp-fleet:api-url is not in the instance metadata: the launch template sets it and allows tags there \(InstanceMetadataTags\)/,
+      ],
+      [
+        "no heartbeat tag",
+        withoutHeartbeat,
+        /failed at settings: instance tag rtmp-fleet:heartbeat-seconds is not in the instance metadata/,
+      ],
+      [
+        "an API URL with a path",
+        withTag(NODE_SETTING_TAGS.apiUrl, `${SAMPLE.apiUrl}/prod`),
+        /failed at settings: tag rtmp-fleet:api-url must be the API's base URL without a path or trailing slash: 'https:\/\/\S+\/prod'/,
+      ],
+      [
+        "a secret path that is not an SSM path",
+        withTag(NODE_SETTING_TAGS.secretParameterPrefix, "node-secrets"),
+        /failed at settings: tag rtmp-fleet:node-secret-prefix must be an SSM path such as \/rtmp-fleet\/x\/node-secrets: 'node-secrets'/,
+      ],
+      [
+        "a heartbeat period that is not whole seconds",
+        withTag(NODE_SETTING_TAGS.heartbeatSeconds, "15s"),
+        /failed at settings: tag rtmp-fleet:heartbeat-seconds must be a whole number of seconds: '15s'/,
+      ],
+    ])("%s: stops with a clear error, asks SSM nothing and renders nothing", async (_case, instanceTags, error) => {
+      const instance = await startImdsAndSsm({ ...node, credentials, nodeSecret, tags: instanceTags });
+      try {
+        const run = await renderFromInstance(instance);
+        expect(run.stderr).toMatch(error);
+        expect(run.code).toBe(1);
+        expect(instance.seen.ssm).toEqual([]);
+        expect(readdirSync(run.dir)).toEqual([]);
+      } finally {
+        await instance.close();
+      }
+    });
   });
 
   describe("against the node role, call by call", () => {

@@ -1,7 +1,8 @@
 /**
  * Stand-ins for what a media node's bootstrap asks of AWS, on 127.0.0.1: the instance metadata
- * service (IMDSv2 only, as on the nodes) and SSM's GetParameter, which checks each request's
- * SigV4 signature against the instance role's credentials as AWS does.
+ * service (IMDSv2 only, as on the nodes, with the instance's tags when they are allowed there) and
+ * SSM's GetParameter, which checks each request's SigV4 signature against the instance role's
+ * credentials as AWS does.
  */
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -80,6 +81,11 @@ export interface StandInInstance {
   readonly nodeSecret: string;
   /** How many GetParameter calls find no parameter first (the lifecycle Lambda has not written it yet). */
   readonly notFoundFirst?: number;
+  /**
+   * The instance's tags, served under `meta-data/tags/instance/` as when the launch template
+   * allows tags in instance metadata; without them that category answers 404, as on EC2 then.
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Running stand-ins: IMDS at `${url}/latest`, SSM at `${url}/`. */
@@ -109,6 +115,10 @@ export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAn
       Token: credentials.token,
     }),
   };
+  if (instance.tags) {
+    metadata["meta-data/tags/instance"] = Object.keys(instance.tags).join("\n");
+    for (const [key, value] of Object.entries(instance.tags)) metadata[`meta-data/tags/instance/${key}`] = value;
+  }
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk: Buffer) => {
@@ -148,4 +158,10 @@ export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAn
     imdsToken,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The instance tags the instance's code read from the stand-in metadata, by key, in order. */
+export function instanceTagReads(standIns: ImdsAndSsm): string[] {
+  const prefix = "/latest/meta-data/tags/instance/";
+  return standIns.seen.imds.filter((r) => r.url.startsWith(prefix)).map((r) => r.url.slice(prefix.length));
 }

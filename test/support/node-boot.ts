@@ -1,12 +1,13 @@
 /**
  * Booting media nodes for real (test/support/node-container.ts) against stand-ins on 127.0.0.1: an
  * API over TLS (a local CA, two intermediates), instance metadata and SSM. Each node gets its own
- * stand-ins, free ports and the launch template's own user data.
+ * stand-ins, free ports, the launch template's own user data (gzip-compressed) and the tags the
+ * launch template would give it, with this node's API and heartbeat period.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { mediaNodeUserDataScript } from "../../lib/media-node-user-data";
+import { mediaNodeSettingTags, mediaNodeUserData } from "../../lib/media-node-user-data";
 import { freePort } from "../../local/nginx-fleet";
 import { type ImdsAndSsm, startImdsAndSsm } from "./aws-stand-ins";
 import { NodeContainer, nodeRootfs, USER_DATA_DIR } from "./node-container";
@@ -74,13 +75,13 @@ export async function bootNode(
     publicIp: "127.0.0.1",
     credentials: CREDENTIALS,
     nodeSecret: secret,
+    tags: mediaNodeSettingTags({ apiUrl: api.url, secretParameterPrefix: PREFIX, heartbeatSeconds }),
   });
   const [rtmpPort, statPort, shimPort] = [await freePort(), await freePort(), await freePort()];
-  const userData = mediaNodeUserDataScript({ apiUrl: api.url, secretParameterPrefix: PREFIX, heartbeatSeconds });
   const container = NodeContainer.boot(
     site.rootfs,
     path.join(site.workDir, instanceId),
-    userData,
+    mediaNodeUserData(),
     {
       RTMP_NODE_IMDS_URL: `${aws.url}/latest`,
       RTMP_NODE_SSM_URL: `${aws.url}/`,

@@ -1,7 +1,7 @@
 /**
  * A media node booted for real: a Debian 12 root filesystem with systemd (debootstrap), booted by
  * systemd-nspawn on this machine's network, that runs the launch template's own user data at boot
- * as cloud-init does on EC2. What the instance would ask of AWS (metadata, SSM, the API) is served
+ * as cloud-init does on EC2 (decompressed first when it is gzip). What the instance would ask of AWS (metadata, SSM, the API) is served
  * by stand-ins on 127.0.0.1, which the container reaches as the host's loopback.
  *
  * The root filesystem is built once and kept in `.tmp/node-rootfs/<hash of its recipe>` (ignored by git); each boot
@@ -28,7 +28,13 @@ const DEBOOTSTRAP = [
   "bookworm",
 ];
 const MIRROR = "http://deb.debian.org/debian";
-/** cloud-init's part, as far as the node is concerned: run the user data once, as root, at boot. */
+/** Where the stand-in for cloud-init puts the user data it runs (decompressed). */
+const USER_DATA_SCRIPT = "/run/user-data";
+/**
+ * cloud-init's part, as far as the node is concerned: run the user data once, as root, at boot.
+ * As cloud-init does, user data that gunzip accepts is decompressed (anything else is taken as it
+ * is), then run as a program, its #! line choosing the interpreter.
+ */
 const USER_DATA_UNIT = `[Unit]
 Description=The instance's user data, run as cloud-init runs it on EC2
 Wants=network-online.target
@@ -37,7 +43,9 @@ After=network-online.target
 [Service]
 Type=oneshot
 EnvironmentFile=${USER_DATA_DIR}/env
-ExecStart=/bin/bash ${USER_DATA_DIR}/user-data
+ExecStartPre=/bin/sh -c 'gzip -dc ${USER_DATA_DIR}/user-data >${USER_DATA_SCRIPT} 2>/dev/null || cp ${USER_DATA_DIR}/user-data ${USER_DATA_SCRIPT}'
+ExecStartPre=/bin/chmod 0700 ${USER_DATA_SCRIPT}
+ExecStart=${USER_DATA_SCRIPT}
 StandardOutput=journal+console
 StandardError=journal+console
 
@@ -88,14 +96,15 @@ export class NodeContainer {
   }
 
   /**
-   * Boots `rootfs` with `userData` as the instance's user data and `env` in its environment (the
-   * bootstrap's test settings). `dir` (on the host) holds them; it is bound read-only in the
-   * container at USER_DATA_DIR, with `files` beside them (e.g. a CA certificate).
+   * Boots `rootfs` with `userData` as the instance's user data (the bytes EC2 would hand over) and
+   * `env` in its environment (the bootstrap's test settings). `dir` (on the host) holds them; it is
+   * bound read-only in the container at USER_DATA_DIR, with `files` beside them (e.g. a CA
+   * certificate).
    */
   static boot(
     rootfs: string,
     dir: string,
-    userData: string,
+    userData: Buffer,
     env: Record<string, string>,
     files: Record<string, string> = {},
   ): NodeContainer {
