@@ -14,7 +14,6 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { AsgFleet } from "../adapters/asg-fleet";
 import { AwsMachineEvidence } from "../adapters/aws-machine-evidence";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
-import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../adapters/dynamo-registry";
 import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
 import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
@@ -88,11 +87,9 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
 
 /** The scaler's dependencies on AWS. */
 export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
-  const cloudwatch = new CloudWatchClient({});
   return {
     ...common(env),
-    metrics: new CloudWatchMetrics(cloudwatch),
-    evidence: new AwsMachineEvidence(new EC2Client({}), cloudwatch),
+    evidence: new AwsMachineEvidence(new EC2Client({}), new CloudWatchClient({})),
   };
 }
 

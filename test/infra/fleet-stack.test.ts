@@ -716,6 +716,23 @@ describe("monitoring", () => {
     expect(body).toContain('\\"AWS/EC2\\",\\"CPUUtilization\\",\\"AutoScalingGroupName\\",\\"RtmpFleet-media-nodes\\"');
   });
 
+  it("marks the 80% threshold on the CPU placement reads (the agents'), and not on EC2's whole-instance CPU", () => {
+    // The body is a Join of text and tokens (region, names): the tokens become "?" to read it as JSON.
+    const parts: unknown[] = resources[idOf(fleet.dashboard)]?.Properties.DashboardBody["Fn::Join"][1];
+    const widgets: Json[] = JSON.parse(parts.map((p) => (typeof p === "string" ? p : "?")).join("")).widgets;
+    const graphOf = (metric: string) =>
+      widgets.find((w) => JSON.stringify(w.properties.metrics ?? []).includes(metric));
+    const thresholds = (w: Json | undefined) => (w?.properties.annotations?.horizontal ?? []).map((a: Json) => a.value);
+    const agents = graphOf("NodeCpuPercent");
+    const ec2 = graphOf("CPUUtilization");
+    expect(agents?.properties.title).toBe("Node CPU as placement reads it (nginx worker, % of one core)");
+    expect(thresholds(agents)).toEqual([80]);
+    expect(ec2?.properties.title).toBe(
+      "Instance CPU, whole machine (EC2 CPUUtilization, % of all vCPUs): not what placement uses",
+    );
+    expect(thresholds(ec2)).toEqual([]);
+  });
+
   it("alarms on Lambda errors, a stopped scaler, sustained 503s, API 5xx, throttling and dead nodes, to the topic", () => {
     const alarms = template.findResources("AWS::CloudWatch::Alarm");
     const names = Object.values(alarms).map((a: Json) => a.Properties.AlarmName);
