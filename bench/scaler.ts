@@ -2,15 +2,16 @@
  * `npm run bench:scaler`: API calls and time of one scaler tick as the fleet grows (10, 100, 500
  * nodes), against moto's Auto Scaling, EC2, CloudWatch and the DynamoDB registry. Each fleet is in
  * a steady state: every node ACTIVE with 20 live streams and a fresh heartbeat CPU sample, one
- * spare node, CloudWatch datapoints for every instance. A second row per size has no CPU in the
- * heartbeats, so every CloudWatch sample is newer and the tick writes it to each node: the worst
- * case. Writes its section of docs/BENCHMARKS.md.
+ * spare node. A second row per size also gives every node a reservation that has expired before
+ * each run, which the tick sweeps: one write per node, the worst case of the writes it makes before
+ * deciding. Writes its section of docs/BENCHMARKS.md.
  */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { AsgFleet } from "../lambdas/adapters/asg-fleet";
-import { CloudWatchMetrics } from "../lambdas/adapters/cloudwatch-metrics";
+import { AwsMachineEvidence } from "../lambdas/adapters/aws-machine-evidence";
 import { DynamoRegistry } from "../lambdas/adapters/dynamo-registry";
 import type { StreamSlot } from "../lambdas/core/model";
 import { runScalerTick } from "../lambdas/core/scaler-run";
@@ -18,7 +19,7 @@ import { decideScaling } from "../lambdas/core/scaling-plan";
 import { type CommandSpec, noArguments } from "../scripts/command-line";
 import { makeConfig } from "../test/support/builders";
 import { MOTO_ENV, startMoto } from "../test/support/moto";
-import { motoFleet } from "../test/support/moto-fleet";
+import { type MotoFleetHarness, motoFleet } from "../test/support/moto-fleet";
 import { countRequests, machine, markdownTable, percentile, writeSection } from "./markdown";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,500").split(",").map(Number);
@@ -27,14 +28,23 @@ const RUNS = 3;
 
 interface Row {
   nodes: number;
-  agentCpu: boolean;
+  expired: boolean;
   calls: Map<string, number>;
   ms: number[];
   /** The pure decision alone, in process (ms, median). */
   decisionMs: number;
 }
 
-async function measure(size: number, agentCpu: boolean): Promise<Row> {
+/** Gives every node a reservation that expired a minute ago, for the tick to sweep. */
+async function expireOneReservationEach(harness: MotoFleetHarness, ids: readonly string[]): Promise<void> {
+  const now = harness.clock.ms;
+  const late: StreamSlot = { state: "RESERVED", since: now - 120_000, expiresAt: now - 60_000 };
+  for (const nodeId of ids) {
+    await harness.registry.applyChange({ nodeId, when: {}, putStreams: { [`${nodeId}-late`]: late } });
+  }
+}
+
+async function measure(size: number, expired: boolean): Promise<Row> {
   const config = makeConfig({ maxStreamsPerNode: 45, bufferNodes: 1, minNodes: 1, maxNodes: size + 10 });
   const harness = await motoFleet(config, { max: size + 10 });
   // Grow the group to size + 1 (the spare) and register every node with its streams.
@@ -53,52 +63,27 @@ async function measure(size: number, agentCpu: boolean): Promise<Row> {
       nodeId,
       when: {},
       putStreams: streams,
-      set: {
-        protectedFromScaleIn: true,
-        ...(agentCpu ? { cpu: { percent: 40, at: now, streams: STREAMS_PER_NODE } } : {}),
-      },
+      set: { protectedFromScaleIn: true, cpu: { percent: 40, at: now, streams: STREAMS_PER_NODE } },
     });
-  }
-  if (!agentCpu) {
-    // Drop the heartbeats' CPU: CloudWatch's samples are then the newest.
-    for (const nodeId of ids) {
-      const node = await harness.registry.getNode(nodeId);
-      if (node?.cpu) {
-        await harness.registry.applyChange({ nodeId, when: {}, set: { cpu: { ...node.cpu, at: 0 } } });
-      }
-    }
-  }
-  const cloudwatch = new CloudWatchClient({});
-  for (let i = 0; i < ids.length; i += 500) {
-    await cloudwatch.send(
-      new PutMetricDataCommand({
-        Namespace: "AWS/EC2",
-        MetricData: ids.slice(i, i + 500).map((id) => ({
-          MetricName: "CPUUtilization",
-          Dimensions: [{ Name: "InstanceId", Value: id }],
-          Timestamp: new Date(now - 120_000),
-          Value: 40,
-          Unit: "Percent",
-        })),
-      }),
-    );
   }
 
   // Fresh clients, counted: only the tick's own calls.
   const autoscaling = new AutoScalingClient({});
-  const cw = new CloudWatchClient({});
+  const cloudwatch = new CloudWatchClient({});
+  const ec2 = new EC2Client({});
   const dynamo = new DynamoDBClient({ requestHandler: { httpAgent: { maxSockets: 64 } } });
-  const calls = [countRequests(autoscaling as never), countRequests(cw as never), countRequests(dynamo as never)];
+  const calls = [autoscaling, cloudwatch, ec2, dynamo].map((client) => countRequests(client as never));
   const deps = {
     ...harness.deps,
     registry: new DynamoRegistry(dynamo, harness.registry.tableName),
     fleet: new AsgFleet(autoscaling, { groupName: harness.groupName, launchHookName: "l", terminateHookName: "t" }),
-    metrics: new CloudWatchMetrics(cw),
+    evidence: new AwsMachineEvidence(ec2, cloudwatch),
   };
   const ms: number[] = [];
   let first: Map<string, number> | undefined;
   let decisionMs = Number.NaN;
   for (let run = 0; run < RUNS; run++) {
+    if (expired) await expireOneReservationEach(harness, ids);
     for (const c of calls) c.clear();
     const start = performance.now();
     const report = await runScalerTick({ ...deps, owner: `bench-${run}` });
@@ -120,7 +105,7 @@ async function measure(size: number, agentCpu: boolean): Promise<Row> {
       decisionMs = percentile(times, 50);
     }
   }
-  return { nodes: size, agentCpu, calls: first ?? new Map(), ms, decisionMs };
+  return { nodes: size, expired, calls: first ?? new Map(), ms, decisionMs };
 }
 
 const COMMAND: CommandSpec = {
@@ -138,9 +123,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const size of SIZES) {
-      for (const agentCpu of [true, false]) {
-        console.error(`scaler tick, ${size} nodes, ${agentCpu ? "heartbeat CPU" : "CloudWatch CPU only"}`);
-        rows.push(await measure(size, agentCpu));
+      for (const expired of [false, true]) {
+        console.error(`scaler tick, ${size} nodes${expired ? ", an expired reservation on each" : ""}`);
+        rows.push(await measure(size, expired));
       }
     }
   } finally {
@@ -153,7 +138,7 @@ async function main(): Promise<void> {
     markdownTable(
       [
         "nodes",
-        "CPU source",
+        "expired reservations",
         "DescribeAutoScalingGroups",
         "GetMetricData",
         "DynamoDB Query",
@@ -165,7 +150,7 @@ async function main(): Promise<void> {
       ],
       rows.map((r) => [
         r.nodes + 1,
-        r.agentCpu ? "heartbeats" : "CloudWatch only",
+        r.expired ? "one on each node" : "none",
         get(r, "DescribeAutoScalingGroupsCommand"),
         get(r, "GetMetricDataCommand"),
         get(r, "QueryCommand"),
@@ -179,7 +164,9 @@ async function main(): Promise<void> {
     "",
     "The tick's time is almost all waiting on the APIs (here moto, which parses every request in Python and answers one at a time; DynamoDB and Auto Scaling answer in milliseconds); the decision itself is the last column.",
     "",
-    "Calls per tick stay flat as the fleet grows: one DescribeAutoScalingGroups, one GetMetricData per 500 nodes, one registry Query per MB of node items, and the lease. Writes happen only for what changes: a CPU sample newer than the heartbeats' (the worst case above, one UpdateItem per node), an expired reservation, a decision. With agents reporting every 15 s, CloudWatch's 1-minute samples are older and the steady tick writes nothing.",
+    "Calls per tick stay flat as the fleet grows: one DescribeAutoScalingGroups, one registry Query per MB of node items, and the lease. GetMetricData is asked only about nodes that fell silent (their machine's `NetworkIn`, as evidence that it is gone): none here. Node CPU is never read from CloudWatch: it comes from the agents' heartbeats alone, so a tick writes only for what changes: an expired reservation swept (the worst case above, one UpdateItem per node), a decision. The steady tick writes nothing.",
+    "",
+    "The second row's reservations are expired again before each run, so every timed run sweeps one per node: it takes longer than the steady row by a round trip to moto per node. These figures moved when the scaler stopped reading node CPU from CloudWatch: the tick no longer asks for every node's `CPUUtilization` (one GetMetricData per 500 nodes before), and the former worst case, a CloudWatch sample newer than the heartbeats written to every node, no longer exists; sweeping is the only write left before the decision.",
   ].join("\n");
   writeSection("scaler", body);
   console.log(body);

@@ -142,3 +142,14 @@ export const NODE_SECRET_INSTANCE_TAG = "rtmp-fleet:instance";
 /** The port cameras publish on, and the nginx-rtmp application they publish to. */
 export const RTMP_PORT = 1935;
 export const RTMP_APP = "live";
+
+/**
+ * The tags the launch template puts on each media node, which bootstrap.sh reads from instance
+ * metadata (`meta-data/tags/instance/<key>`): the fleet's settings, kept out of the user data.
+ * Keys that instance metadata accepts: letters, digits and `+ - = . , _ : @`, no `/` or space.
+ */
+export const NODE_SETTING_TAGS = {
+  apiUrl: "rtmp-fleet:api-url",
+  secretParameterPrefix: "rtmp-fleet:node-secret-prefix",
+  heartbeatSeconds: "rtmp-fleet:heartbeat-seconds",
+} as const;

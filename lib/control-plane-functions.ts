@@ -244,7 +244,7 @@ function grantGroupActions(f: FleetFunctions, names: FleetNames) {
     "AwsSolutions-IAM5[Resource::*]",
     "autoscaling:DescribeAutoScalingGroups, cloudwatch:GetMetricData and ec2:DescribeInstanceStatus support no " +
       "resource-level permissions (IAM requires Resource '*'); all are read-only, and the scaler asks for its own " +
-      "group, its own instances' CPU and network, and the status of its own silent instances only.",
+      "group, and for the network traffic and status of its own silent instances only.",
   );
 }
 

@@ -130,13 +130,15 @@ export class FleetDashboard {
     ];
   }
 
-  /** CPU as each node's agent reports it, and as EC2 measures the group, against the threshold. */
+  /**
+   * Each node's CPU as placement reads it (its agent's: the nginx worker's core), against the
+   * threshold; and EC2's whole-instance CPU, for the rest of the machine. EC2's figure is in percent
+   * of all the vCPUs (on 2 vCPUs a worker at 100% reads about 50%), so the threshold is not marked
+   * on it: it is not the quantity the threshold is defined on.
+   */
   private cpuRow(): IWidget[] {
     const { names, fleetConfig } = this.props;
-    const percent = {
-      leftYAxis: { min: 0, max: 100 },
-      leftAnnotations: [{ value: fleetConfig.cpuThresholdPercent, label: "node full at" }],
-    };
+    const percent = { leftYAxis: { min: 0, max: 100 } };
     const perNode = new MathExpression({
       expression:
         `SEARCH('{${METRIC_NAMESPACE},${NODE_ID_DIMENSION},service} MetricName="${METRIC.nodeCpu}" ` +
@@ -155,8 +157,15 @@ export class FleetDashboard {
         label: statistic.toLowerCase(),
       });
     return [
-      graph("CPU per node (agent)", [perNode], percent),
-      graph("CPU of the group's instances (EC2)", ["Average", "Maximum"].map(ec2), percent),
+      graph("Node CPU as placement reads it (nginx worker, % of one core)", [perNode], {
+        ...percent,
+        leftAnnotations: [{ value: fleetConfig.cpuThresholdPercent, label: "node full at" }],
+      }),
+      graph(
+        "Instance CPU, whole machine (EC2 CPUUtilization, % of all vCPUs): not what placement uses",
+        ["Average", "Maximum"].map(ec2),
+        percent,
+      ),
     ];
   }
 

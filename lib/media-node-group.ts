@@ -4,7 +4,7 @@
  * waits in a lifecycle hook for the lifecycle Lambda, and AZRebalance is suspended. Each node may
  * read its own node secret and nothing else; only RTMP is open, to the camera CIDRs.
  */
-import { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Tags } from "aws-cdk-lib";
 import {
   AutoScalingGroup,
   type CfnAutoScalingGroup,
@@ -13,6 +13,7 @@ import {
 } from "aws-cdk-lib/aws-autoscaling";
 import {
   BlockDeviceVolume,
+  type CfnLaunchTemplate,
   EbsDeviceVolumeType,
   InstanceArchitecture,
   type InstanceType,
@@ -32,7 +33,7 @@ import type { Construct } from "constructs";
 import { LIFECYCLE, NODE_SECRET_INSTANCE_TAG, RTMP_PORT } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
 import { type FleetNames, stackArn } from "./fleet-names";
-import { mediaNodeUserData } from "./media-node-user-data";
+import { mediaNodeSettingTags, mediaNodeUserData } from "./media-node-user-data";
 import { acknowledge, wildcardFinding } from "./nag";
 
 /** How long a launching node may take to report ready before the group abandons it (seconds). */
@@ -162,22 +163,19 @@ export class MediaNodeGroup {
 
   private newLaunchTemplate(): LaunchTemplate {
     const { names, fleetConfig, apiUrl, instanceType, architecture } = this.props;
-    return new LaunchTemplate(this.scope, "NodeLaunchTemplate", {
+    const launchTemplate = new LaunchTemplate(this.scope, "NodeLaunchTemplate", {
       machineImage: MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture)),
       instanceType,
       role: this.role,
       securityGroup: this.securityGroup,
       associatePublicIpAddress: true,
-      userData: mediaNodeUserData({
-        apiUrl,
-        secretParameterPrefix: names.nodeSecretParameterPrefix,
-        heartbeatSeconds: fleetConfig.heartbeatSeconds,
-      }),
       detailedMonitoring: true,
       requireImdsv2: true,
       httpTokens: LaunchTemplateHttpTokens.REQUIRED,
       httpEndpoint: true,
       httpPutResponseHopLimit: 1,
+      // bootstrap.sh reads the fleet's settings from the instance's tags there.
+      instanceMetadataTags: true,
       blockDevices: [
         {
           deviceName: "/dev/sda1",
@@ -189,6 +187,20 @@ export class MediaNodeGroup {
         },
       ],
     });
+    // CDK tags the instances and their volumes with the launch template's tags.
+    const tags = mediaNodeSettingTags({
+      apiUrl,
+      secretParameterPrefix: names.nodeSecretParameterPrefix,
+      heartbeatSeconds: fleetConfig.heartbeatSeconds,
+    });
+    for (const [key, value] of Object.entries(tags)) Tags.of(launchTemplate).add(key, value);
+    // Gzip bytes, base64 as the template wants them. CDK's userData would wrap a text in Fn::Base64,
+    // which cannot carry binary; the user data holds no token, so it is written as it is.
+    (launchTemplate.node.defaultChild as CfnLaunchTemplate).addPropertyOverride(
+      "LaunchTemplateData.UserData",
+      mediaNodeUserData().toString("base64"),
+    );
+    return launchTemplate;
   }
 
   private newGroup(): AutoScalingGroup {

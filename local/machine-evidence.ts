@@ -1,13 +1,14 @@
 /**
  * Local mode's evidence, from outside a node's agent, that the node's machine is gone: what EC2
- * and CloudWatch tell on AWS, read from this machine's processes.
+ * and CloudWatch tell on AWS, read from the node's nginx.
  * - machine: the node's nginx process is gone (killed, crashed);
- * - traffic: its nginx processes read next to nothing from their sockets over the silent window
- *   (the `rchar` of /proc/<pid>/io, as CloudWatch's NetworkIn counts bytes received), which a node
- *   that carries cameras cannot do.
+ * - traffic: its nginx received next to nothing over the silent window, by the `bytes_in` total of
+ *   its own stat page (as CloudWatch's NetworkIn counts bytes received), which a node that carries
+ *   cameras cannot do. An nginx that no longer answers its stat page receives nothing either.
  * An agent that is only stopped or cut off leaves both alone: its node stays SILENT, not DEAD.
+ *
+ * Not the process's `rchar`: nginx reads its sockets with recv(2), which `rchar` does not count.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import {
   type MachineEvidence,
   type MachineSign,
@@ -15,14 +16,18 @@ import {
   type SilentNode,
 } from "../lambdas/core/ports";
 
-/** A node as the evidence sees it: its id and its nginx master's pid, while it has one. */
+/** A node as the evidence sees it: its id, its rtmp nginx's pid while it has one, and its stat page. */
 export interface WatchedNode {
   readonly instanceId: string;
   readonly nginxPid: number | undefined;
+  readonly statUrl: string;
 }
 
 /** How long byte counts are kept (ms): longer than any silent window the scaler asks about. */
 const KEEP_MS = 15 * 60 * 1000;
+
+/** How long a stat page may take to answer (ms): a loopback page answers in a few. */
+const STAT_TIMEOUT_MS = 1000;
 
 /** One reading of a node's bytes received. */
 interface Sample {
@@ -40,24 +45,17 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Bytes read by the process and its children (nginx's master and workers), or undefined when it is gone. */
-export function bytesRead(master: number): number | undefined {
-  if (!alive(master)) return undefined;
-  let total = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Fields after the command name (which may hold spaces): state ppid ...
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (Number(entry) !== master && parent !== master) continue;
-      const rchar = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${entry}/io`, "utf8"))?.[1];
-      total += Number(rchar ?? 0);
-    } catch {
-      // the process ended while it was read
-    }
+/** The bytes an nginx-rtmp has received since it started, from its stat page; undefined when it does not answer. */
+export async function bytesReceived(statUrl: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(statUrl, { signal: AbortSignal.timeout(STAT_TIMEOUT_MS) });
+    if (!response.ok) return undefined;
+    // The server-wide total comes before the first <server>; a stream's own totals come after.
+    const total = /^<bytes_in>(\d+)<\/bytes_in>$/m.exec((await response.text()).split("<server>")[0] ?? "")?.[1];
+    return total === undefined ? undefined : Number(total);
+  } catch {
+    return undefined;
   }
-  return total;
 }
 
 /** The machine evidence of local nodes; `sample()` must run regularly (the scaler loop calls it each tick). */
@@ -70,23 +68,24 @@ export class LocalMachineEvidence implements MachineEvidence {
   ) {}
 
   /** Records each node's bytes received so far. */
-  sample(): void {
+  async sample(): Promise<void> {
     const now = this.now();
-    for (const node of this.nodes()) {
-      const bytes = node.nginxPid === undefined ? undefined : bytesRead(node.nginxPid);
-      if (bytes === undefined) continue;
-      const kept = (this.samples.get(node.instanceId) ?? []).filter((s) => now - s.at <= KEEP_MS);
-      this.samples.set(node.instanceId, [...kept, { at: now, bytes }]);
-    }
+    await Promise.all(
+      this.nodes().map(async (node) => {
+        const bytes = await bytesReceived(node.statUrl);
+        if (bytes === undefined) return;
+        const kept = (this.samples.get(node.instanceId) ?? []).filter((s) => now - s.at <= KEEP_MS);
+        this.samples.set(node.instanceId, [...kept, { at: now, bytes }]);
+      }),
+    );
   }
 
   async gone(silent: readonly SilentNode[], now: number): Promise<ReadonlyMap<string, MachineSign>> {
     const signs = new Map<string, MachineSign>();
     const watched = new Map(this.nodes().map((n) => [n.instanceId, n]));
     for (const { nodeId, silentSince } of silent) {
-      const pid = watched.get(nodeId)?.nginxPid;
-      const bytesNow = pid === undefined ? undefined : bytesRead(pid);
-      if (bytesNow === undefined) {
+      const node = watched.get(nodeId);
+      if (node?.nginxPid === undefined || !alive(node.nginxPid)) {
         signs.set(nodeId, { kind: "machine", reason: "its nginx is not running" });
         continue;
       }
@@ -94,7 +93,13 @@ export class LocalMachineEvidence implements MachineEvidence {
       const before = (this.samples.get(nodeId) ?? []).filter((s) => s.at <= silentSince).at(-1);
       if (!before) continue;
       const seconds = Math.max(1, (now - before.at) / 1000);
-      const received = bytesNow - before.bytes;
+      const bytesNow = await bytesReceived(node.statUrl);
+      if (bytesNow === undefined) {
+        signs.set(nodeId, { kind: "traffic", reason: "its nginx has stopped answering its stat page" });
+        continue;
+      }
+      // A count lower than before means the counter started again: all of it came since.
+      const received = bytesNow >= before.bytes ? bytesNow - before.bytes : bytesNow;
       if (received / seconds < NEAR_ZERO_BYTES_PER_SECOND) {
         signs.set(nodeId, {
           kind: "traffic",

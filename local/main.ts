@@ -138,12 +138,16 @@ function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: Proce
   const { group } = fleet;
   // What EC2 and CloudWatch tell on AWS: whether a silent node's nginx still runs and receives.
   const evidence = new LocalMachineEvidence(() =>
-    fleet.nodes.list().map((n) => ({ instanceId: n.instanceId, nginxPid: n.nginx.pid })),
+    fleet.nodes.list().map((n) => ({
+      instanceId: n.instanceId,
+      nginxPid: n.nginx.pid,
+      statUrl: `http://127.0.0.1:${n.statPort}/stat`,
+    })),
   );
   const runs = oneAtATime(
     async (owner: string) => {
       await group.tick();
-      evidence.sample();
+      await evidence.sample();
       const report = await runScalerTick({
         registry,
         fleet: group,

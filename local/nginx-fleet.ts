@@ -1,8 +1,8 @@
 /**
  * Local media nodes: each instance of the local group is a real nginx with the rtmp module, on
- * free loopback ports, configured from media-node/nginx.conf.template by
- * media-node/render_config.py exactly as an AWS node is, with media-node/agent.py as its
- * heartbeat (measuring the CPU of that nginx's own processes).
+ * free loopback ports, rendered by media-node/render_node.py from the same templates and settings
+ * as an AWS node (only ports, paths and identity differ), with media-node/agent.py as its
+ * heartbeat (measuring the CPU of that nginx's own processes, as on AWS).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -15,6 +15,9 @@ export const MEDIA_NODE_DIR = path.resolve(__dirname, "../media-node");
 
 /** Where Debian's libnginx-mod-rtmp puts the module. */
 export const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+
+/** The CAs a shim trusts for an HTTPS API unless told otherwise: Debian's and Ubuntu's bundle. */
+export const SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
 
 /** How to get what local mode needs on Debian or Ubuntu. */
 export const INSTALL_HINT =
@@ -54,14 +57,60 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What makes a local node itself: its ports and identity (its paths follow from its directory). */
+export interface LocalNodeIdentity {
+  readonly rtmpPort: number;
+  readonly statPort: number;
+  readonly shimPort: number;
+  readonly apiUrl: string;
+  readonly nodeId: string;
+  readonly secret: string;
+  /** The CAs the shim trusts for the API's certificate (default: the system's). */
+  readonly apiCaFile?: string;
+}
+
+/**
+ * Renders a local node's configuration into `dir` (created, with its run/ and log/ directories)
+ * with media-node/render_node.py, as bootstrap.sh renders an AWS node's: only ports, paths and
+ * identity are given, every setting comes from the templates.
+ */
+export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
+  mkdirSync(path.join(dir, "run"), { recursive: true });
+  mkdirSync(path.join(dir, "log"), { recursive: true });
+  execFileSync(
+    "python3",
+    [
+      path.join(MEDIA_NODE_DIR, "render_node.py"),
+      dir,
+      `RUN_DIR=${path.join(dir, "run")}`,
+      `LOG_DIR=${path.join(dir, "log")}`,
+      `RTMP_LISTEN=127.0.0.1:${node.rtmpPort}`,
+      `STAT_PORT=${node.statPort}`,
+      `SHIM_PORT=${node.shimPort}`,
+      // Unused: the API's URL is an IP address in local mode.
+      "RESOLVER=127.0.0.1",
+      `API_URL=${node.apiUrl}`,
+      `API_CA_FILE=${node.apiCaFile ?? SYSTEM_CA_FILE}`,
+      `NODE_ID=${node.nodeId}`,
+      "NODE_SECRET=-",
+    ],
+    { input: `${node.secret}\n` },
+  );
+}
+
 /** One running local node. */
 export interface LocalNode {
   readonly instanceId: string;
   readonly dir: string;
   readonly rtmpPort: number;
   readonly shimPort: number;
+  /** The rtmp nginx's stat page, on loopback. */
+  readonly statPort: number;
   readonly rtmpBaseUrl: string;
+  /** The rtmp nginx (cameras, the stat page). */
   readonly nginx: ChildProcess;
+  /** The shim's nginx (callbacks and heartbeats to the control plane). */
+  readonly shim: ChildProcess;
   readonly agent: ChildProcess;
 }
 
@@ -76,6 +125,13 @@ export interface LocalFleetOptions {
   readonly heartbeatSeconds: number;
   /** Lines for the operator. */
   readonly log: (line: string) => void;
+  /**
+   * A cgroup directory (v1 or v2) that each node's nginx joins before it starts: the node
+   * benchmark gives nginx a CPU quota this way, and the agent measures against that quota.
+   */
+  readonly nginxCgroup?: string;
+  /** The CAs the shims trust for an HTTPS API (default: the system's). */
+  readonly apiCaFile?: string;
 }
 
 /** Launches and stops local nginx-rtmp nodes. */
@@ -94,40 +150,29 @@ export class LocalNginxFleet implements InstanceLauncher {
   async start(instanceId: string): Promise<void> {
     const dir = path.join(this.options.workDir, instanceId);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(path.join(dir, "run"), { recursive: true });
-    mkdirSync(path.join(dir, "log"), { recursive: true });
-    const rtmpPort = await freePort();
-    const shimPort = await freePort();
-    const config = path.join(dir, "nginx.conf");
-    execFileSync(
-      "python3",
-      [
-        path.join(MEDIA_NODE_DIR, "render_config.py"),
-        path.join(MEDIA_NODE_DIR, "nginx.conf.template"),
-        config,
-        `RTMP_MODULE=${RTMP_MODULE}`,
-        "WORKER_PROCESSES=1",
-        `RUN_DIR=${path.join(dir, "run")}`,
-        `LOG_DIR=${path.join(dir, "log")}`,
-        `RTMP_LISTEN=127.0.0.1:${rtmpPort}`,
-        "RTMP_APP=live",
-        `SHIM_PORT=${shimPort}`,
-        "RESOLVER=127.0.0.1",
-        `API_URL=${this.options.apiUrl()}`,
-        `NODE_ID=${instanceId}`,
-        "NODE_SECRET=-",
-      ],
-      { input: `${this.options.secretOf(instanceId)}\n` },
-    );
-    // Its own process group, so that stopping (or killing) the node takes its workers along.
-    const nginx = spawn(
-      "nginx",
-      ["-c", config, "-p", `${dir}/`, "-e", path.join(dir, "log/error.log"), "-g", "daemon off;"],
-      {
+    const [rtmpPort, statPort, shimPort] = [await freePort(), await freePort(), await freePort()];
+    renderLocalNode(dir, {
+      rtmpPort,
+      statPort,
+      shimPort,
+      apiUrl: this.options.apiUrl(),
+      nodeId: instanceId,
+      secret: this.options.secretOf(instanceId),
+      apiCaFile: this.options.apiCaFile,
+    });
+    // Each nginx in its own process group, so that stopping (or killing) it takes its workers along.
+    const startNginx = (name: string, cgroup?: string) => {
+      const command = ["nginx", "-c", path.join(dir, `${name}.conf`), "-p", `${dir}/`, "-g", "daemon off;"];
+      const [file = "", ...args] = cgroup
+        ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command]
+        : command;
+      return spawn(file, [...args, "-e", path.join(dir, `log/${name}-error.log`)], {
         detached: true,
         stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+      });
+    };
+    const nginx = startNginx("rtmp", this.options.nginxCgroup);
+    const shim = startNginx("shim");
     const rtmpBaseUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
     const agent = spawn(
       "python3",
@@ -137,16 +182,12 @@ export class LocalNginxFleet implements InstanceLauncher {
         `http://127.0.0.1:${shimPort}`,
         "--rtmp-base-url",
         rtmpBaseUrl,
-        "--cpu",
-        "nginx",
-        "--nginx-pid-file",
-        path.join(dir, "run/nginx.pid"),
         "--interval",
         String(this.options.heartbeatSeconds),
       ],
       { detached: true, stdio: ["ignore", "ignore", "pipe"] },
     );
-    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, rtmpBaseUrl, nginx, agent };
+    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, statPort, rtmpBaseUrl, nginx, shim, agent };
     this.nodes.set(instanceId, node);
     const report = (what: string) => (code: number | null, signal: NodeJS.Signals | null) => {
       if (!this.stopping && this.nodes.get(instanceId) === node) {
@@ -154,11 +195,13 @@ export class LocalNginxFleet implements InstanceLauncher {
       }
     };
     nginx.on("exit", report("nginx"));
+    shim.on("exit", report("shim nginx"));
     agent.on("exit", report("agent"));
     const forward = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) if (line.trim()) this.options.log(`${prefix}${line.trim()}`);
     };
     nginx.stderr?.on("data", forward(`${instanceId} nginx: `));
+    shim.stderr?.on("data", forward(`${instanceId} shim nginx: `));
     agent.stderr?.on("data", forward(`${instanceId} `));
     this.options.log(`${instanceId}: nginx-rtmp on ${rtmpBaseUrl}, shim on 127.0.0.1:${shimPort}`);
   }
@@ -167,7 +210,11 @@ export class LocalNginxFleet implements InstanceLauncher {
     const node = this.nodes.get(instanceId);
     if (!node) return;
     this.nodes.delete(instanceId);
-    await Promise.all([stopGroup(node.agent, "SIGTERM"), stopGroup(node.nginx, "SIGQUIT")]);
+    await Promise.all([
+      stopGroup(node.agent, "SIGTERM"),
+      stopGroup(node.nginx, "SIGQUIT"),
+      stopGroup(node.shim, "SIGQUIT"),
+    ]);
     rmSync(node.dir, { recursive: true, force: true });
     this.options.log(`${instanceId}: stopped`);
   }
@@ -182,7 +229,7 @@ export class LocalNginxFleet implements InstanceLauncher {
   /** Kills every node's processes at once, synchronously (the last resort at process exit). */
   killAllNow(): void {
     for (const node of this.nodes.values()) {
-      for (const child of [node.agent, node.nginx]) killGroup(child, "SIGKILL");
+      for (const child of [node.agent, node.nginx, node.shim]) killGroup(child, "SIGKILL");
     }
   }
 
@@ -197,17 +244,19 @@ export class LocalNginxFleet implements InstanceLauncher {
       if (!Number.isInteger(owner) || processAlive(owner)) continue;
       const runDir = path.join(workDir, run);
       for (const node of readdirSync(runDir)) {
-        const pidFile = path.join(runDir, node, "run/nginx.pid");
-        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
-        if (!Number.isInteger(pid) || !processAlive(pid)) continue;
-        for (const target of [-pid, pid]) {
-          try {
-            process.kill(target, "SIGKILL");
-          } catch {
-            // not a group leader, or gone
+        for (const name of ["rtmp", "shim"]) {
+          const pidFile = path.join(runDir, node, `run/${name}.pid`);
+          const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
+          if (!Number.isInteger(pid) || !processAlive(pid)) continue;
+          for (const target of [-pid, pid]) {
+            try {
+              process.kill(target, "SIGKILL");
+            } catch {
+              // not a group leader, or gone
+            }
           }
+          log(`stopped a stray nginx (pid ${pid}) left by an earlier run in ${path.join(runDir, node)}`);
         }
-        log(`stopped a stray nginx (pid ${pid}) left by an earlier run in ${path.join(runDir, node)}`);
       }
       rmSync(runDir, { recursive: true, force: true });
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Media node agent: the node's heartbeat.
 
-Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts a heartbeat to the
-control plane through the node's local shim (which adds the node's id and secret):
+Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts a heartbeat
+(docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret:
 
     {"rtmpBaseUrl": "rtmp://HOST:1935/live", "ready": true, "cpuPercent": 37.5,
      "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12"}]}
@@ -11,10 +11,8 @@ control plane through the node's local shim (which adds the node's id and secret
 a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks). The
 agent reads the stat page every second: `streamsAverage` is the average number of publishing
 streams over the period `cpuPercent` averages, so the control plane knows what the CPU was spent on.
-
-CPU is the whole machine's (`--cpu system`, as on an AWS node) or that of one nginx's processes
-(`--cpu nginx --nginx-pid-file FILE`, as in local mode, where several nodes share a machine),
-in percent of all CPUs, like CloudWatch's CPUUtilization.
+`cpuPercent` is that of the rtmp nginx (the stat page's worker, and its master) in percent of one
+core, or of its cgroup's quota when less: docs/NODE.md.
 
 Standard library only: it runs on a stock Ubuntu or Debian.
 """
@@ -29,7 +27,6 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-CPUS = os.cpu_count() or 1
 
 
 def publishing_streams(stat_xml: str, app: str) -> list:
@@ -48,61 +45,92 @@ def publishing_streams(stat_xml: str, app: str) -> list:
     return streams
 
 
-class SystemCpu:
-    """Busy share of all CPUs from /proc/stat, between two readings."""
+def stat_pid(stat_xml: str):
+    """The pid of the nginx worker that produced this stat page (None if it does not say)."""
+    text = (ElementTree.fromstring(stat_xml).findtext("pid") or "").strip()
+    return int(text) if text.isdigit() else None
 
-    def __init__(self):
-        self.last = self.read()
 
-    @staticmethod
-    def read():
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields), idle
+def process_ticks(pid: int):
+    """CPU time (clock ticks) and parent pid of one process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # Fields after the command name, which may hold spaces: state ppid ... utime stime.
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(rest[11]) + int(rest[12]), int(rest[1])
 
-    def percent(self):
-        total, idle = self.read()
-        last_total, last_idle = self.last
-        self.last = (total, idle)
-        elapsed = total - last_total
-        return None if elapsed <= 0 else round(100.0 * (elapsed - (idle - last_idle)) / elapsed, 1)
+
+def cgroup_cores(pid: int) -> float:
+    """The CPU quota of the process's cgroup and its ancestors, in cores (inf without one): v2's
+    `cpu.max`, or v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us`."""
+    roots = {}
+    with open("/proc/self/mounts", encoding="ascii", errors="replace") as f:
+        for line in f:
+            _, where, kind, options = line.split()[:4]
+            if kind == "cgroup2" or (kind == "cgroup" and "cpu" in options.split(",")):
+                roots.setdefault(kind, where)
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="ascii", errors="replace") as f:
+            lines = f.read().split()
+    except OSError:
+        return float("inf")
+    cores = float("inf")
+    for line in lines:
+        _, controllers, group = line.split(":", 2)
+        kind = "cgroup2" if controllers == "" else "cgroup" if "cpu" in controllers.split(",") else None
+        parts = [p for p in group.split("/") if p]
+        for depth in range(len(parts) + 1) if kind in roots else ():
+            where = os.path.join(roots[kind], *parts[:depth])
+            files = ["cpu.max"] if kind == "cgroup2" else ["cpu.cfs_quota_us", "cpu.cfs_period_us"]
+            quota = [n for name in files for n in _numbers(os.path.join(where, name))]
+            if len(quota) == 2 and quota[0] > 0:
+                cores = min(cores, quota[0] / quota[1])
+    return cores
+
+
+def _numbers(path: str) -> list:
+    """The whole numbers in a file, or none if it is missing or holds anything else ("max")."""
+    try:
+        with open(path, encoding="ascii") as f:
+            return [int(field) for field in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 class NginxCpu:
-    """CPU of one nginx (its master and workers), in percent of all CPUs, between two readings."""
+    """CPU of the rtmp nginx (the stat page's worker and its master), in percent of what its one
+    worker can use: one core, or its cgroup's quota when that is less."""
 
-    def __init__(self, pid_file: str):
-        self.pid_file = pid_file
-        self.last = (time.monotonic(), self.ticks())
+    def __init__(self):
+        self.worker = None
+        self.last = None
 
-    def ticks(self):
-        try:
-            with open(self.pid_file, encoding="ascii") as f:
-                master = int(f.read().strip())
-        except (OSError, ValueError):
+    def reading(self):
+        """(time, worker pid, ticks of worker and master), or None while the worker is unknown or gone."""
+        if self.worker is None:
             return None
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    # Fields after the command name, which may hold spaces: state ppid ... utime stime.
-                    rest = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(entry) == master or int(rest[1]) == master:
-                total += int(rest[11]) + int(rest[12])
-        return total
+        worker = process_ticks(self.worker)
+        if worker is None:
+            return None
+        ticks, master = worker
+        master_ticks = process_ticks(master) if master > 1 else None
+        return time.monotonic(), self.worker, ticks + (master_ticks[0] if master_ticks else 0)
+
+    def watch(self, worker_pid):
+        """Measures the worker the stat page names (a new one starts a new interval)."""
+        if worker_pid != self.worker:
+            self.worker = worker_pid
+            self.last = self.reading()
 
     def percent(self):
-        now, ticks = time.monotonic(), self.ticks()
-        last_time, last_ticks = self.last
-        self.last = (now, ticks)
-        if ticks is None or last_ticks is None or now <= last_time or ticks < last_ticks:
+        now = self.reading()
+        last, self.last = self.last, now
+        if now is None or last is None or now[1] != last[1] or now[0] <= last[0] or now[2] < last[2]:
             return None
-        return round(100.0 * (ticks - last_ticks) / CLOCK_TICKS / (now - last_time) / CPUS, 1)
+        cores = min(1.0, cgroup_cores(now[1]))
+        return round(100.0 * (now[2] - last[2]) / CLOCK_TICKS / (now[0] - last[0]) / cores, 1)
 
 
 def http(url: str, body=None, timeout=5.0):
@@ -115,17 +143,20 @@ def http(url: str, body=None, timeout=5.0):
 
 
 class StatSampler:
-    """Reads rtmp_stat every few seconds: the streams now, and their average count over a period."""
+    """Reads rtmp_stat: the streams now, their average count over a period, the worker to measure."""
 
-    def __init__(self, args):
+    def __init__(self, args, cpu):
         self.args = args
+        self.cpu = cpu
         self.streams = []
         self.ready = False
         self.counts = []
 
     def sample(self):
         try:
-            self.streams = publishing_streams(http(f"{self.args.shim}/stat"), self.args.app)
+            page = http(f"{self.args.shim}/stat")
+            self.streams = publishing_streams(page, self.args.app)
+            self.cpu.watch(stat_pid(page))
             self.ready = True
             self.counts.append(len(self.streams))
         except (OSError, ElementTree.ParseError):
@@ -162,21 +193,16 @@ def main(argv) -> int:
     parser.add_argument("--rtmp-base-url", required=True, help="where cameras publish, e.g. rtmp://203.0.113.7:1935/live")
     parser.add_argument("--app", default="live", help="the RTMP application (default: live)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between heartbeats (default: 15)")
-    parser.add_argument(
-        "--stat-seconds", type=float, default=1.0, help="seconds between two reads of rtmp_stat (default: 1)"
-    )
-    parser.add_argument("--cpu", choices=["system", "nginx"], default="system", help="whose CPU to report")
-    parser.add_argument("--nginx-pid-file", help="with --cpu nginx: the nginx pid file")
+    parser.add_argument("--stat-seconds", type=float, default=1.0, help="seconds between reads of rtmp_stat (default: 1)")
     parser.add_argument("--once", action="store_true", help="send one heartbeat, print it, exit 0 if it was accepted")
     args = parser.parse_args(argv)
-    if args.cpu == "nginx" and not args.nginx_pid_file:
-        parser.error("--cpu nginx needs --nginx-pid-file")
     args.shim = args.shim.rstrip("/")
 
-    cpu = NginxCpu(args.nginx_pid_file) if args.cpu == "nginx" else SystemCpu()
-    stat = StatSampler(args)
+    cpu = NginxCpu()
+    stat = StatSampler(args, cpu)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # A first CPU interval, and a first look at the streams.
+    # A first look at the streams and at the worker to measure, then a first CPU interval.
+    stat.sample()
     time.sleep(min(1.0, args.interval))
     stat.sample()
     next_beat = time.monotonic()

@@ -1,58 +1,58 @@
 #!/usr/bin/env bash
-# Boots a fresh Ubuntu 24.04 EC2 instance into a media node of the fleet. The launch template's user
-# data unpacks the node's files (this script, nginx.conf.template, render_config.py, agent.py) into
-# one directory and runs, as root:
-#
-#   bootstrap.sh --api-url https://abc123.execute-api.eu-west-1.amazonaws.com \
-#                --secret-parameter-prefix /rtmp-fleet/RtmpFleet/node-secrets --heartbeat-seconds 15
-#
-# 1. installs nginx, libnginx-mod-rtmp and python3 from apt, and keeps the stock nginx off;
-# 2. reads the instance's id, region and public IPv4 from IMDSv2;
-# 3. fetches the node's own secret from SSM Parameter Store (<prefix>/<instance id>, written by the
-#    lifecycle Lambda when the launch hook fired), signing the request with curl and the instance
-#    role's credentials: no AWS CLI. The node role may read that one parameter only;
-# 4. renders nginx.conf from the shared template with render_config.py, root-only (it holds the
-#    secret): RTMP on 1935, and the loopback shim that forwards nginx-rtmp's plain-HTTP callbacks
-#    and the agent's heartbeats to the HTTPS API with the node's id and secret;
-# 5. runs that nginx and the heartbeat agent under systemd. The agent's first ready heartbeat lets
-#    the launch lifecycle hook continue (the heartbeat Lambda answers the hook): this script needs
-#    no Auto Scaling permission. If it fails, the hook times out and abandons the instance.
-#
-#   bootstrap.sh --render-only OUTPUT --api-url URL --secret-parameter-prefix PREFIX
-#   bootstrap.sh --render-only OUTPUT --api-url URL --node-id ID --node-secret-file FILE
-#
-# runs steps 2-4 (or step 4 alone, with the id and secret given) and writes nginx.conf to OUTPUT
-# instead of installing anything: the tests check the result with `nginx -t`, against a fake
-# metadata service and a fake SSM that verifies the request's SigV4 signature. For them,
-# RTMP_NODE_RUN_DIR and RTMP_NODE_LOG_DIR move nginx's runtime and log directories,
-# RTMP_NODE_IMDS_URL and RTMP_NODE_SSM_URL the endpoints, RTMP_NODE_SECRET_RETRY_SECONDS the wait.
-set -euo pipefail
+# Boots an Ubuntu 24.04 EC2 instance into a media node, as root (docs/NODE.md, "The boot"):
+#   bootstrap.sh
+# It reads the instance's identity and the fleet's settings (the instance's tags rtmp-fleet:api-url,
+# rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds) from IMDSv2 and its secret from SSM,
+# installs the packages, renders the node and starts its units. The agent's first ready heartbeat
+# makes the node ACTIVE.
+# Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
+#   bootstrap.sh --render-only DIR
+#   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
+# Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
+# RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
+# RTMP_NODE_{RTMP,STAT,SHIM}_PORT, RTMP_NODE_RETRY_SECONDS, RTMP_NODE_EXTRA_PACKAGES.
+set -Eeuo pipefail
 
 FILES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly FILES_DIR
 readonly CONF_DIR=/etc/rtmp-node
-readonly NGINX_CONF=$CONF_DIR/nginx.conf
 readonly NGINX_UNIT=rtmp-nginx.service
+readonly SHIM_UNIT=rtmp-shim.service
 readonly AGENT_UNIT=rtmp-agent.service
 readonly RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
-readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-nginx}
-readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-nginx}
-readonly RTMP_PORT=1935 # the only port the node's security group opens
-readonly RTMP_APP=live
-readonly SHIM_PORT=8080
+readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-node}
+readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-node}
+readonly RTMP_PORT=${RTMP_NODE_RTMP_PORT:-1935} # the only port the node's security group opens
+readonly RTMP_APP=live                          # the application of nginx-rtmp.conf.template
+readonly STAT_PORT=${RTMP_NODE_STAT_PORT:-8081} # loopback
+readonly SHIM_PORT=${RTMP_NODE_SHIM_PORT:-8080} # loopback
+readonly RTMP_CONNECTIONS_PER_ADDRESS=128 # at once, to RTMP (docs/NODE.md says why)
 readonly AMAZON_DNS=169.254.169.253 # the VPC's resolver, reachable from any subnet
+readonly API_CA_FILE=${RTMP_NODE_API_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
 readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
-# The lifecycle Lambda writes the secret when the launch hook fires; it is usually there long before
-# the packages are installed, but wait up to 5 minutes (the launch hook allows 10).
-readonly SECRET_ATTEMPTS=60 SECRET_RETRY_SECONDS=${RTMP_NODE_SECRET_RETRY_SECONDS:-5}
+# The fleet's settings: tags the launch template puts on the instance (lambdas/contract.ts,
+# NODE_SETTING_TAGS), so that the user data holds nothing of the deploy.
+readonly API_URL_TAG=rtmp-fleet:api-url
+readonly SECRET_PREFIX_TAG=rtmp-fleet:node-secret-prefix
+readonly HEARTBEAT_TAG=rtmp-fleet:heartbeat-seconds
+# The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it
+# (the launch hook allows 10).
+readonly SECRET_ATTEMPTS=60 RETRY_SECONDS=${RTMP_NODE_RETRY_SECONDS:-5}
+read -ra PACKAGES <<<"nginx libnginx-mod-rtmp python3 ca-certificates curl nftables ${RTMP_NODE_EXTRA_PACKAGES:-}"
+stage=start
 
 log() { printf 'rtmp-node bootstrap: %s\n' "$*" >&2; }
+# Ends the boot: logs the reason and reports it, which abandons the launch (before the secret is
+# known nothing can be reported, and the launch hook abandons the instance when it times out).
 die() {
-  log "$*"
+  trap - ERR
+  log "failed at $stage: $*"
+  report "$stage" "$*"
   exit 1
 }
 usage() {
-  sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  # The comment at the top of this file, up to its first line of code.
+  awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -68,20 +68,37 @@ retry() {
   done
 }
 
+# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails. Never fails the boot.
+report() {
+  [[ -n ${node_secret:-} ]] || return 0
+  local body
+  body=$(python3 -c 'import json, sys; print(json.dumps(dict(zip(["stage", "failed"], sys.argv[1:]))))' "$@")
+  printf 'header = "x-node-secret: %s"\n' "$node_secret" | curl -sS --fail --max-time 10 --retry 2 \
+    --cacert "$API_CA_FILE" -K - -H "x-node-id: $INSTANCE_ID" -H 'content-type: application/json' \
+    --data-binary "$body" -o /dev/null "$api_url/nodes/boot" || log "could not report $1 to the control plane"
+}
+
+# apt-get update and install, up to 3 attempts: each retry reads the package lists again (a mirror
+# that changed under the first is the usual cause), and each attempt is reported as progress.
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   # cloud-init's own apt run or unattended-upgrades may hold the dpkg lock at first boot.
-  local apt=(apt-get -q -o DPkg::Lock::Timeout=300)
-  retry 5 10 "${apt[@]}" update
-  retry 3 10 "${apt[@]}" install -y --no-install-recommends nginx libnginx-mod-rtmp python3 ca-certificates curl
+  local apt=(apt-get -q -o DPkg::Lock::Timeout=300) errors attempt
+  errors=$(mktemp)
+  for ((attempt = 1; ; attempt++)); do
+    report packages
+    "${apt[@]}" update 2>"$errors" && "${apt[@]}" install -y --no-install-recommends "${PACKAGES[@]}" 2>>"$errors" && break
+    cat "$errors" >&2
+    ((attempt < 3)) || die "apt-get failed 3 times: $(grep -m1 '^E:' "$errors" || tail -n1 "$errors")"
+    sleep "$RETRY_SECONDS"
+  done
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
-  # The stock nginx (port 80, default site) never runs here; masking also stops package upgrades
-  # from starting it again. The node's nginx is $NGINX_UNIT, with its own configuration.
+  # The stock nginx (port 80, default site) never runs here (masked: upgrades cannot start it again).
   rm -f /etc/nginx/sites-enabled/default
   systemctl disable --now nginx.service
   systemctl mask nginx.service
-  # needrestart would restart services after an unattended library upgrade: restarting the node's
-  # nginx cuts every camera on it, so it is left alone (the node is replaced, never restarted).
+  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera (the node is
+  # replaced, never restarted).
   install -d -m 0755 /etc/needrestart/conf.d
   printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
 }
@@ -96,8 +113,21 @@ imds() {
   curl -sSf --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/$1"
 }
 
-# The instance role's current credentials as a curl config (user and session-token header), so
-# they never appear on a command line.
+# Reads the instance's tag $2 into the variable $1. Instance metadata answers 404 for a tag the
+# instance lacks, and for every tag when the launch template does not allow tags there.
+read_tag() {
+  local value
+  value=$(imds "meta-data/tags/instance/$2") ||
+    die "instance tag $2 is not in the instance metadata: the launch template sets it and allows tags there (InstanceMetadataTags)"
+  printf -v "$1" '%s' "$value"
+}
+
+# Dies unless $1 is the API's base URL (no path, no trailing slash); $2 says where it came from.
+require_api_url() {
+  [[ $1 =~ ^https?://[A-Za-z0-9.:-]+$ ]] || die "$2 must be the API's base URL without a path or trailing slash: '$1'"
+}
+
+# The instance role's credentials as a curl config: never on a command line.
 credentials_curl_config() {
   local role
   role=$(imds meta-data/iam/security-credentials/) || return 1
@@ -126,40 +156,59 @@ ssm_parameter() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)["Parameter"]["Value"])' <<<"$response"
 }
 
-# Renders the node's nginx.conf from the shared template: $1 output, $2 API URL, $3 node id, $4 secret.
-# The secret goes through standard input, never the command line (which any local process can read).
-render_nginx_conf() {
-  printf '%s\n' "$4" | python3 "$FILES_DIR/render_config.py" "$FILES_DIR/nginx.conf.template" "$1" \
-    "RTMP_MODULE=$RTMP_MODULE" \
-    WORKER_PROCESSES=auto \
+# Renders the node into directory $1: $2 API URL, $3 node id, $4 secret (on standard input, never
+# a command line, which any local process can read). Only ports, paths and identity: every setting
+# is in the templates.
+render_node() {
+  write_firewall "$1/nftables.conf"
+  printf '%s\n' "$4" | python3 "$FILES_DIR/render_node.py" "$1" \
     "RUN_DIR=$RUN_DIR" \
     "LOG_DIR=$LOG_DIR" \
     "RTMP_LISTEN=$RTMP_PORT" \
-    "RTMP_APP=$RTMP_APP" \
+    "STAT_PORT=$STAT_PORT" \
     "SHIM_PORT=$SHIM_PORT" \
     "RESOLVER=$AMAZON_DNS" \
+    "API_CA_FILE=$API_CA_FILE" \
     "API_URL=$2" \
     "NODE_ID=$3" \
     NODE_SECRET=-
 }
 
-# systemd units: the node's nginx, and the agent (no privilege: it reads /proc and the loopback shim).
-write_units() {
-  local rtmp_base_url=$1 heartbeat_seconds=$2
-  cat >"/etc/systemd/system/$NGINX_UNIT" <<EOF
+# The nftables rule that limits the RTMP connections of one IPv4 address (nodes have no IPv6), into
+# file $1. Loaded before the rtmp nginx starts; it replaces the table if it is there.
+write_firewall() {
+  cat >"$1" <<EOF
+table inet rtmp_node
+delete table inet rtmp_node
+table inet rtmp_node {
+  set sources4 { type ipv4_addr; flags dynamic; }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport $RTMP_PORT ct state new add @sources4 { ip saddr ct count over $RTMP_CONNECTIONS_PER_ADDRESS } counter reject with tcp reset
+  }
+}
+EOF
+}
+
+# A unit for one of the node's nginx: $1 unit, $2 description, $3 config, $4 pid file, $5 more
+# [Service] lines.
+write_nginx_unit() {
+  cat >"/etc/systemd/system/$1" <<EOF
 [Unit]
-Description=nginx-rtmp media node (cameras publish on port $RTMP_PORT)
+Description=$2
 Wants=network-online.target
 After=network-online.target
 
 [Service]
 Type=forking
-PIDFile=$RUN_DIR/nginx.pid
+PIDFile=$4
+# Both nginx of the node keep their files there: neither removes it when it stops.
 RuntimeDirectory=${RUN_DIR#/run/}
+RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
-ExecStartPre=/usr/sbin/nginx -t -q -c $NGINX_CONF
-ExecStart=/usr/sbin/nginx -c $NGINX_CONF
-ExecReload=/bin/kill -HUP \$MAINPID
+$5
+ExecStartPre=/usr/sbin/nginx -t -q -c $3
+ExecStart=/usr/sbin/nginx -c $3
 # QUIT lets the workers finish their connections instead of dropping them.
 KillSignal=SIGQUIT
 KillMode=mixed
@@ -171,15 +220,24 @@ LimitNOFILE=65536
 [Install]
 WantedBy=multi-user.target
 EOF
+}
+
+# The units: the rtmp nginx, the shim nginx, the agent (unprivileged: it reads /proc and the shim).
+write_units() {
+  local rtmp_base_url=$1 heartbeat_seconds=$2
+  write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
+    "$CONF_DIR/rtmp.conf" "$RUN_DIR/rtmp.pid" "ExecStartPre=/usr/sbin/nft -f $CONF_DIR/nftables.conf"
+  write_nginx_unit "$SHIM_UNIT" "media node shim (callbacks and heartbeats to the control plane)" \
+    "$CONF_DIR/shim.conf" "$RUN_DIR/shim.pid" ""
   cat >"/etc/systemd/system/$AGENT_UNIT" <<EOF
 [Unit]
 Description=media node heartbeat agent (readiness, CPU and streams to the control plane)
-Wants=$NGINX_UNIT
-After=$NGINX_UNIT
+Wants=$NGINX_UNIT $SHIM_UNIT
+After=$NGINX_UNIT $SHIM_UNIT
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --cpu system --interval $heartbeat_seconds
+ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
 Restart=on-failure
 RestartSec=5
 DynamicUser=yes
@@ -193,35 +251,30 @@ WantedBy=multi-user.target
 EOF
 }
 
-api_url='' secret_prefix='' heartbeat_seconds='' render_only='' node_id='' node_secret_file=''
+render_only='' api_url='' node_id='' node_secret_file=''
+secret_prefix='' heartbeat_seconds='' # from the instance's tags (read_tag)
 while (($#)); do
   [[ $# -ge 2 ]] || usage
   case $1 in
-  --api-url) api_url=$2 ;;
-  --secret-parameter-prefix) secret_prefix=$2 ;;
-  --heartbeat-seconds) heartbeat_seconds=$2 ;;
   --render-only) render_only=$2 ;;
+  --api-url) api_url=$2 ;;
   --node-id) node_id=$2 ;;
   --node-secret-file) node_secret_file=$2 ;;
   *) usage ;;
   esac
   shift 2
 done
-[[ $api_url =~ ^https?://[A-Za-z0-9.:-]+$ ]] || die "--api-url must be the API's base URL without a path or trailing slash"
 
-if [[ -n $render_only && -n $node_id ]]; then
-  [[ -r $node_secret_file ]] || die "--render-only with --node-id needs a readable --node-secret-file"
-  render_nginx_conf "$render_only" "$api_url" "$node_id" "$(<"$node_secret_file")"
+if [[ -n $api_url$node_id$node_secret_file ]]; then
+  [[ -n $render_only && -n $node_id && -r $node_secret_file ]] ||
+    die "--api-url and --node-id go with --render-only and a readable --node-secret-file"
+  require_api_url "$api_url" --api-url
+  render_node "$render_only" "$api_url" "$node_id" "$(<"$node_secret_file")"
   exit 0
 fi
-
-[[ $secret_prefix =~ ^(/[A-Za-z0-9_.-]+)+$ ]] || die "--secret-parameter-prefix must be an SSM path such as /rtmp-fleet/x/node-secrets"
 if [[ -z $render_only ]]; then
   [[ $EUID -eq 0 ]] || die "run as root"
-  [[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "--heartbeat-seconds must be a whole number of seconds"
-  trap 'log "failed at line $LINENO; the launch lifecycle hook will abandon this instance"' ERR
-  log "installing packages"
-  install_packages
+  trap 'die "line $LINENO: $BASH_COMMAND"' ERR
 fi
 
 IMDS_TOKEN=$(imds_token)
@@ -233,19 +286,36 @@ PUBLIC_IP=$(imds meta-data/public-ipv4) || die "the instance has no public IPv4 
   die "unexpected instance identity: '$INSTANCE_ID' '$REGION' '$AWS_DOMAIN'"
 [[ $PUBLIC_IP =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "unexpected public IPv4 '$PUBLIC_IP'"
 
-log "fetching the secret of node $INSTANCE_ID"
-node_secret=$(retry "$SECRET_ATTEMPTS" "$SECRET_RETRY_SECONDS" ssm_parameter "$secret_prefix/$INSTANCE_ID") ||
-  die "no secret for node $INSTANCE_ID at $secret_prefix/$INSTANCE_ID"
-[[ $node_secret =~ ^[A-Za-z0-9_-]{16,}$ ]] || die "the node secret has an unexpected form"
+stage=settings
+read_tag api_url "$API_URL_TAG"
+read_tag secret_prefix "$SECRET_PREFIX_TAG"
+read_tag heartbeat_seconds "$HEARTBEAT_TAG"
+require_api_url "$api_url" "tag $API_URL_TAG"
+[[ $secret_prefix =~ ^(/[A-Za-z0-9_.-]+)+$ ]] ||
+  die "tag $SECRET_PREFIX_TAG must be an SSM path such as /rtmp-fleet/x/node-secrets: '$secret_prefix'"
+[[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "tag $HEARTBEAT_TAG must be a whole number of seconds: '$heartbeat_seconds'"
 
+stage=secret
+log "fetching the secret of node $INSTANCE_ID"
+secret=$(retry "$SECRET_ATTEMPTS" "$RETRY_SECONDS" ssm_parameter "$secret_prefix/$INSTANCE_ID") ||
+  die "no secret for node $INSTANCE_ID at $secret_prefix/$INSTANCE_ID"
+[[ $secret =~ ^[A-Za-z0-9_-]{16,}$ ]] || die "the node secret has an unexpected form"
 if [[ -n $render_only ]]; then
-  render_nginx_conf "$render_only" "$api_url" "$INSTANCE_ID" "$node_secret"
+  render_node "$render_only" "$api_url" "$INSTANCE_ID" "$secret"
   exit 0
 fi
+node_secret=$secret
+report "$stage"
+
+stage=packages
+install_packages
+stage=config
 install -d -m 0700 "$CONF_DIR"
-render_nginx_conf "$NGINX_CONF" "$api_url" "$INSTANCE_ID" "$node_secret"
-unset node_secret
+render_node "$CONF_DIR" "$api_url" "$INSTANCE_ID" "$node_secret"
 write_units "rtmp://$PUBLIC_IP:$RTMP_PORT/$RTMP_APP" "$heartbeat_seconds"
+report "$stage"
+stage=units
 systemctl daemon-reload
-systemctl enable --now "$NGINX_UNIT" "$AGENT_UNIT"
+systemctl enable --now "$SHIM_UNIT" "$NGINX_UNIT" "$AGENT_UNIT"
+report started
 log "node $INSTANCE_ID is up; it joins the fleet with its agent's first ready heartbeat"

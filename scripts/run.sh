@@ -8,5 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The Debian packages are only needed to run nodes; --help works without them.
 [[ " $* " == *" --help "* ]] || scripts/setup.sh run
+# Node 22, the Lambdas' major, when scripts/setup.sh installed it (this machine's node is older).
+if [[ -x .tmp/node22/bin/node ]]; then export PATH="$PWD/.tmp/node22/bin:$PATH"; fi
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 exec node --import tsx local/main.ts "$@"

@@ -8,9 +8,8 @@
  * carries. This models other systems, so its logic is the simulator's own, not the product's.
  */
 import { RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/core/cameras";
-import { CPU_METRIC_PERIOD_MS } from "../lambdas/core/ports";
 import type { FleetDriver, Session, SimEngine } from "./engine";
-import type { SimMachine } from "./machine";
+import { CPU_DATAPOINT_PERIOD_MS, type SimMachine } from "./machine";
 import { baselineTarget } from "./options";
 import { Random } from "./random";
 import { TargetTracking } from "./target-tracking";
@@ -57,8 +56,8 @@ export class BaselineFleet implements FleetDriver {
     this.setDesired(this.policy.settings.minCapacity);
     // One evaluation a minute, when the minute's datapoints become readable.
     const delayMs = engine.options.model.metricDelaySeconds * 1000;
-    const firstMinuteEnd = Math.ceil((engine.now() + 1) / CPU_METRIC_PERIOD_MS) * CPU_METRIC_PERIOD_MS;
-    engine.every(firstMinuteEnd + delayMs, CPU_METRIC_PERIOD_MS, () => {
+    const firstMinuteEnd = Math.ceil((engine.now() + 1) / CPU_DATAPOINT_PERIOD_MS) * CPU_DATAPOINT_PERIOD_MS;
+    engine.every(firstMinuteEnd + delayMs, CPU_DATAPOINT_PERIOD_MS, () => {
       this.evaluate(engine.now() - delayMs);
       return true;
     });

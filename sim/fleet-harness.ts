@@ -4,7 +4,7 @@
  * agents report (`recordHeartbeat`); the scaler ticks (`runScalerTick`); and an in-process group's
  * lifecycle hooks are answered by `onLifecycle`, as EventBridge has the lifecycle Lambda answer an
  * Auto Scaling group's. The unit scaler tests, the moto scenarios and the simulator all drive their
- * fleet through it and keep only what is their own (moto's CloudWatch datapoints, the simulator's
+ * fleet through it and keep only what is their own (moto's group and CloudWatch, the simulator's
  * virtual time), so none of them can skip or re-implement a rule of the core.
  *
  * It lives in sim/ because the simulator is shipped code (`npm run sim`, `npm run bench`) that must
@@ -151,7 +151,7 @@ export class FleetHarness {
       .map(([name, slot]) => ({ name, clientId: slot.clientId as string }));
   }
 
-  /** One scaler run; `overrides` (another owner, other metrics) apply to this run only. */
+  /** One scaler run; `overrides` (another owner, another group) apply to this run only. */
   tick(overrides: Partial<ScalerDeps> = {}): Promise<TickReport> {
     return runScalerTick({ ...this.deps, ...overrides });
   }

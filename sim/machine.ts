@@ -1,15 +1,22 @@
 /**
  * A simulated media node: the machine behind an instance. It boots, carries streams (what its nginx
- * publishes), and burns CPU: base + per-stream cost × streams + noise, sampled once a second. Its
- * agent sees the average CPU since its last heartbeat; CloudWatch sees 1-minute averages, readable
- * only some time after their minute ends.
+ * publishes), and burns CPU: base + per-stream cost × streams + noise, sampled once a second.
+ *
+ * Its CPU is on the agent's scale: the node's one nginx worker's CPU in percent of one core, capped
+ * at 100 (a worker cannot use more than its core), the quantity `cpuThresholdPercent` is defined on
+ * (docs/NODE.md). Its agent sees the average since its last heartbeat, which is all the packed
+ * policy reads. The baselines' target tracking reads CloudWatch 1-minute averages of the same
+ * figure, readable only some time after their minute ends: as if CloudWatch saw the worker's core
+ * (a one-vCPU instance; on a 2-vCPU one its `CPUUtilization` would read about half).
  */
-import { CPU_METRIC_PERIOD_MS } from "../lambdas/core/ports";
 import type { Random } from "./random";
+
+/** The period of a CloudWatch CPU datapoint: EC2 detailed monitoring's one minute. */
+export const CPU_DATAPOINT_PERIOD_MS = 60_000;
 
 /** A CloudWatch datapoint: the average CPU of one minute, readable from `visibleAt`. */
 export interface CpuDatapoint {
-  /** The end of the minute it averages (epoch ms), as the metrics adapter stamps it. */
+  /** The end of the minute it averages (epoch ms). */
   readonly at: number;
   readonly percent: number;
   /** When CloudWatch returns it (epoch ms). */
@@ -35,7 +42,7 @@ export class SimMachine {
   readonly streams = new Map<string, string>();
   /** Set once the machine is stopped (epoch ms). */
   stoppedAt: number | undefined;
-  /** The latest one-second CPU sample (percent), undefined before boot. */
+  /** The latest one-second CPU sample (percent of the worker's core), undefined before boot. */
   cpu: number | undefined;
   private noise = 0;
   private heartbeatSum = 0;
@@ -78,7 +85,7 @@ export class SimMachine {
     this.heartbeatStreamSum += this.streams.size;
     this.heartbeatCount++;
     // CloudWatch's minutes are wall-clock minutes.
-    const minute = Math.floor(now / CPU_METRIC_PERIOD_MS) * CPU_METRIC_PERIOD_MS;
+    const minute = Math.floor(now / CPU_DATAPOINT_PERIOD_MS) * CPU_DATAPOINT_PERIOD_MS;
     if (this.minuteStart !== undefined && minute !== this.minuteStart) this.closeMinute();
     if (this.minuteStart !== minute) this.minuteStart = minute;
     this.minuteSum += cpu;
@@ -100,15 +107,6 @@ export class SimMachine {
     return { cpuPercent: Math.round(cpu * 10) / 10, streamsAverage: Math.round(streams * 100) / 100 };
   }
 
-  /** The newest datapoint CloudWatch returns at `now`. */
-  latestDatapoint(now: number): CpuDatapoint | undefined {
-    for (let i = this.datapoints.length - 1; i >= 0; i--) {
-      const point = this.datapoints[i] as CpuDatapoint;
-      if (point.visibleAt <= now) return point;
-    }
-    return undefined;
-  }
-
   /** The datapoint of the minute ending at `minuteEnd`, if it is readable at `now`. */
   datapointAt(minuteEnd: number, now: number): CpuDatapoint | undefined {
     for (let i = this.datapoints.length - 1; i >= 0; i--) {
@@ -121,7 +119,7 @@ export class SimMachine {
 
   private closeMinute(): void {
     if (this.minuteStart === undefined || this.minuteCount === 0) return;
-    const at = this.minuteStart + CPU_METRIC_PERIOD_MS;
+    const at = this.minuteStart + CPU_DATAPOINT_PERIOD_MS;
     this.datapoints.push({ at, percent: this.minuteSum / this.minuteCount, visibleAt: at + this.model.metricDelayMs });
     // Only recent datapoints are ever read.
     if (this.datapoints.length > 32) this.datapoints.splice(0, this.datapoints.length - 32);

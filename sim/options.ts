@@ -22,15 +22,15 @@ export type PolicyName = (typeof POLICIES)[number];
 export interface ModelParameters {
   /** From launch until nginx answers and the agent reports (seconds). */
   readonly bootSeconds: number;
-  /** A node's CPU with no stream (percent). */
+  /** A node's CPU with no stream (percent of its nginx worker's core, the agent's scale). */
   readonly baseCpuPercent: number;
-  /** What one camera stream adds to a node's CPU (percent). */
+  /** What one camera stream adds to a node's CPU (percent of its nginx worker's core). */
   readonly streamCpuPercent: number;
   /** Standard deviation of the CPU noise (percent points), correlated over about 30 s. */
   readonly cpuNoisePercent: number;
   /** How often the scheduled scaler runs (seconds). */
   readonly scalerSeconds: number;
-  /** A CloudWatch 1-minute CPU average becomes readable this long after its minute ends (seconds). */
+  /** Baselines: a CloudWatch 1-minute CPU average becomes readable this long after its minute ends (seconds). */
   readonly metricDelaySeconds: number;
   /** From a camera's resolve to its publish reaching nginx (seconds). */
   readonly connectSeconds: number;
@@ -99,8 +99,18 @@ export interface NumericFlag {
 
 const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">[] = [
   { key: "bootSeconds", description: "launch until the node's agent reports ready (s)", integer: false, min: 0 },
-  { key: "baseCpuPercent", description: "a node's CPU with no stream (%)", integer: false, min: 0 },
-  { key: "streamCpuPercent", description: "CPU one camera stream adds (%)", integer: false, min: 0.001 },
+  {
+    key: "baseCpuPercent",
+    description: "a node's CPU with no stream (% of its nginx worker's core)",
+    integer: false,
+    min: 0,
+  },
+  {
+    key: "streamCpuPercent",
+    description: "CPU one camera stream adds (% of the worker's core)",
+    integer: false,
+    min: 0.001,
+  },
   {
     key: "cpuNoisePercent",
     description: "standard deviation of CPU noise, correlated over ~30 s (points)",
@@ -110,7 +120,7 @@ const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">
   { key: "scalerSeconds", description: "period of the scheduled scaler run (s)", integer: false, min: 1 },
   {
     key: "metricDelaySeconds",
-    description: "a CloudWatch 1-minute CPU average is readable this long after its minute (s)",
+    description: "baselines: a CloudWatch 1-minute CPU average is readable this long after its minute (s)",
     integer: false,
     min: 0,
   },

@@ -4,14 +4,14 @@
  * What is the simulator's own is only virtual time: when each camera arrives, connects and
  * retries, when agents report, and the scaler's schedule; the scaler also runs at once when a
  * resolve finds no room, through the same debounced scale-out request as the resolve Lambda.
- * Nothing here decides where a camera goes or how many nodes run: `lambdas/core` does.
+ * Nothing here decides where a camera goes or how many nodes run: `lambdas/core` does. A node's
+ * CPU reaches the core only through its simulated agent's heartbeats, as on AWS.
  */
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut, SCALE_OUT_DEBOUNCE_MS } from "../lambdas/adapters/scale-out";
 import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/core/cameras";
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
-import type { CpuMetrics } from "../lambdas/core/ports";
 import type { FleetDriver, Session, SimEngine } from "./engine";
 import { FleetHarness, inProcessGroup, nodeServices } from "./fleet-harness";
 import type { SimMachine } from "./machine";
@@ -22,20 +22,6 @@ export interface LaunchRecord {
   readonly t: number;
   readonly instanceId: string;
   readonly nodesBefore: readonly MediaNode[];
-}
-
-/** CloudWatch for simulated machines: each one's newest 1-minute average that is readable by now. */
-export class SimCloudWatch implements CpuMetrics {
-  constructor(private readonly machines: ReadonlyMap<string, SimMachine>) {}
-
-  async cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>> {
-    const samples = new Map<string, { percent: number; at: number }>();
-    for (const id of instanceIds) {
-      const point = this.machines.get(id)?.latestDatapoint(now);
-      if (point) samples.set(id, { percent: point.percent, at: point.at });
-    }
-    return samples;
-  }
 }
 
 /** The packed policy over the real control plane code. */
@@ -85,14 +71,12 @@ export class PackedFleet implements FleetDriver {
       SCALE_OUT_DEBOUNCE_MS,
       now,
     );
-    const metrics = new SimCloudWatch(engine.machines);
     this.harness = new FleetHarness({
       registry,
       fleet: this.group,
       config,
       now,
       owner: "sim-scaler",
-      metrics,
       scaleOut,
       ...services,
     });

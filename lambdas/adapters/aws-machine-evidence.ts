@@ -7,8 +7,9 @@
 import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { DescribeInstanceStatusCommand, type EC2Client, type InstanceStatus } from "@aws-sdk/client-ec2";
 import { type MachineEvidence, type MachineSign, NEAR_ZERO_BYTES_PER_SECOND, type SilentNode } from "../core/ports";
-import { METRIC_QUERIES_PER_CALL } from "./cloudwatch-metrics";
 
+/** GetMetricData takes at most this many queries a call. */
+const METRIC_QUERIES_PER_CALL = 500;
 /** DescribeInstanceStatus takes at most this many instance ids a call. */
 const STATUS_IDS_PER_CALL = 100;
 /** NetworkIn's period with detailed monitoring (the launch template turns it on). */

@@ -46,7 +46,10 @@ export const MAX_STREAMS_ADDED_PER_BEAT = 5;
 export interface HeartbeatReport extends NodeCredential {
   /** nginx answers (its `rtmp_stat` was read). When false, `streams` is unknown and ignored. */
   readonly ready: boolean;
-  /** CPU utilisation over the last period, 0-100; absent when the agent could not measure it. */
+  /**
+   * The rtmp nginx worker's CPU over the last period, in percent of one core (0-100): the node's
+   * only CPU source; absent when the agent could not measure it.
+   */
   readonly cpuPercent?: number;
   /**
    * The average number of publishing streams over the same period (the agent samples rtmp_stat

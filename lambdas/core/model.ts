@@ -34,7 +34,10 @@ export interface StreamSlot {
 
 /** A CPU reading of a node, with the number of streams it carried all through the reading's window. */
 export interface CpuReading {
-  /** CPU utilisation, 0-100. */
+  /**
+   * The node's rtmp nginx worker's CPU in percent of one core, 0-100, as its agent measures it: the
+   * quantity `cpuThresholdPercent` is defined on (docs/NODE.md). Not the instance's CPUUtilization.
+   */
   readonly percent: number;
   /** When the reading was taken (epoch ms). */
   readonly at: number;
@@ -51,9 +54,8 @@ export interface CpuSample extends CpuReading {
 }
 
 /**
- * How long a CPU reading is kept beside the next one (ms): two of the periods its source reads
- * over (a heartbeat period for the agent's, a metric period for CloudWatch's). Older, it says
- * nothing about the node's recent load.
+ * How long a CPU reading is kept beside the next one (ms): two of the periods the agent reads over
+ * (its heartbeat period). Older, it says nothing about the node's recent load.
  */
 export function cpuReadingKeptMs(periodMs: number): number {
   return 2 * periodMs;
@@ -79,7 +81,7 @@ export interface MediaNode {
   readonly stateChangedAt: number;
   /** Where cameras publish, without the stream name, e.g. `rtmp://203.0.113.7:1935/live`. */
   readonly rtmpBaseUrl: string;
-  /** Latest CPU sample, absent until the first one arrives. */
+  /** Latest CPU sample, from the node's agent (its heartbeats); absent until the first one arrives. */
   readonly cpu?: CpuSample;
   /** Latest heartbeat from the node's agent (epoch ms). */
   readonly lastHeartbeatAt?: number;

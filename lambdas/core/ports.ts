@@ -34,15 +34,6 @@ export interface FleetPort {
   completeTermination(instanceId: string): Promise<void>;
 }
 
-/** The period a CPU metric sample averages: CloudWatch's EC2 detailed monitoring, one minute. */
-export const CPU_METRIC_PERIOD_MS = 60_000;
-
-/** Per-instance CPU samples from outside the node (CloudWatch on AWS). */
-export interface CpuMetrics {
-  /** The latest CPU sample of each instance that has one: the average over `CPU_METRIC_PERIOD_MS` before `at`. */
-  cpu(instanceIds: readonly string[], now: number): Promise<Map<string, { percent: number; at: number }>>;
-}
-
 /** A node that fell silent, as the scaler asks about its machine. */
 export interface SilentNode {
   readonly nodeId: string;

@@ -1,22 +1,17 @@
 /**
- * One scaler run ("tick"): read the group and the registry, refresh CPU samples, sweep expired
- * reservations, decide (`scaling-plan.ts`), and carry the plan out (`scaling-execution.ts`). Runs under a lease, so two
+ * One scaler run ("tick"): read the group and the registry, sweep expired reservations, decide
+ * (`scaling-plan.ts`), and carry the plan out (`scaling-execution.ts`). Runs under a lease, so two
  * scalers never act at once; and every registry step is a conditional write, so even a scaler
  * that lost its lease cannot drain a node that has just been given a stream.
+ *
+ * A node's CPU comes from its agent's heartbeats alone, never from here: placement's threshold is
+ * defined on the node's one nginx worker's core (docs/NODE.md), and CloudWatch's `CPUUtilization`
+ * measures another quantity, the whole instance in percent of all its vCPUs.
  */
 import type { FleetConfig } from "./config";
-import { type GroupState, instanceInService } from "./group";
 import type { NodeLifecycleDeps } from "./lifecycle";
-import {
-  cpuReadingKeptMs,
-  expiredReservations,
-  type FleetEvent,
-  type MediaNode,
-  nextCpuSample,
-  slotOf,
-  streamsLiveSince,
-} from "./model";
-import { CPU_METRIC_PERIOD_MS, type CpuMetrics, type FleetPort, type MachineEvidence, type MachineSign } from "./ports";
+import { expiredReservations, type FleetEvent, type MediaNode, slotOf } from "./model";
+import type { FleetPort, MachineEvidence, MachineSign } from "./ports";
 import type { NodeChange } from "./registry";
 import { carryOut } from "./scaling-execution";
 import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./scaling-plan";
@@ -25,8 +20,6 @@ import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./sca
 export interface ScalerDeps extends NodeLifecycleDeps {
   readonly config: FleetConfig;
   readonly fleet: FleetPort;
-  /** CPU samples from outside the nodes (CloudWatch); optional, heartbeats carry CPU too. */
-  readonly metrics?: CpuMetrics;
   /**
    * What tells, from outside a silent node, that its machine is gone. Without it, only the group's
    * own word (instance gone, unhealthy) ends a silent node that carries streams.
@@ -61,7 +54,7 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
   }
   try {
     const group = await fleet.describe();
-    const nodes = await refresh(deps, group, await registry.listNodes({ consistent: true }));
+    const nodes = await sweepExpired(deps, await registry.listNodes({ consistent: true }));
     const machineSigns = await signsOfSilentNodes(deps, nodes);
     const now = deps.now();
     const plan = decideScaling({ nodes, group, config: deps.config, now, machineSigns });
@@ -87,62 +80,28 @@ async function signsOfSilentNodes(
   );
 }
 
-/** A CPU sample from the metrics port: the average over `CPU_METRIC_PERIOD_MS` before `at`. */
-type MetricSample = { readonly percent: number; readonly at: number };
-
-/**
- * The change that brings a node up to date before deciding (pure): a newer CPU sample from the
- * metrics port, expired reservations swept. Undefined when it is up to date.
- */
-export function refreshChange(node: MediaNode, sample: MetricSample | undefined, now: number): NodeChange | undefined {
-  const newerCpu = sample !== undefined && sample.at > (node.cpu?.at ?? Number.NEGATIVE_INFINITY);
+/** The change that sweeps a node's expired reservations before deciding (pure); undefined when it has none. */
+export function sweepChange(node: MediaNode, now: number): NodeChange | undefined {
   const expired = expiredReservations(node, now);
-  if (!newerCpu && expired.length === 0) return undefined;
-  // A metric sample averages the period before `at`: pair it with the streams live all that period.
-  const reading = newerCpu && {
-    percent: sample.percent,
-    at: sample.at,
-    streams: streamsLiveSince(node, sample.at - CPU_METRIC_PERIOD_MS),
-  };
+  if (expired.length === 0) return undefined;
   return {
     nodeId: node.nodeId,
     when: {
-      cpuAt: node.cpu?.at ?? null,
       streams: Object.fromEntries(
         expired.map((name) => [name, { state: "RESERVED", expiresAt: slotOf(node, name)?.expiresAt }] as const),
       ),
     },
-    set: {
-      ...(reading ? { cpu: nextCpuSample(node.cpu, reading, cpuReadingKeptMs(CPU_METRIC_PERIOD_MS)) } : {}),
-      ...(expired.length > 0 ? { streamsChangedAt: now } : {}),
-    },
+    set: { streamsChangedAt: now },
     removeStreams: expired,
   };
 }
 
-/** The metrics port's CPU samples of the nodes in service that take or hold streams. */
-async function metricSamples(
-  deps: ScalerDeps,
-  group: GroupState,
-  nodes: readonly MediaNode[],
-  now: number,
-): Promise<ReadonlyMap<string, MetricSample>> {
-  const inService = new Set(group.instances.filter(instanceInService).map((i) => i.instanceId));
-  const measured = nodes.filter((n) => (n.state === "ACTIVE" || n.state === "DRAINING") && inService.has(n.nodeId));
-  if (!deps.metrics || measured.length === 0) return new Map();
-  return deps.metrics.cpu(
-    measured.map((n) => n.nodeId),
-    now,
-  );
-}
-
-/** Brings the nodes up to date before deciding (`refreshChange`); returns them as they now are. */
-async function refresh(deps: ScalerDeps, group: GroupState, nodes: MediaNode[]): Promise<MediaNode[]> {
+/** Sweeps expired reservations before deciding (`sweepChange`); returns the nodes as they now are. */
+async function sweepExpired(deps: ScalerDeps, nodes: MediaNode[]): Promise<MediaNode[]> {
   const now = deps.now();
-  const samples = await metricSamples(deps, group, nodes, now);
   const result: MediaNode[] = [];
   for (const node of nodes) {
-    const change = refreshChange(node, samples.get(node.nodeId), now);
+    const change = sweepChange(node, now);
     const outcome = change && (await deps.registry.applyChange(change));
     if (!outcome) result.push(node);
     // A node that changed meanwhile is read again: the decision must see it as it is.

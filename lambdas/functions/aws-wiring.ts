@@ -14,7 +14,6 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { AsgFleet } from "../adapters/asg-fleet";
 import { AwsMachineEvidence } from "../adapters/aws-machine-evidence";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
-import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../adapters/dynamo-registry";
 import { Ec2InstanceAddresses } from "../adapters/ec2-instance-addresses";
 import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
@@ -98,13 +97,11 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
 
 /** The scaler's dependencies on AWS. */
 export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandlerDeps {
-  const cloudwatch = new CloudWatchClient({});
   const ec2 = new EC2Client({});
   return {
     ...common(env),
     ...nodeLifecycle(env, ec2),
-    metrics: new CloudWatchMetrics(cloudwatch),
-    evidence: new AwsMachineEvidence(ec2, cloudwatch),
+    evidence: new AwsMachineEvidence(ec2, new CloudWatchClient({})),
   };
 }
 

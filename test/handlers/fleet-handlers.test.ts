@@ -5,7 +5,6 @@ import {
   SetDesiredCapacityCommand,
   SetInstanceProtectionCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -21,7 +20,6 @@ import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMCl
 import type { EventBridgeEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
-import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { Ec2InstanceAddresses } from "../../lambdas/adapters/ec2-instance-addresses";
 import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
@@ -47,7 +45,6 @@ import {
 
 const ddb = mockClient(DynamoDBClient);
 const asg = mockClient(AutoScalingClient);
-const cw = mockClient(CloudWatchClient);
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);
 /** How the lifecycle Lambda and the scaler register nodes: SSM for the secrets, EC2 for the addresses (mocked). */
@@ -67,7 +64,6 @@ const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.nod
 beforeEach(() => {
   ddb.reset();
   asg.reset();
-  cw.reset();
   ssm.reset();
   ec2.reset();
   // As the services answer a read of nothing.
@@ -343,23 +339,5 @@ describe("AWS adapters", () => {
     expect(asg).toHaveReceivedCommandTimes(SetInstanceProtectionCommand, 3);
     const sizes = asg.commandCalls(SetInstanceProtectionCommand).map((c) => c.args[0].input.InstanceIds?.length);
     expect(sizes).toEqual([50, 50, 20]);
-  });
-
-  it("reads CPU for every node in one GetMetricData call per 500, keeping the latest datapoint", async () => {
-    const ids = Array.from({ length: 600 }, (_, i) => `i-${i}`);
-    cw.on(GetMetricDataCommand).callsFake((input) => ({
-      MetricDataResults: input.MetricDataQueries.map((q: { Id: string }, index: number) => ({
-        Id: q.Id,
-        // The first instance of each call has no datapoint: it gets no sample.
-        Timestamps: index === 0 ? [] : [new Date(T0), new Date(T0 - 60_000)],
-        Values: index === 0 ? [] : [40, 10],
-      })),
-    }));
-    const samples = await new CloudWatchMetrics(new CloudWatchClient({ region: "us-east-1" })).cpu(ids, T0 + 120_000);
-    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
-    expect(samples.size).toBe(598);
-    expect(samples.get("i-1")).toEqual({ percent: 40, at: T0 + 60_000 });
-    expect(samples.has("i-0")).toBe(false);
-    expect(samples.has("i-500")).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * must be, who may do what, and cdk-nag and cfn-lint over it. Logical ids are never written here:
  * a resource is found by its properties, or by the id CDK gives the construct the test holds.
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { type CfnElement, Validations } from "aws-cdk-lib";
@@ -15,19 +15,22 @@ import {
   type FunctionName,
   LIFECYCLE,
   METRIC,
+  NODE_SETTING_TAGS,
   REGISTRY_TABLE,
   ROUTES,
 } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, parseFleetConfig } from "../../lambdas/core/config";
 import type { FleetApp } from "../../lib/fleet-app";
 import {
+  FILE_END_MARKER,
   MEDIA_NODE_FILES,
   MEDIA_NODE_SOURCE_DIR,
+  mediaNodeUserData,
   NODE_FILES_DIR,
   USER_DATA_LIMIT_BYTES,
 } from "../../lib/media-node-user-data";
 import type { RtmpFleet } from "../../lib/rtmp-fleet";
-import { cfnLintErrors, nagFindings, ROOT, templateOf, writeTemplate } from "./helpers";
+import { cfnLintErrors, nagFindings, ROOT, tempDir, templateOf, writeTemplate } from "./helpers";
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, each test reads the shape it expects
 type Json = Record<string, any>;
@@ -539,7 +542,12 @@ describe("media nodes", () => {
     const data = resources[idOf(fleet.launchTemplate)]?.Properties.LaunchTemplateData;
     expect(data).toMatchObject({
       InstanceType: "c6i.large",
-      MetadataOptions: { HttpTokens: "required", HttpPutResponseHopLimit: 1, HttpEndpoint: "enabled" },
+      MetadataOptions: {
+        HttpTokens: "required",
+        HttpPutResponseHopLimit: 1,
+        HttpEndpoint: "enabled",
+        InstanceMetadataTags: "enabled",
+      },
       Monitoring: { Enabled: true },
       BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { Encrypted: true, VolumeType: "gp3" } }],
       NetworkInterfaces: [
@@ -559,6 +567,26 @@ describe("media nodes", () => {
     });
   });
 
+  it("tags each node with the fleet's settings, which its instance metadata shows (InstanceMetadataTags)", () => {
+    const data = resources[idOf(fleet.launchTemplate)]?.Properties.LaunchTemplateData;
+    expect(data.MetadataOptions.InstanceMetadataTags).toBe("enabled");
+    const instanceTags: { Key: string; Value: unknown }[] = data.TagSpecifications.find(
+      (spec: Json) => spec.ResourceType === "instance",
+    ).Tags;
+    expect(instanceTags).toEqual(
+      expect.arrayContaining([
+        { Key: NODE_SETTING_TAGS.apiUrl, Value: { "Fn::GetAtt": [idOf(fleet.api), "ApiEndpoint"] } },
+        { Key: NODE_SETTING_TAGS.secretParameterPrefix, Value: "/rtmp-fleet/RtmpFleet/node-secrets" },
+        { Key: NODE_SETTING_TAGS.heartbeatSeconds, Value: String(DEFAULT_FLEET_CONFIG.heartbeatSeconds) },
+      ]),
+    );
+    // With tags in instance metadata, EC2 refuses to launch an instance with any other tag key.
+    const refused = instanceTags
+      .map((tag) => tag.Key)
+      .filter((key) => !/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || [".", "..", "_index"].includes(key));
+    expect(refused).toEqual([]);
+  });
+
   it("opens RTMP 1935 from the camera CIDR and nothing else", () => {
     const sg = resources[idOf(fleet.securityGroup)]?.Properties;
     expect(sg.SecurityGroupIngress).toEqual([
@@ -576,40 +604,75 @@ describe("media nodes", () => {
   });
 });
 
+/** The user data of this repository's node files, as every stack ships it. */
+const USER_DATA = mediaNodeUserData();
+
 describe("media-node user data", () => {
+  let userData: Buffer;
   let script: string;
 
   beforeAll(() => {
     const data = resources[idOf(fleet.launchTemplate)]?.Properties.LaunchTemplateData.UserData;
-    const parts: unknown[] = data["Fn::Base64"]["Fn::Join"][1];
-    // Each deploy-time value (the API's endpoint) counted at a generous 100 bytes.
-    script = parts.map((part) => (typeof part === "string" ? part : "x".repeat(100))).join("");
+    // A literal: no token (no Fn::Base64, no Fn::Join) in it.
+    expect(typeof data).toBe("string");
+    userData = Buffer.from(data, "base64");
+    script = gunzipSync(userData).toString("utf8");
   });
 
-  it("fits EC2's 16 KB limit with room to spare", () => {
-    expect(Buffer.byteLength(script)).toBeLessThan(USER_DATA_LIMIT_BYTES - 1024);
+  it(`is ${USER_DATA.length} bytes gzip-compressed, ${USER_DATA_LIMIT_BYTES - USER_DATA.length} under EC2's 16 KB limit (1 KB must stay free)`, () => {
+    expect(userData).toEqual(USER_DATA);
+    expect(userData.length).toBeLessThan(USER_DATA_LIMIT_BYTES - 1024);
+  });
+
+  it("is gzip that cloud-init recognizes, the same bytes at every synth: no time, no file name, no operating system", () => {
+    // RFC 1952: magic 1f 8b, deflate (8), no flags (no name, comment or extra field), mtime 0, OS 255.
+    expect([...userData.subarray(0, 8), userData[9]]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 255]);
+    expect(mediaNodeUserData()).toEqual(userData);
+  });
+
+  it("decompresses to a script with no token and no deploy-time value: bootstrap.sh reads the instance's tags", () => {
+    expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(script).not.toMatch(/\$\{Token\[|Fn::|execute-api|RtmpFleet/);
+    expect(script).not.toContain(fleet.nodeSecretParameterPrefix);
+    expect(script.endsWith(`\nexec ${NODE_FILES_DIR}/bootstrap.sh\n`)).toBe(true);
   });
 
   it("carries the media-node files exactly as they are in the repository (one template, no copy)", () => {
-    const archive = /\n((?:[A-Za-z0-9+/=]{1,76}\n)+)ARCHIVE\n/.exec(script)?.[1];
-    expect(archive).toBeDefined();
-    const files = JSON.parse(gunzipSync(Buffer.from(archive ?? "", "base64")).toString("utf8"));
+    const written = new RegExp(`^cat >(\\S+) <<'${FILE_END_MARKER}'\\n([\\s\\S]*?)^${FILE_END_MARKER}$`, "gm");
+    const files = Object.fromEntries([...script.matchAll(written)].map(([, name, text]) => [name, text]));
     expect(Object.keys(files).sort()).toEqual([...MEDIA_NODE_FILES].sort());
     for (const name of MEDIA_NODE_FILES) {
       expect([name, files[name]]).toEqual([name, readFileSync(path.join(MEDIA_NODE_SOURCE_DIR, name), "utf8")]);
     }
+    expect(script).toContain("chmod 0755 bootstrap.sh\n");
   });
 
-  it("runs bootstrap.sh with the API URL, the node-secret path and the heartbeat period, and no secret", () => {
-    expect(script).toMatch(
-      new RegExp(
-        `exec ${NODE_FILES_DIR}/bootstrap\\.sh --api-url 'x{100}' \\\\\\n  --secret-parameter-prefix '/rtmp-fleet/RtmpFleet/node-secrets' --heartbeat-seconds ${DEFAULT_FLEET_CONFIG.heartbeatSeconds}\\n$`,
-      ),
-    );
-    const apiEndpoint = resources[idOf(fleet.launchTemplate)]?.Properties.LaunchTemplateData.UserData["Fn::Base64"][
-      "Fn::Join"
-    ][1].find((part: unknown) => typeof part !== "string");
-    expect(apiEndpoint).toEqual({ "Fn::GetAtt": [idOf(fleet.api), "ApiEndpoint"] });
+  describe("refuses node files it cannot ship, naming the file", () => {
+    /** A copy of media-node/ with `name` holding `text`. */
+    function sourceWith(name: string, text: string): string {
+      const dir = tempDir("media-node");
+      for (const file of MEDIA_NODE_FILES) copyFileSync(path.join(MEDIA_NODE_SOURCE_DIR, file), path.join(dir, file));
+      writeFileSync(path.join(dir, name), text);
+      return dir;
+    }
+
+    it.each([
+      ["a file without a final newline", "agent.py", "print('hi')", /media-node\/agent\.py must end with a newline/],
+      [
+        "a line that would end the file early",
+        "render_node.py",
+        `# ok\n${FILE_END_MARKER}\nrm -rf /\n`,
+        /media-node\/render_node\.py has a line 'RTMP_NODE_FILE_END'/,
+      ],
+      [
+        "files that no longer fit EC2's limit",
+        "agent.py",
+        `${Array.from({ length: 800 }, (_, i) => `# ${(i * 2654435761) % 4294967296} ${Math.sin(i)}`).join("\n")}\n`,
+        /the media-node user data is \d+ bytes gzip-compressed, above EC2's 16384/,
+      ],
+    ])("%s", (_case, name, text, error) => {
+      expect(() => mediaNodeUserData(sourceWith(name, text))).toThrow(error);
+    });
   });
 });
 
@@ -668,6 +731,23 @@ describe("monitoring", () => {
       `SEARCH('{RtmpFleet,NodeId,service} MetricName=\\\\\\"NodeCpuPercent\\\\\\" service=\\\\\\"RtmpFleet\\\\\\"', 'Maximum', 60)`,
     );
     expect(body).toContain('\\"AWS/EC2\\",\\"CPUUtilization\\",\\"AutoScalingGroupName\\",\\"RtmpFleet-media-nodes\\"');
+  });
+
+  it("marks the 80% threshold on the CPU placement reads (the agents'), and not on EC2's whole-instance CPU", () => {
+    // The body is a Join of text and tokens (region, names): the tokens become "?" to read it as JSON.
+    const parts: unknown[] = resources[idOf(fleet.dashboard)]?.Properties.DashboardBody["Fn::Join"][1];
+    const widgets: Json[] = JSON.parse(parts.map((p) => (typeof p === "string" ? p : "?")).join("")).widgets;
+    const graphOf = (metric: string) =>
+      widgets.find((w) => JSON.stringify(w.properties.metrics ?? []).includes(metric));
+    const thresholds = (w: Json | undefined) => (w?.properties.annotations?.horizontal ?? []).map((a: Json) => a.value);
+    const agents = graphOf("NodeCpuPercent");
+    const ec2 = graphOf("CPUUtilization");
+    expect(agents?.properties.title).toBe("Node CPU as placement reads it (nginx worker, % of one core)");
+    expect(thresholds(agents)).toEqual([80]);
+    expect(ec2?.properties.title).toBe(
+      "Instance CPU, whole machine (EC2 CPUUtilization, % of all vCPUs): not what placement uses",
+    );
+    expect(thresholds(ec2)).toEqual([]);
   });
 
   it("alarms on Lambda errors, a stopped scaler, sustained 503s, API 5xx, throttling and dead nodes, to the topic", () => {

@@ -1,12 +1,13 @@
 /**
  * The settings that change the template: an existing VPC, and a locked-down fleet (camera keys
- * off, table destroyed with the stack, narrow camera CIDRs, ARM nodes, an alarm email). Each is
- * synthesized once; cdk-nag and cfn-lint run over both. Also: invalid props of the construct throw.
+ * off, table destroyed with the stack, narrow camera CIDRs, ARM nodes, an alarm email, a shorter
+ * heartbeat). Each is synthesized once; cdk-nag and cfn-lint run over both. Also: invalid props of
+ * the construct throw.
  */
 import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { InstanceType, Vpc } from "aws-cdk-lib/aws-ec2";
-import { ENV } from "../../lambdas/contract";
+import { ENV, NODE_SETTING_TAGS } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG } from "../../lambdas/core/config";
 import type { FleetApp } from "../../lib/fleet-app";
 import { RtmpFleet, type RtmpFleetProps } from "../../lib/rtmp-fleet";
@@ -32,6 +33,7 @@ beforeAll(() => {
     alarmEmail: "ops@example.com",
     "fleet.minNodes": "2",
     "fleet.maxNodes": "4",
+    "fleet.heartbeatSeconds": "7",
     logRetentionDays: 7,
   });
 });
@@ -93,6 +95,20 @@ describe("a locked-down fleet", () => {
     });
     const defaults = Object.values(template.toJSON().Parameters).map((p) => (p as { Default: string }).Default);
     expect(defaults).toContain("/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id");
+  });
+
+  it("gives its nodes their settings as tags, and the very user data of any other fleet", () => {
+    const data = (template: Template) =>
+      Object.values(template.findResources("AWS::EC2::LaunchTemplate"))[0]?.Properties.LaunchTemplateData;
+    const locked = data(lockedDown.template);
+    expect(locked.TagSpecifications[0]).toEqual({
+      ResourceType: "instance",
+      Tags: expect.arrayContaining([
+        { Key: NODE_SETTING_TAGS.secretParameterPrefix, Value: "/rtmp-fleet/LockedDownFleet/node-secrets" },
+        { Key: NODE_SETTING_TAGS.heartbeatSeconds, Value: "7" },
+      ]),
+    });
+    expect(locked.UserData).toBe(data(existingVpc.template).UserData);
   });
 
   it("sizes the group from the fleet knobs and subscribes the alarm email", () => {

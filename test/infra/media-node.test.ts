@@ -1,16 +1,24 @@
 /**
  * The media node's boot, checked with the real tools: shellcheck over the scripts, and `nginx -t`
- * (Debian's nginx with the real libnginx-mod-rtmp) over nginx.conf rendered by bootstrap.sh itself,
+ * (Debian's nginx with the real libnginx-mod-rtmp) over the node's two nginx configurations (rtmp and
+ * shim) rendered by bootstrap.sh itself,
  * the way it renders it on a node. Each tool is also shown a broken input, so a pass means something.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { createHash, createHmac } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { NODE_SECRET_INSTANCE_TAG } from "../../lambdas/contract";
+import type { Template } from "aws-cdk-lib/assertions";
+import { NODE_SECRET_INSTANCE_TAG, NODE_SETTING_TAGS } from "../../lambdas/contract";
+import type { FleetApp } from "../../lib/fleet-app";
 import { MEDIA_NODE_SOURCE_DIR } from "../../lib/media-node-user-data";
+import { renderLocalNode } from "../../local/nginx-fleet";
+import {
+  type ImdsAndSsm,
+  instanceTagReads,
+  type SeenRequest,
+  sigV4Problem,
+  startImdsAndSsm,
+} from "../support/aws-stand-ins";
 import {
   decide,
   FAKE_ACCOUNT,
@@ -30,18 +38,24 @@ const SAMPLE = {
   secret: "Q2hhbmdlTWVQbGVhc2UxMj",
 };
 
-/** Renders nginx.conf with bootstrap.sh's --render-only mode into a fresh directory. */
-function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; result: ReturnType<typeof spawnSync> } {
+/** Renders the node's configuration with bootstrap.sh's --render-only mode into a fresh directory. */
+function renderWithBootstrap(values = SAMPLE): {
+  dir: string;
+  conf: string;
+  confs: string[];
+  result: ReturnType<typeof spawnSync>;
+} {
   const dir = tempDir("rtmp-node");
   const secretFile = path.join(dir, "node-secret");
   writeFileSync(secretFile, values.secret, { mode: 0o600 });
-  const conf = path.join(dir, "nginx.conf");
+  const confs = ["rtmp.conf", "shim.conf"].map((name) => path.join(dir, name));
+  const conf = confs[0] as string;
   const result = spawnSync(
     "bash",
     [
       path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
       "--render-only",
-      conf,
+      dir,
       "--api-url",
       values.apiUrl,
       "--node-id",
@@ -51,12 +65,59 @@ function renderWithBootstrap(values = SAMPLE): { dir: string; conf: string; resu
     ],
     { encoding: "utf8", env: { ...process.env, RTMP_NODE_RUN_DIR: dir, RTMP_NODE_LOG_DIR: dir } },
   );
-  return { dir, conf, result };
+  return { dir, conf, confs, result };
 }
 
 /** `nginx -t` on a config, with every path in `dir` and no server started. */
 function nginxTest(nginx: string, dir: string, conf: string) {
   return spawnSync(nginx, ["-t", "-p", dir, "-e", path.join(dir, "error.log"), "-c", conf], { encoding: "utf8" });
+}
+
+/** How `bootstrap.sh --render-only` ended, and the directory it rendered into. */
+interface BootstrapRun {
+  readonly code: number;
+  readonly stderr: string;
+  readonly dir: string;
+}
+
+/**
+ * Runs `bootstrap.sh --render-only DIR` as on an instance: identity and settings from the stand-in
+ * instance metadata, the secret from the stand-in SSM.
+ */
+function renderFromInstance(standIns: ImdsAndSsm): Promise<BootstrapRun> {
+  const dir = tempDir("rtmp-node-boot");
+  return new Promise((resolve) => {
+    execFile(
+      "bash",
+      [path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"), "--render-only", dir],
+      {
+        env: {
+          ...process.env,
+          RTMP_NODE_RUN_DIR: dir,
+          RTMP_NODE_LOG_DIR: dir,
+          RTMP_NODE_IMDS_URL: `${standIns.url}/latest`,
+          RTMP_NODE_SSM_URL: `${standIns.url}/`,
+          RTMP_NODE_RETRY_SECONDS: "0",
+        },
+        timeout: 60_000,
+      },
+      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr, dir }),
+    );
+  });
+}
+
+/**
+ * The tags the synthesized launch template gives each instance, by key; the API's endpoint (a
+ * deploy-time value) stands as SAMPLE's URL.
+ */
+function instanceTagsOf(template: Template, fleetApp: FleetApp): Record<string, string> {
+  const launchTemplate = fleetApp.stack.getLogicalId(fleetApp.stack.fleet.launchTemplate.node.defaultChild as never);
+  const specifications: { ResourceType: string; Tags: { Key: string; Value: unknown }[] }[] =
+    template.toJSON().Resources[launchTemplate].Properties.LaunchTemplateData.TagSpecifications;
+  const instance = specifications.find((s) => s.ResourceType === "instance")?.Tags ?? [];
+  return Object.fromEntries(
+    instance.map(({ Key, Value }) => [Key, typeof Value === "string" ? Value : SAMPLE.apiUrl] as const),
+  );
 }
 
 describe("media-node scripts", () => {
@@ -85,26 +146,27 @@ describe("media-node scripts", () => {
   });
 });
 
-describe("nginx.conf rendered by bootstrap.sh", () => {
+describe("the nginx configurations rendered by bootstrap.sh", () => {
   let rendered: ReturnType<typeof renderWithBootstrap>;
   let text: string;
 
   beforeAll(() => {
     requireTool("python3");
     rendered = renderWithBootstrap();
-    text = rendered.result.status === 0 ? readFileSync(rendered.conf, "utf8") : "";
+    text = rendered.result.status === 0 ? rendered.confs.map((conf) => readFileSync(conf, "utf8")).join("\n") : "";
   });
 
-  it("renders without error, to a root-only file", () => {
+  it.each(["rtmp.conf", "shim.conf"])("renders %s without error, to a root-only file", (name) => {
     expect(rendered.result.stderr).toBe("");
     expect(rendered.result.status).toBe(0);
-    expect(spawnSync("stat", ["-c", "%a", rendered.conf], { encoding: "utf8" }).stdout.trim()).toBe("600");
+    const conf = path.join(rendered.dir, name);
+    expect(spawnSync("stat", ["-c", "%a", conf], { encoding: "utf8" }).stdout.trim()).toBe("600");
   });
 
-  it("passes nginx -t with the real rtmp module", () => {
+  it.each(["rtmp.conf", "shim.conf"])("%s passes nginx -t with the real rtmp module", (name) => {
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
     requireTool("rtmp module", [RTMP_MODULE]);
-    const result = nginxTest(nginx, rendered.dir, rendered.conf);
+    const result = nginxTest(nginx, rendered.dir, path.join(rendered.dir, name));
     expect(result.stderr).toMatch(/test is successful/);
     expect(result.status).toBe(0);
   });
@@ -112,7 +174,7 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   it("nginx -t does reject a broken copy (the check can fail)", () => {
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
     const broken = path.join(rendered.dir, "broken.conf");
-    writeFileSync(broken, text.replace("live on;", "live on; not_a_directive;"));
+    writeFileSync(broken, readFileSync(rendered.conf, "utf8").replace("live on;", "live on; not_a_directive;"));
     const result = nginxTest(nginx, rendered.dir, broken);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/unknown directive "not_a_directive"/);
@@ -132,6 +194,19 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
     expect(text).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });
 
+  it("renders the limit of RTMP connections per address as an nftables rule that nft accepts", () => {
+    const rules = path.join(rendered.dir, "nftables.conf");
+    const text = readFileSync(rules, "utf8");
+    expect(text).toContain("tcp dport 1935 ct state new add @sources4 { ip saddr ct count over 128 }");
+    const nft = requireTool("nft", ["/usr/sbin/nft"]);
+    // -c: checked by the kernel's nftables, not applied.
+    const check = spawnSync(nft, ["-c", "-f", rules], { encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    writeFileSync(`${rules}.broken`, text.replace("ct count over", "ct count beyond"));
+    expect(spawnSync(nft, ["-c", "-f", `${rules}.broken`], { encoding: "utf8" }).status).not.toBe(0);
+  });
+
   it("refuses a value that would break out of its directive", () => {
     const attempt = renderWithBootstrap({ ...SAMPLE, secret: "abc; include /etc/passwd" });
     expect(attempt.result.status).not.toBe(0);
@@ -139,27 +214,26 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   });
 
   it("takes the secret from standard input (never the command line), one value at most", () => {
-    const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_config.py");
-    const template = path.join(MEDIA_NODE_SOURCE_DIR, "nginx.conf.template");
-    const out = path.join(rendered.dir, "stdin.conf");
+    const script = path.join(MEDIA_NODE_SOURCE_DIR, "render_node.py");
+    const outDir = tempDir("stdin");
+    const out = path.join(outDir, "shim.conf");
     const values = [
-      `RTMP_MODULE=${RTMP_MODULE}`,
-      "WORKER_PROCESSES=1",
       `RUN_DIR=${rendered.dir}`,
       `LOG_DIR=${rendered.dir}`,
       "RTMP_LISTEN=1935",
-      "RTMP_APP=live",
+      "STAT_PORT=8081",
       "SHIM_PORT=8080",
       "RESOLVER=169.254.169.253",
+      "API_CA_FILE=/etc/ssl/certs/ca-certificates.crt",
       `API_URL=${SAMPLE.apiUrl}`,
     ];
-    const ok = spawnSync("python3", [script, template, out, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
+    const ok = spawnSync("python3", [script, outDir, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-"], {
       input: "from-stdin-123\n",
       encoding: "utf8",
     });
     expect(ok.stderr).toBe("");
     expect(readFileSync(out, "utf8")).toContain("proxy_set_header X-Node-Secret from-stdin-123;");
-    const two = spawnSync("python3", [script, template, out, ...values, "NODE_ID=-", "NODE_SECRET=-"], {
+    const two = spawnSync("python3", [script, outDir, ...values, "NODE_ID=-", "NODE_SECRET=-"], {
       input: "x\n",
       encoding: "utf8",
     });
@@ -174,61 +248,76 @@ describe("nginx.conf rendered by bootstrap.sh", () => {
   });
 });
 
-/** A request as the fake endpoints saw it. */
-interface SeenRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+describe("one render for AWS and local nodes", () => {
+  /**
+   * The directives that may differ between two nodes, and why: where the node listens (ports),
+   * where it keeps its files (paths), and who it is (identity: node id, secret, the API it speaks
+   * to and the resolver that finds it).
+   */
+  const MAY_DIFFER: Record<string, "port" | "path" | "identity"> = {
+    listen: "port",
+    on_publish: "port",
+    on_publish_done: "port",
+    pid: "path",
+    error_log: "path",
+    client_body_temp_path: "path",
+    proxy_temp_path: "path",
+    fastcgi_temp_path: "path",
+    uwsgi_temp_path: "path",
+    scgi_temp_path: "path",
+    resolver: "identity",
+    set: "identity",
+    proxy_set_header: "identity",
+    proxy_pass: "port",
+    proxy_ssl_trusted_certificate: "path",
+  };
+  let aws: ReturnType<typeof renderWithBootstrap>;
+  let localDir: string;
 
-const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
-const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+  beforeAll(() => {
+    aws = renderWithBootstrap();
+    localDir = tempDir("local-node");
+    renderLocalNode(localDir, {
+      rtmpPort: 41935,
+      statPort: 48081,
+      shimPort: 48080,
+      apiUrl: "http://127.0.0.1:8787",
+      nodeId: "local-1",
+      secret: "bG9jYWwtc2VjcmV0LTEyMzQ1",
+    });
+  });
 
-/**
- * Checks a request's AWS Signature Version 4 (the header form) against the credentials, as AWS
- * does: rebuilds the canonical request from what was received and recomputes the signature.
- * @returns undefined when it is valid, else what is wrong
- */
-function sigV4Problem(
-  request: SeenRequest,
-  credentials: { accessKeyId: string; secretAccessKey: string },
-  expected: { region: string; service: string },
-): string | undefined {
-  const auth = String(request.headers.authorization ?? "");
-  const match =
-    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
-      auth,
-    );
-  if (!match) return `no SigV4 Authorization header: ${auth}`;
-  const [, keyId, date, region, service, signedHeaders = "", signature] = match;
-  if (keyId !== credentials.accessKeyId) return `signed with key ${keyId}`;
-  if (region !== expected.region || service !== expected.service) return `scope ${region}/${service}`;
-  const amzDate = String(request.headers["x-amz-date"] ?? "");
-  if (!amzDate.startsWith(date ?? "-")) return `x-amz-date ${amzDate} outside the scope's date ${date}`;
-  const names = signedHeaders.split(";");
-  for (const required of ["host", "x-amz-date"]) if (!names.includes(required)) return `${required} is not signed`;
-  const url = new URL(request.url, "http://placeholder");
-  const query = [...url.searchParams]
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .sort()
-    .join("&");
-  const headers = names
-    .map(
-      (name) =>
-        `${name}:${String(request.headers[name] ?? "")
-          .trim()
-          .replace(/\s+/g, " ")}\n`,
-    )
-    .join("");
-  const canonical = [request.method, url.pathname, query, headers, signedHeaders, sha256(request.body)].join("\n");
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
-  let key: Buffer = hmac(`AWS4${credentials.secretAccessKey}`, date ?? "");
-  for (const part of [region ?? "", service ?? "", "aws4_request"]) key = hmac(key, part);
-  const expectedSignature = hmac(key, toSign).toString("hex");
-  return expectedSignature === signature ? undefined : "signature does not match";
-}
+  it("renders the same nginx files, line for line, differing only in ports, paths and identity", () => {
+    // Beside them an AWS node has its firewall rule (nftables.conf): local nodes listen on loopback.
+    const files = ["rtmp.conf", "shim.conf"];
+    expect(readdirSync(localDir).filter((name) => name.endsWith(".conf"))).toEqual(files);
+    const differences: string[] = [];
+    for (const file of files) {
+      const awsLines = readFileSync(path.join(aws.dir, file), "utf8").split("\n");
+      const localLines = readFileSync(path.join(localDir, file), "utf8").split("\n");
+      expect(localLines).toHaveLength(awsLines.length);
+      awsLines.forEach((line, i) => {
+        if (line === localLines[i]) return;
+        const [directive = "", name = ""] = line.trim().split(/\s+/);
+        // proxy_set_header differs only for the node's identity headers.
+        const key = directive === "proxy_set_header" && !/^X-Node-(Id|Secret)$/.test(name) ? "?" : directive;
+        differences.push(`${file}: ${directive} (${MAY_DIFFER[key] ?? "NOT ALLOWED"})`);
+      });
+    }
+    expect(differences.filter((d) => d.includes("NOT ALLOWED"))).toEqual([]);
+    // And they do differ where they should: the check compares something.
+    expect(differences.length).toBeGreaterThan(5);
+  });
+
+  it("differ in nothing else: the same worker count and limits on both", () => {
+    const settings = (dir: string) =>
+      ["rtmp.conf", "shim.conf"]
+        .flatMap((name) => readFileSync(path.join(dir, name), "utf8").split("\n"))
+        .filter((line) => /^\s*(worker_\w+|max_connections|timeout|limit_conn)\b/.test(line));
+    expect(settings(localDir)).toEqual(settings(aws.dir));
+    expect(settings(aws.dir)).toContain("worker_processes 1;");
+  });
+});
 
 describe("bootstrap.sh against a fake metadata service and SSM", () => {
   const credentials = {
@@ -237,112 +326,46 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     token: "IQoJb3JpZ2luX2VjEXAMPLE/TOKEN+abc==",
   };
   const node = { instanceId: "i-0abc1234def567890", region: "eu-west-1", publicIp: "203.0.113.7" };
-  // The node as deployed: the synthesized stack's node-secret path and node role.
+  // The node as deployed: the synthesized stack's node role, and the tags its launch template
+  // gives each instance (the API's endpoint, a deploy-time value, as SAMPLE's URL).
   const { fleetApp, template } = templateOf();
-  const prefix = fleetApp.stack.fleet.nodeSecretParameterPrefix;
+  const tags = instanceTagsOf(template, fleetApp);
+  const prefix = tags[NODE_SETTING_TAGS.secretParameterPrefix] as string;
   const nodeSecret = "bm9kZS1zZWNyZXQtZm9yLXQ";
-  const imdsToken = "imds-session-token";
-  const seen: { imds: SeenRequest[]; ssm: SeenRequest[]; ssmProblems: (string | undefined)[] } = {
-    imds: [],
-    ssm: [],
-    ssmProblems: [],
-  };
-  let server: Server;
-  let result: { code: number; stderr: string };
-  let dir: string;
+  let standIns: ImdsAndSsm;
+  let result: BootstrapRun;
 
   beforeAll(async () => {
     requireTool("curl");
-    const metadata: Record<string, string> = {
-      "meta-data/instance-id": node.instanceId,
-      "meta-data/placement/region": node.region,
-      "meta-data/services/domain": "amazonaws.com",
-      "meta-data/public-ipv4": node.publicIp,
-      "meta-data/iam/security-credentials/": "node-role",
-      "meta-data/iam/security-credentials/node-role": JSON.stringify({
-        Code: "Success",
-        AccessKeyId: credentials.accessKeyId,
-        SecretAccessKey: credentials.secretAccessKey,
-        Token: credentials.token,
-      }),
-    };
-    server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      req.on("end", () => {
-        const request = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
-        if (request.url.startsWith("/latest/")) {
-          seen.imds.push(request);
-          const key = request.url.slice("/latest/".length);
-          if (key === "api/token" && request.method === "PUT") return void res.end(imdsToken);
-          // IMDSv2 only: a request without the session token is refused, as on the nodes.
-          if (req.headers["x-aws-ec2-metadata-token"] !== imdsToken) return void res.writeHead(401).end();
-          const value = metadata[key];
-          return void (value === undefined ? res.writeHead(404).end() : res.end(value));
-        }
-        seen.ssm.push(request);
-        const problem = sigV4Problem(request, credentials, { region: node.region, service: "ssm" });
-        seen.ssmProblems.push(problem);
-        res.setHeader("content-type", "application/x-amz-json-1.1");
-        if (problem || req.headers["x-amz-security-token"] !== credentials.token) {
-          return void res.writeHead(403).end(JSON.stringify({ __type: "AccessDeniedException", message: problem }));
-        }
-        // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
-        if (seen.ssm.length === 1) return void res.writeHead(400).end(JSON.stringify({ __type: "ParameterNotFound" }));
-        const name = JSON.parse(body).Name;
-        res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: nodeSecret, Version: 1 } }));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    dir = tempDir("rtmp-node-boot");
-    result = await new Promise((resolve) => {
-      execFile(
-        "bash",
-        [
-          path.join(MEDIA_NODE_SOURCE_DIR, "bootstrap.sh"),
-          "--render-only",
-          path.join(dir, "nginx.conf"),
-          "--api-url",
-          SAMPLE.apiUrl,
-          "--secret-parameter-prefix",
-          prefix,
-        ],
-        {
-          env: {
-            ...process.env,
-            RTMP_NODE_RUN_DIR: dir,
-            RTMP_NODE_LOG_DIR: dir,
-            RTMP_NODE_IMDS_URL: `${base}/latest`,
-            RTMP_NODE_SSM_URL: `${base}/`,
-            RTMP_NODE_SECRET_RETRY_SECONDS: "0",
-          },
-          timeout: 60_000,
-        },
-        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
-      );
-    });
+    // The first call finds no parameter yet (the lifecycle Lambda has not written it): bootstrap retries.
+    standIns = await startImdsAndSsm({ ...node, credentials, nodeSecret, notFoundFirst: 1, tags });
+    result = await renderFromInstance(standIns);
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await standIns?.close();
   });
 
-  it("renders the node's config with its id and the secret fetched from SSM", () => {
+  it("renders the node's config with its id, the API's URL from its tag and the secret fetched from SSM", () => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(result.stderr).toMatch(/ParameterNotFound[\s\S]*retrying/);
-    const text = readFileSync(path.join(dir, "nginx.conf"), "utf8");
+    const text = readFileSync(path.join(result.dir, "shim.conf"), "utf8");
+    expect(text).toContain(`set $api ${SAMPLE.apiUrl};`);
     expect(text).toContain(`proxy_set_header X-Node-Id ${node.instanceId};`);
     expect(text).toContain(`proxy_set_header X-Node-Secret ${nodeSecret};`);
     const nginx = requireTool("nginx", ["/usr/sbin/nginx"]);
-    expect(nginxTest(nginx, dir, path.join(dir, "nginx.conf")).status).toBe(0);
+    for (const name of ["rtmp.conf", "shim.conf"]) {
+      expect(nginxTest(nginx, result.dir, path.join(result.dir, name)).status).toBe(0);
+    }
+  });
+
+  it("reads each of the fleet's settings from its instance tag, once", () => {
+    expect(instanceTagReads(standIns)).toEqual(Object.values(NODE_SETTING_TAGS));
   });
 
   it("asks SSM for its own parameter, decrypted, retrying until the lifecycle Lambda has written it", () => {
-    expect(seen.ssm).toHaveLength(2);
-    for (const request of seen.ssm) {
+    expect(standIns.seen.ssm).toHaveLength(2);
+    for (const request of standIns.seen.ssm) {
       expect(request.method).toBe("POST");
       expect(request.headers["x-amz-target"]).toBe("AmazonSSM.GetParameter");
       expect(JSON.parse(request.body)).toEqual({ Name: `${prefix}/${node.instanceId}`, WithDecryption: true });
@@ -350,12 +373,15 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   it("signs with SigV4 for ssm in the node's region, with the role's session token", () => {
-    expect(seen.ssmProblems).toEqual([undefined, undefined]);
-    expect(seen.ssm.map((r) => r.headers["x-amz-security-token"])).toEqual([credentials.token, credentials.token]);
+    expect(standIns.seen.ssmProblems).toEqual([undefined, undefined]);
+    expect(standIns.seen.ssm.map((r) => r.headers["x-amz-security-token"])).toEqual([
+      credentials.token,
+      credentials.token,
+    ]);
   });
 
   it("the signature check does reject a wrong key (the check can fail)", () => {
-    const [request] = seen.ssm;
+    const [request] = standIns.seen.ssm;
     if (!request) throw new Error("no SSM request was seen");
     const wrong = { ...credentials, secretAccessKey: `${credentials.secretAccessKey}x` };
     expect(sigV4Problem(request, wrong, { region: node.region, service: "ssm" })).toBe("signature does not match");
@@ -363,9 +389,53 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
   });
 
   it("uses IMDSv2 only: every metadata read carries the session token", () => {
-    const reads = seen.imds.filter((r) => r.method === "GET");
+    const reads = standIns.seen.imds.filter((r) => r.method === "GET");
     expect(reads.length).toBeGreaterThan(0);
-    expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === imdsToken)).toBe(true);
+    expect(reads.every((r) => r.headers["x-aws-ec2-metadata-token"] === standIns.imdsToken)).toBe(true);
+  });
+
+  describe("with a setting missing or wrong in the instance's tags", () => {
+    const withTag = (key: string, value: string) => ({ ...tags, [key]: value });
+    const { [NODE_SETTING_TAGS.heartbeatSeconds]: _heartbeat, ...withoutHeartbeat } = tags;
+
+    it.each<[string, Record<string, string> | undefined, RegExp]>([
+      [
+        "no tag in instance metadata (InstanceMetadataTags not enabled)",
+        undefined,
+        /failed at settings: instance tag rtmp-fleet:api-url is not in the instance metadata: the launch template sets it and allows tags there \(InstanceMetadataTags\)/,
+      ],
+      [
+        "no heartbeat tag",
+        withoutHeartbeat,
+        /failed at settings: instance tag rtmp-fleet:heartbeat-seconds is not in the instance metadata/,
+      ],
+      [
+        "an API URL with a path",
+        withTag(NODE_SETTING_TAGS.apiUrl, `${SAMPLE.apiUrl}/prod`),
+        /failed at settings: tag rtmp-fleet:api-url must be the API's base URL without a path or trailing slash: 'https:\/\/\S+\/prod'/,
+      ],
+      [
+        "a secret path that is not an SSM path",
+        withTag(NODE_SETTING_TAGS.secretParameterPrefix, "node-secrets"),
+        /failed at settings: tag rtmp-fleet:node-secret-prefix must be an SSM path such as \/rtmp-fleet\/x\/node-secrets: 'node-secrets'/,
+      ],
+      [
+        "a heartbeat period that is not whole seconds",
+        withTag(NODE_SETTING_TAGS.heartbeatSeconds, "15s"),
+        /failed at settings: tag rtmp-fleet:heartbeat-seconds must be a whole number of seconds: '15s'/,
+      ],
+    ])("%s: stops with a clear error, asks SSM nothing and renders nothing", async (_case, instanceTags, error) => {
+      const instance = await startImdsAndSsm({ ...node, credentials, nodeSecret, tags: instanceTags });
+      try {
+        const run = await renderFromInstance(instance);
+        expect(run.stderr).toMatch(error);
+        expect(run.code).toBe(1);
+        expect(instance.seen.ssm).toEqual([]);
+        expect(readdirSync(run.dir)).toEqual([]);
+      } finally {
+        await instance.close();
+      }
+    });
   });
 
   describe("against the node role, call by call", () => {
@@ -402,7 +472,7 @@ describe("bootstrap.sh against a fake metadata service and SSM", () => {
     }
 
     it("allows every call bootstrap.sh makes, and grants nothing else but the SSM Agent's Session Manager calls", async () => {
-      const requests = seen.ssm.map((r) => iamRequestOf(r, node.instanceId));
+      const requests = standIns.seen.ssm.map((r) => iamRequestOf(r, node.instanceId));
       expect(requests.length).toBeGreaterThan(0);
       for (const request of requests) {
         const decision = await decide(principal(node.instanceId), policies, request);

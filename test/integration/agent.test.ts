@@ -9,7 +9,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
-const STAT = readFileSync(path.join(ROOT, "test/fixtures/rtmp_stat-two-streams-one-viewer.xml"), "utf8");
+// The captured page names its worker's pid; the agent measures that process's CPU, so it must exist here.
+const STAT = readFileSync(path.join(ROOT, "test/fixtures/rtmp_stat-two-streams-one-viewer.xml"), "utf8").replace(
+  "<pid>9000</pid>",
+  `<pid>${process.pid}</pid>`,
+);
 
 interface Shim {
   url: string;

@@ -13,9 +13,7 @@ import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
 import { heldStreams } from "../../lambdas/core/model";
-import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { TickReport } from "../../lambdas/core/scaler-run";
-import { decideScaling } from "../../lambdas/core/scaling-plan";
 import { endStream, publishStream, resolveStream } from "../../lambdas/core/streams";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
@@ -250,16 +248,27 @@ describe("faults", () => {
     for (const id of carrying) expect((await fleet.instances()).instances.map((i) => i.InstanceId)).toContain(id);
   });
 
-  it("F6 CloudWatch returns no datapoints: no CPU is invented, the decision is the one without metrics", async () => {
-    const { registry, clock, config, group, harness } = await twoNodesOneCamera();
-    const before = await registry.listNodes();
-    const empty: CpuMetrics = { cpu: async () => new Map() };
-    const report = await harness.tick({ metrics: empty });
-    expect((await registry.listNodes()).map((n) => n.cpu)).toEqual(before.map((n) => n.cpu));
-    const withoutMetrics = decideScaling({ nodes: before, group: await group.describe(), config, now: clock.ms });
-    expect(report.plan?.desiredCapacity).toEqual(withoutMetrics.desiredCapacity);
-    expect(report.plan?.summary).toEqual(withoutMetrics.summary);
-  });
+  it.each([
+    ["a full node (its worker at 85%) reading 43% stays full: the next camera goes to the next node", 85, 43, false],
+    ["a node with room (its worker at 30%) reading 90% keeps it: the next camera goes to it", 30, 90, true],
+  ])(
+    "F6 the instance's CloudWatch CPU, newer than its agent's, is not the node's CPU: %s",
+    async (_, worker, instance, same) => {
+      const fleet = await motoFleet(makeConfig({ bufferNodes: 1, minNodes: 1, maxNodes: 6 }));
+      await fleet.tick();
+      await fleet.heartbeats();
+      const filling = await fleet.camera("c1");
+      fleet.clock.advance(120);
+      await fleet.heartbeats((nodeId) => (nodeId === filling ? worker : 3));
+      const agents = (await fleet.registry.getNode(filling))?.cpu;
+      // The agent's next heartbeat is late; meanwhile the instance's CloudWatch minute ends, newer than it.
+      fleet.clock.advance(30);
+      await fleet.instanceCpu(filling, instance);
+      await fleet.tick();
+      expect((await fleet.registry.getNode(filling))?.cpu).toEqual(agents);
+      expect((await fleet.camera("c2")) === filling).toBe(same);
+    },
+  );
 
   it("F7 two scalers at once: one acts, the other changes nothing", async () => {
     const fleet = await motoFleet(makeConfig());

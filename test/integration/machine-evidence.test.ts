@@ -1,13 +1,11 @@
 /**
  * The evidence that a silent node's machine is gone, from outside the node: EC2's status and
- * CloudWatch's NetworkIn against moto, and local mode's process and bytes received against real
- * processes.
+ * CloudWatch's NetworkIn against moto. Local mode's, read from real nginx-rtmp nodes, is in
+ * test/node/local-machine-evidence.test.ts.
  */
-import { spawn } from "node:child_process";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { EC2Client, RunInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
 import { AwsMachineEvidence } from "../../lambdas/adapters/aws-machine-evidence";
-import { bytesRead, LocalMachineEvidence } from "../../local/machine-evidence";
 import { useMoto } from "../support/moto";
 
 useMoto();
@@ -70,57 +68,5 @@ describe("AwsMachineEvidence (EC2 and CloudWatch in moto)", () => {
   it("says the machine is gone when EC2 no longer knows the instance", async () => {
     const signs = await evidence.gone([{ nodeId: "i-0123456789abcdef0", silentSince }], now);
     expect(signs.get("i-0123456789abcdef0")).toMatchObject({ kind: "machine" });
-  });
-});
-
-describe("LocalMachineEvidence (real processes)", () => {
-  /** A process that reads what it is sent: a stand-in for nginx receiving a camera. */
-  function reader() {
-    const child = spawn("cat", [], { stdio: ["pipe", "ignore", "ignore"] });
-    return child;
-  }
-
-  it("counts the bytes a process reads", async () => {
-    const child = reader();
-    try {
-      const before = bytesRead(child.pid as number) as number;
-      child.stdin.write(Buffer.alloc(64 * 1024));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect((bytesRead(child.pid as number) as number) - before).toBeGreaterThanOrEqual(64 * 1024);
-    } finally {
-      child.kill();
-    }
-  });
-
-  it("tells a silent node whose nginx receives apart from one whose nginx receives nothing or is gone", async () => {
-    const receiving = reader();
-    const idle = reader();
-    const gone = reader();
-    let clock = 1_000_000;
-    const evidence = new LocalMachineEvidence(
-      () => [
-        { instanceId: "receiving", nginxPid: receiving.pid },
-        { instanceId: "idle", nginxPid: idle.pid },
-        { instanceId: "gone", nginxPid: gone.pid },
-      ],
-      () => clock,
-    );
-    try {
-      evidence.sample();
-      const silentSince = clock;
-      clock += 10_000;
-      receiving.stdin.write(Buffer.alloc(200 * 1024));
-      gone.kill("SIGKILL");
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const signs = await evidence.gone(
-        ["receiving", "idle", "gone"].map((nodeId) => ({ nodeId, silentSince })),
-        clock,
-      );
-      expect(signs.has("receiving")).toBe(false);
-      expect(signs.get("idle")).toMatchObject({ kind: "traffic" });
-      expect(signs.get("gone")).toMatchObject({ kind: "machine", reason: "its nginx is not running" });
-    } finally {
-      for (const child of [receiving, idle, gone]) child.kill("SIGKILL");
-    }
   });
 });

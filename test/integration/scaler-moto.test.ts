@@ -1,5 +1,5 @@
 /**
- * The scaler against moto's Auto Scaling, EC2 and CloudWatch and the DynamoDB registry: scripted
+ * The scaler against moto's Auto Scaling and EC2 and the DynamoDB registry: scripted
  * scenarios of the operator's two demands (fill in order; never cut a stream).
  */
 import { makeConfig } from "../support/builders";
@@ -49,7 +49,7 @@ describe("scaler against moto", () => {
     expect(shrunk.instances.map((i) => i.InstanceId).sort()).toEqual([ids[0], ids[1]].sort());
   });
 
-  it("uses CloudWatch's CPU: a node at 85% is full, the next camera goes to the next node and a node is launched", async () => {
+  it("uses the agents' CPU: a node at 85% is full, the next camera goes to the next node and a node is launched", async () => {
     const cpuConfig = makeConfig({ bufferNodes: 1, minNodes: 1, maxNodes: 6 });
     const fleet = await motoFleet(cpuConfig);
     await fleet.tick();
@@ -59,10 +59,9 @@ describe("scaler against moto", () => {
     );
     const older = (first?.launchedAt ?? 0) <= (second?.launchedAt ?? 0) ? first : second;
     expect(await fleet.camera("c1")).toBe(older?.nodeId);
-    // CloudWatch (and not the agents) says the filling node's CPU reached 85%: the scaler's refresh
-    // takes it, and the node is full whatever its stream count.
+    // The filling node's agent says its worker reached 85%: the node is full whatever its stream count.
     fleet.clock.advance(120);
-    await fleet.heartbeats((nodeId) => (nodeId === older?.nodeId ? 85 : 3), false);
+    await fleet.heartbeats((nodeId) => (nodeId === older?.nodeId ? 85 : 3));
     const report = await fleet.tick();
     expect((await fleet.registry.getNode(older?.nodeId as string))?.cpu?.percent).toBe(85);
     const next = await fleet.camera("c2");

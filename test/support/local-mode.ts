@@ -101,7 +101,44 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-/** A camera: ffmpeg publishing a small test pattern to an RTMP URL until stopped. */
+/**
+ * How a clip for `Camera` is encoded: a test pattern of this size, frame rate and video bitrate
+ * (a cap: a still pattern needs less, unless `noise` makes every frame different).
+ */
+export interface ClipFormat {
+  readonly size: string;
+  readonly rate: number;
+  readonly bitrate: string;
+  readonly seconds: number;
+  readonly noise?: boolean;
+}
+
+/**
+ * Encodes a test pattern into an FLV file once, so that many cameras can publish it by copy
+ * (`new Camera(name, url, clip)`) at almost no CPU: what they cost is then the media server's.
+ */
+export function encodeClip(
+  file: string,
+  format: ClipFormat = { size: "320x240", rate: 25, bitrate: "300k", seconds: 4 },
+): string {
+  execFileSync(
+    "ffmpeg",
+    [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"],
+      ...["-i", `testsrc=size=${format.size}:rate=${format.rate}${format.noise ? ",noise=alls=30:allf=t" : ""}`],
+      ...["-t", String(format.seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", String(format.rate)],
+      ...["-b:v", format.bitrate, "-maxrate", format.bitrate, "-bufsize", format.bitrate],
+      ...["-pix_fmt", "yuv420p", "-f", "flv", file],
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  return file;
+}
+
+/**
+ * A camera: ffmpeg publishing to an RTMP URL until stopped, in real time. It encodes a small test
+ * pattern, or, given a clip (`encodeClip`), loops that clip without re-encoding it.
+ */
 export class Camera {
   readonly process: ChildProcess;
   private stderr = "";
@@ -111,32 +148,17 @@ export class Camera {
   constructor(
     readonly name: string,
     readonly rtmpUrl: string,
+    clip?: string,
   ) {
-    this.process = spawn(
-      "ffmpeg",
-      [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "20",
-        "-f",
-        "flv",
-        rtmpUrl,
-      ],
-      { stdio: ["pipe", "ignore", "pipe"] },
-    );
+    const source = clip
+      ? ["-stream_loop", "-1", "-i", clip, "-c", "copy"]
+      : [
+          ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"],
+          ...["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "20"],
+        ];
+    this.process = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", ...source, "-f", "flv", rtmpUrl], {
+      stdio: ["pipe", "ignore", "pipe"],
+    });
     this.process.stderr?.on("data", (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });

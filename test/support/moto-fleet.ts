@@ -1,8 +1,8 @@
 /**
  * A media-node fleet in moto for integration tests: a real Auto Scaling group (and its EC2
- * instances), CloudWatch CPU data and the DynamoDB registry, driven by the in-process fleet
- * harness (the same use cases as the Lambdas). What is moto's own is here: the group's creation,
- * CloudWatch datapoints beside each heartbeat, agents that fall silent, views of the group.
+ * instances), CloudWatch and the DynamoDB registry, driven by the in-process fleet harness (the
+ * same use cases as the Lambdas). What is moto's own is here: the group's creation, the
+ * instances' CloudWatch CPU, agents that fall silent, views of the group.
  */
 import {
   AutoScalingClient,
@@ -14,12 +14,10 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { EC2Client, StopInstancesCommand } from "@aws-sdk/client-ec2";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { AwsMachineEvidence } from "../../lambdas/adapters/aws-machine-evidence";
-import { CloudWatchMetrics } from "../../lambdas/adapters/cloudwatch-metrics";
 import type { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import type { FleetConfig } from "../../lambdas/core/config";
 import { onLifecycle } from "../../lambdas/core/lifecycle";
 import { heldStreams, type MediaNode } from "../../lambdas/core/model";
-import { CPU_METRIC_PERIOD_MS } from "../../lambdas/core/ports";
 import type { ScalerDeps, TickReport } from "../../lambdas/core/scaler-run";
 import { FleetHarness, type HarnessDeps, nodeServices } from "../../sim/fleet-harness";
 import { RecordingScaleOut, TestClock } from "./builders";
@@ -66,7 +64,6 @@ export async function motoFleet(config: FleetConfig, options: { max?: number } =
   const deps: HarnessDeps = {
     registry,
     fleet,
-    metrics: new CloudWatchMetrics(cloudwatch),
     evidence: new AwsMachineEvidence(new EC2Client({}), cloudwatch),
     config,
     now: clock.now,
@@ -126,36 +123,36 @@ export class MotoFleetHarness extends FleetHarness {
     return { desired: group?.DesiredCapacity ?? 0, instances: group?.Instances ?? [] };
   }
 
-  /**
-   * Every running instance's agent reports: ready, and the streams live on it; CloudWatch gets the
-   * instance's CPU datapoint. `agentCpu` false leaves CPU out of the heartbeat: CloudWatch alone has it.
-   */
-  async heartbeats(
-    cpu: (nodeId: string, streams: number) => number = (_, streams) => 5 + streams,
-    agentCpu = true,
-  ): Promise<void> {
+  /** Every running instance's agent reports: ready, its worker's CPU, and the streams live on it. */
+  async heartbeats(cpu: (nodeId: string, streams: number) => number = (_, streams) => 5 + streams): Promise<void> {
     for (const instance of (await this.instances()).instances) {
       const nodeId = instance.InstanceId as string;
       if (this.silenced.has(nodeId) || instance.LifecycleState !== "InService") continue;
       const streams = await this.registeredStreams(nodeId);
-      const percent = Math.min(100, cpu(nodeId, streams.length));
-      await this.heartbeat(nodeId, { cpuPercent: agentCpu ? percent : undefined, streams });
-      await this.cloudwatch.send(
-        new PutMetricDataCommand({
-          Namespace: "AWS/EC2",
-          MetricData: [
-            {
-              MetricName: "CPUUtilization",
-              Dimensions: [{ Name: "InstanceId", Value: nodeId }],
-              // Stamped with the start of its period, as CloudWatch does: it ends now.
-              Timestamp: new Date(this.clock.ms - CPU_METRIC_PERIOD_MS),
-              Value: percent,
-              Unit: "Percent",
-            },
-          ],
-        }),
-      );
+      await this.heartbeat(nodeId, { cpuPercent: Math.min(100, cpu(nodeId, streams.length)), streams });
     }
+  }
+
+  /**
+   * CloudWatch's `AWS/EC2 CPUUtilization` of the node's instance for the minute that ends now: the
+   * whole instance, in percent of all its vCPUs, which the control plane must not read as its CPU.
+   */
+  async instanceCpu(nodeId: string, percent: number): Promise<void> {
+    await this.cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: "AWS/EC2",
+        MetricData: [
+          {
+            MetricName: "CPUUtilization",
+            Dimensions: [{ Name: "InstanceId", Value: nodeId }],
+            // Stamped with the start of its one-minute period, as CloudWatch does: it ends now.
+            Timestamp: new Date(this.clock.ms - 60_000),
+            Value: percent,
+            Unit: "Percent",
+          },
+        ],
+      }),
+    );
   }
 
   /** Nodes that hold live streams, by id. */

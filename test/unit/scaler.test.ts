@@ -1,9 +1,8 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { credentialHash } from "../../lambdas/core/credentials";
 import { heldStreams } from "../../lambdas/core/model";
-import type { CpuMetrics } from "../../lambdas/core/ports";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
-import { refreshChange } from "../../lambdas/core/scaler-run";
+import { sweepChange } from "../../lambdas/core/scaler-run";
 import { FleetHarness } from "../../sim/fleet-harness";
 import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock, testNodeSecret } from "../support/builders";
 
@@ -146,20 +145,6 @@ describe("runScalerTick over the in-process group", () => {
     expect((await group.describe()).instances.find((i) => i.instanceId === "i-1")?.protectedFromScaleIn).toBe(true);
   });
 
-  it("takes newer CPU samples from the metrics port and decides on them", async () => {
-    const { harness, heartbeats, clock, registry } = await fleet();
-    await harness.tick();
-    await heartbeats();
-    await harness.camera("c1");
-    clock.advance(61); // the camera has been live for over a minute
-    await heartbeats();
-    const metrics: CpuMetrics = { cpu: async () => new Map([["i-1", { percent: 90, at: clock.ms + 1 }]]) };
-    const report = await harness.tick({ metrics });
-    // The sample averages the minute before it: the camera was live all that minute.
-    expect((await registry.getNode("i-1"))?.cpu).toMatchObject({ percent: 90, at: clock.ms + 1, streams: 1 });
-    expect(report.plan?.summary.allInUseFull).toBe(true);
-  });
-
   it("sweeps expired reservations before deciding", async () => {
     const { harness, heartbeats, clock, registry } = await fleet();
     await harness.tick();
@@ -207,26 +192,27 @@ describe("the scaler repairs a node's registration", () => {
   });
 });
 
-describe("refreshChange", () => {
+describe("sweepChange", () => {
   const NOW = T0 + 3_600_000;
-  it("changes nothing on a node that is up to date", () => {
-    const node = makeNode({ nodeId: "a", cpu: { percent: 10, at: NOW - 1000, streams: 0 } });
-    expect(refreshChange(node, { percent: 30, at: NOW - 1000 }, NOW)).toBeUndefined();
-    expect(refreshChange(node, undefined, NOW)).toBeUndefined();
+  const cpu = { percent: 10, at: NOW - 1000, streams: 1 };
+  const live = { state: "LIVE", since: NOW - 120_000, clientId: "1" } as const;
+  const reserved = { state: "RESERVED", since: NOW - 30_000, expiresAt: NOW + 30_000 } as const;
+  const expired = { state: "RESERVED", since: NOW - 120_000, expiresAt: NOW - 60_000 } as const;
+
+  it.each([
+    ["a node with no slot", {}],
+    ["a node whose slots all still hold", { live, reserved }],
+  ])("changes nothing on %s", (_, streams) => {
+    expect(sweepChange(makeNode({ nodeId: "a", cpu, streams }), NOW)).toBeUndefined();
   });
 
-  it("takes a newer metric sample, paired with the streams live all its period, and sweeps expired reservations", () => {
-    const node = makeNode({
+  it("removes expired reservations, only while they are unchanged, and leaves the node's CPU alone", () => {
+    const change = sweepChange(makeNode({ nodeId: "a", cpu, streams: { live, reserved, expired } }), NOW);
+    expect(change).toEqual({
       nodeId: "a",
-      streams: {
-        old: { state: "LIVE", since: NOW - 120_000, clientId: "1" },
-        new: { state: "LIVE", since: NOW - 30_000, clientId: "2" },
-        gone: { state: "RESERVED", since: NOW - 120_000, expiresAt: NOW - 60_000 },
-      },
-    });
-    expect(refreshChange(node, { percent: 30, at: NOW }, NOW)).toMatchObject({
-      set: { cpu: { percent: 30, at: NOW, streams: 1 }, streamsChangedAt: NOW },
-      removeStreams: ["gone"],
+      when: { streams: { expired: { state: "RESERVED", expiresAt: NOW - 60_000 } } },
+      set: { streamsChangedAt: NOW },
+      removeStreams: ["expired"],
     });
   });
 });

@@ -1,0 +1,161 @@
+/**
+ * The bootstrap, run for real: the launch template's own user data (lib/media-node-user-data.ts,
+ * gzip-compressed, decompressed as cloud-init does) boots a Debian 12 root filesystem with systemd
+ * under systemd-nspawn (test/support/node-container.ts), with stand-in instance metadata (IMDSv2,
+ * the instance's tags) and SSM (SigV4 checked) and a stand-in API over TLS (a local CA, two
+ * intermediates), all on 127.0.0.1. apt installs the node's packages from
+ * Debian's mirror. The node must report its progress, reach ACTIVE (its agent's ready heartbeat
+ * through the shim over TLS), carry a camera (ffmpeg on this host), and run its units; a boot
+ * that cannot install its packages must report why and fail.
+ */
+import { connect, type Socket } from "node:net";
+import path from "node:path";
+import { NODE_SETTING_TAGS } from "../../lambdas/contract";
+import { instanceTagReads } from "../support/aws-stand-ins";
+import { Camera, encodeClip, waitFor } from "../support/local-mode";
+import { type Boot, type BootSite, bootNode, bootReports, bootSite, shutDown } from "../support/node-boot";
+
+const HEARTBEAT_SECONDS = 2;
+let site: BootSite;
+
+beforeAll(() => {
+  site = bootSite((line) => console.info(line));
+});
+
+afterAll(() => {
+  site?.close();
+});
+
+describe("a node booted from its user data", () => {
+  let boot: Boot;
+  let readyAfter: number;
+
+  beforeAll(async () => {
+    boot = await bootNode(site, "i-0b007ed000000001a", HEARTBEAT_SECONDS);
+  });
+
+  afterAll(async () => {
+    await shutDown(boot);
+  });
+
+  it("reaches ACTIVE: its agent's ready heartbeat arrives through the shim, over TLS, as the node", async () => {
+    const beat = await waitFor(
+      "a ready heartbeat",
+      async () => boot.api.heartbeats().find((h) => h.ready),
+      300_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${boot.container.console.slice(-4000)}`);
+    });
+    readyAfter = (Date.now() - boot.container.startedAt) / 1000;
+    console.info(`boot to ready: ${readyAfter.toFixed(1)} s`);
+    expect(beat).toMatchObject({ rtmpBaseUrl: `rtmp://127.0.0.1:${boot.rtmpPort}/live`, streams: [] });
+    expect(boot.api.calls.find((c) => c.path === "/nodes/heartbeat")?.headers).toMatchObject({
+      "x-node-id": boot.instanceId,
+      "x-node-secret": boot.secret,
+    });
+  });
+
+  it("read its settings from its instance tags, its secret from SSM with a valid SigV4 signature, and reported every stage of its boot as the node", () => {
+    expect(instanceTagReads(boot.aws)).toEqual(Object.values(NODE_SETTING_TAGS));
+    expect(boot.aws.seen.ssmProblems).toEqual([undefined]);
+    expect(bootReports(boot)).toEqual([
+      { stage: "secret" },
+      { stage: "packages" },
+      { stage: "config" },
+      { stage: "started" },
+    ]);
+    for (const call of boot.api.calls.filter((c) => c.path === "/nodes/boot")) {
+      expect(call.headers).toMatchObject({ "x-node-id": boot.instanceId, "x-node-secret": boot.secret });
+    }
+  });
+
+  it("runs its units: the rtmp nginx, the shim, the agent; the user data finished", () => {
+    const units = ["rtmp-nginx.service", "rtmp-shim.service", "rtmp-agent.service"];
+    expect(
+      boot.container
+        .exec(["systemctl", "is-active", ...units])
+        .out.trim()
+        .split("\n"),
+    ).toEqual(["active", "active", "active"]);
+    const userData = boot.container.exec(["systemctl", "show", "user-data.service", "-p", "Result,ExecMainStatus"]);
+    expect(userData.out).toContain("Result=success");
+  });
+
+  it("carries a camera: its on_publish reaches the API, and the next heartbeat lists it", async () => {
+    const camera = new Camera(
+      "cam1",
+      `rtmp://127.0.0.1:${boot.rtmpPort}/live/cam1?key=boot-key`,
+      encodeClip(path.join(site.workDir, "clip.flv")),
+    );
+    try {
+      const publish = await waitFor("on_publish", async () => boot.api.callbacks("/hooks/publish")[0]);
+      expect(Object.fromEntries(publish)).toMatchObject({ call: "publish", name: "cam1", key: "boot-key" });
+      await waitFor("cam1 in a heartbeat", async () =>
+        boot.api.heartbeats().some((h) => h.streams.some((s) => s.name === "cam1")),
+      );
+      expect(camera.running).toBe(true);
+    } finally {
+      await camera.stop();
+    }
+  });
+
+  it("lets one address hold at most 128 connections to RTMP (its nftables rule)", async () => {
+    const sockets: Socket[] = [];
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 140 },
+        () =>
+          new Promise<"open" | "refused">((resolve) => {
+            const socket = connect({ host: "127.0.0.1", port: boot.rtmpPort });
+            sockets.push(socket);
+            socket.once("connect", () => resolve("open"));
+            socket.once("error", () => resolve("refused"));
+          }),
+      ),
+    );
+    for (const socket of sockets) socket.destroy();
+    expect({
+      open: outcomes.filter((o) => o === "open").length,
+      refused: outcomes.filter((o) => o === "refused").length,
+    }).toEqual({ open: 128, refused: 12 });
+  });
+});
+
+describe("a node whose packages cannot be installed", () => {
+  let boot: Boot;
+
+  beforeAll(async () => {
+    boot = await bootNode(site, "i-0b007fa11ed00002b", HEARTBEAT_SECONDS, {
+      RTMP_NODE_EXTRA_PACKAGES: "rtmp-fleet-no-such-package",
+    });
+  });
+
+  afterAll(async () => {
+    await shutDown(boot);
+  });
+
+  it("reports each attempt as progress, then the failure with its reason, and its boot fails", async () => {
+    const failure = await waitFor("a failure report", async () => bootReports(boot).find((r) => r.failed), 180_000);
+    expect(failure).toEqual({
+      stage: "packages",
+      failed: expect.stringMatching(/^apt-get failed 3 times: E: Unable to locate package rtmp-fleet-no-such-package/),
+    });
+    expect(bootReports(boot)).toEqual([
+      { stage: "secret" },
+      { stage: "packages" },
+      { stage: "packages" },
+      { stage: "packages" },
+      failure,
+    ]);
+    const userData = await waitFor("the user data to fail", async () => {
+      const show = boot.container.exec(["systemctl", "show", "user-data.service", "-p", "Result,ExecMainStatus"]).out;
+      return show.includes("Result=exit-code") && show;
+    });
+    expect(userData).toContain("ExecMainStatus=1");
+    expect(boot.api.heartbeats()).toEqual([]);
+    // Each attempt read the package lists again, and the reason is in the instance's log.
+    const log = boot.container.exec(["journalctl", "-o", "cat", "-u", "user-data.service"]).out;
+    expect(log.match(/^(Hit|Get):\d+ \S+ bookworm InRelease/gm)).toHaveLength(3);
+    expect(log).toContain(`rtmp-node bootstrap: failed at packages: ${failure?.failed}`);
+  });
+});
