@@ -61,6 +61,8 @@ export const ENV = {
   table: "REGISTRY_TABLE",
   fleetConfig: "FLEET_CONFIG",
   cameraSecret: "CAMERA_SECRET_ID",
+  /** The stack's cameraCidrs, comma-separated: where cameras may call from when camera keys are off. */
+  cameraCidrs: "CAMERA_CIDRS",
   operatorSecret: "OPERATOR_SECRET_ID",
   scalerFunction: "SCALER_FUNCTION_NAME",
   groupName: "GROUP_NAME",

@@ -5,8 +5,9 @@
  * so synth and the Lambdas' cold start accept exactly the same values.
  */
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { isIpv4Cidr } from "../lambdas/core/cidrs";
 import { ConfigError, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { isEmailAddress, isFleetName, isIpv4Cidr } from "./fleet-validation";
+import { isEmailAddress, isFleetName } from "./fleet-validation";
 
 /** An existing VPC to run the media nodes in, given without lookups. */
 export interface ExistingVpcSettings {

@@ -31,6 +31,8 @@ export interface ControlPlaneFunctionsProps {
   readonly table: Table;
   /** The master secrets the Lambdas may read. */
   readonly secrets: FleetSecrets;
+  /** Where cameras may call from: checked by the camera Lambdas when camera keys are off. */
+  readonly cameraCidrs: readonly string[];
   /** Concurrent executions reserved for the heartbeat and publish Lambdas each; 0 reserves none. */
   readonly reservedConcurrency: number;
 }
@@ -90,7 +92,7 @@ interface EnvironmentsByNeed {
   readonly scaler: Environment;
   /** The policy and the node secrets' master: every HTTP Lambda. */
   readonly http: Environment;
-  /** The camera keys' master too, when keys are on: /resolve and on_publish. */
+  /** The camera keys' master too when keys are on, else the camera CIDRs: /resolve and the hooks. */
   readonly camera: Environment;
   /** The operator token too: the operator views. */
   readonly operator: Environment;
@@ -103,7 +105,13 @@ interface EnvironmentsByNeed {
  * dependencies (awsApiDeps), which read the secrets' ids; an id alone gives no access: each
  * Lambda may read only the secrets granted to it.
  */
-function environments({ names, fleetConfig, table, secrets }: ControlPlaneFunctionsProps): EnvironmentsByNeed {
+function environments({
+  names,
+  fleetConfig,
+  table,
+  secrets,
+  cameraCidrs,
+}: ControlPlaneFunctionsProps): EnvironmentsByNeed {
   const fleet = {
     [ENV.table]: table.tableName,
     [ENV.groupName]: names.groupName,
@@ -118,13 +126,14 @@ function environments({ names, fleetConfig, table, secrets }: ControlPlaneFuncti
     [ENV.nodeSecretPrefix]: names.nodeSecretParameterPrefix,
     [ENV.instanceArnPrefix]: stackArn("ec2", "instance/"),
   };
-  const cameraSecret: Environment = secrets.cameraMasterSecret
+  // Keys on, a camera proves itself by its key; keys off, by its address.
+  const cameraCheck: Environment = secrets.cameraMasterSecret
     ? { [ENV.cameraSecret]: secrets.cameraMasterSecret.secretArn }
-    : {};
+    : { [ENV.cameraCidrs]: cameraCidrs.join(",") };
   return {
     scaler: { ...policy, ...nodeSecrets },
     http,
-    camera: { ...http, ...cameraSecret },
+    camera: { ...http, ...cameraCheck },
     operator: { ...http, [ENV.operatorSecret]: secrets.operatorTokenSecret.secretArn },
     lifecycle: { ...fleet, ...nodeSecrets },
   };

@@ -6,18 +6,8 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { IVpc } from "aws-cdk-lib/aws-ec2";
 import type { IConstruct } from "constructs";
+import { isIpv4Cidr } from "../lambdas/core/cidrs";
 import { ConfigError } from "../lambdas/core/config";
-
-/** Checks a CIDR block: IPv4, host bits zero (EC2 refuses others). */
-export function isIpv4Cidr(value: string): boolean {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!match) return false;
-  const octets = match.slice(1, 5).map(Number);
-  const prefix = Number(match[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return false;
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  return address % 2 ** (32 - prefix) === 0;
-}
 
 /** Checks a fleet name: a letter, then up to 99 letters, digits or '-' (it prefixes resource names). */
 export function isFleetName(value: string): boolean {

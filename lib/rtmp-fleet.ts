@@ -245,6 +245,7 @@ export class RtmpFleet extends Construct {
       logRetention,
       table,
       secrets,
+      cameraCidrs: settings.cameraCidrs,
       reservedConcurrency: settings.reservedConcurrency,
     });
     this.functions = functions;

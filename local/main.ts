@@ -180,6 +180,7 @@ async function startControlPlane(
     logger,
     telemetry: new MemoryTelemetry(),
     secrets: staticSecrets({ cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
+    cameraCidrs: options.cameraCidrs,
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };

@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import path from "node:path";
+import { isIpv4Cidr } from "../lambdas/core/cidrs";
 import {
   ConfigError,
   type FleetConfig,
@@ -43,6 +44,11 @@ export const LOCAL_COMMAND: CommandSpec = {
       value: "TOKEN",
       description: "bearer token for GET /nodes, /streams, /events; open by default",
     },
+    "camera-cidrs": {
+      value: "CIDRS",
+      description: "with camera keys off, the IPv4 blocks cameras may call from, comma-separated",
+      default: "0.0.0.0/0",
+    },
     "work-dir": {
       value: "DIR",
       description: "where the nodes' files go",
@@ -60,7 +66,18 @@ export interface LocalOptions {
   readonly config: FleetConfig;
   readonly cameraMaster?: string;
   readonly operatorToken?: string;
+  readonly cameraCidrs: readonly string[];
   readonly workDir: string;
+}
+
+/** `--camera-cidrs`: IPv4 CIDR blocks, comma-separated. @throws UsageError naming the bad ones */
+function cidrList(value: string): readonly string[] {
+  const cidrs = value.split(",").map((cidr) => cidr.trim());
+  const bad = cidrs.filter((cidr) => !isIpv4Cidr(cidr));
+  if (bad.length > 0) {
+    throw new UsageError(`--camera-cidrs takes IPv4 CIDR blocks such as 192.168.1.0/24, got: ${bad.join(", ")}`);
+  }
+  return cidrs;
 }
 
 /** Reads local mode's options from its checked command line. @throws UsageError naming each bad flag */
@@ -79,6 +96,7 @@ export function readLocalOptions(line: CommandLine): LocalOptions {
     config,
     cameraMaster: line.values["camera-key"] || undefined,
     operatorToken: line.values["operator-token"] || undefined,
+    cameraCidrs: cidrList(line.values["camera-cidrs"] as string),
     workDir: path.resolve(line.values["work-dir"] as string),
   };
 }

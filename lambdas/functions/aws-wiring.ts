@@ -85,6 +85,7 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
   return {
     ...common(env),
     secrets: secrets(env),
+    cameraCidrs: (env[ENV.cameraCidrs] ?? "").split(",").filter(Boolean),
     scaleOut: new DebouncedScaleOut(
       scalerName
         ? invokeScaler(new LambdaClient({}), scalerName)

@@ -15,6 +15,8 @@ export interface ApiDeps extends CameraDeps {
   readonly logger: Logger;
   readonly secrets: SecretSource;
   readonly telemetry: Telemetry;
+  /** Where cameras may call from when camera keys are off (IPv4 CIDR blocks; none: nowhere). */
+  readonly cameraCidrs: readonly string[];
 }
 
 /**

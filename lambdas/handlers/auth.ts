@@ -3,6 +3,7 @@
  * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
  */
 import { NODE_HEADERS } from "../contract";
+import { addressInCidrs } from "../core/cidrs";
 import { matchesMaster, verifyCameraKey } from "../core/credentials";
 import type { NodeCredential } from "../core/fleet";
 import { NODE_ID } from "../core/names";
@@ -48,12 +49,23 @@ export function keyParam(value: string | undefined): string | undefined {
 }
 
 /**
- * Checks the camera's key for `stream`, when camera keys are on.
- * @throws ApiError 403 when the key is missing or wrong
+ * Checks that a camera may publish `stream`: by its key when camera keys are on, else by its
+ * address (the resolve's caller, or the publisher nginx reports), which must be in `cameraCidrs`.
+ * @throws ApiError 403 when the key is missing or wrong, or, keys off, the address is outside
  */
-export async function checkCameraKey(deps: ApiDeps, stream: string, key: string | undefined): Promise<void> {
+export async function checkCamera(
+  deps: ApiDeps,
+  stream: string,
+  key: string | undefined,
+  address: string,
+): Promise<void> {
   const master = await deps.secrets.cameraMaster();
-  if (master === undefined) return;
+  if (master === undefined) {
+    if (!addressInCidrs(address, deps.cameraCidrs)) {
+      throw new ApiError(403, "address_not_allowed", "cameras may not publish from this address");
+    }
+    return;
+  }
   if (key === undefined || key === "") {
     throw new ApiError(403, "camera_key_required", "this stream needs its key: add key=...");
   }

@@ -10,7 +10,7 @@ import type { NodeCredential } from "../core/fleet";
 import { CLIENT_ID } from "../core/names";
 import { endStream, type PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
-import { checkCameraKey, nodeCredential } from "./auth";
+import { checkCamera, nodeCredential } from "./auth";
 import { ApiError, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
 /** A parsed nginx-rtmp callback, in the name of the node whose shim sent it. */
@@ -51,9 +51,14 @@ const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
   contended: { status: 503, message: "too many concurrent changes on this node; retry" },
 };
 
+/** The camera behind a callback, checked by the key in its URL or by its address (nginx's `addr`). */
+function checkCameraOf(deps: ApiDeps, callback: NodeCallback): Promise<void> {
+  return checkCamera(deps, callback.stream, callback.fields.get("key"), callback.fields.get("addr") ?? "");
+}
+
 async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = parseCallback(event, ["publish"]);
-  await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
+  await checkCameraOf(deps, callback);
   const outcome = await admitPublish(deps, callback);
   deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
   if (outcome.kind === "denied") {
@@ -71,7 +76,7 @@ async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   // nginx-rtmp reports the end of publishes it never admitted too (the client left while
   // on_publish was pending), with whatever key the client sent: without the stream's key,
   // nothing is written.
-  await checkCameraKey(deps, callback.stream, callback.fields.get("key"));
+  await checkCameraOf(deps, callback);
   const outcome = await endStream(deps, callback);
   if (outcome.kind === "removed") {
     deps.telemetry.count(METRIC.streamsEnded);

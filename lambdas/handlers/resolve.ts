@@ -5,14 +5,14 @@
 import { METRIC } from "../contract";
 import { placeCamera, RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../core/cameras";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
-import { checkCameraKey, keyParam } from "./auth";
+import { checkCamera, keyParam } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
 
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const params = query(event);
   const stream = streamParam(params.get("stream"));
   const key = keyParam(params.get("key"));
-  await checkCameraKey(deps, stream, key);
+  await checkCamera(deps, stream, key, event.requestContext.http.sourceIp);
 
   const outcome = await placeCamera(deps, stream);
   deps.telemetry.count(METRIC.resolves);

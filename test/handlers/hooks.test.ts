@@ -12,7 +12,7 @@ import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
-import type { MediaNode } from "../../lambdas/core/model";
+import { type MediaNode, slotOf } from "../../lambdas/core/model";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
 import {
@@ -137,6 +137,78 @@ describe("POST /hooks/publish and /hooks/done over the real registry semantics",
     const unknown = await publish(post("/hooks/publish", body, nodeHeaders("n9")), CONTEXT);
     // No credential was ever issued to an unregistered node: nothing it sends can match one.
     expect([unknown.statusCode, JSON.parse(unknown.body as string).error]).toEqual([401, "unauthorized"]);
+  });
+});
+
+describe("with camera keys off, a camera is known by its address (cameraCidrs)", () => {
+  const CAMERAS = ["203.0.113.0/24", "192.0.2.128/25"];
+  async function setup() {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    const deps = makeDeps(registry, { cameraKeys: false, cameraCidrs: CAMERAS });
+    return {
+      registry,
+      resolve: (sourceIp: string) =>
+        createResolveHandler(deps)(httpEvent({ path: "/resolve", query: "stream=cam1", sourceIp }), CONTEXT),
+      publish: (addr: string) =>
+        createPublishHandler(deps)(
+          post(
+            "/hooks/publish",
+            callbackBody({ call: "publish", name: "cam1", clientid: "1", addr }),
+            nodeHeaders("n1"),
+          ),
+          CONTEXT,
+        ),
+      done: (addr: string) =>
+        createDoneHandler(deps)(
+          post(
+            "/hooks/done",
+            callbackBody({ call: "publish_done", name: "cam1", clientid: "1", addr }),
+            nodeHeaders("n1"),
+          ),
+          CONTEXT,
+        ),
+    };
+  }
+
+  it.each([
+    ["an address inside the first block", "203.0.113.77"],
+    ["the last address of the second block", "192.0.2.255"],
+    ["an IPv4-mapped IPv6 address inside", "::ffff:203.0.113.5"],
+  ])("resolves and admits a camera calling from %s (%s)", async (_, address) => {
+    const { resolve, publish, registry } = await setup();
+    expect((await resolve(address)).statusCode).toBe(200);
+    expect((await publish(address)).statusCode).toBe(200);
+    expect(slotOf((await registry.getNode("n1")) as MediaNode, "cam1")).toMatchObject({ state: "LIVE" });
+  });
+
+  it.each([
+    ["an address outside every block", "198.51.100.1"],
+    ["the address just below the second block", "192.0.2.127"],
+    ["an IPv6 address", "2001:db8::1"],
+    ["no address", ""],
+  ])(
+    "refuses a camera calling from %s (%j) with 403 on resolve, publish and done, writing nothing",
+    async (_, address) => {
+      const { resolve, publish, done, registry } = await setup();
+      const before = await registry.listNodes();
+      for (const call of [resolve, publish, done]) {
+        const result = await call(address);
+        expect(result.statusCode).toBe(403);
+        expect(JSON.parse(result.body as string)).toEqual({
+          error: "address_not_allowed",
+          message: expect.any(String),
+        });
+      }
+      expect(await registry.listNodes()).toEqual(before);
+    },
+  );
+
+  it("ends a stream on done from the camera's own address", async () => {
+    const { publish, done, registry } = await setup();
+    await publish("203.0.113.9");
+    expect((await done("203.0.113.9")).statusCode).toBe(200);
+    expect(slotOf((await registry.getNode("n1")) as MediaNode, "cam1")).toBeUndefined();
   });
 });
 

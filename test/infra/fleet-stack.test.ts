@@ -258,7 +258,13 @@ describe("Lambdas", () => {
     ["not-found", []],
   ] as const)("sets on %s the optional secrets and scaler it uses: %j", (entry, names) => {
     const vars = resources[idOf(fleet.functions[entry].function)]?.Properties.Environment.Variables;
-    for (const name of [ENV.cameraSecret, ENV.operatorSecret, ENV.scalerFunction, ENV.nodeSecretPrefix]) {
+    for (const name of [
+      ENV.cameraSecret,
+      ENV.cameraCidrs,
+      ENV.operatorSecret,
+      ENV.scalerFunction,
+      ENV.nodeSecretPrefix,
+    ]) {
       expect([name, name in vars]).toEqual([name, (names as readonly string[]).includes(name)]);
     }
   });

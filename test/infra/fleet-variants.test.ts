@@ -4,7 +4,7 @@
  * heartbeat). Each is synthesized once; cdk-nag and cfn-lint run over both. Also: invalid props of
  * the construct throw.
  */
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { App, type CfnElement, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { InstanceType, Vpc } from "aws-cdk-lib/aws-ec2";
 import { ENV, NODE_SETTING_TAGS } from "../../lambdas/contract";
@@ -70,6 +70,17 @@ describe("a locked-down fleet", () => {
     const outputs = template.toJSON().Outputs;
     expect(outputs).not.toHaveProperty("CameraMasterSecretArn");
     expect(JSON.stringify(outputs.PublishExample.Value)).not.toContain("key=");
+  });
+
+  it("tells the camera Lambdas, and only them, where cameras may call from (keys off)", () => {
+    const { template, fleetApp } = lockedDown;
+    const resources = template.toJSON().Resources;
+    for (const [entry, { function: fn }] of Object.entries(fleetApp.stack.fleet.functions)) {
+      const vars =
+        resources[fleetApp.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+      const expected = ["resolve", "publish", "done"].includes(entry) ? "203.0.113.0/24,198.51.100.16/28" : undefined;
+      expect([entry, vars[ENV.cameraCidrs]]).toEqual([entry, expected]);
+    }
   });
 
   it("lets the table go with the stack, without deletion protection", () => {

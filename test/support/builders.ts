@@ -121,6 +121,8 @@ export function makeDeps(
     clock?: TestClock;
     config?: FleetConfig;
     cameraKeys?: boolean;
+    /** Where cameras may call from with keys off (default: anywhere). */
+    cameraCidrs?: readonly string[];
     operatorToken?: string;
     fleet?: ApiDeps["fleet"];
   } = {},
@@ -137,6 +139,7 @@ export function makeDeps(
       cameraMaster: options.cameraKeys === false ? undefined : SECRETS.cameraMaster,
       operatorToken: options.operatorToken,
     }),
+    cameraCidrs: options.cameraCidrs ?? ["0.0.0.0/0"],
     scaleOut: new RecordingScaleOut(),
   };
 }
@@ -165,6 +168,8 @@ export function httpEvent(options: {
   headers?: Record<string, string>;
   body?: string;
   base64?: boolean;
+  /** The caller's address as API Gateway reports it. */
+  sourceIp?: string;
 }): HttpEvent {
   const method = options.method ?? "GET";
   return {
@@ -180,7 +185,13 @@ export function httpEvent(options: {
       apiId: "api",
       domainName: "api.test",
       domainPrefix: "api",
-      http: { method, path: options.path, protocol: "HTTP/1.1", sourceIp: "198.51.100.1", userAgent: "test" },
+      http: {
+        method,
+        path: options.path,
+        protocol: "HTTP/1.1",
+        sourceIp: options.sourceIp ?? "198.51.100.1",
+        userAgent: "test",
+      },
       requestId: "req",
       routeKey: `${method} ${options.path}`,
       stage: "$default",
@@ -203,9 +214,11 @@ export function callbackBody(fields: {
   type?: string;
   args?: string;
   flashver?: string;
+  /** The client's address (nginx-rtmp's `addr`). */
+  addr?: string;
 }): string {
   const flashver = encodeURIComponent(fields.flashver ?? "FMLE/3.0 (compatible; Lavf59.27");
-  const head = `app=live&flashver=${flashver}&swfurl=&tcurl=rtmp://127.0.0.1:19350/live&pageurl=&addr=127.0.0.1&clientid=${fields.clientid}`;
+  const head = `app=live&flashver=${flashver}&swfurl=&tcurl=rtmp://127.0.0.1:19350/live&pageurl=&addr=${fields.addr ?? "127.0.0.1"}&clientid=${fields.clientid}`;
   const call = `call=${fields.call}&name=${encodeURIComponent(fields.name)}${fields.type ? `&type=${fields.type}` : ""}`;
   return [head, call, fields.args].filter(Boolean).join("&");
 }

@@ -14,6 +14,14 @@ describe("npm run local's command line", () => {
     expect(parse()).toMatchObject({ port: 8787, tickSeconds: 5, config: LOCAL_FLEET_CONFIG });
     expect(parse().cameraMaster).toBeUndefined();
     expect(parse().operatorToken).toBeUndefined();
+    expect(parse().cameraCidrs).toEqual(["0.0.0.0/0"]);
+  });
+
+  it("reads where keyless cameras may call from", () => {
+    expect(parse("--camera-cidrs", "127.0.0.0/8, 192.168.1.0/24").cameraCidrs).toEqual([
+      "127.0.0.0/8",
+      "192.168.1.0/24",
+    ]);
   });
 
   it("reads every knob by its flag, as --flag value or --flag=value", () => {
@@ -51,6 +59,11 @@ describe("npm run local's command line", () => {
     ["the old --cpu-threshold", ["--cpu-threshold", "70"], "--cpu-threshold is now --cpu-threshold-percent"],
     ["the old --stream-cpu-cost", ["--stream-cpu-cost=3"], "--stream-cpu-cost is now --stream-cpu-cost-percent"],
     ["a stray argument", ["70"], "unexpected argument '70'"],
+    [
+      "a camera CIDR with host bits",
+      ["--camera-cidrs=127.0.0.0/8,10.1.2.3/8"],
+      "--camera-cidrs takes IPv4 CIDR blocks such as 192.168.1.0/24, got: 10.1.2.3/8",
+    ],
   ])("refuses %s, with the usage", (_, argv, problem) => {
     expect(() => parse(...argv)).toThrow(`${problem}\nusage: npm run local -- [flags]`);
   });
