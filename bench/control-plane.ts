@@ -106,7 +106,7 @@ async function handlerCosts() {
               method: "POST",
               path: "/hooks/done",
               headers,
-              body: callbackBody({ call: "publish_done", name: stream, clientid: String(i) }),
+              body: callbackBody({ call: "publish_done", name: stream, clientid: String(i), args: `key=${key}` }),
             }),
             CONTEXT,
           ),
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       (["resolve", "publish", "done"] as const).map(tripsRow),
     ),
     "",
-    "Round trips: resolve reads the fleet (1 Query) and takes the slot (1 conditional UpdateItem); publish reads the fleet consistently and writes the slot; done is one conditional UpdateItem (a second one, a tombstone, only when the `done` matches no live publish). Latency is against moto on loopback, so it measures our code plus moto, not DynamoDB's network.",
+    "Round trips: resolve reads the fleet (1 Query) and takes the slot (1 conditional UpdateItem); publish reads the fleet consistently and writes the slot; done removes the slot and releases the stream's claim in one TransactWriteItems, then reads the node back (a transaction returns no item); a `done` that matches no live publish writes a tombstone instead. Latency is against moto on loopback, so it measures our code plus moto, not DynamoDB's network.",
     "",
     "Lambda bundles (esbuild, minified, AWS SDK v3 included, as the stack builds them) and the time to load each bundle in a fresh Node process (module init: the SDK clients, the handler; median of " +
       `${LOAD_RUNS} runs):`,
