@@ -14,16 +14,15 @@ import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
-import { cameraKey } from "../lambdas/core/credentials";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams, slotOf } from "../lambdas/core/model";
 import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { readCommandLine } from "../scripts/command-line";
+import { CAMERA_MASTER_SECRET, readCommandLine } from "../scripts/command-line";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
-import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
+import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
 import { type ApiServer, startApiServer } from "./server";
 
 const time = () => new Date().toISOString().slice(11, 19);
@@ -187,17 +186,23 @@ async function startControlPlane(
   return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes)]);
 }
 
-/** Tells the operator where the control plane is and how to publish a first camera. */
+/**
+ * Tells the operator where the control plane is and how to publish a first camera. Nothing secret
+ * is printed (terminals are scrolled back, shared and logged): a camera's key is fetched by the
+ * command printed, with the master where the operator keeps it.
+ */
 function greet(url: string, options: LocalOptions): void {
   say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
   say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
-  const keyArg = options.cameraMaster ? `&key=${cameraKey(options.cameraMaster, "cam1")}` : "";
-  say("publish a test camera with:");
-  console.log(
-    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' '${url}/resolve?stream=cam1${keyArg}')"`,
+  const keyArg = options.cameraMaster ? "&key=$(npm run -s camera-key -- cam1)" : "";
+  say(
+    options.cameraMaster
+      ? `publish a test camera with (camera keys on: run it with ${CAMERA_MASTER_SECRET.env} set, or add --${CAMERA_MASTER_SECRET.fileOption} PATH to camera-key):`
+      : "publish a test camera with:",
   );
-  if (options.cameraMaster)
-    say("(another camera's key: CAMERA_MASTER_SECRET=<your --camera-key> npm run -s camera-key -- cam2)");
+  console.log(
+    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' "${url}/resolve?stream=cam1${keyArg}")"`,
+  );
 }
 
 /** Stream activity, for the operator watching the terminal: each call says which streams went live or ended since the last. */
@@ -269,6 +274,8 @@ export async function runLocal(options: LocalOptions): Promise<void> {
 async function main(): Promise<number> {
   const read = readCommandLine(LOCAL_COMMAND, process.argv.slice(2), readLocalOptions);
   if ("exitCode" in read) return read.exitCode;
+  // Read once; the nodes' processes (nginx, the agent) inherit the environment and need none of them.
+  for (const secret of LOCAL_SECRETS) delete process.env[secret.env];
   const missing = missingPrerequisites();
   if (missing.length > 0) {
     console.error(`local mode needs: ${missing.join("; ")}.\nInstall them with: ${INSTALL_HINT}`);

@@ -29,7 +29,7 @@ async function camera(stream: string): Promise<Camera> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
-  local = await startLocalMode(["--tick-seconds", "1", "--heartbeat-seconds", "2", "--camera-key", MASTER]);
+  local = await startLocalMode(["--tick-seconds", "1", "--heartbeat-seconds", "2"], { cameraSecret: MASTER });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
