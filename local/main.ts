@@ -5,7 +5,6 @@
  * template, with the same callbacks, heartbeat agent, lifecycle, protection and scaler decision.
  */
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
@@ -19,40 +18,58 @@ import { heldStreams, slotOf } from "../lambdas/core/model";
 import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
+import { ApiError, json } from "../lambdas/handlers/http";
 import { CAMERA_MASTER_SECRET, readCommandLine } from "../scripts/command-line";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
 import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
-import { type ApiServer, startApiServer } from "./server";
+import { type ApiServer, type LocalRoute, startApiServer } from "./server";
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${time()} ${line}`);
 
-/** Serves the status page at `/`. */
-function statusPageRoute(html: string) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== "GET" || (request.url !== "/" && request.url !== "/index.html")) return false;
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-    response.end(html);
-    return true;
+/**
+ * The status page, at `/`. It holds no data (it fetches the operator's routes with the token the
+ * operator types in), so it is open; a token put in its URL is refused, since URLs end up in the
+ * browser's history and in logs.
+ */
+function statusPageRoute(html: string): LocalRoute {
+  return {
+    path: "/",
+    caller: "anyone",
+    answer: (event) => {
+      if (new URLSearchParams(event.rawQueryString).has("token")) {
+        throw new ApiError(
+          400,
+          "token_in_url",
+          "the operator token does not go in the URL (it would stay in the history and in logs): open the page without it and enter the token in its form",
+        );
+      }
+      return {
+        statusCode: 200,
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+        body: html,
+      };
+    },
   };
 }
 
-/** Serves `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
-function localNodesRoute(nodes: LocalNginxFleet) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== "GET" || request.url !== "/local/nodes") return false;
-    const body = nodes.list().map((n) => ({
-      instanceId: n.instanceId,
-      rtmpBaseUrl: n.rtmpBaseUrl,
-      shimPort: n.shimPort,
-      nginxPid: n.nginx.pid,
-      agentPid: n.agent.pid,
-      dir: n.dir,
-    }));
-    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-    response.end(JSON.stringify({ nodes: body }));
-    return true;
+/** `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
+function localNodesRoute(nodes: LocalNginxFleet): LocalRoute {
+  return {
+    path: "/local/nodes",
+    caller: "operator",
+    answer: () =>
+      json(200, {
+        nodes: nodes.list().map((n) => ({
+          instanceId: n.instanceId,
+          rtmpBaseUrl: n.rtmpBaseUrl,
+          shimPort: n.shimPort,
+          nginxPid: n.nginx.pid,
+          agentPid: n.agent.pid,
+          dir: n.dir,
+        })),
+      }),
   };
 }
 
@@ -194,6 +211,9 @@ async function startControlPlane(
 function greet(url: string, options: LocalOptions): void {
   say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
   say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
+  if (options.operatorToken) {
+    say("operator token on: /nodes, /streams, /events and /local/nodes need 'Authorization: Bearer <token>'");
+  }
   const keyArg = options.cameraMaster ? "&key=$(npm run -s camera-key -- cam1)" : "";
   say(
     options.cameraMaster
