@@ -5,12 +5,12 @@
  * contract's operator routes, the status page's data, /local/*) needs it, while cameras resolve
  * and publish with their key alone and the nodes with their own credential.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ROUTES } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { Camera, type LocalMode, startLocalMode, waitFor } from "../support/local-mode";
+import { secretFiles } from "../support/secret-files";
 
 jest.setTimeout(120_000);
 
@@ -21,7 +21,7 @@ const BEARER = { authorization: `Bearer ${TOKEN}` };
 const OPERATOR_PATHS = [...ROUTES.filter((route) => route.caller === "operator").map((r) => r.path), "/local/nodes"];
 
 let local: LocalMode;
-let secretDir: string;
+const files = secretFiles("local-secrets");
 const cameras: Camera[] = [];
 
 const get = (path: string, headers: Record<string, string> = BEARER) => fetch(`${local.url}${path}`, { headers });
@@ -43,12 +43,10 @@ const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").spl
 const environmentOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8");
 
 beforeAll(async () => {
-  secretDir = mkdtempSync(path.join(os.tmpdir(), "local-secrets-"));
-  writeFileSync(path.join(secretDir, "camera-master"), `${MASTER}\n`, { mode: 0o600 });
   local = await startLocalMode(
     [
       ...["--tick-seconds", "1", "--heartbeat-seconds", "2", "--min-nodes", "1", "--buffer-nodes", "0"],
-      ...["--camera-secret-file", path.join(secretDir, "camera-master")],
+      ...["--camera-secret-file", files.write("camera-master", `${MASTER}\n`)],
     ],
     { operatorToken: TOKEN },
   );
@@ -61,7 +59,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(cameras.map((c) => c.stop()));
   if (local) expect(await local.stop()).toBe(0);
-  rmSync(secretDir, { recursive: true, force: true });
 });
 
 describe("local mode with an operator token and camera keys", () => {

@@ -1,6 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import {
   cameraKey,
@@ -14,6 +12,7 @@ import {
 } from "../../lambdas/core/credentials";
 import { parseCameraKeyArgs } from "../../scripts/camera-key";
 import { HELP } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 describe("camera keys", () => {
   it("derives a 22-character key per stream that verifies only for that stream", () => {
@@ -71,21 +70,16 @@ describe("camera keys", () => {
     expect(out.trim()).toBe(cameraKey("master", "cam42"));
   });
 
+  const files = secretFiles("camera-key");
   it("prints the key from the master secret in --camera-secret-file, as local mode takes it", () => {
     const root = path.resolve(__dirname, "../..");
-    const dir = mkdtempSync(path.join(os.tmpdir(), "camera-key-"));
-    try {
-      writeFileSync(path.join(dir, "master"), "master\n");
-      const { CAMERA_MASTER_SECRET: _, ...env } = process.env;
-      const out = execFileSync(
-        path.join(root, "node_modules/.bin/tsx"),
-        ["scripts/camera-key.ts", "cam42", "--camera-secret-file", path.join(dir, "master")],
-        { cwd: root, env, encoding: "utf8" },
-      );
-      expect(out.trim()).toBe(cameraKey("master", "cam42"));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { CAMERA_MASTER_SECRET: _, ...env } = process.env;
+    const out = execFileSync(
+      path.join(root, "node_modules/.bin/tsx"),
+      ["scripts/camera-key.ts", "cam42", "--camera-secret-file", files.write("master", "master\n")],
+      { cwd: root, env, encoding: "utf8" },
+    );
+    expect(out.trim()).toBe(cameraKey("master", "cam42"));
   });
 
   it("prints its usage for --help, exit code 0", () => {

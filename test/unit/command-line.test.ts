@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import {
   type CommandLine,
@@ -14,6 +12,7 @@ import {
   usage,
   wholeNumber,
 } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 const SPEC: CommandSpec = {
   name: "tool",
@@ -178,14 +177,7 @@ describe("noArguments", () => {
 
 describe("readSecret", () => {
   const SECRET: SecretInput = { what: "tool password", env: "TOOL_PASSWORD", fileOption: "password-file" };
-  const dir = mkdtempSync(path.join(os.tmpdir(), "read-secret-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const fileWith = (name: string, text: string) => {
-    const file = path.join(dir, name);
-    writeFileSync(file, text);
-    return file;
-  };
+  const { dir, write: fileWith } = secretFiles("read-secret");
   const read = (file: string | undefined, env: NodeJS.ProcessEnv = {}) =>
     readSecret({ values: { "password-file": file }, switches: new Set(), positionals: [] }, SECRET, env);
 

@@ -1,10 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { LOCAL_FLEET_CONFIG } from "../../lambdas/core/config";
 import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "../../local/options";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -64,13 +63,7 @@ describe("npm run local's command line", () => {
 });
 
 describe("local mode's secrets: from the environment or a file, never the command line", () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "local-secrets-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const fileWith = (name: string, text: string) => {
-    const file = path.join(dir, name);
-    writeFileSync(file, text);
-    return file;
-  };
+  const { dir, write: fileWith } = secretFiles("local-secrets");
 
   it("reads the camera master secret and the operator token from CAMERA_MASTER_SECRET and OPERATOR_TOKEN", () => {
     expect(parseWith({ CAMERA_MASTER_SECRET: "c-master", OPERATOR_TOKEN: "op-token" })).toMatchObject({

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { readStatusOptions, STATUS_COMMAND } from "../../local/status";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 const parseWith = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
   parseCommandLine(STATUS_COMMAND, argv, (line) => readStatusOptions(line, env));
@@ -10,6 +8,8 @@ const parse = (...argv: string[]) => parseWith({}, ...argv);
 const USAGE = "usage: npm run status -- --url URL [--operator-token-file PATH]";
 
 describe("npm run status's command line", () => {
+  const files = secretFiles("status-token");
+
   it.each([["--help"], ["-h"]])("asks for the usage with %s", (flag) => {
     expect(parse(flag)).toBe(HELP);
   });
@@ -26,16 +26,10 @@ describe("npm run status's command line", () => {
   });
 
   it("takes the token from --operator-token-file, without its final newline", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "status-token-"));
-    try {
-      writeFileSync(path.join(dir, "token"), "from-file\n");
-      expect(parse("--url=http://x", "--operator-token-file", path.join(dir, "token"))).toEqual({
-        base: "http://x",
-        token: "from-file",
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(parse("--url=http://x", "--operator-token-file", files.write("token", "from-file\n"))).toEqual({
+      base: "http://x",
+      token: "from-file",
+    });
   });
 
   it("refuses the old FLEET_OPERATOR_TOKEN, naming OPERATOR_TOKEN", () => {
