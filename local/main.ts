@@ -5,7 +5,6 @@
  * template, with the same callbacks, heartbeat agent, lifecycle, protection and scaler decision.
  */
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
@@ -14,46 +13,63 @@ import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import { ProcessGroup } from "../lambdas/adapters/process-group";
 import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
-import { cameraKey } from "../lambdas/core/credentials";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams, slotOf } from "../lambdas/core/model";
 import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { readCommandLine } from "../scripts/command-line";
+import { ApiError, json } from "../lambdas/handlers/http";
+import { CAMERA_MASTER_SECRET, readCommandLine } from "../scripts/command-line";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
-import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
-import { type ApiServer, startApiServer } from "./server";
+import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
+import { type ApiServer, type LocalRoute, startApiServer } from "./server";
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${time()} ${line}`);
 
-/** Serves the status page at `/`. */
-function statusPageRoute(html: string) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== "GET" || (request.url !== "/" && request.url !== "/index.html")) return false;
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-    response.end(html);
-    return true;
+/**
+ * The status page, at `/`. It holds no data (it fetches the operator's routes with the token the
+ * operator types in), so it is open; a token put in its URL is refused, since URLs end up in the
+ * browser's history and in logs.
+ */
+function statusPageRoute(html: string): LocalRoute {
+  return {
+    path: "/",
+    caller: "anyone",
+    answer: (event) => {
+      if (new URLSearchParams(event.rawQueryString).has("token")) {
+        throw new ApiError(
+          400,
+          "token_in_url",
+          "the operator token does not go in the URL (it would stay in the history and in logs): open the page without it and enter the token in its form",
+        );
+      }
+      return {
+        statusCode: 200,
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+        body: html,
+      };
+    },
   };
 }
 
-/** Serves `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
-function localNodesRoute(nodes: LocalNginxFleet) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== "GET" || request.url !== "/local/nodes") return false;
-    const body = nodes.list().map((n) => ({
-      instanceId: n.instanceId,
-      rtmpBaseUrl: n.rtmpBaseUrl,
-      shimPort: n.shimPort,
-      nginxPid: n.nginx.pid,
-      agentPid: n.agent.pid,
-      dir: n.dir,
-    }));
-    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-    response.end(JSON.stringify({ nodes: body }));
-    return true;
+/** `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
+function localNodesRoute(nodes: LocalNginxFleet): LocalRoute {
+  return {
+    path: "/local/nodes",
+    caller: "operator",
+    answer: () =>
+      json(200, {
+        nodes: nodes.list().map((n) => ({
+          instanceId: n.instanceId,
+          rtmpBaseUrl: n.rtmpBaseUrl,
+          shimPort: n.shimPort,
+          nginxPid: n.nginx.pid,
+          agentPid: n.agent.pid,
+          dir: n.dir,
+        })),
+      }),
   };
 }
 
@@ -188,17 +204,26 @@ async function startControlPlane(
   return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes)]);
 }
 
-/** Tells the operator where the control plane is and how to publish a first camera. */
+/**
+ * Tells the operator where the control plane is and how to publish a first camera. Nothing secret
+ * is printed (terminals are scrolled back, shared and logged): a camera's key is fetched by the
+ * command printed, with the master where the operator keeps it.
+ */
 function greet(url: string, options: LocalOptions): void {
   say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
   say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
-  const keyArg = options.cameraMaster ? `&key=${cameraKey(options.cameraMaster, "cam1")}` : "";
-  say("publish a test camera with:");
-  console.log(
-    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' '${url}/resolve?stream=cam1${keyArg}')"`,
+  if (options.operatorToken) {
+    say("operator token on: /nodes, /streams, /events and /local/nodes need 'Authorization: Bearer <token>'");
+  }
+  const keyArg = options.cameraMaster ? "&key=$(npm run -s camera-key -- cam1)" : "";
+  say(
+    options.cameraMaster
+      ? `publish a test camera with (camera keys on: run it with ${CAMERA_MASTER_SECRET.env} set, or add --${CAMERA_MASTER_SECRET.fileOption} PATH to camera-key):`
+      : "publish a test camera with:",
   );
-  if (options.cameraMaster)
-    say("(another camera's key: CAMERA_MASTER_SECRET=<your --camera-key> npm run -s camera-key -- cam2)");
+  console.log(
+    `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' "${url}/resolve?stream=cam1${keyArg}")"`,
+  );
 }
 
 /** Stream activity, for the operator watching the terminal: each call says which streams went live or ended since the last. */
@@ -270,6 +295,8 @@ export async function runLocal(options: LocalOptions): Promise<void> {
 async function main(): Promise<number> {
   const read = readCommandLine(LOCAL_COMMAND, process.argv.slice(2), readLocalOptions);
   if ("exitCode" in read) return read.exitCode;
+  // Read once; the nodes' processes (nginx, the agent) inherit the environment and need none of them.
+  for (const secret of LOCAL_SECRETS) delete process.env[secret.env];
   const missing = missingPrerequisites();
   if (missing.length > 0) {
     console.error(`local mode needs: ${missing.join("; ")}.\nInstall them with: ${INSTALL_HINT}`);

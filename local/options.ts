@@ -1,6 +1,7 @@
 /**
- * Local mode's command line: the control plane's port, the scaler's period, secrets, the work dir,
- * and every fleet knob as its flag (from KNOBS, with local mode's quicker defaults).
+ * Local mode's command line: the control plane's port, the scaler's period, the work dir, every
+ * fleet knob as its flag (from KNOBS, with local mode's quicker defaults), and the files of its
+ * secrets (which never go on the command line: see readSecret).
  */
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +14,18 @@ import {
   optionName,
   parseFleetConfig,
 } from "../lambdas/core/config";
-import { type CommandLine, type CommandSpec, type OptionSpec, UsageError, wholeNumber } from "../scripts/command-line";
+import {
+  CAMERA_MASTER_SECRET,
+  type CommandLine,
+  type CommandSpec,
+  OPERATOR_TOKEN,
+  type OptionSpec,
+  readSecret,
+  secretFileOption,
+  secretNotOnCommandLine,
+  UsageError,
+  wholeNumber,
+} from "../scripts/command-line";
 
 const knobOptions = KNOBS.map((knob, i): [string, OptionSpec] => {
   const dflt = LOCAL_FLEET_CONFIG[knob.key];
@@ -28,6 +40,9 @@ const knobOptions = KNOBS.map((knob, i): [string, OptionSpec] => {
   ];
 });
 
+/** The secrets local mode takes, each from its environment variable or its file. */
+export const LOCAL_SECRETS = [CAMERA_MASTER_SECRET, OPERATOR_TOKEN] as const;
+
 /** Local mode's command. */
 export const LOCAL_COMMAND: CommandSpec = {
   name: "local mode",
@@ -36,14 +51,14 @@ export const LOCAL_COMMAND: CommandSpec = {
   options: {
     port: { value: "N", description: "the control plane's port on 127.0.0.1 (0: any free port)", default: "8787" },
     "tick-seconds": { value: "N", description: "how often the scaler runs", default: "5" },
-    "camera-key": {
-      value: "SECRET",
-      description: "camera master secret: cameras then need their key (npm run camera-key); none by default",
-    },
-    "operator-token": {
-      value: "TOKEN",
-      description: "bearer token for GET /nodes, /streams, /events; open by default",
-    },
+    [CAMERA_MASTER_SECRET.fileOption]: secretFileOption(
+      CAMERA_MASTER_SECRET,
+      "cameras then need their key (npm run camera-key); none by default",
+    ),
+    [OPERATOR_TOKEN.fileOption]: secretFileOption(
+      OPERATOR_TOKEN,
+      "the operator's routes (/nodes, /streams, /events, /local/*) then need it as a bearer token, which the status page asks for; open by default",
+    ),
     "camera-cidrs": {
       value: "CIDRS",
       description: "with camera keys off, the IPv4 blocks cameras may call from, comma-separated",
@@ -57,6 +72,10 @@ export const LOCAL_COMMAND: CommandSpec = {
     ...Object.fromEntries(knobOptions),
   },
   renamed: { "cpu-threshold": "cpu-threshold-percent", "stream-cpu-cost": "stream-cpu-cost-percent" },
+  withdrawn: {
+    "camera-key": secretNotOnCommandLine(CAMERA_MASTER_SECRET),
+    "operator-token": secretNotOnCommandLine(OPERATOR_TOKEN),
+  },
 };
 
 /** What local mode runs with. */
@@ -80,8 +99,11 @@ function cidrList(value: string): readonly string[] {
   return cidrs;
 }
 
-/** Reads local mode's options from its checked command line. @throws UsageError naming each bad flag */
-export function readLocalOptions(line: CommandLine): LocalOptions {
+/**
+ * Reads local mode's options from its checked command line, and its secrets from `env` or their files.
+ * @throws UsageError naming each bad flag
+ */
+export function readLocalOptions(line: CommandLine, env: NodeJS.ProcessEnv = process.env): LocalOptions {
   const raw = Object.fromEntries(KNOBS.map((knob) => [knob.key, line.values[optionName(knob.key)]]));
   let config: FleetConfig;
   try {
@@ -94,8 +116,8 @@ export function readLocalOptions(line: CommandLine): LocalOptions {
     port: wholeNumber(line, "port", 0, 65535),
     tickSeconds: wholeNumber(line, "tick-seconds", 1, 3600),
     config,
-    cameraMaster: line.values["camera-key"] || undefined,
-    operatorToken: line.values["operator-token"] || undefined,
+    cameraMaster: readSecret(line, CAMERA_MASTER_SECRET, env),
+    operatorToken: readSecret(line, OPERATOR_TOKEN, env),
     cameraCidrs: cidrList(line.values["camera-cidrs"] as string),
     workDir: path.resolve(line.values["work-dir"] as string),
   };

@@ -7,20 +7,43 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
-import { ROUTES, UNMATCHED_ROUTE_FUNCTION } from "../lambdas/contract";
-import type { ApiDeps } from "../lambdas/handlers/api";
+import { type Caller, ROUTES, UNMATCHED_ROUTE_FUNCTION } from "../lambdas/contract";
+import { type ApiDeps, httpHandler } from "../lambdas/handlers/api";
+import { authorizeOperator } from "../lambdas/handlers/auth";
 import type { HttpEvent, HttpResult } from "../lambdas/handlers/http";
 import { HTTP_HANDLERS, type HttpHandler } from "../lambdas/handlers/http-handlers";
 
 /** Largest body read from a request (bytes); the handlers refuse far smaller ones themselves. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
-/** Extra routes only local mode has (the status page), answered before the API's routes. */
-export type LocalRoute = (request: IncomingMessage, response: ServerResponse) => boolean;
+/**
+ * A `GET` route only local mode has (`/local/nodes`, the status page). Its caller decides its guard,
+ * as the contract's routes' callers do: an operator's route needs the operator token when one is
+ * set; `anyone` is for a page that holds no data of the fleet's.
+ */
+export interface LocalRoute {
+  readonly path: string;
+  readonly caller: Extract<Caller, "operator"> | "anyone";
+  readonly answer: (event: HttpEvent) => HttpResult;
+}
 
-/** The API's handlers, by route key (`METHOD /path`), as the HTTP API routes them on AWS. */
-export function apiRoutes(deps: ApiDeps): { routes: Map<string, HttpHandler>; notFound: HttpHandler } {
+function localHandler(deps: ApiDeps, route: LocalRoute): HttpHandler {
+  return httpHandler(deps, async (event) => {
+    if (route.caller === "operator") await authorizeOperator(event, deps);
+    return route.answer(event);
+  });
+}
+
+/**
+ * The API's handlers, by route key (`METHOD /path`), as the HTTP API routes them on AWS, and
+ * local mode's own routes beside them.
+ */
+export function apiRoutes(
+  deps: ApiDeps,
+  local: readonly LocalRoute[] = [],
+): { routes: Map<string, HttpHandler>; notFound: HttpHandler } {
   const routes = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, HTTP_HANDLERS[route.function](deps)]));
+  for (const route of local) routes.set(`GET ${route.path}`, localHandler(deps, route));
   return { routes, notFound: HTTP_HANDLERS[UNMATCHED_ROUTE_FUNCTION](deps) };
 }
 
@@ -112,17 +135,16 @@ export interface ApiServer {
 /**
  * Starts the API on 127.0.0.1.
  * @param port 0 picks a free port
- * @param local routes only local mode has, tried first
+ * @param local routes only local mode has
  */
 export async function startApiServer(
   deps: ApiDeps,
   port: number,
   local: readonly LocalRoute[] = [],
 ): Promise<ApiServer> {
-  const { routes, notFound } = apiRoutes(deps);
+  const { routes, notFound } = apiRoutes(deps, local);
   const server = createServer(async (request, response) => {
     try {
-      if (local.some((route) => route(request, response))) return;
       const body = await readBody(request);
       if (body === undefined) {
         send(response, {

@@ -1,13 +1,23 @@
 /**
- * `npm run status -- --url URL [--token TOKEN]`: the fleet as a table in the terminal, against
- * local mode or a deployed API (whose operator views need the operator token: the stack's
- * OperatorTokenSecret; FLEET_OPERATOR_TOKEN works too).
+ * `npm run status -- --url URL [--operator-token-file PATH]`: the fleet as a table in the
+ * terminal, against local mode or a deployed API, whose operator views need the operator token
+ * (the stack's OperatorTokenSecret): from OPERATOR_TOKEN or a file, never the command line.
  */
-import { type CommandLine, type CommandSpec, httpUrl, readCommandLine } from "../scripts/command-line";
+import {
+  type CommandLine,
+  type CommandSpec,
+  httpUrl,
+  OPERATOR_TOKEN,
+  readCommandLine,
+  readSecret,
+  secretFileOption,
+  secretNotOnCommandLine,
+  UsageError,
+} from "../scripts/command-line";
 
 export const STATUS_COMMAND: CommandSpec = {
   name: "status",
-  synopsis: "npm run status -- --url URL [--token TOKEN]",
+  synopsis: "npm run status -- --url URL [--operator-token-file PATH]",
   summary: "The fleet's nodes, streams and recent events as tables, from local mode or a deployed API.",
   options: {
     url: {
@@ -15,9 +25,13 @@ export const STATUS_COMMAND: CommandSpec = {
       required: true,
       description: "the control plane's base URL (local mode's, or the stack's ApiUrl output)",
     },
-    token: { value: "TOKEN", description: "operator bearer token", shownDefault: "$FLEET_OPERATOR_TOKEN" },
+    [OPERATOR_TOKEN.fileOption]: secretFileOption(OPERATOR_TOKEN, "sent as the bearer token of the operator views"),
   },
+  withdrawn: { token: secretNotOnCommandLine(OPERATOR_TOKEN) },
 };
+
+/** The variable that held the token before OPERATOR_TOKEN, which local mode reads too. */
+const OLD_TOKEN_ENV = "FLEET_OPERATOR_TOKEN";
 
 /** Where to ask, and with what token. */
 export interface StatusOptions {
@@ -25,9 +39,15 @@ export interface StatusOptions {
   readonly token?: string;
 }
 
-/** Reads the checked command line. @throws UsageError for a URL that is not http(s) */
+/**
+ * Reads the checked command line, and the token from `env` or its file.
+ * @throws UsageError for a URL that is not http(s), or a token given twice, unreadable or in the old variable
+ */
 export function readStatusOptions(line: CommandLine, env: NodeJS.ProcessEnv = process.env): StatusOptions {
-  return { base: httpUrl(line, "url") as string, token: line.values.token ?? env.FLEET_OPERATOR_TOKEN };
+  if (env[OLD_TOKEN_ENV] !== undefined && env[OPERATOR_TOKEN.env] === undefined) {
+    throw new UsageError(`${OLD_TOKEN_ENV} is now ${OPERATOR_TOKEN.env}`);
+  }
+  return { base: httpUrl(line, "url") as string, token: readSecret(line, OPERATOR_TOKEN, env) };
 }
 
 interface NodeRow {

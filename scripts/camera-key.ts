@@ -1,27 +1,32 @@
 /**
- * Prints a camera's key: `npm run camera-key -- STREAM [--secret-id ID | --secret-env NAME]`.
+ * Prints a camera's key: `npm run camera-key -- STREAM [--secret-id ID | --secret-env NAME | --camera-secret-file PATH]`.
  *
  * A camera's key is derived from the camera master secret (lambdas/core/credentials.ts), so there
  * is nothing to store per camera. The master comes from AWS Secrets Manager (`--secret-id`, the
- * stack's CameraMasterSecretArn output; needs AWS credentials) or from an environment variable
- * (`--secret-env`, default CAMERA_MASTER_SECRET; local mode prints its own).
+ * stack's CameraMasterSecretArn output; needs AWS credentials), from an environment variable
+ * (`--secret-env`, default CAMERA_MASTER_SECRET) or from a file (`--camera-secret-file`, as local
+ * mode takes it), never from the command line.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cameraKey } from "../lambdas/core/credentials";
 import { streamNameProblem } from "../lambdas/core/names";
 import {
+  CAMERA_MASTER_SECRET,
   type CommandLine,
   type CommandSpec,
   type HELP,
   httpUrl,
   parseCommandLine,
   readCommandLine,
+  readSecret,
+  secretFileOption,
   UsageError,
 } from "./command-line";
 
 export const CAMERA_KEY_COMMAND: CommandSpec = {
   name: "camera-key",
-  synopsis: "npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR] [--resolve-url URL]",
+  synopsis:
+    "npm run camera-key -- STREAM [--secret-id SECRET_ARN_OR_NAME | --secret-env VAR | --camera-secret-file PATH] [--resolve-url URL]",
   summary: "Prints the key of the camera that publishes STREAM, derived from the camera master secret.",
   positionals: ["STREAM"],
   options: {
@@ -34,6 +39,7 @@ export const CAMERA_KEY_COMMAND: CommandSpec = {
       default: "CAMERA_MASTER_SECRET",
       description: "read the master from this environment variable",
     },
+    [CAMERA_MASTER_SECRET.fileOption]: secretFileOption(CAMERA_MASTER_SECRET, "read the master from it"),
     "resolve-url": { value: "URL", description: "the resolve endpoint's URL: also print the camera's resolve command" },
   },
 };
@@ -43,6 +49,8 @@ export interface CameraKeyArgs {
   readonly stream: string;
   readonly secretId?: string;
   readonly secretEnv: string;
+  /** The master, from `secretEnv` or the file; undefined with `secretId` (read when used) or when neither is given. */
+  readonly master?: string;
   readonly resolveUrl?: string;
 }
 
@@ -50,10 +58,13 @@ function readCameraKeyArgs(line: CommandLine): CameraKeyArgs {
   const stream = line.positionals[0] as string;
   const problem = streamNameProblem(stream);
   if (problem) throw new UsageError(problem);
+  const secretId = line.values["secret-id"];
+  const secretEnv = line.values["secret-env"] as string;
   return {
     stream,
-    secretId: line.values["secret-id"],
-    secretEnv: line.values["secret-env"] as string,
+    secretId,
+    secretEnv,
+    master: secretId === undefined ? readSecret(line, { ...CAMERA_MASTER_SECRET, env: secretEnv }) : undefined,
     resolveUrl: httpUrl(line, "resolve-url"),
   };
 }
@@ -69,9 +80,12 @@ async function masterSecret(args: CameraKeyArgs): Promise<string> {
     if (!out.SecretString) throw new Error(`secret ${args.secretId} has no string value`);
     return out.SecretString;
   }
-  const value = process.env[args.secretEnv];
-  if (!value) throw new Error(`set ${args.secretEnv} to the camera master secret, or pass --secret-id`);
-  return value;
+  if (args.master === undefined) {
+    throw new Error(
+      `set ${args.secretEnv} to the camera master secret, or pass --${CAMERA_MASTER_SECRET.fileOption} or --secret-id`,
+    );
+  }
+  return args.master;
 }
 
 async function main(): Promise<number> {

@@ -9,6 +9,7 @@
  * are several sentences that do not give the flag's name. The checks below are strict mode's,
  * with a value that looks like a number accepted after its flag.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 /** One option of a command, named as typed after `--`. */
@@ -41,6 +42,8 @@ export interface CommandSpec {
   readonly positionals?: readonly string[];
   /** Renamed options, old name to new: a script with the old spelling fails saying what to type. */
   readonly renamed?: Readonly<Record<string, string>>;
+  /** Options no longer taken, with what to do instead: a script that gives one fails saying so. */
+  readonly withdrawn?: Readonly<Record<string, string>>;
 }
 
 /** A command line as given, checked against the command's options. */
@@ -120,6 +123,9 @@ function tokenize(spec: CommandSpec, argv: readonly string[]): CommandLine {
     const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     const renamed = spec.renamed?.[token.name];
     if (!option && renamed) throw new UsageError(`${token.rawName} is now --${renamed}`);
+    // Named without its value: a withdrawn option may have carried a secret.
+    const withdrawn = spec.withdrawn?.[token.name];
+    if (!option && withdrawn) throw new UsageError(`${token.rawName} is no longer taken: ${withdrawn}`);
     if (!option) throw new UsageError(`unknown option ${token.rawName}`);
     if (option.boolean) {
       if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
@@ -189,6 +195,77 @@ export function httpUrl(line: CommandLine, name: string): string | undefined {
   if (url === undefined) return undefined;
   if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--${name} must be an http:// or https:// URL, got '${url}'`);
   return url.replace(/\/$/, "");
+}
+
+/**
+ * A secret a command takes from the environment or from a file, never from its command line:
+ * every user of the machine can read a process's arguments (`ps`, /proc/PID/cmdline).
+ */
+export interface SecretInput {
+  /** What it is, in errors and the usage, e.g. `camera master secret`. */
+  readonly what: string;
+  /** The environment variable that holds it, e.g. `CAMERA_MASTER_SECRET`. */
+  readonly env: string;
+  /** The option naming a file that holds it, e.g. `camera-secret-file`. */
+  readonly fileOption: string;
+}
+
+export const CAMERA_MASTER_SECRET: SecretInput = {
+  what: "camera master secret",
+  env: "CAMERA_MASTER_SECRET",
+  fileOption: "camera-secret-file",
+};
+
+export const OPERATOR_TOKEN: SecretInput = {
+  what: "operator token",
+  env: "OPERATOR_TOKEN",
+  fileOption: "operator-token-file",
+};
+
+/** A secret's file option, for a command's options; `effect` says what giving the secret does. */
+export function secretFileOption(secret: SecretInput, effect: string): OptionSpec {
+  return { value: "PATH", description: `file holding the ${secret.what} (or set ${secret.env}): ${effect}` };
+}
+
+/** What to do instead of passing a secret as an argument: the message of its withdrawn option. */
+export function secretNotOnCommandLine(secret: SecretInput): string {
+  return `the ${secret.what} no longer goes on the command line, where any user of the machine can read it (ps): set ${secret.env} or give --${secret.fileOption} PATH`;
+}
+
+const READ_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+};
+
+/**
+ * Reads a secret from its environment variable or from its file (without the file's final newline).
+ * @returns undefined when neither is given
+ * @throws UsageError when both are given, or the variable or the file is empty, or the file cannot be read
+ */
+export function readSecret(
+  line: CommandLine,
+  secret: SecretInput,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const fromEnv = env[secret.env];
+  const file = line.values[secret.fileOption];
+  if (fromEnv !== undefined && file !== undefined) {
+    throw new UsageError(`the ${secret.what} is given twice, in ${secret.env} and in --${secret.fileOption}: keep one`);
+  }
+  if (fromEnv === "")
+    throw new UsageError(`${secret.env} is empty: give the ${secret.what}, or unset it to run without`);
+  if (file === undefined) return fromEnv;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new UsageError(`--${secret.fileOption}: cannot read '${file}': ${READ_PROBLEMS[code ?? ""] ?? message}`);
+  }
+  const value = text.replace(/[\r\n]+$/, "");
+  if (value === "") throw new UsageError(`--${secret.fileOption}: '${file}' is empty`);
+  return value;
 }
 
 /**

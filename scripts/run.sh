@@ -2,7 +2,7 @@
 # Runs the product in local mode: installs what it needs (scripts/setup.sh), then starts the
 # control plane on 127.0.0.1 with real nginx-rtmp nodes on this machine. Flags go to local mode:
 #   ./scripts/run.sh --help
-#   ./scripts/run.sh --max-streams-per-node 2 --camera-key "$(openssl rand -hex 16)"
+#   CAMERA_MASTER_SECRET="$(openssl rand -hex 16)" ./scripts/run.sh --max-streams-per-node 2
 # Ctrl-C stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."

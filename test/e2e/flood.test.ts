@@ -93,10 +93,13 @@ async function startCamera(stream: string): Promise<Camera> {
 }
 
 beforeAll(async () => {
-  local = await startLocalMode([
-    ...["--tick-seconds", "1", "--heartbeat-seconds", String(HEARTBEAT_SECONDS), "--camera-key", MASTER],
-    ...["--min-nodes", "1", "--buffer-nodes", "1"],
-  ]);
+  local = await startLocalMode(
+    [
+      ...["--tick-seconds", "1", "--heartbeat-seconds", String(HEARTBEAT_SECONDS)],
+      ...["--min-nodes", "1", "--buffer-nodes", "1"],
+    ],
+    { cameraSecret: MASTER },
+  );
   await waitFor(
     "two ACTIVE nodes",
     async () =>

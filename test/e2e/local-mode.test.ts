@@ -48,22 +48,23 @@ async function startCamera(stream: string, keyOverride?: string): Promise<Camera
 }
 
 beforeAll(async () => {
-  local = await startLocalMode([
-    "--max-streams-per-node",
-    "2",
-    "--buffer-nodes",
-    "1",
-    "--min-nodes",
-    "1",
-    "--tick-seconds",
-    "1",
-    "--heartbeat-seconds",
-    "2",
-    "--scale-in-idle-seconds",
-    "6",
-    "--camera-key",
-    MASTER,
-  ]);
+  local = await startLocalMode(
+    [
+      "--max-streams-per-node",
+      "2",
+      "--buffer-nodes",
+      "1",
+      "--min-nodes",
+      "1",
+      "--tick-seconds",
+      "1",
+      "--heartbeat-seconds",
+      "2",
+      "--scale-in-idle-seconds",
+      "6",
+    ],
+    { cameraSecret: MASTER },
+  );
   await waitFor("two ACTIVE nodes", async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 2);
 });
 

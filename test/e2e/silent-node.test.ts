@@ -32,18 +32,19 @@ const get = async <T>(path: string): Promise<T> => (await fetch(`${local.url}${p
 const node = async (id: string) => (await get<{ nodes: NodeView[] }>("/nodes")).nodes.find((n) => n.nodeId === id);
 
 beforeAll(async () => {
-  local = await startLocalMode([
-    "--max-streams-per-node",
-    "2",
-    "--buffer-nodes",
-    "1",
-    "--tick-seconds",
-    "1",
-    "--heartbeat-seconds",
-    String(HEARTBEAT_SECONDS),
-    "--camera-key",
-    MASTER,
-  ]);
+  local = await startLocalMode(
+    [
+      "--max-streams-per-node",
+      "2",
+      "--buffer-nodes",
+      "1",
+      "--tick-seconds",
+      "1",
+      "--heartbeat-seconds",
+      String(HEARTBEAT_SECONDS),
+    ],
+    { cameraSecret: MASTER },
+  );
   await waitFor("two ACTIVE nodes", async () => {
     const { nodes } = await get<{ nodes: NodeView[] }>("/nodes");
     return nodes.filter((n) => n.state === "ACTIVE").length === 2;

@@ -6,6 +6,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { LOCAL_SECRETS } from "../../local/options";
+import { CAMERA_MASTER_SECRET, OPERATOR_TOKEN } from "../../scripts/command-line";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -20,17 +22,32 @@ export interface LocalMode {
   stop(): Promise<number | null>;
 }
 
-/** Starts local mode with these flags on a free port; resolves once it prints its URL. */
-export async function startLocalMode(flags: readonly string[], timeoutMs = 30_000): Promise<LocalMode> {
+/** The secrets local mode starts with, given as an operator gives them: in its environment. */
+export interface LocalSecrets {
+  readonly cameraSecret?: string;
+  readonly operatorToken?: string;
+}
+
+/** This process's environment with local mode's secrets set as given (none inherited). */
+function localModeEnvironment(secrets: LocalSecrets): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+  for (const secret of LOCAL_SECRETS) delete env[secret.env];
+  if (secrets.cameraSecret !== undefined) env[CAMERA_MASTER_SECRET.env] = secrets.cameraSecret;
+  if (secrets.operatorToken !== undefined) env[OPERATOR_TOKEN.env] = secrets.operatorToken;
+  return env;
+}
+
+/** Starts local mode with these flags and secrets on a free port; resolves once it prints its URL. */
+export async function startLocalMode(
+  flags: readonly string[],
+  secrets: LocalSecrets = {},
+  timeoutMs = 30_000,
+): Promise<LocalMode> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-e2e-"));
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "local/main.ts", "--port", "0", "--work-dir", workDir, ...flags],
-    {
-      cwd: ROOT,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { cwd: ROOT, env: localModeEnvironment(secrets), stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {

@@ -12,6 +12,7 @@ import {
 } from "../../lambdas/core/credentials";
 import { parseCameraKeyArgs } from "../../scripts/camera-key";
 import { HELP } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 describe("camera keys", () => {
   it("derives a 22-character key per stream that verifies only for that stream", () => {
@@ -66,6 +67,18 @@ describe("camera keys", () => {
       env: { ...process.env, CAMERA_MASTER_SECRET: "master" },
       encoding: "utf8",
     });
+    expect(out.trim()).toBe(cameraKey("master", "cam42"));
+  });
+
+  const files = secretFiles("camera-key");
+  it("prints the key from the master secret in --camera-secret-file, as local mode takes it", () => {
+    const root = path.resolve(__dirname, "../..");
+    const { CAMERA_MASTER_SECRET: _, ...env } = process.env;
+    const out = execFileSync(
+      path.join(root, "node_modules/.bin/tsx"),
+      ["scripts/camera-key.ts", "cam42", "--camera-secret-file", files.write("master", "master\n")],
+      { cwd: root, env, encoding: "utf8" },
+    );
     expect(out.trim()).toBe(cameraKey("master", "cam42"));
   });
 

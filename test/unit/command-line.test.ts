@@ -1,3 +1,4 @@
+import path from "node:path";
 import {
   type CommandLine,
   type CommandSpec,
@@ -5,10 +6,13 @@ import {
   noArguments,
   parseCommandLine,
   readCommandLine,
+  readSecret,
+  type SecretInput,
   UsageError,
   usage,
   wholeNumber,
 } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
 const SPEC: CommandSpec = {
   name: "tool",
@@ -22,6 +26,7 @@ const SPEC: CommandSpec = {
     json: { description: "print JSON", boolean: true },
   },
   renamed: { "cpu-threshold": "cpu-threshold-percent" },
+  withdrawn: { password: "set TOOL_PASSWORD instead" },
 };
 
 const lineOf = (argv: string[]): CommandLine => parseCommandLine(SPEC, argv, (line) => line) as CommandLine;
@@ -74,6 +79,16 @@ describe("parseCommandLine", () => {
       "a renamed flag, naming the new one",
       ["x", "--cpu-threshold", "70"],
       "--cpu-threshold is now --cpu-threshold-percent",
+    ],
+    [
+      "a withdrawn flag, saying what to do instead",
+      ["x", "--password", "p"],
+      "--password is no longer taken: set TOOL_PASSWORD instead",
+    ],
+    [
+      "a withdrawn flag given '=value', without repeating the value",
+      ["x", "--password=hunter2"],
+      "--password is no longer taken: set TOOL_PASSWORD instead",
     ],
     ["a stray argument", ["x", "y"], "unexpected argument 'y'"],
     ["a missing positional", ["--seed", "2"], "NAME is missing"],
@@ -157,5 +172,58 @@ describe("noArguments", () => {
   ])("answers %s", (_, argv, run, exitCode) => {
     expect(noArguments(bench, argv, silent)).toBe(run);
     expect(process.exitCode).toBe(exitCode);
+  });
+});
+
+describe("readSecret", () => {
+  const SECRET: SecretInput = { what: "tool password", env: "TOOL_PASSWORD", fileOption: "password-file" };
+  const { dir, write: fileWith } = secretFiles("read-secret");
+  const read = (file: string | undefined, env: NodeJS.ProcessEnv = {}) =>
+    readSecret({ values: { "password-file": file }, switches: new Set(), positionals: [] }, SECRET, env);
+
+  it("is undefined when neither the variable nor the file is given", () => {
+    expect(read(undefined)).toBeUndefined();
+  });
+
+  it("takes the variable's value as it is", () => {
+    expect(read(undefined, { TOOL_PASSWORD: " s3cret\n" })).toBe(" s3cret\n");
+  });
+
+  it.each([
+    ["ending in a newline", "s3cret\n"],
+    ["ending in CRLF", "s3cret\r\n"],
+    ["ending without one", "s3cret"],
+  ])("takes a file's text %s, without its final newline", (_, text) => {
+    expect(read(fileWith("password", text))).toBe("s3cret");
+  });
+
+  it("keeps the file's other whitespace", () => {
+    expect(read(fileWith("spaced", " s3 cret \n"))).toBe(" s3 cret ");
+  });
+
+  it.each([
+    [
+      "both the variable and the file",
+      () => read(fileWith("both", "a"), { TOOL_PASSWORD: "b" }),
+      "the tool password is given twice, in TOOL_PASSWORD and in --password-file: keep one",
+    ],
+    [
+      "an empty variable",
+      () => read(undefined, { TOOL_PASSWORD: "" }),
+      "TOOL_PASSWORD is empty: give the tool password, or unset it to run without",
+    ],
+    [
+      "a missing file, naming it",
+      () => read(path.join(dir, "absent")),
+      `--password-file: cannot read '${path.join(dir, "absent")}': no such file`,
+    ],
+    ["a directory, naming it", () => read(dir), `--password-file: cannot read '${dir}': it is a directory`],
+    [
+      "an empty file, naming it",
+      () => read(fileWith("empty", "\n")),
+      `--password-file: '${path.join(dir, "empty")}' is empty`,
+    ],
+  ])("refuses %s", (_, reading, problem) => {
+    expect(reading).toThrow(new UsageError(problem));
   });
 });

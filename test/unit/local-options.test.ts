@@ -1,9 +1,16 @@
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { LOCAL_FLEET_CONFIG } from "../../lambdas/core/config";
 import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "../../local/options";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
-const parse = (...argv: string[]) => parseCommandLine(LOCAL_COMMAND, argv, readLocalOptions) as LocalOptions;
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Parses with this environment (none of the machine's own). */
+const parseWith = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
+  parseCommandLine(LOCAL_COMMAND, argv, (line) => readLocalOptions(line, env)) as LocalOptions;
+const parse = (...argv: string[]) => parseWith({}, ...argv);
 
 describe("npm run local's command line", () => {
   it.each([["--help"], ["-h"]])("asks for the usage with %s", (flag) => {
@@ -34,7 +41,6 @@ describe("npm run local's command line", () => {
       "2",
       "--port=0",
       "--work-dir=relative/dir",
-      "--camera-key=s3cret",
     );
     expect(options.config).toEqual({
       ...LOCAL_FLEET_CONFIG,
@@ -43,7 +49,7 @@ describe("npm run local's command line", () => {
       maxStreamsPerNode: 2,
       heartbeatSeconds: 2,
     });
-    expect(options).toMatchObject({ port: 0, workDir: path.resolve("relative/dir"), cameraMaster: "s3cret" });
+    expect(options).toMatchObject({ port: 0, workDir: path.resolve("relative/dir") });
   });
 
   it.each([
@@ -66,5 +72,79 @@ describe("npm run local's command line", () => {
     ],
   ])("refuses %s, with the usage", (_, argv, problem) => {
     expect(() => parse(...argv)).toThrow(`${problem}\nusage: npm run local -- [flags]`);
+  });
+});
+
+describe("local mode's secrets: from the environment or a file, never the command line", () => {
+  const { dir, write: fileWith } = secretFiles("local-secrets");
+
+  it("reads the camera master secret and the operator token from CAMERA_MASTER_SECRET and OPERATOR_TOKEN", () => {
+    expect(parseWith({ CAMERA_MASTER_SECRET: "c-master", OPERATOR_TOKEN: "op-token" })).toMatchObject({
+      cameraMaster: "c-master",
+      operatorToken: "op-token",
+    });
+  });
+
+  it("reads them from --camera-secret-file and --operator-token-file, without the final newline", () => {
+    const options = parse(
+      `--camera-secret-file=${fileWith("camera", "c-master\n")}`,
+      "--operator-token-file",
+      fileWith("operator", "op-token\n"),
+    );
+    expect(options).toMatchObject({ cameraMaster: "c-master", operatorToken: "op-token" });
+  });
+
+  it.each([
+    [
+      "the camera master secret in both places",
+      { CAMERA_MASTER_SECRET: "a" },
+      ["--camera-secret-file", "camera"],
+      "the camera master secret is given twice, in CAMERA_MASTER_SECRET and in --camera-secret-file: keep one",
+    ],
+    [
+      "the operator token in both places",
+      { OPERATOR_TOKEN: "a" },
+      ["--operator-token-file", "operator"],
+      "the operator token is given twice, in OPERATOR_TOKEN and in --operator-token-file: keep one",
+    ],
+    [
+      "a missing file, naming it",
+      {},
+      ["--operator-token-file", "absent"],
+      `--operator-token-file: cannot read '${path.join(dir, "absent")}': no such file`,
+    ],
+    [
+      "an empty file, naming it",
+      {},
+      ["--camera-secret-file", "empty"],
+      `--camera-secret-file: '${path.join(dir, "empty")}' is empty`,
+    ],
+  ])("refuses %s", (_, env, [flag = "", name = ""], problem) => {
+    fileWith("camera", "c-master");
+    fileWith("operator", "op-token");
+    fileWith("empty", "");
+    expect(() => parseWith(env, flag, path.join(dir, name))).toThrow(`${problem}\nusage: npm run local -- [flags]`);
+  });
+
+  it.each([
+    ["--camera-key", "camera master secret", "CAMERA_MASTER_SECRET", "--camera-secret-file"],
+    ["--operator-token", "operator token", "OPERATOR_TOKEN", "--operator-token-file"],
+  ])("refuses the old %s, saying where the secret goes now and why, without repeating it", (flag, what, env, file) => {
+    const problem = `${flag} is no longer taken: the ${what} no longer goes on the command line, where any user of the machine can read it (ps): set ${env} or give ${file} PATH\nusage:`;
+    for (const argv of [[flag, "s3cret-on-argv"], [`${flag}=s3cret-on-argv`]]) {
+      expect(() => parse(...argv)).toThrow(problem);
+      expect(() => parse(...argv)).not.toThrow("s3cret-on-argv");
+    }
+  });
+
+  it("exits 2 before starting anything when given the old --camera-key, printing no secret", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "local/main.ts", "--camera-key", "s3cret-on-argv"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("local mode: --camera-key is no longer taken:");
+    expect(`${run.stdout}${run.stderr}`).not.toContain("s3cret-on-argv");
   });
 });

@@ -1,31 +1,52 @@
 import { readStatusOptions, STATUS_COMMAND } from "../../local/status";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
+import { secretFiles } from "../support/secret-files";
 
-const parse = (...argv: string[]) => parseCommandLine(STATUS_COMMAND, argv, (line) => readStatusOptions(line, {}));
+const parseWith = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
+  parseCommandLine(STATUS_COMMAND, argv, (line) => readStatusOptions(line, env));
+const parse = (...argv: string[]) => parseWith({}, ...argv);
+const USAGE = "usage: npm run status -- --url URL [--operator-token-file PATH]";
 
 describe("npm run status's command line", () => {
+  const files = secretFiles("status-token");
+
   it.each([["--help"], ["-h"]])("asks for the usage with %s", (flag) => {
     expect(parse(flag)).toBe(HELP);
   });
 
-  it("reads --url URL and --token=TOKEN, without the URL's final slash", () => {
-    expect(parse("--url", "http://127.0.0.1:8787/", "--token=t0k")).toEqual({
-      base: "http://127.0.0.1:8787",
-      token: "t0k",
+  it("reads --url URL without its final slash, and no token when none is given", () => {
+    expect(parse("--url", "http://127.0.0.1:8787/")).toEqual({ base: "http://127.0.0.1:8787" });
+  });
+
+  it("takes the token from OPERATOR_TOKEN", () => {
+    expect(parseWith({ OPERATOR_TOKEN: "from-env" }, "--url=https://api.example.com")).toEqual({
+      base: "https://api.example.com",
+      token: "from-env",
     });
   });
 
-  it("takes the token from FLEET_OPERATOR_TOKEN when no --token is given", () => {
-    const line = parseCommandLine(STATUS_COMMAND, ["--url=https://api.example.com"], (l) =>
-      readStatusOptions(l, { FLEET_OPERATOR_TOKEN: "from-env" }),
+  it("takes the token from --operator-token-file, without its final newline", () => {
+    expect(parse("--url=http://x", "--operator-token-file", files.write("token", "from-file\n"))).toEqual({
+      base: "http://x",
+      token: "from-file",
+    });
+  });
+
+  it("refuses the old FLEET_OPERATOR_TOKEN, naming OPERATOR_TOKEN", () => {
+    expect(() => parseWith({ FLEET_OPERATOR_TOKEN: "t" }, "--url=http://x")).toThrow(
+      `FLEET_OPERATOR_TOKEN is now OPERATOR_TOKEN\n${USAGE}`,
     );
-    expect(line).toEqual({ base: "https://api.example.com", token: "from-env" });
   });
 
   it.each([
     ["an unknown flag", ["--url", "http://x", "--tokn", "t"], "unknown option --tokn"],
     ["a flag without its value", ["--url"], "--url needs a value"],
-    ["a missing --url", ["--token", "t"], "--url URL is required"],
+    ["a missing --url", ["--operator-token-file", "t"], "--url URL is required"],
+    [
+      "the token on the command line, without repeating it",
+      ["--url", "http://x", "--token=t0k3n"],
+      "--token is no longer taken: the operator token no longer goes on the command line, where any user of the machine can read it (ps): set OPERATOR_TOKEN or give --operator-token-file PATH",
+    ],
     [
       "a URL that is not http(s)",
       ["--url", "127.0.0.1:8787"],
@@ -33,6 +54,6 @@ describe("npm run status's command line", () => {
     ],
     ["a stray argument", ["--url", "http://x", "nodes"], "unexpected argument 'nodes'"],
   ])("refuses %s, with the usage", (_, argv, problem) => {
-    expect(() => parse(...argv)).toThrow(`${problem}\nusage: npm run status -- --url URL [--token TOKEN]`);
+    expect(() => parse(...argv)).toThrow(`${problem}\n${USAGE}`);
   });
 });
