@@ -201,6 +201,20 @@ export function wantsText(event: HttpEvent): boolean {
   return text >= 0 && (jsonAt < 0 || text < jsonAt);
 }
 
+/** Where a caller publishes or plays `stream` on a node: with its key, which nginx-rtmp hands to the node's callback. */
+export function streamUrl(rtmpBaseUrl: string, stream: string, key: string | undefined): string {
+  return `${rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
+}
+
+/**
+ * A 200 that gives a URL: the URL alone for `Accept: text/plain` (so that `"$(curl -sf URL)"` can
+ * be handed to ffmpeg or ffplay), else `body` as JSON.
+ */
+export function urlAnswer(event: HttpEvent, url: string, body: unknown): HttpResult {
+  if (!wantsText(event)) return json(200, body);
+  return { statusCode: 200, headers: { "content-type": "text/plain", "cache-control": "no-store" }, body: `${url}\n` };
+}
+
 /** A stream name from the request, validated. @throws ApiError 400 naming the problem */
 export function streamParam(value: string | undefined): string {
   const problem = streamNameProblem(value);

@@ -51,7 +51,7 @@ export class TestClock {
 }
 
 /** Master secrets used by the handler tests. */
-export const SECRETS = { cameraMaster: "camera-master-for-tests" };
+export const SECRETS = { cameraMaster: "camera-master-for-tests", viewerMaster: "viewer-master-for-tests" };
 
 /** The secret of a node in the tests: fixed per node id, so a test that builds a node record knows it. */
 export function testNodeSecret(nodeId: string): string {
@@ -114,13 +114,15 @@ export function makeGroup(
   return { group, launcher, services };
 }
 
-/** Handler dependencies over a registry, with camera keys on. */
+/** Handler dependencies over a registry, with camera keys and viewer access on. */
 export function makeDeps(
   registry: Registry,
   options: {
     clock?: TestClock;
     config?: FleetConfig;
     cameraKeys?: boolean;
+    /** Viewer access (a viewer master): on unless false. */
+    viewerKeys?: boolean;
     operatorToken?: string;
     fleet?: ApiDeps["fleet"];
   } = {},
@@ -136,6 +138,7 @@ export function makeDeps(
     secrets: staticSecrets({
       cameraMaster: options.cameraKeys === false ? undefined : SECRETS.cameraMaster,
       operatorToken: options.operatorToken,
+      viewerMaster: options.viewerKeys === false ? undefined : SECRETS.viewerMaster,
     }),
     scaleOut: new RecordingScaleOut(),
   };
