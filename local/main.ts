@@ -23,7 +23,7 @@ import type { ApiDeps } from "../lambdas/handlers/api";
 import { readCommandLine } from "../scripts/command-line";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
-import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "./options";
+import { LOCAL_COMMAND, type LocalOptions, readLocalOptions, VIEWER_SECRET_ENV } from "./options";
 import { type ApiServer, startApiServer } from "./server";
 
 const time = () => new Date().toISOString().slice(11, 19);
@@ -179,7 +179,11 @@ async function startControlPlane(
     now: Date.now,
     logger,
     telemetry: new MemoryTelemetry(),
-    secrets: staticSecrets({ cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
+    secrets: staticSecrets({
+      cameraMaster: options.cameraMaster,
+      operatorToken: options.operatorToken,
+      viewerMaster: options.viewerMaster,
+    }),
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };
@@ -198,6 +202,14 @@ function greet(url: string, options: LocalOptions): void {
   );
   if (options.cameraMaster)
     say("(another camera's key: CAMERA_MASTER_SECRET=<your --camera-key> npm run -s camera-key -- cam2)");
+  if (!options.viewerMaster) {
+    say(`viewer access is off: every play is refused (turn it on with ${VIEWER_SECRET_ENV} or --viewer-secret-file)`);
+    return;
+  }
+  say(`play it, with ${VIEWER_SECRET_ENV} set to the viewer master secret in your shell:`);
+  console.log(
+    `  ffplay "$(curl -sf -H 'Accept: text/plain' "${url}/play?stream=cam1&key=$(npm run -s viewer-key -- cam1)")"`,
+  );
 }
 
 /** Stream activity, for the operator watching the terminal: each call says which streams went live or ended since the last. */
