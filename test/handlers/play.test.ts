@@ -13,6 +13,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
+import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { METRIC, REGISTRY_TABLE } from "../../lambdas/contract";
@@ -94,6 +95,16 @@ describe("GET /play", () => {
       body: { error: code, message: expect.stringContaining("cam1") },
     });
     expectNoWrite();
+  });
+
+  it("refuses the camera's key even when the camera and viewer masters are the same secret", async () => {
+    setup(node(live())); // cam1 live on i-1, in the mocked table
+    const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
+    const same = staticSecrets({ cameraMaster: "one-master", viewerMaster: "one-master" });
+    const sharing = createPlayHandler({ ...makeDeps(registry, { config }), secrets: same });
+    const camera = await play(sharing, `stream=cam1&key=${cameraKey("one-master", "cam1")}`);
+    expect(JSON.parse(camera.body as string).error).toBe("invalid_viewer_key");
+    expect((await play(sharing, `stream=cam1&key=${viewerKey("one-master", "cam1")}`)).statusCode).toBe(200);
   });
 
   it.each<[string, string, Parameters<typeof makeDeps>[1], number, string]>([

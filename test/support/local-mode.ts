@@ -20,15 +20,22 @@ export interface LocalMode {
   stop(): Promise<number | null>;
 }
 
-/** Starts local mode with these flags on a free port; resolves once it prints its URL. */
-export async function startLocalMode(flags: readonly string[], timeoutMs = 30_000): Promise<LocalMode> {
+/**
+ * Starts local mode with these flags (and these environment variables: secrets) on a free port;
+ * resolves once it prints its URL.
+ */
+export async function startLocalMode(
+  flags: readonly string[],
+  timeoutMs = 30_000,
+  env: Readonly<Record<string, string>> = {},
+): Promise<LocalMode> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-e2e-"));
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "local/main.ts", "--port", "0", "--work-dir", workDir, ...flags],
     {
       cwd: ROOT,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -195,6 +202,67 @@ export class Camera {
     this.process.stdin?.write("q");
     const timer = setTimeout(() => this.process.kill("SIGKILL"), 5000);
     await this.exited();
+    clearTimeout(timer);
+  }
+}
+
+/** What a player got: its exit code, how long it took (ms), what ffmpeg printed. */
+export interface PlayResult {
+  readonly code: number | null;
+  readonly ms: number;
+  readonly errors: string;
+}
+
+/**
+ * A viewer: ffmpeg plays `url` and decodes `frames` video frames, then exits 0; a refused play
+ * exits non-zero (nginx-rtmp closes the connection). Killed after `timeoutMs`.
+ */
+export function playFrames(url: string, frames: number, timeoutMs = 30_000): Promise<PlayResult> {
+  const started = Date.now();
+  const child = spawn(
+    "ffmpeg",
+    ["-hide_banner", "-loglevel", "error", "-i", url, "-frames:v", String(frames), "-f", "null", "-"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let errors = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: Date.now() - started, errors });
+    }),
+  );
+}
+
+/** A viewer that keeps watching: ffmpeg plays `url` (decoding, then dropping every frame) until stopped. */
+export class Player {
+  readonly process: ChildProcess;
+  private exitCode: number | null | undefined;
+
+  constructor(readonly url: string) {
+    this.process = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", url, "-f", "null", "-"], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    this.process.once("exit", (code) => {
+      this.exitCode = code;
+    });
+  }
+
+  /** Still playing. */
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Leaves as a user would ('q'), killed if it does not within 5 s. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    const exited = new Promise((resolve) => this.process.once("exit", resolve));
+    this.process.stdin?.write("q");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), 5000);
+    await exited;
     clearTimeout(timer);
   }
 }
