@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { LOCAL_FLEET_CONFIG } from "../../lambdas/core/config";
 import { LOCAL_COMMAND, type LocalOptions, readLocalOptions } from "../../local/options";
@@ -53,5 +55,42 @@ describe("npm run local's command line", () => {
     ["a stray argument", ["70"], "unexpected argument '70'"],
   ])("refuses %s, with the usage", (_, argv, problem) => {
     expect(() => parse(...argv)).toThrow(`${problem}\nusage: npm run local -- [flags]`);
+  });
+});
+
+describe("local mode's viewer master secret: from the environment or a file, never a flag's value", () => {
+  const withEnv = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
+    parseCommandLine(LOCAL_COMMAND, argv, (line) => readLocalOptions(line, env)) as LocalOptions;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "viewer-secret-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each<[string, NodeJS.ProcessEnv, () => string[], string | undefined]>([
+    ["off without either: every play is refused", {}, () => [], undefined],
+    ["VIEWER_MASTER_SECRET", { VIEWER_MASTER_SECRET: "from-env" }, () => [], "from-env"],
+    [
+      "the file --viewer-secret-file names, its last newline dropped, over the environment",
+      { VIEWER_MASTER_SECRET: "from-env" },
+      () => {
+        writeFileSync(path.join(dir, "secret"), "from-file\n");
+        return ["--viewer-secret-file", path.join(dir, "secret")];
+      },
+      "from-file",
+    ],
+  ])("reads %s", (_, env, argv, expected) => {
+    expect(withEnv(env, ...argv()).viewerMaster).toBe(expected);
+  });
+
+  it.each<[string, () => string, string]>([
+    ["a file that cannot be read", () => path.join(dir, "missing"), "--viewer-secret-file: cannot read"],
+    [
+      "an empty file",
+      () => {
+        writeFileSync(path.join(dir, "empty"), "\n");
+        return path.join(dir, "empty");
+      },
+      "is empty",
+    ],
+  ])("refuses %s, naming the flag", (_, file, problem) => {
+    expect(() => withEnv({}, "--viewer-secret-file", file())).toThrow(problem);
   });
 });
