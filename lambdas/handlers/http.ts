@@ -26,6 +26,17 @@ export class ApiError extends Error {
   }
 }
 
+/** How a route answers one reason a use case refuses: its status and a sentence for the caller. */
+export interface Denial {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** The error that answers a use case's refusal, its reason as the code. */
+export function denied<R extends string>(denials: Readonly<Record<R, Denial>>, reason: R): ApiError {
+  return new ApiError(denials[reason].status, reason, denials[reason].message);
+}
+
 /** The refusal of a node request whose credential is malformed, or not the registered node's. */
 export function nodeUnauthorized(): ApiError {
   return new ApiError(401, "unauthorized", "the node id and secret do not match");

@@ -9,9 +9,9 @@ import { admitViewer, releaseViewer, type ViewerDenial } from "../core/viewers";
 import { type ApiDeps, httpHandler } from "./api";
 import { checkViewerKey } from "./auth";
 import { parseCallback } from "./hooks";
-import { ApiError, type HttpEvent, type HttpResult, json } from "./http";
+import { ApiError, type Denial, denied, type HttpEvent, type HttpResult, json } from "./http";
 
-const DENIALS: Record<ViewerDenial, { status: number; message: string }> = {
+const DENIALS: Record<ViewerDenial, Denial> = {
   not_live_here: { status: 403, message: "this stream is not live on this node" },
   viewer_cap_reached: { status: 403, message: "this stream has as many viewers as it may (maxViewersPerStream)" },
   contended: { status: 503, message: "too many players joining this stream at once; retry" },
@@ -24,8 +24,7 @@ async function play(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   if (outcome.kind === "denied") {
     deps.telemetry.count(METRIC.viewersRefused);
     deps.logger.warn("play refused", { stream: callback.stream, nodeId: callback.nodeId, reason: outcome.reason });
-    const denial = DENIALS[outcome.reason];
-    throw new ApiError(denial.status, outcome.reason, denial.message);
+    throw denied(DENIALS, outcome.reason);
   }
   deps.telemetry.count(METRIC.viewersAdmitted);
   return json(200, { result: "allowed", stream: callback.stream, nodeId: callback.nodeId, viewers: outcome.viewers });
