@@ -30,7 +30,7 @@ module.exports = {
     project("integration", 60_000),
     // Synth, cdk-nag, cfn-lint, nginx -t, shellcheck.
     project("infra", 300_000),
-    // One media node at a time (real nginx-rtmp, ffmpeg cameras) against a stand-in API.
+    // One media node at a time (real nginx-rtmp, ffmpeg cameras and players) against a stand-in API or the real handlers.
     project("node", 300_000),
     // Local mode with real nginx-rtmp nodes and ffmpeg cameras.
     project("e2e", 300_000),

@@ -18,12 +18,14 @@ export const FUNCTION_NAMES = [
   "not-found",
   "scaler",
   "lifecycle",
+  "play",
+  "viewer-hooks",
 ] as const;
 /** A Lambda function of the fleet. */
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-/** Who calls a route: cameras, the nodes (through their shim), or operators and their tools. */
-export type Caller = "camera" | "node" | "operator";
+/** Who calls a route: cameras, viewers (players), the nodes (through their shim), or operators and their tools. */
+export type Caller = "camera" | "viewer" | "node" | "operator";
 
 /** One route of the HTTP contract. */
 export interface Route {
@@ -43,6 +45,9 @@ export const ROUTES = [
   { method: "GET", path: "/nodes", function: "nodes", caller: "operator" },
   { method: "GET", path: "/streams", function: "streams", caller: "operator" },
   { method: "GET", path: "/events", function: "events", caller: "operator" },
+  { method: "GET", path: "/play", function: "play", caller: "viewer" },
+  { method: "POST", path: "/hooks/play", function: "viewer-hooks", caller: "node" },
+  { method: "POST", path: "/hooks/play_done", function: "viewer-hooks", caller: "node" },
 ] as const satisfies readonly Route[];
 
 /** The function that answers any request no route matches (JSON 404 or 405). */
@@ -64,6 +69,8 @@ export const ENV = {
   /** The stack's cameraCidrs, comma-separated: where cameras may call from when camera keys are off. */
   cameraCidrs: "CAMERA_CIDRS",
   operatorSecret: "OPERATOR_SECRET_ID",
+  /** The viewer keys' master: set only when viewer access is on. */
+  viewerSecret: "VIEWER_SECRET_ID",
   scalerFunction: "SCALER_FUNCTION_NAME",
   groupName: "GROUP_NAME",
   launchHook: "LAUNCH_HOOK_NAME",
@@ -103,6 +110,10 @@ export const METRIC = {
   scalerErrors: "ScalerErrors",
   /** A node's record the registry refused to change (not a lost race): resolve passed the node over. */
   nodeWritesRefused: "NodeWritesRefused",
+  /** A player admitted by `on_play` (its viewer key good, its stream live on that node, under the cap). */
+  viewersAdmitted: "ViewersAdmitted",
+  /** A player refused by `on_play` for a reason of the registry's (not live there, the cap reached). */
+  viewersRefused: "ViewersRefused",
 } as const;
 
 /** The dimension that carries a node's id on per-node metrics. */

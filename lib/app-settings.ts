@@ -44,6 +44,7 @@ export interface AppSettings {
   readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
   readonly requireCameraKeys?: boolean;
+  readonly viewerAccess?: boolean;
 }
 
 /** The stack's name when the context gives none. */
@@ -68,6 +69,7 @@ export const SETTING_KEYS = [
   "reservedConcurrency",
   "alarmEmail",
   "requireCameraKeys",
+  "viewerAccess",
 ] as const;
 
 /** What the settings are read from, named in errors. */
@@ -247,6 +249,7 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
   );
   const alarmEmail = read.string("alarmEmail", isEmailAddress, "an email address");
   const requireCameraKeys = read.boolean("requireCameraKeys");
+  const viewerAccess = read.boolean("viewerAccess");
 
   if (read.problems.length > 0 || !fleet) throw new ConfigError(SETTINGS_SOURCE, read.problems);
   return {
@@ -265,5 +268,6 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
     reservedConcurrency,
     alarmEmail,
     requireCameraKeys,
+    viewerAccess,
   };
 }

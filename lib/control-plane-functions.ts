@@ -82,6 +82,12 @@ const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: "Media-node lifecycle hooks: register, issue and revoke node secrets",
     timeout: Duration.seconds(30),
   },
+  play: { id: "Play", description: "GET /play: where a viewer plays a live stream", timeout: CALLBACK_TIMEOUT },
+  "viewer-hooks": {
+    id: "ViewerHooks",
+    description: "POST /hooks/play and /hooks/play_done: nginx-rtmp on_play, on_play_done",
+    timeout: CALLBACK_TIMEOUT,
+  },
 };
 
 type Environment = Readonly<Record<string, string>>;
@@ -96,6 +102,8 @@ interface EnvironmentsByNeed {
   readonly camera: Environment;
   /** The operator token too: the operator views. */
   readonly operator: Environment;
+  /** The viewer keys' master too, when viewer access is on: /play, on_play and on_play_done. */
+  readonly viewer: Environment;
   /** The node secrets' master and where to write each node's secret, without the policy. */
   readonly lifecycle: Environment;
 }
@@ -130,11 +138,15 @@ function environments({
   const cameraCheck: Environment = secrets.cameraMasterSecret
     ? { [ENV.cameraSecret]: secrets.cameraMasterSecret.secretArn }
     : { [ENV.cameraCidrs]: cameraCidrs.join(",") };
+  const viewerSecret: Environment = secrets.viewerMasterSecret
+    ? { [ENV.viewerSecret]: secrets.viewerMasterSecret.secretArn }
+    : {};
   return {
     scaler: { ...policy, ...nodeSecrets },
     http,
     camera: { ...http, ...cameraCheck },
     operator: { ...http, [ENV.operatorSecret]: secrets.operatorTokenSecret.secretArn },
+    viewer: { ...http, ...viewerSecret },
     lifecycle: { ...fleet, ...nodeSecrets },
   };
 }
@@ -173,6 +185,8 @@ export class ControlPlaneFunctions {
       "not-found": make("not-found", env.http),
       scaler,
       lifecycle: make("lifecycle", env.lifecycle),
+      play: make("play", env.viewer),
+      "viewer-hooks": make("viewer-hooks", env.viewer),
     };
     grantData(this.functions, props);
     grantGroupActions(this.functions, props.names);
@@ -195,6 +209,8 @@ const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   "not-found": [],
   scaler: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   lifecycle: ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+  play: ["GetItem"],
+  "viewer-hooks": ["UpdateItem"],
 };
 
 /** The registry, the master secrets, and the scaler's invocation. */
@@ -211,6 +227,8 @@ function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsP
   const { cameraMasterSecret } = secrets;
   if (cameraMasterSecret) for (const fn of [f.resolve, f.publish, f.done]) readSecret(fn, cameraMasterSecret);
   for (const fn of [f.nodes, f.streams, f.events]) readSecret(fn, secrets.operatorTokenSecret);
+  const { viewerMasterSecret } = secrets;
+  if (viewerMasterSecret) for (const fn of [f.play, f["viewer-hooks"]]) readSecret(fn, viewerMasterSecret);
 
   // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
   f.scaler.function.grantInvokeLatestVersion(f.resolve.role);

@@ -29,7 +29,7 @@ export interface FleetApiProps {
   readonly fleetName: string;
   /** The Lambdas the routes call, by entry point. */
   readonly functions: FleetFunctions;
-  /** The camera and operator routes' throttling (and the stage's default), as validated by `validateFleetProps`. */
+  /** The camera, viewer and operator routes' throttling (and the stage's default), as validated by `validateFleetProps`. */
   readonly throttle: ThrottleSettings;
   /** The node routes' throttling: each route its own bucket, apart from the cameras' and operators'. */
   readonly nodeThrottle: ThrottleSettings;
@@ -64,7 +64,7 @@ export class FleetApi {
   constructor(scope: Construct, props: FleetApiProps) {
     this.api = new HttpApi(scope, "Api", {
       apiName: `${props.fleetName}-api`,
-      description: `${props.fleetName}: where cameras publish; nginx-rtmp callbacks; node heartbeats; operator views`,
+      description: `${props.fleetName}: where cameras publish and viewers play; nginx-rtmp callbacks; node heartbeats; operator views`,
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(scope, "ApiAccessLogs", {
@@ -84,8 +84,8 @@ export class FleetApi {
       this.api,
       "AwsSolutions-APIG4",
       "Each route authenticates in its Lambda, with a credential API Gateway authorizers cannot check without " +
-        "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the per-node HMAC " +
-        "secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
+        "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the viewer key (its " +
+        "own HMAC) on /play, the per-node secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
         "authorizer's extra cold start would eat into nginx-rtmp's 10 s on_publish budget.",
     );
   }

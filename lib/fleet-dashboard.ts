@@ -196,6 +196,8 @@ export class FleetDashboard {
           METRIC.streamsEnded,
           METRIC.heartbeats,
           METRIC.nodeWritesRefused,
+          METRIC.viewersAdmitted,
+          METRIC.viewersRefused,
         ]),
       ),
     ];

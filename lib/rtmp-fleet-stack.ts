@@ -54,6 +54,7 @@ export class RtmpFleetStack extends Stack {
       reservedConcurrency: settings.reservedConcurrency,
       alarmEmail: settings.alarmEmail,
       requireCameraKeys: settings.requireCameraKeys,
+      viewerAccess: settings.viewerAccess,
     });
     this.fleet = fleet;
 
@@ -75,6 +76,16 @@ export class RtmpFleetStack extends Stack {
       new CfnOutput(this, "CameraMasterSecretArn", {
         value: fleet.cameraMasterSecret.secretArn,
         description: "Secrets Manager secret from which camera keys are derived (npm run camera-key)",
+      });
+    }
+    if (fleet.viewerMasterSecret) {
+      new CfnOutput(this, "PlayUrl", {
+        value: `${fleet.apiUrl}/play`,
+        description: "Viewers ask here where to play: GET ?stream=NAME&key=VIEWER_KEY",
+      });
+      new CfnOutput(this, "ViewerMasterSecretArn", {
+        value: fleet.viewerMasterSecret.secretArn,
+        description: "Secrets Manager secret from which viewer keys are derived (npm run viewer-key)",
       });
     }
     new CfnOutput(this, "OperatorTokenSecretArn", {

@@ -60,6 +60,7 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   // once; twice that, so a flood of resolves cannot take the account's concurrency from them.
   reservedConcurrency: 20,
   requireCameraKeys: true,
+  viewerAccess: false,
 });
 
 /** Props of `RtmpFleet`. */
@@ -138,6 +139,12 @@ export interface RtmpFleetProps {
    * @default true
    */
   readonly requireCameraKeys?: boolean;
+  /**
+   * Whether viewers may play streams: with a viewer key (`GET /play`, and the node's `on_play`),
+   * derived from a viewer master secret created for it. Off, nginx refuses every player.
+   * @default false
+   */
+  readonly viewerAccess?: boolean;
 }
 
 /** `RtmpFleetProps` with every default applied and the policy parsed. */
@@ -169,6 +176,7 @@ function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
     },
     reservedConcurrency: props.reservedConcurrency ?? RTMP_FLEET_DEFAULTS.reservedConcurrency,
     requireCameraKeys: props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys,
+    viewerAccess: props.viewerAccess ?? RTMP_FLEET_DEFAULTS.viewerAccess,
   };
 }
 
@@ -186,6 +194,8 @@ export class RtmpFleet extends Construct {
   public readonly cameraMasterSecret?: Secret;
   /** Bearer token of the operator views (GET /nodes, /streams, /events). */
   public readonly operatorTokenSecret: Secret;
+  /** Master secret of the viewer keys; undefined when viewer access is off. */
+  public readonly viewerMasterSecret?: Secret;
   /** SSM path under which the lifecycle Lambda writes each node's secret (`<prefix>/<instance id>`). */
   public readonly nodeSecretParameterPrefix: string;
   /** The Lambdas, by entry point. */
@@ -236,9 +246,14 @@ export class RtmpFleet extends Construct {
     this.vpc = settings.vpc ?? new FleetVpc(this, { logRetention }).vpc;
     const { table } = new FleetRegistry(this, { removalPolicy: settings.tableRemovalPolicy });
     this.table = table;
-    const secrets = new FleetSecrets(this, { fleetName, requireCameraKeys: settings.requireCameraKeys });
+    const secrets = new FleetSecrets(this, {
+      fleetName,
+      requireCameraKeys: settings.requireCameraKeys,
+      viewerAccess: settings.viewerAccess,
+    });
     this.cameraMasterSecret = secrets.cameraMasterSecret;
     this.operatorTokenSecret = secrets.operatorTokenSecret;
+    this.viewerMasterSecret = secrets.viewerMasterSecret;
     const { functions } = new ControlPlaneFunctions(this, {
       names,
       fleetConfig,

@@ -19,7 +19,7 @@ import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { ApiError, json } from "../lambdas/handlers/http";
-import { CAMERA_MASTER_SECRET, readCommandLine } from "../scripts/command-line";
+import { CAMERA_MASTER_SECRET, readCommandLine, VIEWER_MASTER_SECRET } from "../scripts/command-line";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
 import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
@@ -195,7 +195,11 @@ async function startControlPlane(
     now: Date.now,
     logger,
     telemetry: new MemoryTelemetry(),
-    secrets: staticSecrets({ cameraMaster: options.cameraMaster, operatorToken: options.operatorToken }),
+    secrets: staticSecrets({
+      cameraMaster: options.cameraMaster,
+      operatorToken: options.operatorToken,
+      viewerMaster: options.viewerMaster,
+    }),
     cameraCidrs: options.cameraCidrs,
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
@@ -223,6 +227,16 @@ function greet(url: string, options: LocalOptions): void {
   );
   console.log(
     `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' "${url}/resolve?stream=cam1${keyArg}")"`,
+  );
+  if (!options.viewerMaster) {
+    say(
+      `viewer access is off: every play is refused (turn it on with ${VIEWER_MASTER_SECRET.env} or --${VIEWER_MASTER_SECRET.fileOption})`,
+    );
+    return;
+  }
+  say(`play it, with ${VIEWER_MASTER_SECRET.env} set to the viewer master secret in your shell:`);
+  console.log(
+    `  ffplay "$(curl -sf -H 'Accept: text/plain' "${url}/play?stream=cam1&key=$(npm run -s viewer-key -- cam1)")"`,
   );
 }
 

@@ -24,6 +24,7 @@ import {
   secretFileOption,
   secretNotOnCommandLine,
   UsageError,
+  VIEWER_MASTER_SECRET,
   wholeNumber,
 } from "../scripts/command-line";
 
@@ -41,7 +42,7 @@ const knobOptions = KNOBS.map((knob, i): [string, OptionSpec] => {
 });
 
 /** The secrets local mode takes, each from its environment variable or its file. */
-export const LOCAL_SECRETS = [CAMERA_MASTER_SECRET, OPERATOR_TOKEN] as const;
+export const LOCAL_SECRETS = [CAMERA_MASTER_SECRET, OPERATOR_TOKEN, VIEWER_MASTER_SECRET] as const;
 
 /** Local mode's command. */
 export const LOCAL_COMMAND: CommandSpec = {
@@ -64,6 +65,10 @@ export const LOCAL_COMMAND: CommandSpec = {
       description: "with camera keys off, the IPv4 blocks cameras may call from, comma-separated",
       default: "0.0.0.0/0",
     },
+    [VIEWER_MASTER_SECRET.fileOption]: secretFileOption(
+      VIEWER_MASTER_SECRET,
+      "viewers then play with their key (npm run viewer-key); without it, every play is refused",
+    ),
     "work-dir": {
       value: "DIR",
       description: "where the nodes' files go",
@@ -86,6 +91,8 @@ export interface LocalOptions {
   readonly cameraMaster?: string;
   readonly operatorToken?: string;
   readonly cameraCidrs: readonly string[];
+  /** The viewer keys' master; undefined: viewer access off. */
+  readonly viewerMaster?: string;
   readonly workDir: string;
 }
 
@@ -118,6 +125,7 @@ export function readLocalOptions(line: CommandLine, env: NodeJS.ProcessEnv = pro
     config,
     cameraMaster: readSecret(line, CAMERA_MASTER_SECRET, env),
     operatorToken: readSecret(line, OPERATOR_TOKEN, env),
+    viewerMaster: readSecret(line, VIEWER_MASTER_SECRET, env),
     cameraCidrs: cidrList(line.values["camera-cidrs"] as string),
     workDir: path.resolve(line.values["work-dir"] as string),
   };

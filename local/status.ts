@@ -57,6 +57,7 @@ interface NodeRow {
   estimatedCpuPercent: number;
   streams: number;
   reservations: number;
+  viewers: number;
   slotLimit: number;
   full: boolean;
   protectedFromScaleIn: boolean;
@@ -66,6 +67,7 @@ interface StreamRow {
   stream: string;
   nodeId: string;
   state: string;
+  viewers: number;
 }
 interface EventRow {
   at: string;
@@ -94,9 +96,10 @@ export function formatStatus(
   const live = streams.filter((s) => s.state === "LIVE").length;
   const summary =
     `${count("ACTIVE")} active, ${count("PENDING")} pending, ${count("DRAINING")} draining, ${count("DEAD")} dead nodes; ` +
-    `${live} live streams, ${streams.length - live} reservations`;
+    `${live} live streams, ${streams.length - live} reservations; ` +
+    `${streams.reduce((sum, s) => sum + s.viewers, 0)} viewers`;
   const nodeTable = formatTable(
-    ["NODE", "STATE", "CPU", "EST.CPU", "STREAMS", "RESERVED", "ROOM", "PROTECTED", "IDLE SINCE"],
+    ["NODE", "STATE", "CPU", "EST.CPU", "STREAMS", "RESERVED", "VIEWERS", "ROOM", "PROTECTED", "IDLE SINCE"],
     nodes.map((n) => [
       n.nodeId,
       n.state,
@@ -104,16 +107,21 @@ export function formatStatus(
       `${n.estimatedCpuPercent.toFixed(1)}%`,
       String(n.streams),
       String(n.reservations),
+      String(n.viewers),
       n.full ? "full" : String(n.slotLimit - n.streams - n.reservations),
       n.protectedFromScaleIn ? "yes" : "no",
       n.idleSince ?? "",
     ]),
   );
+  const streamTable = formatTable(
+    ["STREAM", "NODE", "STATE", "VIEWERS"],
+    streams.map((s) => [s.stream, s.nodeId, s.state, String(s.viewers)]),
+  );
   const eventTable = formatTable(
     ["TIME", "KIND", "WHAT HAPPENED"],
     events.slice(0, 10).map((e) => [e.at, e.kind, e.message]),
   );
-  return `${summary}\n\n${nodeTable}\n\nRecent events:\n${eventTable}`;
+  return `${summary}\n\n${nodeTable}\n\nStreams:\n${streamTable}\n\nRecent events:\n${eventTable}`;
 }
 
 async function fetchJson<T>(base: string, path: string, token: string | undefined): Promise<T> {

@@ -5,10 +5,11 @@ Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts 
 (docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret:
 
     {"rtmpBaseUrl": "rtmp://HOST:1935/live", "ready": true, "cpuPercent": 37.5,
-     "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12"}]}
+     "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12", "viewers": 3}]}
 
 `ready` says whether nginx answers (its stat page was read); `streams` lists the streams that have
-a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks). The
+a publishing client, with that client's id (nginx-rtmp's `clientid`, as in its callbacks) and the
+number of its players. The
 agent reads the stat page every second: `streamsAverage` is the average number of publishing
 streams over the period `cpuPercent` averages, so the control plane knows what the CPU was spent on.
 `cpuPercent` is that of the rtmp nginx (the stat page's worker, and its master) in percent of one
@@ -30,7 +31,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def publishing_streams(stat_xml: str, app: str) -> list:
-    """The streams of application `app` that have a publishing client, with that client's id."""
+    """The streams of application `app` that have a publishing client, with that client's id and
+    the number of players (the stream's other clients)."""
     root = ElementTree.fromstring(stat_xml)
     streams = []
     for application in root.iter("application"):
@@ -38,10 +40,11 @@ def publishing_streams(stat_xml: str, app: str) -> list:
             continue
         for stream in application.iter("stream"):
             name = stream.findtext("name")
-            for client in stream.findall("client"):
-                if client.find("publishing") is not None and name:
-                    streams.append({"name": name, "clientId": (client.findtext("id") or "").strip()})
-                    break
+            clients = stream.findall("client")
+            publishers = [c for c in clients if c.find("publishing") is not None]
+            if publishers and name:
+                client_id = (publishers[0].findtext("id") or "").strip()
+                streams.append({"name": name, "clientId": client_id, "viewers": len(clients) - len(publishers)})
     return streams
 
 

@@ -216,6 +216,12 @@ export const CAMERA_MASTER_SECRET: SecretInput = {
   fileOption: "camera-secret-file",
 };
 
+export const VIEWER_MASTER_SECRET: SecretInput = {
+  what: "viewer master secret",
+  env: "VIEWER_MASTER_SECRET",
+  fileOption: "viewer-secret-file",
+};
+
 export const OPERATOR_TOKEN: SecretInput = {
   what: "operator token",
   env: "OPERATOR_TOKEN",

@@ -9,6 +9,7 @@ export const SECRET_CACHE_MS = 5 * 60 * 1000;
 export interface SecretIds {
   readonly cameraMaster?: string;
   readonly operatorToken?: string;
+  readonly viewerMaster?: string;
 }
 
 /** A `SecretSource` over Secrets Manager. */
@@ -41,12 +42,21 @@ export class SecretsManagerSource implements SecretSource {
   async operatorToken(): Promise<string | undefined> {
     return this.ids.operatorToken === undefined ? undefined : this.fetch(this.ids.operatorToken);
   }
+
+  async viewerMaster(): Promise<string | undefined> {
+    return this.ids.viewerMaster === undefined ? undefined : this.fetch(this.ids.viewerMaster);
+  }
 }
 
 /** A `SecretSource` of fixed values (local mode, tests). */
-export function staticSecrets(values: { cameraMaster?: string; operatorToken?: string }): SecretSource {
+export function staticSecrets(values: {
+  cameraMaster?: string;
+  operatorToken?: string;
+  viewerMaster?: string;
+}): SecretSource {
   return {
     cameraMaster: async () => values.cameraMaster,
     operatorToken: async () => values.operatorToken,
+    viewerMaster: async () => values.viewerMaster,
   };
 }

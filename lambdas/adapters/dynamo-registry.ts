@@ -34,6 +34,7 @@ import {
   type NodeCondition,
   type Registry,
   type StreamClaim,
+  type ViewerRange,
 } from "../core/registry";
 
 const { node: NODE_PARTITION, lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
@@ -144,8 +145,20 @@ function conditionExpression(when: NodeCondition, x: Expression): string {
     if (expected.clientId !== undefined) {
       terms.push(`${slot}.${x.name("clientId")} = ${x.value(expected.clientId)}`);
     }
+    if (expected.viewers) terms.push(...viewerTerms(`${slot}.${x.name("viewers")}`, expected.viewers, x));
   }
   return terms.join(" AND ");
+}
+
+/** The terms of a viewer range on a count that is absent while 0 (`viewersWithin`'s semantics). */
+function viewerTerms(count: string, range: ViewerRange, x: Expression): string[] {
+  const terms: string[] = [];
+  if (range.atLeast !== undefined && range.atLeast > 0) terms.push(`${count} >= ${x.value(range.atLeast)}`);
+  if (range.below !== undefined) {
+    const below = `${count} < ${x.value(range.below)}`;
+    terms.push(range.below > 0 ? `(attribute_not_exists(${count}) OR ${below})` : below);
+  }
+  return terms;
 }
 
 /** The UpdateExpression of a change's edits to the node's own record, or undefined when it edits nothing there. */
@@ -157,6 +170,13 @@ function updateExpression(change: NodeChange, x: Expression): string | undefined
   }
   for (const [stream, slot] of Object.entries(change.putStreams ?? {})) {
     sets.push(`${x.path("streams", stream)} = ${x.value(slot)}`);
+  }
+  for (const [stream, count] of Object.entries(change.viewers ?? {})) {
+    const viewers = x.path("streams", stream, "viewers");
+    sets.push(
+      `${viewers} = if_not_exists(${viewers}, ${x.value(0)}) + ${x.value(count.by)}`,
+      `${x.path("streams", stream, "viewersChangedAt")} = ${x.value(count.at)}`,
+    );
   }
   for (const stream of change.removeStreams ?? []) removes.push(x.path("streams", stream));
   if (sets.length === 0 && removes.length === 0) return undefined;

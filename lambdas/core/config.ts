@@ -21,6 +21,7 @@ export interface FleetConfig {
   readonly scaleInIdleSeconds: number;
   readonly heartbeatSeconds: number;
   readonly silenceBreakerPercent: number;
+  readonly maxViewersPerStream: number;
 }
 
 /** Heartbeat periods of silence after which a node leaves placement. */
@@ -47,7 +48,7 @@ export interface Knob extends KnobRule {
   readonly default: number | undefined;
   /** Local mode's default, where it differs: quicker where waiting would only slow a demo down. */
   readonly localDefault?: number;
-  readonly unit: "%" | "s" | "nodes" | "streams";
+  readonly unit: "%" | "s" | "nodes" | "streams" | "viewers";
   /** What it does, in one line (lower case, no final period: it reads in a table and in a usage). */
   readonly description: string;
 }
@@ -145,6 +146,15 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     min: 1,
     max: 100,
     description: `when this share of the nodes (and at least ${SILENCE_BREAKER_MIN_NODES}) fall silent within one window of ${DEAD_AFTER_HEARTBEATS} heartbeat periods, the control plane is blamed: nothing is terminated for silence, and an alarm fires`,
+  },
+  maxViewersPerStream: {
+    default: 20,
+    unit: "viewers",
+    integer: true,
+    min: 1,
+    max: 10_000,
+    description:
+      "players one stream may have at once (with viewer access on); `on_play` refuses the next one, and `/play` says why",
   },
 };
 

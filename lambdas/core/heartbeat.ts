@@ -8,7 +8,10 @@
  *   is live or reserved on another node, and at most `MAX_STREAMS_ADDED_PER_BEAT` a heartbeat:
  *   every stream is published through `on_publish`, so a heartbeat only repairs a lost answer, and
  *   a lying node cannot take names in bulk;
- * - a reservation the node lists as publishing becomes live (its `on_publish` answer was lost).
+ * - a reservation the node lists as publishing becomes live (its `on_publish` answer was lost);
+ * - a live stream's viewer count becomes the node's own (its players in `rtmp_stat`) when the two
+ *   differ and no play or play_done changed it for the grace period: a lost play_done gives its
+ *   place back (`repairedViewers`).
  * A PENDING node that reports ready becomes ACTIVE (once the control plane knows its address), and
  * its launch lifecycle action continues (the scaler continues it too if this step fails).
  *
@@ -31,12 +34,15 @@ import {
 } from "./model";
 import { type NodeChange, type NodeFields, type SlotCondition, unchangedSlot } from "./registry";
 import { MAX_ATTEMPTS } from "./streams";
+import { repairedViewers } from "./viewers";
 
 /** A stream that the node's `rtmp_stat` lists as publishing. */
 export interface ReportedStream {
   readonly name: string;
   /** The publishing client's id (nginx-rtmp's `clientid`). */
   readonly clientId: string;
+  /** Its players (clients that do not publish); absent from agents that do not count them. */
+  readonly viewers?: number;
 }
 
 /** Streams a heartbeat may add to the registry at most (see above). */
@@ -106,11 +112,23 @@ export function reconcile(
 
   if (report.ready && node.state !== "DEAD") {
     const reported = new Map(report.streams.map((s) => [s.name, s.clientId]));
+    const viewersOf = new Map(report.streams.map((s) => [s.name, s.viewers]));
     for (const [name, slot] of Object.entries(node.streams)) {
       const clientId = reported.get(name);
       if (clientId !== undefined) {
-        if (slot.state === "RESERVED" || slot.clientId !== clientId || slot.missingSince !== undefined) {
-          put[name] = { state: "LIVE", since: slot.state === "LIVE" ? slot.since : now, clientId };
+        const viewers = repairedViewers(slot, viewersOf.get(name), now, reconcileGraceMs(config));
+        if (
+          slot.state === "RESERVED" ||
+          slot.clientId !== clientId ||
+          slot.missingSince !== undefined ||
+          viewers !== undefined
+        ) {
+          // Players stay attached to the name in nginx-rtmp: their count goes on with the slot.
+          const counted =
+            viewers === undefined
+              ? { viewers: slot.viewers, viewersChangedAt: slot.viewersChangedAt }
+              : { viewers, viewersChangedAt: now };
+          put[name] = { state: "LIVE", since: slot.state === "LIVE" ? slot.since : now, clientId, ...counted };
           expect[name] = unchangedSlot(slot);
         }
       } else if (slot.state === "LIVE") {
@@ -125,7 +143,8 @@ export function reconcile(
     }
     const added = [...reported].filter(([name]) => !slotOf(node, name) && !heldElsewhere.has(name));
     for (const [name, clientId] of added.slice(0, MAX_STREAMS_ADDED_PER_BEAT)) {
-      put[name] = { state: "LIVE", since: now, clientId };
+      const viewers = viewersOf.get(name);
+      put[name] = { state: "LIVE", since: now, clientId, ...(viewers ? { viewers, viewersChangedAt: now } : {}) };
       expect[name] = { absent: true };
     }
   }

@@ -30,6 +30,13 @@ export interface StreamSlot {
    * ms); the stream is removed once this is older than the reconcile grace period.
    */
   readonly missingSince?: number;
+  /**
+   * LIVE only: players admitted by `on_play` and not yet ended (absent: none). Kept with the slot
+   * so that "under the cap" and "one more" are one conditional write (`NodeChange.viewers`).
+   */
+  readonly viewers?: number;
+  /** LIVE only: when `viewers` last changed (epoch ms); absent: not since the slot was written. */
+  readonly viewersChangedAt?: number;
 }
 
 /** A CPU reading of a node, with the number of streams it carried all through the reading's window. */

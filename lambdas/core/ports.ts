@@ -16,6 +16,8 @@ export interface SecretSource {
   cameraMaster(): Promise<string | undefined>;
   /** Bearer token for the operator views; undefined leaves them open (local mode's default). */
   operatorToken(): Promise<string | undefined>;
+  /** Master secret of the viewer keys; undefined turns viewer access off: every play is refused. */
+  viewerMaster(): Promise<string | undefined>;
 }
 
 /** The media-node group: an EC2 Auto Scaling group on AWS, nginx processes in local mode. */

@@ -34,12 +34,40 @@ export type SlotCondition =
       readonly expiresAt?: number;
       /** For LIVE slots: the publishing connection seen. */
       readonly clientId?: string;
+      /** The slot's viewer count (absent counts as 0) is at least `atLeast` and below `below`. */
+      readonly viewers?: ViewerRange;
     };
 
-/** The condition a slot (or its absence) must still meet for a change decided on it to apply. */
+/** Bounds of a viewer count; either may be absent. */
+export interface ViewerRange {
+  readonly atLeast?: number;
+  readonly below?: number;
+}
+
+/** A change to one stream's viewer count: `by` added (1 for a player in, -1 for one out), at `at`. */
+export interface ViewerCount {
+  readonly by: number;
+  readonly at: number;
+}
+
+/**
+ * The condition a slot (or its absence) must still meet for a change decided on it to apply. A
+ * LIVE slot's viewer count is part of it: a write of the whole slot never undoes a player's count.
+ */
 export function unchangedSlot(slot: StreamSlot | undefined): SlotCondition {
   if (!slot) return { absent: true };
-  return { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId };
+  const condition = { state: slot.state, expiresAt: slot.expiresAt, clientId: slot.clientId };
+  if (slot.state !== "LIVE") return condition;
+  const viewers = slot.viewers ?? 0;
+  return { ...condition, viewers: { atLeast: viewers, below: viewers + 1 } };
+}
+
+/** True when a viewer count (absent: 0) is within the range. */
+export function viewersWithin(count: number | undefined, range: ViewerRange): boolean {
+  const viewers = count ?? 0;
+  return (
+    (range.atLeast === undefined || viewers >= range.atLeast) && (range.below === undefined || viewers < range.below)
+  );
 }
 
 /** Conditions on one node record; all must hold. The record must exist. */
@@ -90,6 +118,12 @@ export interface NodeChange {
    * only if each name is unclaimed or already this node's.
    */
   readonly claim?: Readonly<Record<string, string>>;
+  /**
+   * Viewer counts to change, by stream: each slot's `viewers` moves by `by` and its
+   * `viewersChangedAt` becomes `at`. The change must also hold a condition on each of these slots
+   * (they must exist), and may not put or remove them.
+   */
+  readonly viewers?: Readonly<Record<string, ViewerCount>>;
   /** Claims of this node to release; a name claimed by another node fails the change. */
   readonly unclaim?: readonly string[];
   /**
@@ -202,6 +236,7 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
     if (!slot || slot.state !== expected.state) return false;
     if (expected.expiresAt !== undefined && slot.expiresAt !== expected.expiresAt) return false;
     if (expected.clientId !== undefined && slot.clientId !== expected.clientId) return false;
+    if (expected.viewers && !viewersWithin(slot.viewers, expected.viewers)) return false;
   }
   return true;
 }
@@ -210,7 +245,12 @@ export function conditionHolds(node: MediaNode | undefined, when: NodeCondition)
 export function applyEdits(node: MediaNode, change: NodeChange): MediaNode {
   const streams: Record<string, StreamSlot> = { ...node.streams, ...change.putStreams };
   for (const name of change.removeStreams ?? []) delete streams[name];
-  return { ...node, ...change.set, streams };
+  // Built with fromEntries (not assignment), so that a stream named `__proto__` stays a key.
+  const counted = Object.entries(change.viewers ?? {}).flatMap(([name, count]) => {
+    const slot = Object.hasOwn(streams, name) ? streams[name] : undefined;
+    return slot ? [[name, { ...slot, viewers: (slot.viewers ?? 0) + count.by, viewersChangedAt: count.at }]] : [];
+  });
+  return { ...node, ...change.set, streams: { ...streams, ...Object.fromEntries(counted) } };
 }
 
 /** True when a tombstone recorded until `until` still refuses a publish at `at`. */

@@ -57,6 +57,7 @@ const secrets = (env: NodeJS.ProcessEnv) =>
   new SecretsManagerSource(new SecretsManagerClient({}), {
     cameraMaster: env[ENV.cameraSecret] || undefined,
     operatorToken: env[ENV.operatorSecret] || undefined,
+    viewerMaster: env[ENV.viewerSecret] || undefined,
   });
 
 /** Where node secrets are handed out, and where cameras reach the instances: the lifecycle's and the scaler's. */

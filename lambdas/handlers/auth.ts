@@ -1,10 +1,10 @@
 /**
  * Who may call what, checked in one place: nodes by their id and secret (the shim's headers),
- * cameras by their key, operators by a bearer token. Secrets are compared in constant time.
+ * cameras and viewers by their keys, operators by a bearer token. Secrets are compared in constant time.
  */
 import { NODE_HEADERS } from "../contract";
 import { addressInCidrs } from "../core/cidrs";
-import { matchesMaster, verifyCameraKey } from "../core/credentials";
+import { matchesMaster, verifyCameraKey, verifyViewerKey } from "../core/credentials";
 import type { NodeCredential } from "../core/fleet";
 import { NODE_ID } from "../core/names";
 import type { ApiDeps } from "./api";
@@ -35,17 +35,31 @@ export function nodeCredential(event: HttpEvent): NodeCredential {
   return { nodeId, secret };
 }
 
-/** A camera key's shape: what `cameraKey` derives (22 characters), with room to spare. */
-const CAMERA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+/** A key's shape: what `cameraKey` and `viewerKey` derive (22 characters), with room to spare. */
+const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * A camera key parameter, checked for shape (it goes back to the camera inside the RTMP URL).
+ * A camera or viewer key parameter, checked for shape (it goes back to the caller inside an RTMP URL).
  * @throws ApiError 400 when it is present but malformed
  */
 export function keyParam(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!CAMERA_KEY.test(value)) throw new ApiError(400, "invalid_key", "a camera key is 1-64 of [A-Za-z0-9_-]");
+  if (!KEY.test(value)) throw new ApiError(400, "invalid_key", "a key is 1-64 of [A-Za-z0-9_-]");
   return value;
+}
+
+/** Checks a presented key of `stream` against its master. @throws ApiError 403 when it is missing or wrong */
+function checkKey(
+  kind: "camera" | "viewer",
+  verify: (master: string, stream: string, key: string) => boolean,
+  master: string,
+  stream: string,
+  key: string | undefined,
+): void {
+  if (key === undefined || key === "") {
+    throw new ApiError(403, `${kind}_key_required`, `this stream needs its ${kind} key: add key=...`);
+  }
+  if (!verify(master, stream, key)) throw new ApiError(403, `invalid_${kind}_key`, "the key does not match the stream");
 }
 
 /**
@@ -66,12 +80,20 @@ export async function checkCamera(
     }
     return;
   }
-  if (key === undefined || key === "") {
-    throw new ApiError(403, "camera_key_required", "this stream needs its key: add key=...");
+  checkKey("camera", verifyCameraKey, master, stream, key);
+}
+
+/**
+ * Checks a viewer's key for `stream`. Viewer access is opt-in: without a viewer master, every
+ * play is refused.
+ * @throws ApiError 403 when viewer access is off, or the key is missing or wrong
+ */
+export async function checkViewerKey(deps: ApiDeps, stream: string, key: string | undefined): Promise<void> {
+  const master = await deps.secrets.viewerMaster();
+  if (master === undefined) {
+    throw new ApiError(403, "viewer_access_off", "viewer access is off on this fleet: no stream can be played");
   }
-  if (!verifyCameraKey(master, stream, key)) {
-    throw new ApiError(403, "invalid_camera_key", "the key does not match the stream");
-  }
+  checkKey("viewer", verifyViewerKey, master, stream, key);
 }
 
 /**

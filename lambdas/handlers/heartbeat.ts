@@ -1,6 +1,6 @@
 /**
  * `POST /nodes/heartbeat` (JSON, from the node agent through the node's shim): the node's CPU, the
- * publishing streams of its `rtmp_stat`, and whether nginx answers. Answers the node's state.
+ * publishing streams of its `rtmp_stat` (with their players), and whether nginx answers. Answers the node's state.
  */
 
 import { METRIC } from "../contract";
@@ -14,6 +14,9 @@ import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./htt
 
 /** Most streams one node may report: a node carries tens, and a report stays well under the body limit. */
 export const MAX_REPORTED_STREAMS = 250;
+
+/** Most players one stream may report: nginx-rtmp's connections of a node (`max_connections`) are far fewer. */
+export const MAX_REPORTED_VIEWERS = 100_000;
 
 const bad = (message: string) => new ApiError(400, "invalid_heartbeat", message);
 
@@ -38,13 +41,17 @@ export function parseHeartbeat(credential: NodeCredential, body: Record<string, 
     throw bad(`streams must be a list of at most ${MAX_REPORTED_STREAMS}`);
   }
   const parsed: ReportedStream[] = streams.map((s: unknown, i) => {
-    const { name, clientId } = (s ?? {}) as Record<string, unknown>;
+    const { name, clientId, viewers } = (s ?? {}) as Record<string, unknown>;
     const problem = streamNameProblem(typeof name === "string" ? name : undefined);
     if (problem) throw bad(`streams[${i}].name: ${problem}`);
     if (typeof clientId !== "string" || !CLIENT_ID.test(clientId)) {
       throw bad(`streams[${i}].clientId must be nginx-rtmp's numeric client id, as a string`);
     }
-    return { name: name as string, clientId };
+    if (viewers === undefined) return { name: name as string, clientId };
+    if (typeof viewers !== "number" || !Number.isInteger(viewers) || viewers < 0 || viewers > MAX_REPORTED_VIEWERS) {
+      throw bad(`streams[${i}].viewers must be a whole number from 0 to ${MAX_REPORTED_VIEWERS}`);
+    }
+    return { name: name as string, clientId, viewers };
   });
   return {
     ...credential,

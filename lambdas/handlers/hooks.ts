@@ -11,7 +11,7 @@ import { CLIENT_ID } from "../core/names";
 import { endStream, type PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, nodeCredential } from "./auth";
-import { ApiError, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
+import { ApiError, type Denial, denied, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
 /** A parsed nginx-rtmp callback, in the name of the node whose shim sent it. */
 export interface NodeCallback extends NodeCredential {
@@ -41,7 +41,7 @@ export function parseCallback(event: HttpEvent, calls: readonly string[]): NodeC
   return { ...credential, call, stream, clientId, fields };
 }
 
-const DENIALS: Record<PublishDenial, { status: number; message: string }> = {
+const DENIALS: Record<PublishDenial, Denial> = {
   unknown_node: { status: 403, message: "this node is not registered" },
   node_not_active: { status: 403, message: "this node does not take new streams (pending, draining or dead)" },
   node_full: { status: 403, message: "this node is full; resolve the stream again" },
@@ -62,9 +62,8 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const outcome = await admitPublish(deps, callback);
   deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
   if (outcome.kind === "denied") {
-    const denial = DENIALS[outcome.reason];
     deps.logger.warn("publish denied", { stream: callback.stream, nodeId: callback.nodeId, reason: outcome.reason });
-    throw new ApiError(denial.status, outcome.reason, denial.message);
+    throw denied(DENIALS, outcome.reason);
   }
   deps.logger.info("stream live", { stream: callback.stream, nodeId: callback.nodeId, movedFrom: outcome.movedFrom });
   logFollowUps(deps.logger, outcome, { stream: callback.stream, nodeId: callback.nodeId });

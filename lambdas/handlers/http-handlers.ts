@@ -9,7 +9,9 @@ import { createHeartbeatHandler } from "./heartbeat";
 import { createDoneHandler, createPublishHandler } from "./hooks";
 import type { HttpEvent, HttpResult } from "./http";
 import { createNotFoundHandler } from "./not-found";
+import { createPlayHandler } from "./play";
 import { createResolveHandler } from "./resolve";
+import { createViewerHooksHandler } from "./viewer-hooks";
 import { createEventsHandler, createNodesHandler, createStreamsHandler } from "./views";
 
 /** A Lambda function that answers HTTP requests. */
@@ -28,4 +30,6 @@ export const HTTP_HANDLERS: Readonly<Record<HttpFunctionName, (deps: ApiDeps) =>
   streams: createStreamsHandler,
   events: createEventsHandler,
   "not-found": createNotFoundHandler,
+  play: createPlayHandler,
+  "viewer-hooks": createViewerHooksHandler,
 };

@@ -26,6 +26,17 @@ export class ApiError extends Error {
   }
 }
 
+/** How a route answers one reason a use case refuses: its status and a sentence for the caller. */
+export interface Denial {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** The error that answers a use case's refusal, its reason as the code. */
+export function denied<R extends string>(denials: Readonly<Record<R, Denial>>, reason: R): ApiError {
+  return new ApiError(denials[reason].status, reason, denials[reason].message);
+}
+
 /** The refusal of a node request whose credential is malformed, or not the registered node's. */
 export function nodeUnauthorized(): ApiError {
   return new ApiError(401, "unauthorized", "the node id and secret do not match");
@@ -199,6 +210,20 @@ export function wantsText(event: HttpEvent): boolean {
   const text = types.indexOf("text/plain");
   const jsonAt = types.indexOf("application/json");
   return text >= 0 && (jsonAt < 0 || text < jsonAt);
+}
+
+/** Where a caller publishes or plays `stream` on a node: with its key, which nginx-rtmp hands to the node's callback. */
+export function streamUrl(rtmpBaseUrl: string, stream: string, key: string | undefined): string {
+  return `${rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
+}
+
+/**
+ * A 200 that gives a URL: the URL alone for `Accept: text/plain` (so that `"$(curl -sf URL)"` can
+ * be handed to ffmpeg or ffplay), else `body` as JSON.
+ */
+export function urlAnswer(event: HttpEvent, url: string, body: unknown): HttpResult {
+  if (!wantsText(event)) return json(200, body);
+  return { statusCode: 200, headers: { "content-type": "text/plain", "cache-control": "no-store" }, body: `${url}\n` };
 }
 
 /** A stream name from the request, validated. @throws ApiError 400 naming the problem */

@@ -6,7 +6,7 @@ import { METRIC } from "../contract";
 import { placeCamera, RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../core/cameras";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, keyParam } from "./auth";
-import { ApiError, type HttpEvent, type HttpResult, json, query, streamParam, wantsText } from "./http";
+import { ApiError, type HttpEvent, type HttpResult, query, streamParam, streamUrl, urlAnswer } from "./http";
 
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const params = query(event);
@@ -34,17 +34,10 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     });
   }
   const { stream: placed, node, created } = outcome;
-  const rtmpUrl = `${node.rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
+  const rtmpUrl = streamUrl(node.rtmpBaseUrl, stream, key);
   if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
   logFollowUps(deps.logger, outcome, { stream, nodeId: node.nodeId });
-  if (wantsText(event)) {
-    return {
-      statusCode: 200,
-      headers: { "content-type": "text/plain", "cache-control": "no-store" },
-      body: `${rtmpUrl}\n`,
-    };
-  }
-  return json(200, {
+  return urlAnswer(event, rtmpUrl, {
     stream,
     nodeId: node.nodeId,
     rtmpUrl,

@@ -27,6 +27,7 @@ export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
     estimatedCpuPercent: Math.round(estimatedCpu(node, held.length, config) * 10) / 10,
     streams: held.filter((name) => slotOf(node, name)?.state === "LIVE").length,
     reservations: held.filter((name) => slotOf(node, name)?.state === "RESERVED").length,
+    viewers: held.reduce((sum, name) => sum + (slotOf(node, name)?.viewers ?? 0), 0),
     slotLimit: slotLimit(node, config),
     full: isFull(node, now, config),
     protectedFromScaleIn: node.protectedFromScaleIn,
@@ -53,6 +54,7 @@ async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     state: s.state,
     since: iso(s.since),
     expiresAt: iso(s.expiresAt),
+    viewers: s.viewers ?? 0,
   }));
   return json(200, { streams: views });
 }

@@ -5,13 +5,15 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { cameraKey } from "../../lambdas/core/credentials";
-import { Camera, type LocalMode, processesMatching, startLocalMode, waitFor } from "../support/local-mode";
+import { cameraKey, viewerKey } from "../../lambdas/core/credentials";
+import { Camera, type LocalMode, playFrames, processesMatching, startLocalMode, waitFor } from "../support/local-mode";
 
 jest.setTimeout(240_000);
 
 const MASTER = "e2e-camera-master";
 const key = (stream: string) => cameraKey(MASTER, stream);
+const VIEWER_MASTER = "e2e-viewer-master";
+const seeKey = (stream: string) => viewerKey(VIEWER_MASTER, stream);
 
 interface NodeView {
   nodeId: string;
@@ -23,6 +25,7 @@ interface StreamView {
   stream: string;
   nodeId: string;
   state: string;
+  viewers: number;
 }
 
 let local: LocalMode;
@@ -63,7 +66,7 @@ beforeAll(async () => {
       "--scale-in-idle-seconds",
       "6",
     ],
-    { cameraSecret: MASTER },
+    { cameraSecret: MASTER, viewerSecret: VIEWER_MASTER },
   );
   await waitFor("two ACTIVE nodes", async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 2);
 });
@@ -91,6 +94,31 @@ describe("local mode with nginx-rtmp and ffmpeg cameras", () => {
     nodeB = await waitFor("cam3 live", () => liveOn("cam3"));
     expect(nodeB).not.toBe(nodeA);
     await waitFor("a third node, ACTIVE", async () => (await nodes()).filter((n) => n.state === "ACTIVE").length === 3);
+  });
+
+  it("plays cam1 on real nginx-rtmp with the URL /play resolves; nginx refuses it without the viewer key", async () => {
+    const response = await fetch(`${local.url}/play?stream=cam1&key=${seeKey("cam1")}`, {
+      headers: { accept: "text/plain" },
+    });
+    expect(response.status).toBe(200);
+    const playUrl = (await response.text()).trim();
+    expect(playUrl).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.1:\\d+/live/cam1\\?key=${seeKey("cam1")}$`));
+    const played = await playFrames(playUrl, 10);
+    expect({ code: played.code, errors: played.errors }).toEqual({ code: 0, errors: "" });
+    // The same node, the same stream, no key: nginx-rtmp's on_play refuses it.
+    expect((await playFrames(playUrl.replace(/\?key=.*$/, ""), 10, 20_000)).code).not.toBe(0);
+    // Not live: a 404 that registers nothing.
+    const notLive = await fetch(`${local.url}/play?stream=cam9&key=${seeKey("cam9")}`);
+    expect({ status: notLive.status, body: await notLive.json() }).toEqual({
+      status: 404,
+      body: { error: "not_live", message: expect.any(String) },
+    });
+    expect((await streams()).map((s) => s.stream)).not.toContain("cam9");
+    // The player left: on_play_done gave its place back.
+    await waitFor(
+      "cam1 without viewers",
+      async () => (await streams()).find((s) => s.stream === "cam1")?.viewers === 0,
+    );
   });
 
   it("protects the nodes that carry streams", async () => {

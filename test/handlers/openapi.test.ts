@@ -5,7 +5,7 @@
  */
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { ROUTES } from "../../lambdas/contract";
-import { cameraKey } from "../../lambdas/core/credentials";
+import { cameraKey, viewerKey } from "../../lambdas/core/credentials";
 import type { Registry } from "../../lambdas/core/registry";
 import { type ApiServer, startApiServer } from "../../local/server";
 import { callbackBody, makeConfig, makeDeps, makeNode, SECRETS, T0, testNodeSecret } from "../support/builders";
@@ -32,7 +32,8 @@ describe("docs/openapi.yaml", () => {
         change.putStreams?.contended ? { applied: false, conflict: "node" } : memory.applyChange(change);
       await registry.createNode(makeNode({ nodeId: "n1" }));
       await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1, state: "PENDING" }));
-      const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), operatorToken: "op" });
+      const config = makeConfig({ maxStreamsPerNode: 2, maxViewersPerStream: 1 });
+      const deps = makeDeps(registry, { config, operatorToken: "op" });
       server = await startApiServer(deps, 0);
     });
     afterAll(() => server.close());
@@ -49,6 +50,10 @@ describe("docs/openapi.yaml", () => {
     });
     const publish = (name: string, clientid: string) =>
       callbackBody({ call: "publish", name, clientid, type: "live", args: `key=${key(name)}` });
+    const seeKey = (s: string) => viewerKey(SECRETS.viewerMaster, s);
+    const player = (call: "play" | "play_done", name: string, args = `key=${seeKey(name)}`) =>
+      callbackBody({ call, name, clientid: "5", flashver: "LNX 9,0,124,2", args });
+    const play = (name: string) => `/play?stream=${name}&key=${seeKey(name)}`;
 
     // [method, path (with query), headers, body, expected status]
     const tour: [string, string, Record<string, string>, string | undefined, number][] = [
@@ -64,6 +69,32 @@ describe("docs/openapi.yaml", () => {
       ["POST", "/hooks/publish", { ...node(), ...form }, publish("c", "3"), 403],
       ["POST", "/hooks/publish", { ...node(), ...form }, `${publish("a", "1")}&pad=${"x".repeat(270_000)}`, 413],
       ["POST", "/hooks/publish", { ...node(), ...json }, "{}", 415],
+      // Stream a is live on n1; its viewer cap is 1 here.
+      ["GET", play("a"), {}, undefined, 200],
+      ["GET", play("a"), { accept: "text/plain" }, undefined, 200],
+      ["GET", play("zz"), {}, undefined, 404],
+      ["GET", "/play?stream=a%20b", {}, undefined, 400],
+      ["GET", `/play?stream=a&key=${key("a")}`, {}, undefined, 403],
+      ["POST", "/hooks/play", { ...node(), ...form }, player("play", "a"), 200],
+      ["GET", play("a"), {}, undefined, 429],
+      ["POST", "/hooks/play", { ...node(), ...form }, player("play", "a"), 403],
+      ["POST", "/hooks/play", { ...node(), ...form }, player("play", "a", `key=${key("a")}`), 403],
+      ["POST", "/hooks/play", { ...node(), ...form }, player("play_done", "a"), 400],
+      ["POST", "/hooks/play", { ...form }, player("play", "a"), 401],
+      ["POST", "/hooks/play", { ...node(), ...json }, "{}", 415],
+      ["POST", "/hooks/play", { ...node(), ...form }, `${player("play", "a")}&pad=${"x".repeat(270_000)}`, 413],
+      ["POST", "/hooks/play_done", { ...node(), ...form }, player("play_done", "a"), 200],
+      ["POST", "/hooks/play_done", { ...node(), ...form }, player("play_done", "a", "key=nope"), 403],
+      ["POST", "/hooks/play_done", { ...node(), ...form }, "call=play_done", 400],
+      ["POST", "/hooks/play_done", { ...form }, player("play_done", "a"), 401],
+      ["POST", "/hooks/play_done", { ...node(), ...json }, "{}", 415],
+      [
+        "POST",
+        "/hooks/play_done",
+        { ...node(), ...form },
+        `${player("play_done", "a")}&pad=${"x".repeat(270_000)}`,
+        413,
+      ],
       [
         "POST",
         "/hooks/done",
@@ -116,6 +147,9 @@ describe("docs/openapi.yaml", () => {
         callbackBody({ call: "publish_done", name: "a", clientid: "1", args: `key=${key("a")}` }),
       ],
       ["POST", "/nodes/heartbeat", { ...node(), ...json }, heartbeat],
+      ["GET", play("a"), {}, undefined],
+      ["POST", "/hooks/play", { ...node(), ...form }, player("play", "a")],
+      ["POST", "/hooks/play_done", { ...node(), ...form }, player("play_done", "a")],
       ["GET", "/nodes", { authorization: "Bearer op" }, undefined],
       ["GET", "/streams", { authorization: "Bearer op" }, undefined],
       ["GET", "/events", { authorization: "Bearer op" }, undefined],
@@ -125,7 +159,7 @@ describe("docs/openapi.yaml", () => {
         name: "ProvisionedThroughputExceededException",
       });
       const busy: Registry = Object.create(new MemoryRegistry());
-      for (const name of ["listNodes", "getNode", "applyChange", "recentEvents", "createNode"] as const) {
+      for (const name of ["listNodes", "getNode", "applyChange", "recentEvents", "createNode", "claimOf"] as const) {
         busy[name] = async () => {
           throw throttled;
         };

@@ -11,7 +11,7 @@ async function setup(operatorToken?: string) {
       launchedAt: T0 + 5,
       cpu: { percent: 40, streams: 1, at: T0 },
       streams: {
-        cam1: { state: "LIVE", since: T0, clientId: "1" },
+        cam1: { state: "LIVE", since: T0, clientId: "1", viewers: 3 },
         cam2: { state: "RESERVED", since: T0, expiresAt: T0 + 60_000 },
         old: { state: "RESERVED", since: T0 - 120_000, expiresAt: T0 - 60_000 },
       },
@@ -33,6 +33,7 @@ describe("GET /nodes and GET /streams", () => {
       state: "ACTIVE",
       streams: 1,
       reservations: 1,
+      viewers: 3,
       cpuPercent: 40,
       estimatedCpuPercent: 80,
       slotLimit: 2,
@@ -62,17 +63,18 @@ describe("GET /nodes and GET /streams", () => {
     expect(body.nodes.map((n) => n.idleSince)).toEqual(scalers);
   });
 
-  it("lists held streams", async () => {
+  it("lists held streams with their viewers", async () => {
     const { streams } = await setup();
     const body = JSON.parse((await streams(httpEvent({ path: "/streams" }), CONTEXT)).body as string);
     expect(body.streams).toEqual([
-      { stream: "cam1", nodeId: "n2", state: "LIVE", since: new Date(T0).toISOString(), expiresAt: null },
+      { stream: "cam1", nodeId: "n2", state: "LIVE", since: new Date(T0).toISOString(), expiresAt: null, viewers: 3 },
       {
         stream: "cam2",
         nodeId: "n2",
         state: "RESERVED",
         since: new Date(T0).toISOString(),
         expiresAt: new Date(T0 + 60_000).toISOString(),
+        viewers: 0,
       },
     ]);
   });

@@ -42,6 +42,7 @@ describe("readAppSettings", () => {
       apiRateLimit: RTMP_FLEET_DEFAULTS.apiRateLimit,
       apiBurstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
       requireCameraKeys: RTMP_FLEET_DEFAULTS.requireCameraKeys,
+      viewerAccess: RTMP_FLEET_DEFAULTS.viewerAccess,
     });
     expect(() => readAppSettings(context)).not.toThrow();
   });

@@ -128,7 +128,7 @@ describe("HTTP API", () => {
     template.resourceCountIs("AWS::ApiGatewayV2::Route", ROUTES.length + 1);
   });
 
-  it("throttles the node routes apart from the camera and operator routes, each route its own bucket", () => {
+  it("throttles the node routes apart from the camera, viewer and operator routes, each route its own bucket", () => {
     const stage = Object.entries(resources).find(([, r]) => r.Type === "AWS::ApiGatewayV2::Stage");
     const [stageId, { Properties, DependsOn }] = stage as [string, Json];
     expect(Properties.RouteSettings).toEqual(
@@ -145,6 +145,8 @@ describe("HTTP API", () => {
       "/hooks/publish",
       "/hooks/done",
       "/nodes/heartbeat",
+      "/hooks/play",
+      "/hooks/play_done",
     ]);
     // The settings name the routes: the stage is created after them.
     const routeIds = Object.entries(resources)
@@ -168,7 +170,7 @@ describe("HTTP API", () => {
 });
 
 describe("Lambdas", () => {
-  it("has the ten entry points, each a Node 22 ARM64 function with its own log group and role", () => {
+  it("has the twelve entry points, each a Node 22 ARM64 function with its own log group and role", () => {
     expect(functionEntries().sort()).toEqual(
       [
         "done",
@@ -177,10 +179,12 @@ describe("Lambdas", () => {
         "lifecycle",
         "nodes",
         "not-found",
+        "play",
         "publish",
         "resolve",
         "scaler",
         "streams",
+        "viewer-hooks",
       ].sort(),
     );
     expect(functionEntries()).toHaveLength(ENTRIES);

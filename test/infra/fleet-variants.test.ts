@@ -23,7 +23,7 @@ let existingVpc: { fleetApp: FleetApp; template: Template };
 let lockedDown: { fleetApp: FleetApp; template: Template };
 
 beforeAll(() => {
-  existingVpc = templateOf({ stackName: "ExistingVpcFleet", ...EXISTING });
+  existingVpc = templateOf({ stackName: "ExistingVpcFleet", ...EXISTING, viewerAccess: "true" });
   lockedDown = templateOf({
     stackName: "LockedDownFleet",
     requireCameraKeys: "false",
@@ -58,7 +58,35 @@ describe("an existing VPC (by ids, no lookup)", () => {
   });
 });
 
+describe("viewer access on (the existing-VPC fleet)", () => {
+  it("creates the viewer master secret, tells only the viewer Lambdas of it, and outputs where to play", () => {
+    const { template, fleetApp } = existingVpc;
+    const { viewerMasterSecret, functions } = fleetApp.stack.fleet;
+    if (!viewerMasterSecret) throw new Error("viewerAccess true creates the viewer master secret");
+    const secretId = fleetApp.stack.getLogicalId(viewerMasterSecret.node.defaultChild as never);
+    const viewerFunctions = [functions.play, functions["viewer-hooks"]].map((f) =>
+      fleetApp.stack.getLogicalId(f.function.node.defaultChild as never),
+    );
+    const told = Object.entries(template.findResources("AWS::Lambda::Function"))
+      .filter(([, fn]) => ENV.viewerSecret in (fn.Properties.Environment?.Variables ?? {}))
+      .map(([id, fn]) => [id, fn.Properties.Environment.Variables[ENV.viewerSecret]]);
+    expect(told).toEqual(viewerFunctions.map((id) => [id, { Ref: secretId }]));
+    const outputs = template.toJSON().Outputs;
+    expect(outputs.ViewerMasterSecretArn.Value).toEqual({ Ref: secretId });
+    expect(JSON.stringify(outputs.PlayUrl.Value)).toContain("/play");
+  });
+});
+
 describe("a locked-down fleet", () => {
+  it("has no viewer master secret and no viewer Lambda reads one (viewer access off by default)", () => {
+    const { template, fleetApp } = lockedDown;
+    expect(fleetApp.stack.fleet.viewerMasterSecret).toBeUndefined();
+    for (const fn of Object.values(template.findResources("AWS::Lambda::Function"))) {
+      expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty(ENV.viewerSecret);
+    }
+    expect(template.toJSON().Outputs).not.toHaveProperty("PlayUrl");
+  });
+
   it("has no camera master secret and tells no Lambda of one (camera keys off)", () => {
     const { template, fleetApp } = lockedDown;
     expect(fleetApp.stack.fleet.cameraMasterSecret).toBeUndefined();

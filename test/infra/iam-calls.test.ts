@@ -25,7 +25,7 @@ import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { GetParameterCommand, ParameterAlreadyExists, PutParameterCommand } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
 import { ENV, FUNCTION_NAMES, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
-import { cameraKey } from "../../lambdas/core/credentials";
+import { cameraKey, viewerKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import type { RtmpFleet } from "../../lib/rtmp-fleet";
 import {
@@ -58,7 +58,8 @@ const UNEXERCISED_GRANTS: Readonly<Record<string, string>> = {
 };
 
 const mocks: AwsMocks = mockAwsClients();
-const { fleetApp, template } = templateOf();
+// Viewer access on: the viewer Lambdas then read their secret and the registry.
+const { fleetApp, template } = templateOf({ viewerAccess: true });
 const fleet: RtmpFleet = fleetApp.stack.fleet;
 const resolver = new TemplateResolver(
   template.toJSON() as { Resources: Record<string, object> },
@@ -73,10 +74,15 @@ function environmentOf(entry: FunctionName): Record<string, string> {
   return resolver.resolve(fn.Properties.Environment.Variables);
 }
 
-const MASTERS = { camera: "camera-master-for-iam", operator: "operator-token-for-iam" };
+const MASTERS = {
+  camera: "camera-master-for-iam",
+  operator: "operator-token-for-iam",
+  viewer: "viewer-master-for-iam",
+};
 const SECRET_VALUES: Readonly<Record<string, string>> = Object.fromEntries([
   [resolver.ref(idOf(fleet.operatorTokenSecret)), MASTERS.operator],
   ...(fleet.cameraMasterSecret ? [[resolver.ref(idOf(fleet.cameraMasterSecret)), MASTERS.camera]] : []),
+  ...(fleet.viewerMasterSecret ? [[resolver.ref(idOf(fleet.viewerMasterSecret)), MASTERS.viewer]] : []),
 ]);
 
 /**
@@ -180,6 +186,29 @@ const callback = (call: string, nodeId: string, key = cameraKeyOf(CAMERA)) =>
       type: call === "publish" ? "live" : undefined,
       args: `key=${key}`,
     }),
+  });
+const viewerKeyOf = (stream: string) => viewerKey(MASTERS.viewer, stream);
+const playCallback = (call: "play" | "play_done", nodeId: string) =>
+  httpEvent({
+    method: "POST",
+    path: `/hooks/${call}`,
+    headers: { ...nodeAuth(nodeId), "content-type": "application/x-www-form-urlencoded" },
+    body: callbackBody({
+      call,
+      name: CAMERA,
+      clientid: "9",
+      flashver: "LNX 9,0,124,2",
+      args: `key=${viewerKeyOf(CAMERA)}`,
+    }),
+  });
+/** The claim of CAMERA, held by this node, as its item. */
+const claimItem = (nodeId: string) =>
+  dynamoItem({
+    pk: `${REGISTRY_TABLE.partitions.claimPrefix}${CAMERA}`,
+    sk: "CLAIM",
+    stream: CAMERA,
+    nodeId,
+    clientId: "7",
   });
 const heartbeat = (nodeId: string, streams: { name: string; clientId: string }[]) =>
   httpEvent({
@@ -422,6 +451,50 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       arrange: () => mocks.dynamodb.on(PutItemCommand).rejects(conditionFailed()),
       event: () => ({}),
       expected: scalerRan(false),
+    },
+  },
+  play: {
+    "finds the node where a live stream plays": {
+      arrange: () => {
+        const node = liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } });
+        mocks.dynamodb
+          .on(GetItemCommand)
+          .callsFake(async ({ Key }) => ({ Item: Key.sk.S === "CLAIM" ? claimItem("i-a") : item(node) }));
+      },
+      event: () => httpEvent({ path: "/play", query: `stream=${CAMERA}&key=${viewerKeyOf(CAMERA)}` }),
+      expected: status(200),
+    },
+    "answers 404 for a stream that is not live": {
+      arrange: () => registryHolds(),
+      event: () => httpEvent({ path: "/play", query: `stream=${CAMERA}&key=${viewerKeyOf(CAMERA)}` }),
+      expected: status(404),
+    },
+    "refuses a camera key as a viewer key": {
+      arrange: () => registryHolds(),
+      event: () => httpEvent({ path: "/play", query: `stream=${CAMERA}&key=${cameraKeyOf(CAMERA)}` }),
+      expected: status(403),
+    },
+  },
+  "viewer-hooks": {
+    "admits a player of a stream live on its node": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: { ...live("7"), viewers: 1 } } })),
+      event: () => playCallback("play", "i-a"),
+      expected: status(200),
+    },
+    "refuses a player over the cap: the failed write says why": {
+      arrange: () => {
+        const full = liveNode({ nodeId: "i-a", streams: { [CAMERA]: { ...live("7"), viewers: 20 } } });
+        mocks.dynamodb
+          .on(UpdateItemCommand)
+          .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {}, Item: item(full) }));
+      },
+      event: () => playCallback("play", "i-a"),
+      expected: status(403),
+    },
+    "gives a player's place back": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: { ...live("7"), viewers: 1 } } })),
+      event: () => playCallback("play_done", "i-a"),
+      expected: status(200),
     },
   },
   lifecycle: {

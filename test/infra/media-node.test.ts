@@ -258,6 +258,8 @@ describe("one render for AWS and local nodes", () => {
     listen: "port",
     on_publish: "port",
     on_publish_done: "port",
+    on_play: "port",
+    on_play_done: "port",
     pid: "path",
     error_log: "path",
     client_body_temp_path: "path",

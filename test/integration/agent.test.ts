@@ -56,7 +56,7 @@ function runAgent(shimUrl: string): Promise<{ code: number; stdout: string }> {
 }
 
 describe("media-node/agent.py", () => {
-  it("reports the publishing streams of rtmp_stat (not the viewer), their average count, and the CPU", async () => {
+  it("reports the publishing streams of rtmp_stat (not the viewer) with their viewers, their average count, and the CPU", async () => {
     const s = await shim();
     try {
       expect((await runAgent(s.url)).code).toBe(0);
@@ -67,8 +67,8 @@ describe("media-node/agent.py", () => {
         cpuPercent: expect.any(Number),
         streamsAverage: 2,
         streams: [
-          { name: "cam1", clientId: "1" },
-          { name: "cam2", clientId: "3" },
+          { name: "cam1", clientId: "1", viewers: 1 },
+          { name: "cam2", clientId: "3", viewers: 0 },
         ],
       });
     } finally {

@@ -61,6 +61,18 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     ["cam2 reserved until another time", { streams: { cam2: { state: "RESERVED", expiresAt: T0 } } }, false],
     ["cam2 live", { streams: { cam2: { state: "LIVE" } } }, false],
     [
+      "cam1 live with fewer than 1 viewer (none counted yet)",
+      { streams: { cam1: { state: "LIVE", viewers: { below: 1 } } } },
+      true,
+    ],
+    ["cam1 live with at least 1 viewer", { streams: { cam1: { state: "LIVE", viewers: { atLeast: 1 } } } }, false],
+    ["cam1 live with fewer than 0 viewers", { streams: { cam1: { state: "LIVE", viewers: { below: 0 } } } }, false],
+    [
+      "cam1 live with exactly 0 viewers",
+      { streams: { cam1: { state: "LIVE", viewers: { atLeast: 0, below: 1 } } } },
+      true,
+    ],
+    [
       "all of them together",
       { states: ["ACTIVE"], cpuAt: T0, slotsBelow: 3, streams: { cam3: { absent: true } } },
       true,
@@ -98,6 +110,35 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     expect(outcome).toEqual({ applied: true, node: expected });
     expect(await registry.getNode("i-1")).toEqual(expected);
     expect(await registry.claimOf("cam3")).toEqual({ stream: "cam3", nodeId: "i-1", clientId: "3" });
+  });
+
+  it("counts a stream's viewers in one conditional write: a burst passes its cap by none", async () => {
+    const CAP = 3;
+    const join = (at: number) =>
+      registry.applyChange({
+        nodeId: "i-1",
+        when: { streams: { cam1: { state: "LIVE", viewers: { below: CAP } } } },
+        viewers: { cam1: { by: 1, at } },
+      });
+    const joined = await Promise.all(Array.from({ length: 2 * CAP }, (_, i) => join(T0 + i)));
+    expect(joined.filter((o) => o.applied)).toHaveLength(CAP);
+    const refused = joined.find((o) => !o.applied);
+    expect(refused && !refused.applied && refused.node?.streams.cam1?.viewers).toBe(CAP);
+    const leave = await registry.applyChange({
+      nodeId: "i-1",
+      when: { streams: { cam1: { state: "LIVE", viewers: { atLeast: 1 } } } },
+      viewers: { cam1: { by: -1, at: T0 + 99 } },
+    });
+    expect(leave.applied && leave.node.streams.cam1).toEqual({
+      ...live("1"),
+      viewers: CAP - 1,
+      viewersChangedAt: T0 + 99,
+    });
+    expect((await registry.getNode("i-1"))?.streams.cam1).toEqual({
+      ...live("1"),
+      viewers: CAP - 1,
+      viewersChangedAt: T0 + 99,
+    });
   });
 
   it("applies nothing to a node that does not exist", async () => {

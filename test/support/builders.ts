@@ -51,7 +51,7 @@ export class TestClock {
 }
 
 /** Master secrets used by the handler tests. */
-export const SECRETS = { cameraMaster: "camera-master-for-tests" };
+export const SECRETS = { cameraMaster: "camera-master-for-tests", viewerMaster: "viewer-master-for-tests" };
 
 /** The secret of a node in the tests: fixed per node id, so a test that builds a node record knows it. */
 export function testNodeSecret(nodeId: string): string {
@@ -114,7 +114,7 @@ export function makeGroup(
   return { group, launcher, services };
 }
 
-/** Handler dependencies over a registry, with camera keys on. */
+/** Handler dependencies over a registry, with camera keys and viewer access on. */
 export function makeDeps(
   registry: Registry,
   options: {
@@ -123,6 +123,8 @@ export function makeDeps(
     cameraKeys?: boolean;
     /** Where cameras may call from with keys off (default: anywhere). */
     cameraCidrs?: readonly string[];
+    /** Viewer access (a viewer master): on unless false. */
+    viewerKeys?: boolean;
     operatorToken?: string;
     fleet?: ApiDeps["fleet"];
   } = {},
@@ -138,6 +140,7 @@ export function makeDeps(
     secrets: staticSecrets({
       cameraMaster: options.cameraKeys === false ? undefined : SECRETS.cameraMaster,
       operatorToken: options.operatorToken,
+      viewerMaster: options.viewerKeys === false ? undefined : SECRETS.viewerMaster,
     }),
     cameraCidrs: options.cameraCidrs ?? ["0.0.0.0/0"],
     scaleOut: new RecordingScaleOut(),

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { LOCAL_SECRETS } from "../../local/options";
-import { CAMERA_MASTER_SECRET, OPERATOR_TOKEN } from "../../scripts/command-line";
+import { CAMERA_MASTER_SECRET, OPERATOR_TOKEN, VIEWER_MASTER_SECRET } from "../../scripts/command-line";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -26,6 +26,7 @@ export interface LocalMode {
 export interface LocalSecrets {
   readonly cameraSecret?: string;
   readonly operatorToken?: string;
+  readonly viewerSecret?: string;
 }
 
 /** This process's environment with local mode's secrets set as given (none inherited). */
@@ -34,6 +35,7 @@ function localModeEnvironment(secrets: LocalSecrets): NodeJS.ProcessEnv {
   for (const secret of LOCAL_SECRETS) delete env[secret.env];
   if (secrets.cameraSecret !== undefined) env[CAMERA_MASTER_SECRET.env] = secrets.cameraSecret;
   if (secrets.operatorToken !== undefined) env[OPERATOR_TOKEN.env] = secrets.operatorToken;
+  if (secrets.viewerSecret !== undefined) env[VIEWER_MASTER_SECRET.env] = secrets.viewerSecret;
   return env;
 }
 
@@ -212,6 +214,67 @@ export class Camera {
     this.process.stdin?.write("q");
     const timer = setTimeout(() => this.process.kill("SIGKILL"), 5000);
     await this.exited();
+    clearTimeout(timer);
+  }
+}
+
+/** What a player got: its exit code, how long it took (ms), what ffmpeg printed. */
+export interface PlayResult {
+  readonly code: number | null;
+  readonly ms: number;
+  readonly errors: string;
+}
+
+/**
+ * A viewer: ffmpeg plays `url` and decodes `frames` video frames, then exits 0; a refused play
+ * exits non-zero (nginx-rtmp closes the connection). Killed after `timeoutMs`.
+ */
+export function playFrames(url: string, frames: number, timeoutMs = 30_000): Promise<PlayResult> {
+  const started = Date.now();
+  const child = spawn(
+    "ffmpeg",
+    ["-hide_banner", "-loglevel", "error", "-i", url, "-frames:v", String(frames), "-f", "null", "-"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let errors = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: Date.now() - started, errors });
+    }),
+  );
+}
+
+/** A viewer that keeps watching: ffmpeg plays `url` (decoding, then dropping every frame) until stopped. */
+export class Player {
+  readonly process: ChildProcess;
+  private exitCode: number | null | undefined;
+
+  constructor(readonly url: string) {
+    this.process = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", url, "-f", "null", "-"], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    this.process.once("exit", (code) => {
+      this.exitCode = code;
+    });
+  }
+
+  /** Still playing. */
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Leaves as a user would ('q'), killed if it does not within 5 s. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    const exited = new Promise((resolve) => this.process.once("exit", resolve));
+    this.process.stdin?.write("q");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), 5000);
+    await exited;
     clearTimeout(timer);
   }
 }

@@ -56,6 +56,8 @@ const ANSWERS: Record<string, string> = {
   "/nodes/heartbeat": JSON.stringify({ state: "ACTIVE" }),
   "/hooks/publish": JSON.stringify({ ok: true }),
   "/hooks/done": JSON.stringify({ ok: true }),
+  "/hooks/play": JSON.stringify({ ok: true }),
+  "/hooks/play_done": JSON.stringify({ ok: true }),
   "/nodes/boot": JSON.stringify({ ok: true }),
 };
 

@@ -12,6 +12,7 @@ import {
 } from "../../lambdas/core/credentials";
 import { parseCameraKeyArgs } from "../../scripts/camera-key";
 import { HELP } from "../../scripts/command-line";
+import { parseViewerKeyArgs } from "../../scripts/viewer-key";
 import { secretFiles } from "../support/secret-files";
 
 describe("camera keys", () => {
@@ -93,6 +94,22 @@ describe("camera keys", () => {
 });
 
 describe("viewer keys", () => {
+  it("npm run viewer-key prints the viewer key from VIEWER_MASTER_SECRET, and takes --play-url", () => {
+    const root = path.resolve(__dirname, "../..");
+    const out = execFileSync(path.join(root, "node_modules/.bin/tsx"), ["scripts/viewer-key.ts", "cam42"], {
+      cwd: root,
+      env: { ...process.env, VIEWER_MASTER_SECRET: "master" },
+      encoding: "utf8",
+    });
+    expect(out.trim()).toBe(viewerKey("master", "cam42"));
+    expect(parseViewerKeyArgs(["cam42", "--play-url", "https://api.example.com/play"])).toEqual({
+      stream: "cam42",
+      secretEnv: "VIEWER_MASTER_SECRET",
+      url: "https://api.example.com/play",
+    });
+    expect(() => parseViewerKeyArgs(["cam42", "--resolve-url", "https://x"])).toThrow("unknown option --resolve-url");
+  });
+
   it("are not camera keys: a key opens playing or publishing its stream, not both", () => {
     expect(viewerKey("master", "cam42")).not.toBe(cameraKey("master", "cam42"));
     expect(verifyViewerKey("master", "cam42", cameraKey("master", "cam42"))).toBe(false);

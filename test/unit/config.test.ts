@@ -63,6 +63,7 @@ describe("the knob table", () => {
       "scaleInIdleSeconds",
       "heartbeatSeconds",
       "silenceBreakerPercent",
+      "maxViewersPerStream",
     ]);
   });
 
@@ -80,7 +81,7 @@ describe("the knob table", () => {
     for (const knob of KNOBS) {
       expect(knob.description).toMatch(/^[a-zA-Z].*[^.]$/);
       expect(knob.description).not.toContain("\n");
-      expect(["%", "s", "nodes", "streams"]).toContain(knob.unit);
+      expect(["%", "s", "nodes", "streams", "viewers"]).toContain(knob.unit);
     }
   });
 
@@ -96,6 +97,7 @@ describe("the knob table", () => {
       scaleInIdleSeconds: 600,
       heartbeatSeconds: 15,
       silenceBreakerPercent: 30,
+      maxViewersPerStream: 20,
     });
   });
 

@@ -103,6 +103,38 @@ describe("reconcile: the registry follows rtmp_stat", () => {
     }
   });
 
+  const grace = reconcileGraceMs(config);
+  it.each<[string, StreamSlot, number | undefined, Partial<StreamSlot>]>([
+    [
+      "a lost play_done is repaired: the node's count, once no callback changed it for the grace period",
+      liveSlot("1", { viewers: 3, viewersChangedAt: NOW - grace }),
+      1,
+      { viewers: 1, viewersChangedAt: NOW },
+    ],
+    [
+      "a count a play or play_done changed within the grace period is left: the node's figure may predate it",
+      liveSlot("1", { viewers: 3, viewersChangedAt: NOW - grace + 1 }),
+      1,
+      { viewers: 3, viewersChangedAt: NOW - grace + 1 },
+    ],
+    [
+      "players the registry never counted (a camera's slot taken over) are counted",
+      liveSlot("1"),
+      2,
+      { viewers: 2, viewersChangedAt: NOW },
+    ],
+    ["an agent that does not count players changes no count", liveSlot("1", { viewers: 3 }), undefined, { viewers: 3 }],
+    [
+      "a reconnect keeps the count: players stay attached to the name",
+      liveSlot("0", { viewers: 2, viewersChangedAt: NOW - 1 }),
+      2,
+      { clientId: "1", viewers: 2, viewersChangedAt: NOW - 1 },
+    ],
+  ])("%s", (_, slot, viewers, expected) => {
+    const r: HeartbeatReport = { ...report([]), streams: [{ name: "a", clientId: "1", viewers }] };
+    expect(reconciled(node({ a: slot }), r).streams.a).toMatchObject(expected);
+  });
+
   it("does not add a stream that is live on another node", () => {
     expect(reconciled(node({}), report([["a", "1"]]), ["a"]).streams).toEqual({});
   });

@@ -78,20 +78,25 @@ describe("npm run local's command line", () => {
 describe("local mode's secrets: from the environment or a file, never the command line", () => {
   const { dir, write: fileWith } = secretFiles("local-secrets");
 
-  it("reads the camera master secret and the operator token from CAMERA_MASTER_SECRET and OPERATOR_TOKEN", () => {
-    expect(parseWith({ CAMERA_MASTER_SECRET: "c-master", OPERATOR_TOKEN: "op-token" })).toMatchObject({
-      cameraMaster: "c-master",
-      operatorToken: "op-token",
-    });
+  it("reads its secrets from CAMERA_MASTER_SECRET, OPERATOR_TOKEN and VIEWER_MASTER_SECRET", () => {
+    expect(
+      parseWith({ CAMERA_MASTER_SECRET: "c-master", OPERATOR_TOKEN: "op-token", VIEWER_MASTER_SECRET: "v-master" }),
+    ).toMatchObject({ cameraMaster: "c-master", operatorToken: "op-token", viewerMaster: "v-master" });
   });
 
-  it("reads them from --camera-secret-file and --operator-token-file, without the final newline", () => {
+  it("runs with viewer access off (every play refused) when given no viewer master secret", () => {
+    expect(parseWith({}).viewerMaster).toBeUndefined();
+  });
+
+  it("reads them from --camera-secret-file, --operator-token-file and --viewer-secret-file, without the final newline", () => {
     const options = parse(
       `--camera-secret-file=${fileWith("camera", "c-master\n")}`,
       "--operator-token-file",
       fileWith("operator", "op-token\n"),
+      "--viewer-secret-file",
+      fileWith("viewer", "v-master\n"),
     );
-    expect(options).toMatchObject({ cameraMaster: "c-master", operatorToken: "op-token" });
+    expect(options).toMatchObject({ cameraMaster: "c-master", operatorToken: "op-token", viewerMaster: "v-master" });
   });
 
   it.each([
@@ -106,6 +111,12 @@ describe("local mode's secrets: from the environment or a file, never the comman
       { OPERATOR_TOKEN: "a" },
       ["--operator-token-file", "operator"],
       "the operator token is given twice, in OPERATOR_TOKEN and in --operator-token-file: keep one",
+    ],
+    [
+      "the viewer master secret in both places",
+      { VIEWER_MASTER_SECRET: "a" },
+      ["--viewer-secret-file", "camera"],
+      "the viewer master secret is given twice, in VIEWER_MASTER_SECRET and in --viewer-secret-file: keep one",
     ],
     [
       "a missing file, naming it",

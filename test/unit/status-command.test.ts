@@ -1,4 +1,4 @@
-import { readStatusOptions, STATUS_COMMAND } from "../../local/status";
+import { formatStatus, readStatusOptions, STATUS_COMMAND } from "../../local/status";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
 import { secretFiles } from "../support/secret-files";
 
@@ -55,5 +55,33 @@ describe("npm run status's command line", () => {
     ["a stray argument", ["--url", "http://x", "nodes"], "unexpected argument 'nodes'"],
   ])("refuses %s, with the usage", (_, argv, problem) => {
     expect(() => parse(...argv)).toThrow(`${problem}\n${USAGE}`);
+  });
+});
+
+describe("npm run status's report", () => {
+  it("shows viewers per stream, per node and in all", () => {
+    const node = {
+      nodeId: "local-1",
+      state: "ACTIVE",
+      cpuPercent: 12,
+      estimatedCpuPercent: 14,
+      streams: 2,
+      reservations: 0,
+      viewers: 3,
+      slotLimit: 40,
+      full: false,
+      protectedFromScaleIn: true,
+      idleSince: null,
+    };
+    const streams = [
+      { stream: "cam1", nodeId: "local-1", state: "LIVE", viewers: 3 },
+      { stream: "cam2", nodeId: "local-1", state: "LIVE", viewers: 0 },
+    ];
+    const report = formatStatus([node], streams, []);
+    expect(report).toMatch(/2 live streams, 0 reservations; 3 viewers/);
+    expect(report).toMatch(/NODE\s+STATE\s+CPU\s+EST\.CPU\s+STREAMS\s+RESERVED\s+VIEWERS/);
+    expect(report).toMatch(/local-1\s+ACTIVE\s+12\.0%\s+14\.0%\s+2\s+0\s+3\s/);
+    expect(report).toMatch(/cam1\s+local-1\s+LIVE\s+3\n/);
+    expect(report).toMatch(/cam2\s+local-1\s+LIVE\s+0\n/);
   });
 });
