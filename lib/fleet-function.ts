@@ -4,16 +4,34 @@
  * its own log group with a retention, and its own role that may write to that log group and
  * nothing else until the fleet grants it what it calls.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Code, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { FunctionName } from "../lambdas/contract";
 
 const PROJECT_ROOT = path.join(__dirname, "..");
+
+/**
+ * Where the packed library keeps each Lambda, bundled once at pack time (scripts/build-construct.ts):
+ * `<bundle name>/index.js` next to the compiled lib/ (dist/lambda-bundles beside dist/lib).
+ */
+const PREBUILT_BUNDLES_DIR = path.join(PROJECT_ROOT, "lambda-bundles");
+
+/**
+ * A Lambda's code as the packed library ships it, or undefined to bundle it from source. Installed
+ * from npm, the construct has no TypeScript sources, lock file or esbuild to bundle with, so it uses
+ * the bundle built at pack time; in the repository this file runs from source, the directory does
+ * not exist, and every synth bundles the code as it is now.
+ */
+function prebuiltCode(bundleName: string): Code | undefined {
+  const dir = path.join(PREBUILT_BUNDLES_DIR, bundleName);
+  return existsSync(path.join(dir, "index.js")) ? Code.fromAsset(dir) : undefined;
+}
 
 /** Props of a `FleetFunction`. */
 export interface FleetFunctionProps {
@@ -44,6 +62,8 @@ export interface FleetFunctionProps {
 
 /** One Lambda of the fleet, with its role and log group. */
 export class FleetFunction extends Construct {
+  /** Its entry point's name: the name of its bundle in the packed library. */
+  public readonly bundleName: string;
   /** Node 22 on ARM64, bundled by esbuild with the AWS SDK inside. */
   public readonly function: NodejsFunction;
   /** Its role: log writing only, plus what the fleet grants. */
@@ -55,6 +75,7 @@ export class FleetFunction extends Construct {
     super(scope, id);
     const { entry } = props;
     const name = typeof entry === "string" ? entry : entry.name;
+    this.bundleName = name;
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -67,8 +88,11 @@ export class FleetFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
     this.function = new NodejsFunction(this, "Function", {
+      // Given, `code` wins over the entry and the bundling below, which NodejsFunction then ignores.
+      code: prebuiltCode(name),
       entry: typeof entry === "string" ? path.join(PROJECT_ROOT, "lambdas", "functions", `${entry}.ts`) : entry.file,
-      handler: "handler",
+      // The file and export, as NodejsFunction names them when it bundles: it needs both with `code`.
+      handler: "index.handler",
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
       description: props.description,

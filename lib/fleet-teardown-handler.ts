@@ -9,12 +9,7 @@ import { LambdaClient, PutFunctionConcurrencyCommand } from "@aws-sdk/client-lam
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { AsgFleet } from "../lambdas/adapters/asg-fleet";
 import { LIFECYCLE } from "../lambdas/contract";
-
-/** The custom resource's properties. */
-export interface TeardownProperties {
-  readonly GroupName: string;
-  readonly ScalerFunctionName: string;
-}
+import type { TeardownProperties } from "./fleet-teardown";
 
 /** What the teardown acts on. */
 export interface TeardownClients {

@@ -13,8 +13,16 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { FleetFunction } from "./fleet-function";
 import type { FleetNames } from "./fleet-names";
-import type { TeardownProperties } from "./fleet-teardown-handler";
 import { acknowledge } from "./nag";
+
+/**
+ * The custom resource's properties, as its Lambda reads them. Declared here, not in the handler: the
+ * library's compiled code (construct/) then holds no Lambda code, which it ships only bundled.
+ */
+export interface TeardownProperties {
+  readonly GroupName: string;
+  readonly ScalerFunctionName: string;
+}
 
 /** Props of `FleetTeardown`. */
 export interface FleetTeardownProps {

@@ -12,7 +12,10 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { NODE_SETTING_TAGS } from "../lambdas/contract";
 
-/** Where the node's files live in this repository. */
+/**
+ * Where the node's files are: media-node/ in the repository; in the packed library, the copy that
+ * scripts/build-construct.ts puts beside the compiled lib/, so the same path finds both.
+ */
 export const MEDIA_NODE_SOURCE_DIR = path.join(__dirname, "..", "media-node");
 
 /** The files a media node runs, all shipped in its user data (in the order that compresses best). */

@@ -35,6 +35,7 @@ type Column = keyof typeof COLUMNS;
 export const KNOB_PAGES: readonly { readonly file: string; readonly columns: readonly Column[] }[] = [
   { file: "README.md", columns: ["key", "flag", "unit", "default", "local mode", "accepts", "meaning"] },
   { file: "docs/DEPLOY.md", columns: ["key", "unit", "default", "accepts", "meaning"] },
+  { file: "construct/README.md", columns: ["key", "unit", "default", "accepts", "meaning"] },
 ];
 
 /** The knob table with these columns, one row per knob. */
