@@ -75,7 +75,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     ...CPU_PERCENT,
     default: 2,
     description:
-      "CPU one stream is assumed to cost on a node whose latest sample saw no stream (otherwise the node's own CPU per stream is used)",
+      "CPU one stream is assumed to cost above a node's idle CPU until the node's own readings show what it costs there (they outweigh this within a few heartbeats)",
   },
   reservationTtlSeconds: {
     default: 60,
