@@ -12,7 +12,7 @@ import {
   type Knob,
   parseFleetConfig,
 } from "../lambdas/core/config";
-import { streamsAtThreshold } from "../lambdas/core/cpu-profile";
+import { streamCap } from "../lambdas/core/cpu-profile";
 
 /** The placement and scaling policies the simulator can run. */
 export const POLICIES = ["packed", "round-robin", "least-loaded"] as const;
@@ -263,5 +263,5 @@ export function baselineTarget(options: SimOptions): number {
 export function streamsPerNodeAtThreshold(options: SimOptions): number {
   const { baseCpuPercent, streamCpuPercent } = options.model;
   const cap = options.fleet.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  return Math.min(cap, streamsAtThreshold(baseCpuPercent, 0, streamCpuPercent, options.fleet));
+  return Math.min(cap, streamCap(baseCpuPercent, streamCpuPercent, options.fleet));
 }

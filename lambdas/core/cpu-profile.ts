@@ -113,3 +113,13 @@ export function streamsAtThreshold(
   if (cpuPercent >= config.cpuThresholdPercent - EPSILON) return 0;
   return Math.max(1, Math.ceil(streams + (config.cpuThresholdPercent - cpuPercent) / costPercent - EPSILON));
 }
+
+/**
+ * The most streams a node holds whose idle CPU and cost a stream are known: the stream that reaches
+ * `cpuThresholdPercent` is taken only while at most half of its cost lies beyond it. An estimate a
+ * hair too low would otherwise let in a stream that crosses the threshold by nearly its whole cost;
+ * the half stream of slack keeps the cap where it is while the estimate wavers around it.
+ */
+export function streamCap(idlePercent: number, costPercent: number, config: FleetConfig): number {
+  return Math.max(1, Math.ceil((config.cpuThresholdPercent - idlePercent) / costPercent - 0.5 - EPSILON));
+}

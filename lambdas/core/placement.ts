@@ -10,7 +10,7 @@
  * threshold, whichever comes first.
  */
 import type { FleetConfig } from "./config";
-import { idleCpu, streamCpuCost, streamsAtThreshold } from "./cpu-profile";
+import { idleCpu, streamCap, streamCpuCost, streamsAtThreshold } from "./cpu-profile";
 import { heldStreams, type MediaNode } from "./model";
 
 /**
@@ -46,7 +46,7 @@ export function slotLimit(node: MediaNode, config: FleetConfig): number {
   const cost = streamCpuCost(node, config);
   return Math.min(
     config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY,
-    streamsAtThreshold(idleCpu(node), 0, cost, config),
+    streamCap(idleCpu(node), cost, config),
     streamsAtThreshold(settledCpu(node, config), node.cpu?.streams ?? 0, cost, config),
   );
 }

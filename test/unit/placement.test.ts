@@ -72,7 +72,7 @@ describe("settled CPU: a lower reading counts only once two readings in a row sh
   });
 
   it("a low reading opens no room that the reading before says is not there", () => {
-    const profile = learned([[0, 5], ...repeat(40, [45, 77])]); // 1.6% a stream above 5% idle: 47 fit
+    const profile = learned([[0, 5], ...repeat(120, [45, 77])]); // 1.6% a stream above 5% idle: 47 fit
     const noisy = makeNode({ ...withSample(74, 45, { percent: 79, streams: 45 }), cpuProfile: profile });
     expect(slotLimit(noisy, config)).toBe(46);
     expect(slotLimit({ ...withSample(74, 45), cpuProfile: profile }, config)).toBe(47);
@@ -123,7 +123,7 @@ describe("the CPU profile: a node's room from its own idle CPU and cost a stream
   it.each<[string, (readonly [number, number])[], number, number, number]>([
     // [readings, idle CPU, cost a stream, slot limit]
     ["no reading: the default cost, no idle", [], 0, 2, 40],
-    ["one reading with no stream: its idle CPU", [[0, 5]], 5, 2, 38],
+    ["one reading with no stream: its idle CPU", [[0, 5]], 5, 2, 37],
     [
       "one busy reading weighs little, and its spread widens the cost",
       [
@@ -132,22 +132,29 @@ describe("the CPU profile: a node's room from its own idle CPU and cost a stream
       ],
       5,
       2.4,
-      32,
+      31,
     ],
     [
-      "10 readings at 46 streams: one stream short while the evidence settles",
+      "10 readings at 46 streams: short of the threshold while the evidence settles",
       [[0, 5], ...repeat(10, [46, atCpu(46)])],
       5,
       1.66,
-      46,
+      45,
     ],
-    ["40 readings at 46 streams: what the node holds", [[0, 5], ...repeat(40, [46, atCpu(46)])], 5, 1.62, 47],
+    ["40 readings (10 min) at 46 streams: still one short", [[0, 5], ...repeat(40, [46, atCpu(46)])], 5, 1.62, 46],
+    [
+      "120 readings (30 min) at 46 streams: what the node holds",
+      [[0, 5], ...repeat(120, [46, atCpu(46)])],
+      5,
+      1.61,
+      47,
+    ],
     [
       "a half-full node is not full: its idle CPU is not counted as cost",
-      [[0, 5], ...repeat(40, [20, atCpu(20)])],
+      [[0, 5], ...repeat(240, [20, atCpu(20)])],
       5,
-      1.64,
-      46,
+      1.61,
+      47,
     ],
     ["no idle reading: the idle CPU counts as cost, the safe side", repeat(40, [46, atCpu(46)]), 0, 1.72, 47],
   ])("%s", (_, readings, idle, cost, limit) => {
@@ -158,7 +165,7 @@ describe("the CPU profile: a node's room from its own idle CPU and cost a stream
   });
 
   it("a full node does not reopen on one low reading: no ratchet past the threshold", () => {
-    const settled = [[0, 5], ...repeat(40, [47, atCpu(47)])] as const;
+    const settled = [[0, 5], ...repeat(120, [47, atCpu(47)])] as const;
     // The 48th stream would take it to 81.8%; a reading 6 points low says 74.2% at 47 streams.
     const low = profiledNode([...settled, [47, atCpu(47) - 6]]);
     expect(slotLimit(low, config)).toBe(47);
