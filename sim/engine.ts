@@ -91,6 +91,8 @@ export interface SimResult {
   readonly publishDenied: number;
   /** The most instances at once. */
   readonly peakNodes: number;
+  /** The most streams one node carried at once. */
+  readonly peakStreamsPerNode: number;
   /** Streams one node carries at the threshold (the lower bound's node size). */
   readonly streamsPerNode: number;
   /** The chart's data (left out of JSON output). */
@@ -120,6 +122,7 @@ export class SimEngine {
   private instanceSeconds = 0;
   private overloadSeconds = 0;
   private peakNodes = 0;
+  private peakStreamsPerNode = 0;
   /** Streams a node carries at the threshold: the lower bound's and the never-cut reference's node size. */
   private readonly perNode: number;
   private readonly lowerBoundNodes: Int32Array;
@@ -308,6 +311,7 @@ export class SimEngine {
         if (!machine.running(at)) continue;
         const cpu = machine.sample(at);
         if (!measured) continue;
+        this.peakStreamsPerNode = Math.max(this.peakStreamsPerNode, machine.streams.size);
         if (cpu > threshold + 10) this.overloadSeconds++;
         let series = this.bucket.cpu.get(machine.id);
         if (!series) {
@@ -365,6 +369,7 @@ export class SimEngine {
       rejected: this.rejected,
       publishDenied: this.publishDenied,
       peakNodes: this.peakNodes,
+      peakStreamsPerNode: this.peakStreamsPerNode,
       streamsPerNode: this.perNode,
       series,
     };
