@@ -92,7 +92,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     min: 0,
     max: 1000,
     description:
-      "empty nodes kept ready or launching beyond those in use; 0 launches only when the filling node is full",
+      "room kept ready beyond the cameras in use, in new nodes' worth of slots: the free slots of the nodes in use count, empty nodes ready or launching make up the rest; 0 launches only when the filling node is full",
   },
   spareLeadSeconds: {
     default: 0,

@@ -14,9 +14,10 @@
  *   terminated after 4 more periods (it may come back within them); one whose instance is gone is
  *   forgotten.
  * - `wantedCapacity`: `max(minNodes, in use) + spare` nodes ready or launching, within `maxNodes`;
- *   the spare is `bufferNodes`, one once every node in use is full (so `bufferNodes: 0` launches
- *   only then), or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count,
- *   so nothing is launched twice.
+ *   the spare is the empty nodes `bufferNodes`' worth of room calls for beyond the free slots of
+ *   the nodes in use, one once every node in use is full (so `bufferNodes: 0` launches only then),
+ *   or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count, so nothing
+ *   is launched twice.
  * - `scaleOut`: what is short comes from DRAINING nodes first, then from dead instances replaced
  *   at the group's maximum, then from a higher desired capacity.
  * - `scaleIn`: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
