@@ -148,7 +148,7 @@ export const STANDARD_TRACES: readonly StandardTrace[] = [
     description: "200 cameras connect within 60 s (after 1 quiet minute) and stream for 1 h",
     fleet: { bufferNodes: 5 },
     fleetNote:
-      "with minNodes 1 the resting fleet is 6 empty nodes, about 6 × 38 = 228 slots at the first estimate of 2% a stream: the burst fits",
+      "with minNodes 1 the resting fleet is 6 empty nodes, 6 × 37 = 222 slots at the first estimate (each node's idle CPU, 2% a stream): the burst fits",
     generate: (seed) => cohort(Random.derive(seed, "burst-200"), 200, 60, 60, HOUR),
   },
   {
@@ -188,18 +188,20 @@ function wave(
   }).flat();
 }
 
+/** A trace family: its trace drawn from a random source derived from the seed and its name. */
+function family(name: string, description: string, draw: (random: Random) => TraceEvent[]): StandardTrace {
+  return { name, description, fleet: {}, generate: (seed) => draw(Random.derive(seed, name)) };
+}
+
 /**
  * The trace families `npm run bench` replays over many seeds: each seed draws a trace's size,
  * timing and sessions, not only its CPU noise.
  */
 export const TRACE_FAMILIES: readonly StandardTrace[] = [
-  {
-    name: "office-day",
-    description:
-      "12 h from 07:00: 150-250 cameras by 09:30 (±30 min), a lunch dip to 85%, down to 5% from 16:30 to 18:30; sessions of 90 min on average",
-    fleet: {},
-    generate: (seed) => {
-      const random = Random.derive(seed, "office-day");
+  family(
+    "office-day",
+    "12 h from 07:00: 150-250 cameras by 09:30 (±30 min), a lunch dip to 85%, down to 5% from 16:30 to 18:30; sessions of 90 min on average",
+    (random) => {
       const peak = random.uniform(150, 250);
       const shift = random.uniform(-0.5, 0.5) * HOUR;
       const target = (t: number) => {
@@ -214,14 +216,11 @@ export const TRACE_FAMILIES: readonly StandardTrace[] = [
       };
       return followCurve(random, 12 * HOUR, target, 90 * 60, 60, POOL);
     },
-  },
-  {
-    name: "flash-crowd",
-    description:
-      "3 h of 20-40 cameras (sessions of 1 h on average); 45-75 min in, 120-220 more connect within 1-2 min and stream 30-60 min",
-    fleet: {},
-    generate: (seed) => {
-      const random = Random.derive(seed, "flash-crowd");
+  ),
+  family(
+    "flash-crowd",
+    "3 h of 20-40 cameras (sessions of 1 h on average); 45-75 min in, 120-220 more connect within 1-2 min and stream 30-60 min",
+    (random) => {
       const background = random.uniform(20, 40);
       const events = followCurve(random, 3 * HOUR, (t) => ramp(t, 0, 300, 0, background), HOUR, 60, POOL);
       const flash = Math.round(random.uniform(120, 220));
@@ -229,26 +228,20 @@ export const TRACE_FAMILIES: readonly StandardTrace[] = [
       const duration = random.uniform(30, 60) * 60;
       return ordered([...events, ...cohort(random, flash, at, random.uniform(60, 120), duration, POOL)]);
     },
-  },
-  {
-    name: "short-churn",
-    description:
-      "1 h of 80-160 cameras at a time (reached in 10 min), in sessions of 1-3 min on average (at least 5 s)",
-    fleet: {},
-    generate: (seed) => {
-      const random = Random.derive(seed, "short-churn");
+  ),
+  family(
+    "short-churn",
+    "1 h of 80-160 cameras at a time (reached in 10 min), in sessions of 1-3 min on average (at least 5 s)",
+    (random) => {
       const level = random.uniform(80, 160);
       const meanSession = random.uniform(60, 180);
       return followCurve(random, HOUR, (t) => ramp(t, 0, 600, 0, level), meanSession, 5, 2 * POOL);
     },
-  },
-  {
-    name: "waves",
-    description:
-      "4 h of waves every 40-70 min, each of 60-140 cameras connecting within 5 min and streaming 30 min on average (at least 5 min)",
-    fleet: {},
-    generate: (seed) => {
-      const random = Random.derive(seed, "waves");
+  ),
+  family(
+    "waves",
+    "4 h of waves every 40-70 min, each of 60-140 cameras connecting within 5 min and streaming 30 min on average (at least 5 min)",
+    (random) => {
       const events: TraceEvent[] = [];
       let firstCamera = 0;
       for (let start = random.uniform(5, 15) * 60; start < 3.5 * HOUR; start += random.uniform(40, 70) * 60) {
@@ -258,5 +251,5 @@ export const TRACE_FAMILIES: readonly StandardTrace[] = [
       }
       return ordered(events.filter((e) => e.t <= 4 * HOUR));
     },
-  },
+  ),
 ];
