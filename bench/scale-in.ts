@@ -5,7 +5,6 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_FLEET_CONFIG } from "../lambdas/core/config";
 import { type CommandSpec, readCommandLine, wholeNumber } from "../scripts/command-line";
 import { formatMarkdown, MissingMarkersError, replaceRegion } from "./markdown";
 import { FAMILY_SEEDS, type FamilyRuns, runFamilies, type Spread, summarize } from "./sim-families";
@@ -36,7 +35,7 @@ function section(runs: readonly { idle: number; families: readonly FamilyRuns[] 
   );
   return [
     `Command: \`npm run bench:scale-in\`. Each trace family under \`packed\` (the other knobs at their defaults) over seeds 1 to ${seeds},`,
-    `once for each \`scaleInIdleSeconds\`. Each cell is the median / the worst seed. The default is ${DEFAULT_FLEET_CONFIG.scaleInIdleSeconds} s.`,
+    "once for each `scaleInIdleSeconds`. Each cell is the median / the worst seed.",
     "",
     "| family | scaleInIdleSeconds | instance-hours | / (never-cut + spare) | streams cut (worst) | overload node-s (worst) | wait p95 (s) | wait max (s, worst) |",
     "|---|---:|---|---|---:|---:|---|---:|",

@@ -121,7 +121,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     description: "most nodes, the group's maximum size",
   },
   scaleInIdleSeconds: {
-    default: 600,
+    default: 300,
     localDefault: 60,
     unit: "s",
     integer: true,

@@ -28,8 +28,9 @@ async function placements(fleet: PackedFleet): Promise<Record<string, string>> {
 
 describe("packed: a small trace worked out by hand", () => {
   // A cap of 3 streams a node and no CPU noise make every decision countable. The fleet rests at
-  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts.
-  const options = buildOptions("packed", 1, { maxStreamsPerNode: 3, cpuNoisePercent: 0 });
+  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts. Idle nodes stay
+  // 600 s, beyond the trace's end, so that none leaves within it.
+  const options = buildOptions("packed", 1, { maxStreamsPerNode: 3, cpuNoisePercent: 0, scaleInIdleSeconds: 600 });
   // cam1..cam7 one a second from t=0; cam1..cam6 end at 300, cam7 stays until 600.
   const trace = traceOf([
     ...[0, 1, 2, 3, 4, 5, 6].map((t): [number, string, TraceEventKind] => [t, `cam${t + 1}`, "publish"]),
