@@ -1,25 +1,34 @@
 /**
  * `npm run bench`: the benchmarks that `npm run bench` reproduces from a clean clone. Today: the
- * fleet simulator (every standard trace under every policy). Run from the repository root.
+ * fleet simulator (every standard trace under every policy, every trace family over many seeds).
+ * Run from the repository root.
  */
-import { type CommandSpec, readCommandLine } from "../scripts/command-line";
+import { type CommandSpec, readCommandLine, wholeNumber } from "../scripts/command-line";
 import { MissingMarkersError } from "./markdown";
 import { runSimBench } from "./sim-bench";
+import { FAMILY_SEEDS } from "./sim-families";
 
 const COMMAND: CommandSpec = {
   name: "bench",
-  synopsis: "npm run bench",
+  synopsis: "npm run bench [-- --seeds N]",
   summary:
-    "The fleet simulator's benchmark: every standard trace under every policy. Writes bench/results.json, the charts in docs/charts/, its section of docs/BENCHMARKS.md and the charts' links in README.md. Run from the repository root.",
-  options: {},
+    "The fleet simulator's benchmark: every standard trace under every policy, and every trace family over many seeds under packed. Writes bench/results.json, the charts in docs/charts/, its section of docs/BENCHMARKS.md and the charts' links in README.md. Run from the repository root.",
+  options: {
+    seeds: {
+      description:
+        "seeds each trace family is replayed with (fewer for a quick look; the documented figures use the default)",
+      value: "N",
+      default: String(FAMILY_SEEDS),
+    },
+  },
 };
 
 async function main(): Promise<number> {
-  const read = readCommandLine(COMMAND, process.argv.slice(2), () => undefined);
+  const read = readCommandLine(COMMAND, process.argv.slice(2), (line) => wholeNumber(line, "seeds", 1, 1000));
   if ("exitCode" in read) return read.exitCode;
   const started = Date.now();
   try {
-    await runSimBench(process.cwd(), (line) => console.log(line));
+    await runSimBench(process.cwd(), (line) => console.log(line), read.options);
   } catch (error) {
     if (error instanceof MissingMarkersError) {
       console.error(`bench: ${error.message}`);

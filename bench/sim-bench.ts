@@ -9,17 +9,27 @@ import path from "node:path";
 import { renderChart } from "../sim/chart";
 import type { SimResult } from "../sim/engine";
 import { STANDARD_TRACES, type StandardTrace } from "../sim/generators";
+import { REFERENCE_RESTARTS } from "../sim/never-cut";
 import { buildOptions, NUMERIC_FLAGS, POLICIES, type PolicyName, SIM_FLEET_DEFAULTS } from "../sim/options";
 import { COLUMNS, formatMarkdownTable, formatTable, withoutSeries } from "../sim/report";
 import { simulate } from "../sim/simulate";
 import { parseTrace } from "../sim/trace";
 import { formatMarkdown, MissingMarkersError, replaceRegion } from "./markdown";
+import {
+  FAMILY_COST_TARGET,
+  type FamilyRuns,
+  familyTargetChecks,
+  type Log,
+  runFamilies,
+  type Spread,
+  summarize,
+} from "./sim-families";
 import { TRACE_SEED, tracePath, writeStandardTraces } from "./sim-traces";
 
 /** The seed of every benchmark run (CPU noise, the baselines' random choices). */
 export const BENCH_SEED = 1;
-/** The most instance-hours `packed` may use, as a multiple of the lower bound plus its spare. */
-export const COST_TARGET = 1.1;
+/** The most instance-hours `packed` may use, as a multiple of the never-cut reference plus its spare. */
+export const COST_TARGET = FAMILY_COST_TARGET;
 
 const BENCHMARKS_FILE = path.join("docs", "BENCHMARKS.md");
 const README_FILE = "README.md";
@@ -54,8 +64,8 @@ export function targetChecks(row: BenchRow): { name: string; met: boolean; detai
   const checks = [
     {
       name: "cost",
-      met: r.ratioWithSpare <= COST_TARGET,
-      detail: `instance-hours ${r.instanceHours} vs (lower bound ${r.lowerBoundInstanceHours} + spare ${r.spareInstanceHours}) × ${COST_TARGET}: ratio ${r.ratioWithSpare}`,
+      met: r.ratioToNeverCut <= COST_TARGET,
+      detail: `instance-hours ${r.instanceHours} vs (never-cut ${r.neverCutInstanceHours} + spare ${r.spareInstanceHours}) × ${COST_TARGET}: ratio ${r.ratioToNeverCut}`,
     },
     { name: "interruptions", met: r.interruptedStreams === 0, detail: `${r.interruptedStreams} streams cut` },
     {
@@ -70,7 +80,37 @@ export function targetChecks(row: BenchRow): { name: string; met: boolean; detai
   return checks;
 }
 
-function markdownSection(rows: readonly BenchRow[]): string {
+const cell = ({ median, worst }: Spread) => `${median} / ${worst}`;
+
+/** The families' table: the median and worst seed of each figure, and the targets on the worst. */
+function familiesSection(families: readonly FamilyRuns[]): string[] {
+  const seeds = families[0]?.results.length ?? 0;
+  return [
+    "### Trace families",
+    "",
+    `Each family is replayed under \`packed\` (the defaults above) over seeds 1 to ${seeds}: the seed draws the trace (its size,`,
+    "timing and sessions) and the CPU noise. Each cell is the median / the worst seed.",
+    "",
+    "| family | trace | instance-hours | / (lower bound + spare) | / (never-cut + spare) | never-cut / lower bound | streams cut | overload node-s | wait p95 (s) | wait max (s) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...families.map(({ family, results }) => {
+      const s = summarize(results);
+      return `| \`${family.name}\` | ${family.description} | ${cell(s.instanceHours)} | ${cell(s.ratioWithSpare)} | ${cell(s.ratioToNeverCut)} | ${cell(s.neverCutOverBound)} | ${cell(s.interruptedStreams)} | ${cell(s.overloadNodeSeconds)} | ${cell(s.waitP95Seconds)} | ${cell(s.waitMaxSeconds)} |`;
+    }),
+    "",
+    `Targets on each family's worst seed: at most ${FAMILY_COST_TARGET}× (never-cut reference + spare kept), no stream cut, no overload:`,
+    "",
+    ...families.map(({ family, results }) => {
+      const checks = familyTargetChecks(summarize(results))
+        .map((c) => `${c.name} ${c.met ? "met" : "**not met**"} (${c.detail})`)
+        .join("; ");
+      return `- \`${family.name}\`: ${checks}.`;
+    }),
+    "",
+  ];
+}
+
+function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRuns[]): string {
   const fleetKnobs = (trace: StandardTrace) => {
     const knobs = Object.entries({ ...SIM_FLEET_DEFAULTS, ...trace.fleet }).map(([k, v]) => `${k} ${v}`);
     return knobs.join(", ") + (trace.fleetNote ? `: ${trace.fleetNote}` : "");
@@ -89,7 +129,7 @@ function markdownSection(rows: readonly BenchRow[]): string {
     "",
     "### Targets for `packed`",
     "",
-    `Within ${COST_TARGET}× of the lower bound plus the spare it is told to keep, no stream cut, no overload,`,
+    `Within ${COST_TARGET}× of the never-cut reference plus the spare it is told to keep, no stream cut, no overload,`,
     "and no wait on the burst while it fits in the buffer:",
     "",
     ...rows
@@ -101,6 +141,7 @@ function markdownSection(rows: readonly BenchRow[]): string {
         return `- \`${row.trace.name}\`: ${checks}.`;
       }),
     "",
+    ...familiesSection(families),
     "### A spare sized from arrivals",
     "",
     `\`${ARRIVAL_RUN.label}\` runs \`packed\` with ${Object.entries(ARRIVAL_RUN.fleet)
@@ -126,18 +167,41 @@ function markdownSection(rows: readonly BenchRow[]): string {
     "as many slots, so it keeps spares it does not need. It is therefore an option (`spareLeadSeconds`,",
     "default 0), not the default; `bufferNodes` stays its floor.",
     "",
+    "### The two yardsticks",
+    "",
+    "Both size a node as `packed` does on a node whose idle CPU and cost a stream it knows exactly:",
+    `${firstOf(STANDARD_TRACES[0] as StandardTrace).streamsPerNode} streams at the model's defaults (the last one taken while at most half its cost lies past the threshold;`,
+    "`streamCap` in `lambdas/core/cpu-profile.ts`, `test/sim/never-cut.test.ts`). Both count a session live at",
+    "the whole seconds it covers and ignore boots.",
+    "",
+    "- **Lower bound**: at each second, the fewest nodes that carry the live cameras, as if streams could",
+    "  move between nodes at will. No policy can do better; one that never cuts a stream cannot reach it.",
+    `- **Never-cut reference**: the sessions packed, knowing when each ends, onto nodes they never leave; a`,
+    "  node is paid for while it carries a stream (`sim/never-cut.ts`). Sessions are taken in arrival order;",
+    "  each goes to a node carrying streams with room for it (its load only falls after that), the one whose",
+    "  streams outlast it when there is one (it then costs nothing more), else the one whose last stream",
+    "  ends latest; a new node only when none has room. Among nodes that outlast it, three rules (the one",
+    `  that ends soonest after it, the fullest, the oldest) and ${REFERENCE_RESTARTS} restarts picking at random; the cheapest counts.`,
+    "  The exact optimum is NP-hard: the reference is achievable, and an exact packing may be cheaper,",
+    "  never dearer. `test/sim/never-cut.test.ts` holds it to hand-counted cases, and to the bound or",
+    "  above on a generated trace.",
+    "",
     "### Reading the results",
     "",
     "- The lower bound may move streams at will. `packed` never cuts one, so a node leaves only once its",
     "  last stream ends: where cameras leave at random (the evening of `day`), most nodes keep a few",
-    "  streams for hours and the fleet shrinks far slower than the bound (see its chart). `minNodes` 1",
-    "  also keeps a second node through the night, beyond the one spare the allowance counts.",
-    "- `packed` sizes each node from its own CPU: the agent reports the CPU averaged over its last",
-    "  period with the average number of streams over the same period, slots beyond those are counted",
-    "  at the node's own CPU per stream, and a reading lower than the one before is believed only once",
-    "  the next one confirms it. A node so fills to just past the threshold. What overload remains is",
-    "  CPU noise (2 points, correlated over 30 s) on nodes that sit at the threshold for hours: a few",
-    "  node-seconds a day above 90%.",
+    "  streams for hours and the fleet shrinks far slower than the bound (see its chart). The never-cut",
+    "  reference prices that: the best a packer that knows every session's end, and never moves a",
+    "  stream, does on the same trace. `minNodes` 1 also keeps a node through the night.",
+    "- `packed` sizes each node from its own CPU profile (docs/NODE.md, \"How a node's capacity is",
+    '  learned"): its idle CPU and its cost a stream above idle, fitted over its heartbeats and counted on',
+    "  the dear side until they agree. Its cap is 47 streams here once the evidence settles (46.875 to",
+    "  80%), as the bound and the reference assume; `peakStreamsPerNode` in `bench/results.json` is the",
+    "  most any node carried. No node runs 10 points over the threshold on any trace or seed above:",
+    "  testing each camera against the latest noisy reading instead let nodes creep to 49-51 streams.",
+    "- The spare counts the free slots of the nodes in use toward `bufferNodes`' worth of room (40",
+    "  slots: a new node before its readings), so the ratio to (reference + spare) can fall below 1:",
+    "  the allowance is a whole node, which `packed` keeps empty only when the nodes in use lack room.",
     "- `packed` reads CPU from its agents' heartbeats only, as the product does. The scaler used to take",
     "  CloudWatch's 1-minute average too when it was newer than the last heartbeat; dropping that moved",
     "  no figure here, since an average readable a minute after its minute is never newer than a",
@@ -217,14 +281,11 @@ function readmeSection(rows: readonly BenchRow[]): string {
   return lines.join("\n");
 }
 
-/** What the benchmark prints as it goes. */
-export type Log = (line: string) => void;
-
 /**
  * Runs the benchmark from the repository root `root` and writes its outputs.
  * @throws MissingMarkersError when README.md lacks its region (after writing everything else)
  */
-export async function runSimBench(root: string, log: Log): Promise<BenchRow[]> {
+export async function runSimBench(root: string, log: Log, familySeeds: number): Promise<BenchRow[]> {
   const readmePath = path.join(root, README_FILE);
   const readme = existsSync(readmePath) ? readFileSync(readmePath, "utf8") : undefined;
   if (readme === undefined || !readme.includes(CHART_MARKERS[0]) || !readme.includes(CHART_MARKERS[1])) {
@@ -256,6 +317,8 @@ export async function runSimBench(root: string, log: Log): Promise<BenchRow[]> {
     }
   }
 
+  const families = await runFamilies(familySeeds, {}, log);
+
   mkdirSync(path.join(root, CHARTS_DIR), { recursive: true });
   const threshold = buildOptions("packed", BENCH_SEED).fleet.cpuThresholdPercent;
   for (const trace of STANDARD_TRACES) {
@@ -275,10 +338,19 @@ export async function runSimBench(root: string, log: Log): Promise<BenchRow[]> {
       fleet: t.fleet,
     })),
     results: rows.map((r) => ({ ...withoutSeries(r.result), label: r.label })),
+    families: families.map(({ family, results }) => ({
+      name: family.name,
+      description: family.description,
+      seeds: results.length,
+      summary: summarize(results),
+    })),
   };
   writeFileSync(path.join(root, RESULTS_FILE), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote ${RESULTS_FILE}`);
-  writeFileSync(benchmarksPath, replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows)));
+  writeFileSync(
+    benchmarksPath,
+    replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows, families)),
+  );
   formatMarkdown(benchmarksPath);
   log(`wrote ${BENCHMARKS_FILE} (its bench:sim region)`);
   log("");

@@ -6,6 +6,7 @@
  */
 import { type Action, EventQueue } from "./event-queue";
 import { type CpuModel, SimMachine } from "./machine";
+import { neverCutInstanceHours, traceSessions } from "./never-cut";
 import { type SimOptions, streamsPerNodeAtThreshold } from "./options";
 import { Random } from "./random";
 import { liveBySecond, type Trace } from "./trace";
@@ -69,10 +70,14 @@ export interface SimResult {
   readonly lowerBoundInstanceHours: number;
   /** instanceHours / lowerBoundInstanceHours. */
   readonly ratio: number;
+  /** What a clairvoyant policy that never moves a stream needs, on nodes of the bound's size (`never-cut.ts`). */
+  readonly neverCutInstanceHours: number;
   /** The spare the policy is told to keep: bufferNodes × the trace's length (0 for the baselines). */
   readonly spareInstanceHours: number;
-  /** instanceHours / (lowerBoundInstanceHours + spareInstanceHours): the target is at most 1.10. */
+  /** instanceHours / (lowerBoundInstanceHours + spareInstanceHours). */
   readonly ratioWithSpare: number;
+  /** instanceHours / (neverCutInstanceHours + spareInstanceHours): the target is at most 1.05. */
+  readonly ratioToNeverCut: number;
   /** Live streams cut because their node was stopped. */
   readonly interruptedStreams: number;
   /** Node-seconds with CPU above the threshold + 10 points. */
@@ -86,6 +91,8 @@ export interface SimResult {
   readonly publishDenied: number;
   /** The most instances at once. */
   readonly peakNodes: number;
+  /** The most streams one node carried at once. */
+  readonly peakStreamsPerNode: number;
   /** Streams one node carries at the threshold (the lower bound's node size). */
   readonly streamsPerNode: number;
   /** The chart's data (left out of JSON output). */
@@ -115,6 +122,9 @@ export class SimEngine {
   private instanceSeconds = 0;
   private overloadSeconds = 0;
   private peakNodes = 0;
+  private peakStreamsPerNode = 0;
+  /** Streams a node carries at the threshold: the lower bound's and the never-cut reference's node size. */
+  private readonly perNode: number;
   private readonly lowerBoundNodes: Int32Array;
   private readonly demand: Int32Array;
   private readonly bucket: {
@@ -148,8 +158,8 @@ export class SimEngine {
     this.nowMs = this.startMs;
     this.sampleSecond = -Math.round(model.warmupSeconds);
     this.demand = liveBySecond(trace);
-    const perNode = streamsPerNodeAtThreshold(options);
-    this.lowerBoundNodes = this.demand.map((live) => Math.ceil(live / perNode));
+    this.perNode = streamsPerNodeAtThreshold(options);
+    this.lowerBoundNodes = this.demand.map((live) => Math.ceil(live / this.perNode));
     // About 600 points a line: enough for a chart, small enough for an SVG.
     const seconds = Math.max(60, Math.ceil(trace.lengthSeconds / 600 / 60) * 60);
     this.bucket = { seconds, nodes: [], lowerBound: [], demand: [], cpu: new Map() };
@@ -301,6 +311,7 @@ export class SimEngine {
         if (!machine.running(at)) continue;
         const cpu = machine.sample(at);
         if (!measured) continue;
+        this.peakStreamsPerNode = Math.max(this.peakStreamsPerNode, machine.streams.size);
         if (cpu > threshold + 10) this.overloadSeconds++;
         let series = this.bucket.cpu.get(machine.id);
         if (!series) {
@@ -320,6 +331,7 @@ export class SimEngine {
     for (const nodes of this.lowerBoundNodes) lowerBoundSeconds += nodes;
     const instanceHours = this.instanceSeconds / 3600;
     const lowerBoundInstanceHours = lowerBoundSeconds / 3600;
+    const neverCut = neverCutInstanceHours(traceSessions(this.trace), this.perNode, this.options.seed);
     const spareInstanceHours = this.options.policy === "packed" ? this.options.fleet.bufferNodes * hours : 0;
     const waits = [...this.waits].sort((a, b) => a - b);
     const buckets = Math.ceil(lengthSeconds / this.bucket.seconds);
@@ -348,6 +360,8 @@ export class SimEngine {
       ratio: round(lowerBoundInstanceHours > 0 ? instanceHours / lowerBoundInstanceHours : Number.NaN, 3),
       spareInstanceHours: round(spareInstanceHours, 2),
       ratioWithSpare: round(instanceHours / (lowerBoundInstanceHours + spareInstanceHours), 3),
+      neverCutInstanceHours: round(neverCut, 2),
+      ratioToNeverCut: round(instanceHours / (neverCut + spareInstanceHours), 3),
       interruptedStreams: this.interruptedStreams,
       overloadNodeSeconds: this.overloadSeconds,
       waitP95Seconds: round(percentile(waits, 0.95), 1),
@@ -355,7 +369,8 @@ export class SimEngine {
       rejected: this.rejected,
       publishDenied: this.publishDenied,
       peakNodes: this.peakNodes,
-      streamsPerNode: streamsPerNodeAtThreshold(this.options),
+      peakStreamsPerNode: this.peakStreamsPerNode,
+      streamsPerNode: this.perNode,
       series,
     };
   }

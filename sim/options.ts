@@ -12,6 +12,7 @@ import {
   type Knob,
   parseFleetConfig,
 } from "../lambdas/core/config";
+import { streamCap } from "../lambdas/core/cpu-profile";
 
 /** The placement and scaling policies the simulator can run. */
 export const POLICIES = ["packed", "round-robin", "least-loaded"] as const;
@@ -254,11 +255,13 @@ export function baselineTarget(options: SimOptions): number {
   return options.model.targetCpuPercent ?? BASELINE_TARGET_CPU[options.policy];
 }
 
-/** Streams a node carries at the threshold, from the CPU model (noise left out): the lower bound's node size. */
+/**
+ * Streams a node carries at the threshold, from the CPU model (noise left out): what `packed` admits
+ * on a node whose idle CPU and cost a stream it knows exactly (the core's own rule), the node size
+ * of the lower bound and of the never-cut reference.
+ */
 export function streamsPerNodeAtThreshold(options: SimOptions): number {
   const { baseCpuPercent, streamCpuPercent } = options.model;
-  const room = (options.fleet.cpuThresholdPercent - baseCpuPercent) / streamCpuPercent;
-  const streams = Math.floor(room + 1e-9);
   const cap = options.fleet.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  return Math.max(1, Math.min(cap, streams));
+  return Math.min(cap, streamCap(baseCpuPercent, streamCpuPercent, options.fleet));
 }

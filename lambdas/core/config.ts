@@ -76,7 +76,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     ...CPU_PERCENT,
     default: 2,
     description:
-      "CPU one stream is assumed to cost on a node whose latest sample saw no stream (otherwise the node's own CPU per stream is used)",
+      "CPU one stream is assumed to cost above a node's idle CPU until the node's own readings show what it costs there (they outweigh this within a few heartbeats)",
   },
   reservationTtlSeconds: {
     default: 60,
@@ -93,7 +93,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     min: 0,
     max: 1000,
     description:
-      "empty nodes kept ready or launching beyond those in use; 0 launches only when the filling node is full",
+      "room kept ready beyond the cameras in use, in new nodes' worth of slots: the free slots of the nodes in use count, empty nodes ready or launching make up the rest; 0 launches only when the filling node is full",
   },
   spareLeadSeconds: {
     default: 0,
@@ -122,7 +122,7 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     description: "most nodes, the group's maximum size",
   },
   scaleInIdleSeconds: {
-    default: 600,
+    default: 300,
     localDefault: 60,
     unit: "s",
     integer: true,

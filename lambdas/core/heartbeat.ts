@@ -20,6 +20,7 @@
  * is not registered, or DEAD, or with another secret, is refused.
  */
 import type { FleetConfig } from "./config";
+import { learnCpuProfile } from "./cpu-profile";
 import { admittedNode, type FleetDeps, madeBy, type NodeCredential, protectIfNeeded } from "./fleet";
 import { type FollowUps, followUp } from "./follow-ups";
 import {
@@ -100,7 +101,9 @@ export function reconcile(
         report.streams.map((s) => s.name),
       );
     const keepMs = cpuReadingKeptMs(config.heartbeatSeconds * 1000);
-    set.cpu = nextCpuSample(node.cpu, { percent: report.cpuPercent, at: now, streams }, keepMs);
+    const reading = { percent: report.cpuPercent, at: now, streams };
+    set.cpu = nextCpuSample(node.cpu, reading, keepMs);
+    set.cpuProfile = learnCpuProfile(node.cpuProfile, reading);
   }
   // Booting, silent or declared dead, a node that reports ready is back in placement.
   // A node cameras cannot reach yet (the cloud has given no address) is not placed: it stays PENDING.

@@ -77,6 +77,31 @@ export function nextCpuSample(current: CpuSample | undefined, reading: CpuReadin
   return { ...reading, previous: { percent: current.percent, at: current.at, streams: current.streams } };
 }
 
+/**
+ * What a node's heartbeats taught about its CPU (`core/cpu-profile.ts` learns it): its CPU with no
+ * stream, and the sums of a least-squares fit of the CPU of its other readings against the streams
+ * they saw. Each reading adds its terms; older terms fade, so the profile follows a node whose
+ * streams get heavier or lighter.
+ */
+export interface CpuProfile {
+  /** The node's CPU with no stream (percent): the average of its readings that saw none. */
+  readonly idlePercent?: number;
+  /** How many readings with no stream `idlePercent` averages (capped: older ones fade). */
+  readonly idleReadings: number;
+  /** How many readings saw streams (faded): the terms of the sums below. */
+  readonly readings: number;
+  /** Σ streams over those readings. */
+  readonly streams: number;
+  /** Σ streams². */
+  readonly streamsSquared: number;
+  /** Σ CPU percent. */
+  readonly percent: number;
+  /** Σ CPU percent². */
+  readonly percentSquared: number;
+  /** Σ streams × CPU percent. */
+  readonly streamsTimesPercent: number;
+}
+
 /** A media node (an EC2 instance on AWS, an nginx process in local mode) as the registry knows it. */
 export interface MediaNode {
   /** EC2 instance id on AWS, `local-N` in local mode. */
@@ -90,6 +115,8 @@ export interface MediaNode {
   readonly rtmpBaseUrl: string;
   /** Latest CPU sample, from the node's agent (its heartbeats); absent until the first one arrives. */
   readonly cpu?: CpuSample;
+  /** What the node's CPU readings taught so far: its idle CPU and what a stream costs above it. */
+  readonly cpuProfile?: CpuProfile;
   /** Latest heartbeat from the node's agent (epoch ms). */
   readonly lastHeartbeatAt?: number;
   /** Stream slots by stream name. */

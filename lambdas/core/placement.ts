@@ -1,21 +1,17 @@
 /**
  * Capacity and placement: how many streams a node may hold, and which node a new camera goes to.
  *
- * CPU samples lag: a burst of resolves lands long before the node's CPU shows the new streams. So
- * a node's room is counted in slots. Its latest sample says what the streams it had then cost;
- * each slot beyond those is estimated at the node's own CPU per stream (or the configured default
- * when the sample saw no stream), and the node is full once that estimate reaches the threshold.
+ * A node holds at most the streams its CPU profile says reach the threshold (`cpu-profile.ts`: its
+ * idle CPU and the cost of a stream above it, learned over all its readings), so one noisy reading
+ * can neither let a stream in that the node has no room for nor keep it there. CPU samples lag too:
+ * a burst of resolves lands long before the node's CPU shows the new streams. So a node's room is
+ * also counted in slots against its latest sample: each slot beyond the streams the sample saw is
+ * estimated at the profile's cost a stream, and the node is full once that estimate reaches the
+ * threshold, whichever comes first.
  */
 import type { FleetConfig } from "./config";
+import { idleCpu, streamCap, streamCpuCost, streamsAtThreshold } from "./cpu-profile";
 import { heldStreams, type MediaNode } from "./model";
-
-/** The CPU one more stream is estimated to cost on this node (percent). */
-export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
-  const sample = node.cpu;
-  // The node's own CPU per stream includes its idle load, so it over-estimates: the safe side.
-  if (sample && sample.streams > 0 && sample.percent > 0) return sample.percent / sample.streams;
-  return config.streamCpuCostPercent;
-}
 
 /**
  * The CPU the node runs at with the streams of its latest sample: the latest reading, or the
@@ -41,30 +37,24 @@ export function estimatedCpu(node: MediaNode, slots: number, config: FleetConfig
   return Math.max(0, settledCpu(node, config) + (slots - streams) * streamCpuCost(node, config));
 }
 
-// Guards the comparison against float noise such as 78 + 2 * 1 = 79.99999999.
-const EPSILON = 1e-9;
-
 /**
- * The number of slots (streams + live reservations) at which the node is full: the fewest slots
- * whose estimated CPU reaches the threshold, capped by `maxStreamsPerNode`. A node holding fewer
- * slots than this has room for one more.
+ * The number of slots (streams + live reservations) at which the node is full: its profile's cap,
+ * or fewer when its latest sample plus the cost of the slots beyond it reaches the threshold, and
+ * never more than `maxStreamsPerNode`. A node holding fewer slots than this has room for one more.
  */
 export function slotLimit(node: MediaNode, config: FleetConfig): number {
-  return slotsToThreshold(settledCpu(node, config), node.cpu?.streams ?? 0, streamCpuCost(node, config), config);
+  const cost = streamCpuCost(node, config);
+  return Math.min(
+    config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY,
+    streamCap(idleCpu(node), cost, config),
+    streamsAtThreshold(settledCpu(node, config), node.cpu?.streams ?? 0, cost, config),
+  );
 }
 
 /** The slot limit of a node that has not reported its CPU yet (an empty node just launched). */
 export function newNodeSlotLimit(config: FleetConfig): number {
-  return slotsToThreshold(0, 0, config.streamCpuCostPercent, config);
-}
-
-function slotsToThreshold(cpu: number, streams: number, costPerStream: number, config: FleetConfig): number {
   const cap = config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  if (cpu >= config.cpuThresholdPercent - EPSILON) return 0;
-  // The fewest slots at which the estimate reaches the threshold (the sample's stream count may be
-  // an average over its window, so not a whole number).
-  const reach = streams + (config.cpuThresholdPercent - cpu) / costPerStream;
-  return Math.min(cap, Math.max(1, Math.ceil(reach - EPSILON)));
+  return Math.min(cap, streamsAtThreshold(0, 0, config.streamCpuCostPercent, config));
 }
 
 /** True when the node cannot take one more stream at `now`. */

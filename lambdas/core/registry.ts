@@ -15,6 +15,7 @@
  *   They expire on their own and never grow the node's record, whatever a client sends.
  */
 import {
+  type CpuProfile,
   type CpuSample,
   type FleetEvent,
   type MediaNode,
@@ -101,7 +102,7 @@ export type NodeFields = Partial<
     | "streamsChangedAt"
     | "rtmpBaseUrl"
     | "credentialHash"
-  > & { cpu: CpuSample }
+  > & { cpu: CpuSample; cpuProfile: CpuProfile }
 >;
 
 /** An atomic, conditional change to one node record. */

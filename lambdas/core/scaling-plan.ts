@@ -14,9 +14,10 @@
  *   terminated after 4 more periods (it may come back within them); one whose instance is gone is
  *   forgotten.
  * - `wantedCapacity`: `max(minNodes, in use) + spare` nodes ready or launching, within `maxNodes`;
- *   the spare is `bufferNodes`, one once every node in use is full (so `bufferNodes: 0` launches
- *   only then), or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count,
- *   so nothing is launched twice.
+ *   the spare is the empty nodes `bufferNodes`' worth of room calls for beyond the free slots of
+ *   the nodes in use, one once every node in use is full (so `bufferNodes: 0` launches only then),
+ *   or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count, so nothing
+ *   is launched twice.
  * - `scaleOut`: what is short comes from DRAINING nodes first, then from dead instances replaced
  *   at the group's maximum, then from a higher desired capacity.
  * - `scaleIn`: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
@@ -151,30 +152,41 @@ export function idleSince(node: MediaNode, now: number): number | undefined {
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
 
+/** The slots the nodes in use have room for at `now`: each one's slot limit beyond what it holds. */
+export function freeSlots(inUse: readonly MediaNode[], now: number, config: FleetConfig): number {
+  return inUse.reduce((sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length), 0);
+}
+
+/** The empty nodes that carry `cameras` beyond `room` free slots, at the slots a node holds before its first CPU reading. */
+function nodesFor(cameras: number, room: number, config: FleetConfig): number {
+  return Math.ceil(Math.max(0, cameras - room) / newNodeSlotLimit(config));
+}
+
 /**
  * The empty nodes that the recent arrivals call for (`spareLeadSeconds`; 0 when it is 0): the
  * cameras that took a slot over the last `spareLeadSeconds` are expected again over the next as
  * many, which is about how long a new node takes to be ready. Those the nodes in use have no room
- * for need empty nodes, at the slots a node holds before its first CPU reading.
+ * for need empty nodes.
  * @param alive the nodes not DEAD
- * @param inUse the ACTIVE nodes holding something or full
+ * @param room the free slots of the nodes in use
  */
-export function arrivalSpare(
-  alive: readonly MediaNode[],
-  inUse: readonly MediaNode[],
-  now: number,
-  config: FleetConfig,
-): number {
+export function arrivalSpare(alive: readonly MediaNode[], room: number, now: number, config: FleetConfig): number {
   if (config.spareLeadSeconds === 0) return 0;
   const since = now - config.spareLeadSeconds * 1000;
   const arrivals = alive
     .flatMap((node) => heldStreams(node, now).map((name) => slotOf(node, name)?.since ?? 0))
     .filter((at) => at >= since).length;
-  const room = inUse.reduce(
-    (sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length),
-    0,
-  );
-  return Math.ceil(Math.max(0, arrivals - room) / newNodeSlotLimit(config));
+  return nodesFor(arrivals, room, config);
+}
+
+/**
+ * The empty nodes `bufferNodes` calls for: its worth of room (as many slots as that many new nodes
+ * hold) less the slots the nodes in use still have free. A spare node beside nodes in use that
+ * have room for a node's worth of cameras would only wait for cameras the others already take.
+ * @param room the free slots of the nodes in use
+ */
+export function bufferSpare(room: number, config: FleetConfig): number {
+  return nodesFor(config.bufferNodes * newNodeSlotLimit(config), room, config);
 }
 
 /** The group's instances by id. */
@@ -369,8 +381,9 @@ export function launchingCount(nodes: readonly MediaNode[], alive: readonly Medi
 }
 
 /**
- * The empty nodes wanted beyond those in use: `bufferNodes`, at least one once every node in use
- * is full (what `bufferNodes: 0` launches), and at least what the recent arrivals call for.
+ * The empty nodes wanted beyond those in use: `bufferNodes`' worth of room counting the free slots
+ * of the nodes in use, at least one once every node in use is full (what `bufferNodes: 0`
+ * launches), and at least what the recent arrivals call for.
  */
 export function spareWanted(
   alive: readonly MediaNode[],
@@ -379,7 +392,8 @@ export function spareWanted(
   config: FleetConfig,
   now: number,
 ): number {
-  return Math.max(config.bufferNodes, allInUseFull ? 1 : 0, arrivalSpare(alive, inUse, now, config));
+  const room = freeSlots(inUse, now, config);
+  return Math.max(bufferSpare(room, config), allInUseFull ? 1 : 0, arrivalSpare(alive, room, now, config));
 }
 
 /** Wanted capacity: `max(minNodes, in use) + spare`, within `maxNodes` and the group's maximum. */

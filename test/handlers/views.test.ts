@@ -9,7 +9,7 @@ async function setup(operatorToken?: string) {
     makeNode({
       nodeId: "n2",
       launchedAt: T0 + 5,
-      cpu: { percent: 40, streams: 1, at: T0 },
+      cpu: { percent: 78, streams: 1, at: T0 },
       streams: {
         cam1: { state: "LIVE", since: T0, clientId: "1", viewers: 3 },
         cam2: { state: "RESERVED", since: T0, expiresAt: T0 + 60_000 },
@@ -34,7 +34,7 @@ describe("GET /nodes and GET /streams", () => {
       streams: 1,
       reservations: 1,
       viewers: 3,
-      cpuPercent: 40,
+      cpuPercent: 78,
       estimatedCpuPercent: 80,
       slotLimit: 2,
       full: true,

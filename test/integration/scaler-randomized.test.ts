@@ -9,7 +9,7 @@
  */
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { heldStreams } from "../../lambdas/core/model";
-import { isFull } from "../../lambdas/core/placement";
+import { isFull, newNodeSlotLimit, slotLimit } from "../../lambdas/core/placement";
 import { Random } from "../../sim/random";
 import { makeConfig } from "../support/builders";
 import { useMoto } from "../support/moto";
@@ -91,14 +91,22 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
         atMostMax: true,
       });
       const nodesAfter = new Map((await fleet.registry.listNodes({ consistent: true })).map((n) => [n.nodeId, n]));
-      const inUse = [...nodesAfter.values()].filter(
+      const inUseNodes = [...nodesAfter.values()].filter(
         (n) => n.state === "ACTIVE" && (heldStreams(n, fleet.clock.ms).length > 0 || isFull(n, fleet.clock.ms, config)),
-      ).length;
+      );
+      const inUse = inUseNodes.length;
+      // bufferNodes is a worth of room: new nodes' slots, less the free slots of the nodes in use.
+      const freeSlots = inUseNodes.reduce(
+        (sum, n) => sum + Math.max(0, slotLimit(n, config) - heldStreams(n, fleet.clock.ms).length),
+        0,
+      );
+      const newSlots = newNodeSlotLimit(config);
+      const spare = Math.ceil(Math.max(0, config.bufferNodes * newSlots - freeSlots) / newSlots);
       const readyOrLaunching = after.instances.filter((i) => {
         const node = nodesAfter.get(i.InstanceId as string);
         return !node || node.state === "ACTIVE" || node.state === "PENDING";
       }).length;
-      const needed = Math.min(config.maxNodes, Math.max(config.minNodes, inUse) + config.bufferNodes);
+      const needed = Math.min(config.maxNodes, Math.max(config.minNodes, inUse) + spare);
       // A SILENT node keeps its place in the group (its cameras still stream): at the group's
       // maximum, it is a place the spare cannot have, and that is the price of never cutting it.
       const silentPlaces =

@@ -1,7 +1,8 @@
 import { RETRY_AFTER_NO_ROOM_SECONDS } from "../../lambdas/core/cameras";
 import { isFull } from "../../lambdas/core/placement";
 import { SIM_EPOCH_MS, type SimResult } from "../../sim/engine";
-import { buildOptions } from "../../sim/options";
+import { type StandardTrace, TRACE_FAMILIES } from "../../sim/generators";
+import { buildOptions, streamsPerNodeAtThreshold } from "../../sim/options";
 import type { PackedFleet } from "../../sim/packed-fleet";
 import { simulate } from "../../sim/simulate";
 import { formatTrace, parseTrace, type Trace, type TraceEventKind } from "../../sim/trace";
@@ -27,8 +28,9 @@ async function placements(fleet: PackedFleet): Promise<Record<string, string>> {
 
 describe("packed: a small trace worked out by hand", () => {
   // A cap of 3 streams a node and no CPU noise make every decision countable. The fleet rests at
-  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts.
-  const options = buildOptions("packed", 1, { maxStreamsPerNode: 3, cpuNoisePercent: 0 });
+  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts. Idle nodes stay
+  // 600 s, beyond the trace's end, so that none leaves within it.
+  const options = buildOptions("packed", 1, { maxStreamsPerNode: 3, cpuNoisePercent: 0, scaleInIdleSeconds: 600 });
   // cam1..cam7 one a second from t=0; cam1..cam6 end at 300, cam7 stays until 600.
   const trace = traceOf([
     ...[0, 1, 2, 3, 4, 5, 6].map((t): [number, string, TraceEventKind] => [t, `cam${t + 1}`, "publish"]),
@@ -187,5 +189,38 @@ describe("packed: a spare sized from arrivals (spareLeadSeconds)", () => {
   it("with it, the next node is ready before the filling one is full: nobody waits", async () => {
     const { result } = await run({ spareLeadSeconds: 180 });
     expect(result).toMatchObject({ waitMaxSeconds: 0, rejected: 0, interruptedStreams: 0 });
+  });
+});
+
+describe("packed: a node's room from its own CPU profile", () => {
+  it("holds no node past what it carries at the threshold, however long it runs full (office-day, seed 1)", async () => {
+    const family = TRACE_FAMILIES.find((f) => f.name === "office-day") as StandardTrace;
+    const trace = parseTrace(formatTrace(family.generate(1)), "office-day#1");
+    const options = buildOptions("packed", 1);
+    const { result } = await simulate(trace, options);
+    expect(result.peakStreamsPerNode).toBeLessThanOrEqual(streamsPerNodeAtThreshold(options));
+    expect(result).toMatchObject({ overloadNodeSeconds: 0, interruptedStreams: 0 });
+  });
+});
+
+describe("packed: free slots on the nodes in use count toward the spare", () => {
+  // 60 cameras, one every 10 s, fill i-1 and start i-2; i-3 is the spare. At 1200 cam1-cam30
+  // (on i-1) leave: the nodes in use then have room for more than a new node holds (40).
+  const trace = traceOf([
+    ...Array.from({ length: 60 }, (_, i): [number, string, TraceEventKind] => [i * 10, `cam${i + 1}`, "publish"]),
+    ...Array.from({ length: 30 }, (_, i): [number, string, TraceEventKind] => [1200, `cam${i + 1}`, "done"]),
+    [2500, "late", "publish"],
+    [3000, "end", "publish"],
+  ]);
+
+  it("drains the empty spare, and a later camera still goes to the oldest node with room", async () => {
+    const { result, driver } = await simulate(trace, buildOptions("packed", 1, { cpuNoisePercent: 0 }));
+    const fleet = driver as PackedFleet;
+    const drained = fleet.events.filter((e) => e.kind === "drain").map((e) => e.nodeId);
+    expect(drained).toEqual(["i-3"]);
+    const at = await placements(fleet);
+    expect(at.cam31).toBe("i-1");
+    expect(at.late).toBe("i-1");
+    expect(result).toMatchObject({ interruptedStreams: 0, waitMaxSeconds: 0 });
   });
 });

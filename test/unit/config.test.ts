@@ -94,7 +94,7 @@ describe("the knob table", () => {
       spareLeadSeconds: 0,
       minNodes: 1,
       maxNodes: 10,
-      scaleInIdleSeconds: 600,
+      scaleInIdleSeconds: 300,
       heartbeatSeconds: 15,
       silenceBreakerPercent: 30,
       maxViewersPerStream: 20,

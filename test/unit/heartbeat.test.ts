@@ -159,6 +159,15 @@ describe("reconcile: the registry follows rtmp_stat", () => {
     expect(result.cpu).toEqual({ percent: 30, at: NOW, streams: 7.5 });
   });
 
+  it("teaches the node's CPU profile: its idle CPU from a reading with no stream, the fit from the others", () => {
+    const idle = reconciled(node({}), report([], { cpuPercent: 4, streamsAverage: 0 }));
+    expect(idle.cpuProfile).toMatchObject({ idlePercent: 4, idleReadings: 1, readings: 0 });
+    const busy = reconciled(idle, report([["a", "1"]], { cpuPercent: 36, streamsAverage: 20 }));
+    expect(busy.cpuProfile).toMatchObject({ idlePercent: 4, readings: 1, streams: 20, streamsTimesPercent: 720 });
+    // A heartbeat without a CPU figure teaches nothing.
+    expect(reconciled(busy, report([["a", "1"]], { cpuPercent: undefined })).cpuProfile).toEqual(busy.cpuProfile);
+  });
+
   it("ignores the stream list and does not count as alive when nginx does not answer", () => {
     const result = reconciled(node({ a: liveSlot("1") }, { lastHeartbeatAt: T0 }), report([], { ready: false }));
     expect(result.streams.a).toEqual(liveSlot("1"));

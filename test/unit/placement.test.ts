@@ -1,6 +1,7 @@
-import type { StreamSlot } from "../../lambdas/core/model";
+import { idleCpu, learnCpuProfile, streamCpuCost } from "../../lambdas/core/cpu-profile";
+import type { CpuProfile, MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { nextCpuSample } from "../../lambdas/core/model";
-import { chooseNode, estimatedCpu, isFull, settledCpu, slotLimit, streamCpuCost } from "../../lambdas/core/placement";
+import { chooseNode, estimatedCpu, isFull, settledCpu, slotLimit } from "../../lambdas/core/placement";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const live = (n: number): Record<string, StreamSlot> =>
@@ -21,7 +22,7 @@ describe("capacity", () => {
     [{ percent: 80, streams: 40 }, 40, undefined, 0], // at the threshold: full
     [{ percent: 95, streams: 10 }, 10, undefined, 0], // over: full
     [{ percent: 30, streams: 10 }, 10, 12, 12], // the hard cap wins
-    [{ percent: 1, streams: 10 }, 10, undefined, 800], // cheap streams: CPU alone is the limit
+    [{ percent: 1, streams: 10 }, 10, undefined, 40], // cheap streams, but no profile yet: 80% / 2%
   ])("cpu %j with %i streams, cap %p → limit %i", (sample, streams, cap, expected) => {
     const node = makeNode({
       nodeId: "n1",
@@ -31,17 +32,11 @@ describe("capacity", () => {
     expect(slotLimit(node, makeConfig({ maxStreamsPerNode: cap }))).toBe(expected);
   });
 
-  it("estimates a stream's cost from the node's own CPU per stream, or the default", () => {
-    expect(streamCpuCost(makeNode({ nodeId: "a" }), config)).toBe(2);
-    expect(streamCpuCost(makeNode({ nodeId: "a", cpu: { percent: 30, streams: 10, at: T0 } }), config)).toBe(3);
-    expect(streamCpuCost(makeNode({ nodeId: "a", cpu: { percent: 0, streams: 10, at: T0 } }), config)).toBe(2);
-  });
-
   it("counts slots not yet visible in the CPU sample at the estimated cost", () => {
     const node = makeNode({ nodeId: "a", cpu: { percent: 30, streams: 10, at: T0 } });
     expect(estimatedCpu(node, 10, config)).toBe(30);
-    expect(estimatedCpu(node, 15, config)).toBe(45);
-    expect(estimatedCpu(node, 5, config)).toBe(15); // streams that ended since the sample no longer cost
+    expect(estimatedCpu(node, 15, config)).toBe(40);
+    expect(estimatedCpu(node, 5, config)).toBe(20); // streams that ended since the sample no longer cost
   });
 
   it("ignores expired reservations when deciding whether a node is full", () => {
@@ -69,17 +64,18 @@ describe("settled CPU: a lower reading counts only once two readings in a row sh
     ["one reading", 60, 30, undefined, 60],
     ["a reading lower than the one before, same streams: the one before", 56, 30, { percent: 60, streams: 30 }, 60],
     ["a reading higher than the one before: the new one", 64, 30, { percent: 60, streams: 30 }, 64],
-    // 40 streams at 64% cost 1.6 each: the reading before, at 30 streams, carried forward 10 streams.
-    ["the reading before carried to more streams", 64, 40, { percent: 50, streams: 30 }, 66],
-    ["the reading before carried to fewer streams", 40, 25, { percent: 60, streams: 30 }, 52],
+    // No profile yet: 2% a stream, the default. The reading before, at 30 streams, carried forward 10 streams.
+    ["the reading before carried to more streams", 64, 40, { percent: 50, streams: 30 }, 70],
+    ["the reading before carried to fewer streams", 40, 25, { percent: 60, streams: 30 }, 50],
   ])("%s", (_, percent, streams, previous, expected) => {
     expect(settledCpu(withSample(percent, streams, previous), config)).toBeCloseTo(expected, 5);
   });
 
   it("a low reading opens no room that the reading before says is not there", () => {
-    const noisy = withSample(74, 45, { percent: 79, streams: 45 });
+    const profile = learned([[0, 5], ...repeat(120, [45, 77])]); // 1.6% a stream above 5% idle: 47 fit
+    const noisy = makeNode({ ...withSample(74, 45, { percent: 79, streams: 45 }), cpuProfile: profile });
     expect(slotLimit(noisy, config)).toBe(46);
-    expect(slotLimit(withSample(74, 45), config)).toBe(49);
+    expect(slotLimit({ ...withSample(74, 45), cpuProfile: profile }, config)).toBe(47);
   });
 
   it("keeps the reading it replaces only while it is recent", () => {
@@ -93,6 +89,96 @@ describe("settled CPU: a lower reading counts only once two readings in a row sh
       at: T0 + 15_000,
       streams: 30,
     });
+  });
+});
+
+/** The profile learned from readings of [streams, CPU percent], in order. */
+function learned(readings: readonly (readonly [number, number])[]): CpuProfile | undefined {
+  return readings.reduce<CpuProfile | undefined>(
+    (profile, [streams, percent], i) => learnCpuProfile(profile, { streams, percent, at: T0 + i * 15_000 }),
+    undefined,
+  );
+}
+
+function repeat(times: number, reading: readonly [number, number]): (readonly [number, number])[] {
+  return Array.from({ length: times }, () => reading);
+}
+
+/** A node that learned `readings` and holds as many streams as the last one saw, its latest sample. */
+function profiledNode(readings: readonly (readonly [number, number])[]): MediaNode {
+  const [streams, percent] = readings[readings.length - 1] ?? [0, 0];
+  return makeNode({
+    nodeId: "n",
+    cpuProfile: learned(readings),
+    cpu: readings.length > 0 ? { percent, streams, at: T0 } : undefined,
+    streams: live(streams),
+  });
+}
+
+describe("the CPU profile: a node's room from its own idle CPU and cost a stream", () => {
+  const config = makeConfig();
+  // A node of the simulator's model: 5% idle, 1.6% a stream: 47 streams reach 80% (46.875).
+  const atCpu = (streams: number) => 5 + 1.6 * streams;
+
+  it.each<[string, (readonly [number, number])[], number, number, number]>([
+    // [readings, idle CPU, cost a stream, slot limit]
+    ["no reading: the default cost, no idle", [], 0, 2, 40],
+    ["one reading with no stream: its idle CPU", [[0, 5]], 5, 2, 37],
+    [
+      "one busy reading weighs little, and its spread widens the cost",
+      [
+        [0, 5],
+        [20, atCpu(20)],
+      ],
+      5,
+      2.4,
+      31,
+    ],
+    [
+      "10 readings at 46 streams: short of the threshold while the evidence settles",
+      [[0, 5], ...repeat(10, [46, atCpu(46)])],
+      5,
+      1.66,
+      45,
+    ],
+    ["40 readings (10 min) at 46 streams: still one short", [[0, 5], ...repeat(40, [46, atCpu(46)])], 5, 1.62, 46],
+    [
+      "120 readings (30 min) at 46 streams: what the node holds",
+      [[0, 5], ...repeat(120, [46, atCpu(46)])],
+      5,
+      1.61,
+      47,
+    ],
+    [
+      "a half-full node is not full: its idle CPU is not counted as cost",
+      [[0, 5], ...repeat(240, [20, atCpu(20)])],
+      5,
+      1.61,
+      47,
+    ],
+    ["no idle reading: the idle CPU counts as cost, the safe side", repeat(40, [46, atCpu(46)]), 0, 1.72, 47],
+  ])("%s", (_, readings, idle, cost, limit) => {
+    const node = profiledNode(readings);
+    expect(idleCpu(node)).toBeCloseTo(idle, 5);
+    expect(streamCpuCost(node, config)).toBeCloseTo(cost, 2);
+    expect(slotLimit(node, config)).toBe(limit);
+  });
+
+  it("a full node does not reopen on one low reading: no ratchet past the threshold", () => {
+    const settled = [[0, 5], ...repeat(120, [47, atCpu(47)])] as const;
+    // The 48th stream would take it to 81.8%; a reading 6 points low says 74.2% at 47 streams.
+    const low = profiledNode([...settled, [47, atCpu(47) - 6]]);
+    expect(slotLimit(low, config)).toBe(47);
+    expect(isFull(low, T0, config)).toBe(true);
+    // The rule it replaces, the latest reading per stream with the idle CPU in it, would let 4 more in.
+    const latestOnly = 47 + Math.ceil((80 - (atCpu(47) - 6)) / ((atCpu(47) - 6) / 47));
+    expect(latestOnly).toBe(51);
+  });
+
+  it("follows a node whose streams got heavier, fading old readings", () => {
+    const light = [[0, 5], ...repeat(240, [40, 5 + 1.6 * 40])] as const;
+    const heavier = profiledNode([...light, ...repeat(480, [40, 5 + 2 * 40])]);
+    expect(streamCpuCost(heavier, config)).toBeGreaterThan(1.9);
   });
 });
 

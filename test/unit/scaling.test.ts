@@ -134,6 +134,49 @@ describe("decideScaling: scale-out", () => {
   });
 });
 
+describe("decideScaling: free slots on the nodes in use count toward the spare", () => {
+  // maxStreamsPerNode 4: bufferNodes 1 is 4 slots' worth of room, bufferNodes 2 is 8.
+  it.each<[string, Case, number | undefined]>([
+    [
+      "one node in use with 3 free slots: one empty node for the fourth",
+      { nodes: [node("a", { streams: live(1) })] },
+      2,
+    ],
+    [
+      "two nodes in use with 6 free slots: no empty node",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)] },
+      undefined,
+    ],
+    [
+      "two nodes in use with 2 free slots: one empty node",
+      { nodes: [node("a", { streams: live(3) }), node("b", { streams: live(3) }, 30)] },
+      3,
+    ],
+    [
+      "bufferNodes 2, 6 free slots: one empty node for the other 2",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)], config: { bufferNodes: 2 } },
+      3,
+    ],
+    [
+      "bufferNodes 2, 3 free slots: two empty nodes",
+      { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(1) }, 30)], config: { bufferNodes: 2 } },
+      4,
+    ],
+    [
+      "full nodes have no free slot: one empty node",
+      { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(4) }, 30)] },
+      3,
+    ],
+  ])("%s", (_, c, desired) => {
+    expect(plan(c).desiredCapacity).toBe(desired);
+  });
+
+  it("reports the spare it wants in its summary", () => {
+    const nodes = [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)];
+    expect(plan({ nodes }).summary).toMatchObject({ inUse: 2, spare: 0, wanted: 2 });
+  });
+});
+
 describe("decideScaling: protection", () => {
   const unprotected = (ids: string[]): GroupInstance[] =>
     ids.map((id) => ({ instanceId: id, lifecycleState: "InService", protectedFromScaleIn: false }));
@@ -218,8 +261,13 @@ describe("decideScaling: scale-in", () => {
     ["never below minNodes + bufferNodes", { nodes: [node("a", idle(20)), node("b", idle(20), 40)] }, []],
     [
       "never a node with a stream",
-      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 40), node("c", idle(20), 30)] },
+      { nodes: [node("a", { streams: live(3) }), node("b", { streams: live(3) }, 40), node("c", idle(20), 30)] },
       [],
+    ],
+    [
+      "the spare, once the nodes in use have a node's worth of free slots",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 40), node("c", idle(20), 30)] },
+      ["c"],
     ],
     [
       "never a node with a live reservation",

@@ -1,0 +1,125 @@
+/**
+ * A node's CPU profile: what its own heartbeats say its idle CPU is and what one stream costs above
+ * it, learned from the CPU readings and stream counts the agent already reports.
+ *
+ * Placement used to divide the latest reading by the streams it saw: that counts the node's idle
+ * CPU into every stream (a half-empty node looks fuller than it is), and it tests each new camera
+ * against one noisy reading, so a reading that happens to be low lets one more stream in, which
+ * never leaves: nodes crept past the threshold. A profile is a least-squares fit over all the
+ * node's readings (older ones fading), so one reading moves it by its share of the evidence only,
+ * and the cap it gives (`streamsAtThreshold`) rises only once many readings agree.
+ */
+import type { FleetConfig } from "./config";
+import type { CpuProfile, CpuReading, MediaNode } from "./model";
+
+/**
+ * Readings a profile remembers: each new one fades the older ones by 1/this, so the profile
+ * follows a node whose streams got heavier within about this many heartbeats (an hour at 15 s).
+ */
+export const PROFILE_READINGS = 240;
+
+/**
+ * Before its readings say otherwise, a node is assumed to cost `streamCpuCostPercent` a stream: the
+ * fit starts from one made-up reading of this many streams at that cost. It weighs as much as a
+ * real reading of as many streams, so a few readings of a filling node outweigh it.
+ */
+export const PRIOR_STREAMS = 20;
+
+/**
+ * Standard errors added to the fitted cost a stream: the cap counts on the dear side of what the
+ * readings say (3, not 2: heartbeats 15 s apart share CPU noise that is correlated over about 30 s).
+ * As readings accumulate the error shrinks, and the cap rises to what the node really holds: a
+ * full node reopens on settled evidence only.
+ */
+export const COST_STANDARD_ERRORS = 3;
+
+/** The least a stream is taken to cost (percent): a fit that says less is noise, not a free stream. */
+export const MIN_STREAM_COST_PERCENT = 0.01;
+
+const FADE = 1 - 1 / PROFILE_READINGS;
+
+const EMPTY: CpuProfile = {
+  idleReadings: 0,
+  readings: 0,
+  streams: 0,
+  streamsSquared: 0,
+  percent: 0,
+  percentSquared: 0,
+  streamsTimesPercent: 0,
+};
+
+/** The profile after one more reading: one with no stream updates the idle CPU, any other the fit. */
+export function learnCpuProfile(profile: CpuProfile | undefined, reading: CpuReading): CpuProfile {
+  const known = profile ?? EMPTY;
+  const { streams: n, percent: x } = reading;
+  if (n === 0) {
+    const idleReadings = Math.min(PROFILE_READINGS, known.idleReadings + 1);
+    const idle = known.idlePercent ?? x;
+    return { ...known, idleReadings, idlePercent: idle + (x - idle) / idleReadings };
+  }
+  return {
+    ...known,
+    readings: known.readings * FADE + 1,
+    streams: known.streams * FADE + n,
+    streamsSquared: known.streamsSquared * FADE + n * n,
+    percent: known.percent * FADE + x,
+    percentSquared: known.percentSquared * FADE + x * x,
+    streamsTimesPercent: known.streamsTimesPercent * FADE + n * x,
+  };
+}
+
+/** The node's CPU with no stream (percent): 0 until it has reported a reading with none. */
+export function idleCpu(node: MediaNode): number {
+  return node.cpuProfile?.idlePercent ?? 0;
+}
+
+/**
+ * What one more stream costs on this node above its idle CPU (percent), on the dear side: the
+ * least-squares slope of its readings' CPU above idle against their streams, with a first made-up
+ * reading of `PRIOR_STREAMS` streams at `streamCpuCostPercent`, plus `COST_STANDARD_ERRORS` times
+ * the slope's standard error (from how far the readings fall from the fit).
+ */
+export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
+  const p = node.cpuProfile ?? EMPTY;
+  const idle = idleCpu(node);
+  const prior = PRIOR_STREAMS * PRIOR_STREAMS;
+  const priorCost = config.streamCpuCostPercent;
+  // Sums over the readings' CPU above idle (y): Σ streams × y and Σ y².
+  const streamsTimesAbove = p.streamsTimesPercent - idle * p.streams;
+  const aboveSquared = p.percentSquared - 2 * idle * p.percent + idle * idle * p.readings;
+  const weight = p.streamsSquared + prior;
+  const slope = (streamsTimesAbove + prior * priorCost) / weight;
+  const residuals =
+    aboveSquared - 2 * slope * streamsTimesAbove + slope * slope * p.streamsSquared + prior * (priorCost - slope) ** 2;
+  const standardError = Math.sqrt(Math.max(0, residuals) / Math.max(1, p.readings) / weight);
+  return Math.max(MIN_STREAM_COST_PERCENT, slope + COST_STANDARD_ERRORS * standardError);
+}
+
+// Guards the comparison against float noise such as 78 + 2 * 1 = 79.99999999.
+const EPSILON = 1e-9;
+
+/**
+ * How many streams a node holds whose CPU is `cpuPercent` with `streams` streams, each more costing
+ * `costPercent`: up to and including the one whose cost reaches `cpuThresholdPercent` (at least
+ * one, so that a node can always be tried), none when it is there already. `streams` may be an
+ * average over a reading's window, so not a whole number.
+ */
+export function streamsAtThreshold(
+  cpuPercent: number,
+  streams: number,
+  costPercent: number,
+  config: FleetConfig,
+): number {
+  if (cpuPercent >= config.cpuThresholdPercent - EPSILON) return 0;
+  return Math.max(1, Math.ceil(streams + (config.cpuThresholdPercent - cpuPercent) / costPercent - EPSILON));
+}
+
+/**
+ * The most streams a node holds whose idle CPU and cost a stream are known: the stream that reaches
+ * `cpuThresholdPercent` is taken only while at most half of its cost lies beyond it. An estimate a
+ * hair too low would otherwise let in a stream that crosses the threshold by nearly its whole cost;
+ * the half stream of slack keeps the cap where it is while the estimate wavers around it.
+ */
+export function streamCap(idlePercent: number, costPercent: number, config: FleetConfig): number {
+  return Math.max(1, Math.ceil((config.cpuThresholdPercent - idlePercent) / costPercent - 0.5 - EPSILON));
+}
