@@ -13,6 +13,7 @@ import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { type MediaNode, slotOf } from "../../lambdas/core/model";
+import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { createDoneHandler, createPublishHandler } from "../../lambdas/handlers/hooks";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
 import {
@@ -137,6 +138,30 @@ describe("POST /hooks/publish and /hooks/done over the real registry semantics",
     const unknown = await publish(post("/hooks/publish", body, nodeHeaders("n9")), CONTEXT);
     // No credential was ever issued to an unregistered node: nothing it sends can match one.
     expect([unknown.statusCode, JSON.parse(unknown.body as string).error]).toEqual([401, "unauthorized"]);
+  });
+});
+
+describe("a node's heartbeat cannot say where the node is", () => {
+  it("keeps the address the cloud gave: a reported rtmpBaseUrl moves no camera", async () => {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1", rtmpBaseUrl: "rtmp://203.0.113.7:1935/live" }));
+    const deps = makeDeps(registry);
+    const beat = await createHeartbeatHandler(deps)(
+      httpEvent({
+        method: "POST",
+        path: "/nodes/heartbeat",
+        body: JSON.stringify({ rtmpBaseUrl: "rtmp://attacker.example.net:1935/live", ready: true, streams: [] }),
+        headers: { ...nodeHeaders("n1"), "content-type": "application/json" },
+      }),
+      CONTEXT,
+    );
+    expect(beat.statusCode).toBe(200);
+    expect((await registry.getNode("n1"))?.rtmpBaseUrl).toBe("rtmp://203.0.113.7:1935/live");
+    const resolved = await createResolveHandler(deps)(
+      httpEvent({ path: "/resolve", query: `stream=cam1&key=${key("cam1")}` }),
+      CONTEXT,
+    );
+    expect(JSON.parse(resolved.body as string).rtmpUrl).toMatch(/^rtmp:\/\/203\.0\.113\.7:1935\/live\/cam1\?key=/);
   });
 });
 
