@@ -120,7 +120,7 @@ export interface LocalFleetOptions {
   readonly workDir: string;
   /** The control plane's URL, which the shims forward to. */
   readonly apiUrl: () => string;
-  /** Each node's secret (derived from the node master secret). */
+  /** Each node's secret, as issued for its launch (the fleet's node credentials). */
   readonly secretOf: (instanceId: string) => string;
   readonly heartbeatSeconds: number;
   /** Lines for the operator. */
