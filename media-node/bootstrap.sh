@@ -5,7 +5,7 @@
 # rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds) from IMDSv2 and its secret from SSM,
 # installs the packages, renders the node and starts its units. The agent's first ready heartbeat
 # makes the node ACTIVE.
-# Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
+# Renders into DIR (rtmp.conf, shim.conf, shim-token, nftables.conf), installing nothing:
 #   bootstrap.sh --render-only DIR
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 # Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
@@ -202,10 +202,13 @@ After=network-online.target
 [Service]
 Type=forking
 PIDFile=$4
-# Both nginx of the node keep their files there: neither removes it when it stops.
+# Both nginx of the node keep their files there: neither removes it when it stops. Root's only:
+# an error line can quote a request, whose path starts with the shim's token.
 RuntimeDirectory=${RUN_DIR#/run/}
+RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
+LogsDirectoryMode=0700
 $5
 ExecStartPre=/usr/sbin/nginx -t -q -c $3
 ExecStart=/usr/sbin/nginx -c $3
@@ -223,6 +226,8 @@ EOF
 }
 
 # The units: the rtmp nginx, the shim nginx, the agent (unprivileged: it reads /proc and the shim).
+# The agent gets the shim's token as a systemd credential: a copy only its own user can read
+# (%d is its credentials directory), while the rendered file stays in root's $CONF_DIR.
 write_units() {
   local rtmp_base_url=$1 heartbeat_seconds=$2
   write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
@@ -237,7 +242,8 @@ After=$NGINX_UNIT $SHIM_UNIT
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
+LoadCredential=shim-token:$CONF_DIR/shim-token
+ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --shim-token-file %d/shim-token --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
 Restart=on-failure
 RestartSec=5
 DynamicUser=yes

@@ -2,7 +2,8 @@
  * A stand-in for the control plane's API as a media node sees it, for tests of the node itself:
  * it records every request the node's shim forwards (callbacks, heartbeats, boot progress) and
  * answers as the API does when all is well. Plain HTTP, or HTTPS with a given key and chain. Given
- * a stat page, it also stands in for the shim itself (the agent reads `/stat` there).
+ * a stat page and a shim token, it also stands in for the shim itself (the agent reads `/stat`
+ * there): paths start with the token, which it takes off, and a request without it is a 403.
  */
 import {
   createServer as createHttpServer,
@@ -50,6 +51,8 @@ export interface StandInApiOptions {
   readonly tls?: { readonly key: string; readonly cert: string };
   /** What `GET /stat` answers (nginx-rtmp's stat XML); 404 without it. */
   readonly stat?: () => string;
+  /** Standing in for the shim: the token every path must start with. */
+  readonly shimToken?: string;
 }
 
 const ANSWERS: Record<string, string> = {
@@ -62,17 +65,22 @@ const ANSWERS: Record<string, string> = {
 /** Starts a stand-in API on 127.0.0.1 (a free port). */
 export async function startStandInApi(options: StandInApiOptions = {}): Promise<StandInApi> {
   const calls: ApiCall[] = [];
+  const prefix = options.shimToken === undefined ? "" : `/${options.shimToken}`;
   const handle = (request: IncomingMessage, body: string) => {
+    const url = request.url ?? "";
+    if (!url.startsWith(`${prefix}/`)) return { status: 403, answer: JSON.stringify({ error: "forbidden" }) };
     const call = {
       method: request.method ?? "",
-      path: request.url ?? "",
+      path: url.slice(prefix.length),
       headers: request.headers,
       body,
       at: Date.now(),
     };
     calls.push(call);
-    if (call.path === "/stat" && options.stat) return options.stat();
-    return ANSWERS[call.path.split("?")[0] ?? ""];
+    const answer = call.path === "/stat" && options.stat ? options.stat() : ANSWERS[call.path.split("?")[0] ?? ""];
+    return answer === undefined
+      ? { status: 404, answer: JSON.stringify({ error: "not_found" }) }
+      : { status: 200, answer };
   };
   const listener = (request: IncomingMessage, response: import("node:http").ServerResponse) => {
     let body = "";
@@ -80,9 +88,9 @@ export async function startStandInApi(options: StandInApiOptions = {}): Promise<
       body += chunk.toString();
     });
     request.on("end", () => {
-      const answer = handle(request, body);
-      response.writeHead(answer === undefined ? 404 : 200, { "content-type": "application/json" });
-      response.end(answer ?? JSON.stringify({ error: "not_found" }));
+      const { status, answer } = handle(request, body);
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(answer);
     });
   };
   const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createHttpServer(listener);
