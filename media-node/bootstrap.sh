@@ -68,11 +68,18 @@ retry() {
   done
 }
 
-# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails. Never fails the boot.
+# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails, as one line cut to
+# the length the API takes (MAX_BOOT_REASON_LENGTH, lambdas/core/boot.ts). Never fails the boot.
 report() {
   [[ -n ${node_secret:-} ]] || return 0
   local body
-  body=$(python3 -c 'import json, sys; print(json.dumps(dict(zip(["stage", "failed"], sys.argv[1:]))))' "$@")
+  body=$(python3 -c '
+import json, re, sys
+report = dict(zip(["stage", "failed"], sys.argv[1:]))
+if "failed" in report:
+    report["failed"] = re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", report["failed"])[:500]
+print(json.dumps(report))
+' "$@")
   printf 'header = "x-node-secret: %s"\n' "$node_secret" | curl -sS --fail --max-time 10 --retry 2 \
     --cacert "$API_CA_FILE" -K - -H "x-node-id: $INSTANCE_ID" -H 'content-type: application/json' \
     --data-binary "$body" -o /dev/null "$api_url/nodes/boot" || log "could not report $1 to the control plane"

@@ -145,6 +145,7 @@ describe("HTTP API", () => {
       "/hooks/publish",
       "/hooks/done",
       "/nodes/heartbeat",
+      "/nodes/boot",
     ]);
     // The settings name the routes: the stage is created after them.
     const routeIds = Object.entries(resources)
@@ -322,7 +323,14 @@ describe("least privilege", () => {
     ["resolve", ["autoscaling:SetInstanceProtection"]],
     ["publish", ["autoscaling:SetInstanceProtection"]],
     ["done", []],
-    ["heartbeat", ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceProtection"]],
+    [
+      "heartbeat",
+      [
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+        "autoscaling:SetInstanceProtection",
+      ],
+    ],
     ["nodes", []],
     ["streams", []],
     ["events", []],
