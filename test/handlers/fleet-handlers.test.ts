@@ -81,6 +81,20 @@ function noWrites() {
   expect(ddb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 }
 
+/** POSTs a JSON body to a route of the heartbeat function as node `nodeId`'s shim (or bootstrap) does. */
+const postAsNode =
+  (path: string) =>
+  (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
+    createHeartbeatHandler(makeDeps(registry, { fleet }))(
+      httpEvent({
+        method: "POST",
+        path,
+        body: text,
+        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
+      }),
+      CONTEXT,
+    );
+
 describe("POST /nodes/heartbeat", () => {
   const body = (overrides: Record<string, unknown> = {}) =>
     JSON.stringify({
@@ -90,16 +104,7 @@ describe("POST /nodes/heartbeat", () => {
       streams: [],
       ...overrides,
     });
-  const post = (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
-    createHeartbeatHandler(makeDeps(registry, { fleet }))(
-      httpEvent({
-        method: "POST",
-        path: "/nodes/heartbeat",
-        body: text,
-        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
-      }),
-      CONTEXT,
-    );
+  const post = postAsNode("/nodes/heartbeat");
 
   it("makes a PENDING node ACTIVE and continues its launch lifecycle action", async () => {
     const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
@@ -173,17 +178,9 @@ describe("POST /nodes/heartbeat", () => {
 
 describe("POST /nodes/boot (the heartbeat function)", () => {
   const report = (body: Record<string, unknown>) => JSON.stringify(body);
-  const post = (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
-    createHeartbeatHandler(makeDeps(registry, { fleet }))(
-      httpEvent({
-        method: "POST",
-        path: "/nodes/boot",
-        body: text,
-        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
-      }),
-      CONTEXT,
-    );
+  const post = postAsNode("/nodes/boot");
   const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
+  const launchHookOfNode = { AutoScalingGroupName: GROUP.groupName, LifecycleHookName: "launch", InstanceId: "i-0abc" };
   const noActiveAction = () =>
     Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), { name: "ValidationError" });
 
@@ -192,11 +189,7 @@ describe("POST /nodes/boot (the heartbeat function)", () => {
     const result = await post(report({ stage: "packages" }));
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toEqual({ nodeId: "i-0abc", state: "PENDING", launch: "extended" });
-    expect(asg).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
-      AutoScalingGroupName: GROUP.groupName,
-      LifecycleHookName: "launch",
-      InstanceId: "i-0abc",
-    });
+    expect(asg).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, launchHookOfNode);
     expect(asg).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     noWrites();
   });
@@ -220,9 +213,7 @@ describe("POST /nodes/boot (the heartbeat function)", () => {
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toEqual({ nodeId: "i-0abc", state: "DEAD", launch: "abandoned" });
     expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
-      AutoScalingGroupName: GROUP.groupName,
-      LifecycleHookName: "launch",
-      InstanceId: "i-0abc",
+      ...launchHookOfNode,
       LifecycleActionResult: "ABANDON",
     });
     const dead = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
