@@ -16,7 +16,8 @@ const CONTROL = /\p{Cc}/u;
 
 /**
  * Validates a boot report's body: a known stage, and a failure's reason as one line of at most
- * MAX_BOOT_REASON_LENGTH characters; nothing else.
+ * MAX_BOOT_REASON_LENGTH characters (code points, as bootstrap.sh's Python and the OpenAPI schema
+ * count them); nothing else.
  * @throws ApiError 400 naming the bad field
  */
 export function parseBootReport(credential: NodeCredential, body: Record<string, unknown>): BootReport {
@@ -28,7 +29,7 @@ export function parseBootReport(credential: NodeCredential, body: Record<string,
   }
   if (
     failed !== undefined &&
-    (typeof failed !== "string" || failed === "" || failed.length > MAX_BOOT_REASON_LENGTH || CONTROL.test(failed))
+    (typeof failed !== "string" || failed === "" || [...failed].length > MAX_BOOT_REASON_LENGTH || CONTROL.test(failed))
   ) {
     throw bad(`failed must be the reason, one line of 1 to ${MAX_BOOT_REASON_LENGTH} characters`);
   }

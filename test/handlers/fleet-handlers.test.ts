@@ -253,6 +253,13 @@ describe("POST /nodes/boot (the heartbeat function)", () => {
       "invalid_boot_report",
     ],
     ["a reason of two lines", report({ stage: "packages", failed: "a\nb" }), {}, 400, "invalid_boot_report"],
+    [
+      "a reason of 501 code points",
+      report({ stage: "units", failed: "🚀".repeat(501) }),
+      {},
+      400,
+      "invalid_boot_report",
+    ],
     ["another field", report({ stage: "packages", rtmpBaseUrl: "rtmp://x" }), {}, 400, "invalid_boot_report"],
     ["broken JSON", "{", {}, 400, "malformed_json"],
     [
@@ -269,6 +276,11 @@ describe("POST /nodes/boot (the heartbeat function)", () => {
     expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
     noWrites();
     expect(asg).not.toHaveReceivedAnyCommand();
+  });
+
+  it("takes a reason of 500 code points (as the schema and bootstrap.sh count), whatever its UTF-16 length", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item(makeNode({ nodeId: "i-0abc" })) });
+    expect((await post(report({ stage: "units", failed: "🚀".repeat(500) }))).statusCode).toBe(200);
   });
 
   it("refuses a DEAD node (its secret died with it): nothing written, nothing asked of the group", async () => {
