@@ -4,39 +4,27 @@
  * on_publish and its agent's heartbeats arrive; any other local process, which does not hold the
  * shim's token, is refused with a 403 and nothing reaches the API in the node's name.
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
+import { statSync } from "node:fs";
 import path from "node:path";
-import { LocalNginxFleet, type LocalNode, shimTokenFile } from "../../local/nginx-fleet";
+import { type LocalNode, shimTokenFile } from "../../local/nginx-fleet";
 import { Camera, encodeClip, waitFor } from "../support/local-mode";
-import { type StandInApi, startStandInApi } from "../support/stand-in-api";
+import { type OneNode, startOneNode } from "../support/one-node";
+import type { StandInApi } from "../support/stand-in-api";
 
 const NODE_ID = "i-0a11ce5000000000b";
 const SECRET = "c2hpbS10b2tlbi1ub2RlLTAx";
 
-let workDir: string;
+let one: OneNode;
 let api: StandInApi;
-let fleet: LocalNginxFleet;
 let node: LocalNode;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-shim-token-"));
-  api = await startStandInApi();
-  fleet = new LocalNginxFleet({
-    workDir: path.join(workDir, "nodes"),
-    apiUrl: () => api.url,
-    secretOf: () => SECRET,
-    heartbeatSeconds: 1,
-    log: () => undefined,
-  });
-  await fleet.start(NODE_ID);
-  node = fleet.list()[0] as LocalNode;
+  one = await startOneNode({ nodeId: NODE_ID, secret: SECRET });
+  ({ api, node } = one);
 });
 
 afterAll(async () => {
-  await fleet?.stopAll();
-  await api?.close();
-  rmSync(workDir, { recursive: true, force: true });
+  await one?.close();
 });
 
 /** A request to the node's shim (or another loopback port of it) as any local process can send. */
@@ -61,7 +49,11 @@ describe("the shim, as its node's nginx and agent use it", () => {
   });
 
   it("delivers the rtmp nginx's on_publish and on_publish_done (its callback URLs carry the token)", async () => {
-    const camera = new Camera("cam1", `${node.rtmpBaseUrl}/cam1?key=k1`, encodeClip(path.join(workDir, "clip.flv")));
+    const camera = new Camera(
+      "cam1",
+      `${node.rtmpBaseUrl}/cam1?key=k1`,
+      encodeClip(path.join(one.workDir, "clip.flv")),
+    );
     const publish = await waitFor("on_publish", async () => api.callbacks("/hooks/publish")[0]);
     expect(publish.get("name")).toBe("cam1");
     await waitFor("cam1 in a heartbeat (the agent reads the stat page through the shim)", async () =>

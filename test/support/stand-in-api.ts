@@ -22,7 +22,12 @@ export interface ApiCall {
   readonly body: string;
   /** When it arrived (ms since the epoch). */
   readonly at: number;
+  /** The status it was answered with. */
+  status?: number;
 }
+
+/** A route the stand-in hands to real code (the control plane's own handler) rather than answering itself. */
+export type StandInRoute = (call: ApiCall) => Promise<{ status: number; body: string }>;
 
 /** A heartbeat's body, as media-node/agent.py sends it. */
 export interface HeartbeatReport {
@@ -53,6 +58,8 @@ export interface StandInApiOptions {
   readonly stat?: () => string;
   /** Standing in for the shim: the token every path must start with. */
   readonly shimToken?: string;
+  /** Paths answered by real code, e.g. `/nodes/boot` by the control plane's handler. */
+  readonly routes?: Readonly<Record<string, StandInRoute>>;
 }
 
 const ANSWERS: Record<string, string> = {
@@ -62,14 +69,19 @@ const ANSWERS: Record<string, string> = {
   "/nodes/boot": JSON.stringify({ ok: true }),
 };
 
+/** A canned answer: 200 with it, or 404 without one. */
+function answerOf(body: string | undefined): { status: number; body: string } {
+  return body === undefined ? { status: 404, body: JSON.stringify({ error: "not_found" }) } : { status: 200, body };
+}
+
 /** Starts a stand-in API on 127.0.0.1 (a free port). */
 export async function startStandInApi(options: StandInApiOptions = {}): Promise<StandInApi> {
   const calls: ApiCall[] = [];
   const prefix = options.shimToken === undefined ? "" : `/${options.shimToken}`;
-  const handle = (request: IncomingMessage, body: string) => {
+  const handle = async (request: IncomingMessage, body: string) => {
     const url = request.url ?? "";
-    if (!url.startsWith(`${prefix}/`)) return { status: 403, answer: JSON.stringify({ error: "forbidden" }) };
-    const call = {
+    if (!url.startsWith(`${prefix}/`)) return { status: 403, body: JSON.stringify({ error: "forbidden" }) };
+    const call: ApiCall = {
       method: request.method ?? "",
       path: url.slice(prefix.length),
       headers: request.headers,
@@ -77,20 +89,22 @@ export async function startStandInApi(options: StandInApiOptions = {}): Promise<
       at: Date.now(),
     };
     calls.push(call);
-    const answer = call.path === "/stat" && options.stat ? options.stat() : ANSWERS[call.path.split("?")[0] ?? ""];
-    return answer === undefined
-      ? { status: 404, answer: JSON.stringify({ error: "not_found" }) }
-      : { status: 200, answer };
+    const route = options.routes?.[call.path];
+    const answer = route
+      ? await route(call)
+      : answerOf(call.path === "/stat" && options.stat ? options.stat() : ANSWERS[call.path.split("?")[0] ?? ""]);
+    call.status = answer.status;
+    return answer;
   };
   const listener = (request: IncomingMessage, response: import("node:http").ServerResponse) => {
     let body = "";
     request.on("data", (chunk: Buffer) => {
       body += chunk.toString();
     });
-    request.on("end", () => {
-      const { status, answer } = handle(request, body);
-      response.writeHead(status, { "content-type": "application/json" });
-      response.end(answer);
+    request.on("end", async () => {
+      const answer = await handle(request, body);
+      response.writeHead(answer.status, { "content-type": "application/json" });
+      response.end(answer.body);
     });
   };
   const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createHttpServer(listener);
