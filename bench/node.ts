@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     const [node] = fleet.list();
     if (!node) throw new Error("the node did not start");
     while (!api.heartbeats().some((beat) => beat.ready)) await sleep(200);
-    const stat = async () => streamStats(await (await fetch(`http://127.0.0.1:${node.shimPort}/stat`)).text());
+    const stat = async () => streamStats(await (await fetch(node.statUrl)).text());
     let behindSteps = 0;
     while (cameras.length < MAX_CAMERAS && behindSteps < 2) {
       for (let i = 0; i < STEP; i++) {

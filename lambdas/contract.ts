@@ -42,6 +42,7 @@ export const ROUTES = [
   { method: "POST", path: "/hooks/publish", function: "publish", caller: "node" },
   { method: "POST", path: "/hooks/done", function: "done", caller: "node" },
   { method: "POST", path: "/nodes/heartbeat", function: "heartbeat", caller: "node" },
+  { method: "POST", path: "/nodes/boot", function: "heartbeat", caller: "node" },
   { method: "GET", path: "/nodes", function: "nodes", caller: "operator" },
   { method: "GET", path: "/streams", function: "streams", caller: "operator" },
   { method: "GET", path: "/events", function: "events", caller: "operator" },

@@ -57,7 +57,7 @@ const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
   done: { id: "Done", description: "POST /hooks/done: nginx-rtmp on_publish_done", timeout: CALLBACK_TIMEOUT },
   heartbeat: {
     id: "Heartbeat",
-    description: "POST /nodes/heartbeat: the node agent's report",
+    description: "POST /nodes/heartbeat and /nodes/boot: the node's reports",
     timeout: CALLBACK_TIMEOUT,
   },
   nodes: { id: "Nodes", description: "GET /nodes: operator view of the nodes", timeout: OPERATOR_VIEW_TIMEOUT },
@@ -249,7 +249,8 @@ function grantGroupActions(f: FleetFunctions, names: FleetNames) {
   };
   onGroup(f.resolve, "SetInstanceProtection");
   onGroup(f.publish, "SetInstanceProtection");
-  onGroup(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction");
+  // A ready heartbeat continues the launch; a boot's progress extends it, its failure abandons it.
+  onGroup(f.heartbeat, "SetInstanceProtection", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat");
   // CompleteLifecycleAction: the scaler continues a launch whose heartbeat could not.
   onGroup(
     f.scaler,

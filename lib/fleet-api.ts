@@ -85,14 +85,14 @@ export class FleetApi {
       "AwsSolutions-APIG4",
       "Each route authenticates in its Lambda, with a credential API Gateway authorizers cannot check without " +
         "a second Lambda on the path: the camera key (HMAC of the stream name) on /resolve, the viewer key (its " +
-        "own HMAC) on /play, the per-node secret on /hooks/* and /nodes/heartbeat, the operator bearer token on GET /nodes, /streams and /events. An " +
+        "own HMAC) on /play, the per-node secret on /hooks/*, /nodes/heartbeat and /nodes/boot, the operator bearer token on GET /nodes, /streams and /events. An " +
         "authorizer's extra cold start would eat into nginx-rtmp's 10 s on_publish budget.",
     );
   }
 
   /**
    * Route-level throttling on the stage: each contract route gets its own bucket, with the node
-   * limits for the routes nodes call (hooks, heartbeat), so that a flood of resolves is refused
+   * limits for the routes nodes call (hooks, heartbeat, boot), so that a flood of resolves is refused
    * without starving the heartbeats that keep nodes alive. `$default` keeps the stage's limits.
    */
   private throttleByCaller(props: FleetApiProps, routes: HttpRoute[]): void {

@@ -157,7 +157,7 @@ function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: Proce
     fleet.nodes.list().map((n) => ({
       instanceId: n.instanceId,
       nginxPid: n.nginx.pid,
-      statUrl: `http://127.0.0.1:${n.statPort}/stat`,
+      statUrl: n.statUrl,
     })),
   );
   const runs = oneAtATime(

@@ -72,11 +72,12 @@ export interface LocalNodeIdentity {
 /**
  * Renders a local node's configuration into `dir` (created, with its run/ and log/ directories)
  * with media-node/render_node.py, as bootstrap.sh renders an AWS node's: only ports, paths and
- * identity are given, every setting comes from the templates.
+ * identity are given, every setting comes from the templates; the renderer draws the shim's token.
+ * @returns the shim's token
  */
-export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
-  mkdirSync(path.join(dir, "run"), { recursive: true });
-  mkdirSync(path.join(dir, "log"), { recursive: true });
+export function renderLocalNode(dir: string, node: LocalNodeIdentity): string {
+  // The owner's only, as on AWS: the configs, the token and logs that may quote it.
+  for (const sub of ["run", "log"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
   execFileSync(
     "python3",
     [
@@ -96,6 +97,12 @@ export function renderLocalNode(dir: string, node: LocalNodeIdentity): void {
     ],
     { input: `${node.secret}\n` },
   );
+  return readFileSync(shimTokenFile(dir), "utf8").trim();
+}
+
+/** Where render_node.py writes the shim's token in a node's directory (the agent reads it there). */
+export function shimTokenFile(dir: string): string {
+  return path.join(dir, "shim-token");
 }
 
 /** One running local node. */
@@ -104,8 +111,10 @@ export interface LocalNode {
   readonly dir: string;
   readonly rtmpPort: number;
   readonly shimPort: number;
-  /** The rtmp nginx's stat page, on loopback. */
-  readonly statPort: number;
+  /** The rtmp nginx's stat page, on loopback (its path starts with the shim's token). */
+  readonly statUrl: string;
+  /** The token every path of the node's shim (and stat page) starts with. */
+  readonly shimToken: string;
   readonly rtmpBaseUrl: string;
   /** The rtmp nginx (cameras, the stat page). */
   readonly nginx: ChildProcess;
@@ -151,7 +160,7 @@ export class LocalNginxFleet implements InstanceLauncher {
     const dir = path.join(this.options.workDir, instanceId);
     rmSync(dir, { recursive: true, force: true });
     const [rtmpPort, statPort, shimPort] = [await freePort(), await freePort(), await freePort()];
-    renderLocalNode(dir, {
+    const shimToken = renderLocalNode(dir, {
       rtmpPort,
       statPort,
       shimPort,
@@ -180,6 +189,8 @@ export class LocalNginxFleet implements InstanceLauncher {
         path.join(MEDIA_NODE_DIR, "agent.py"),
         "--shim",
         `http://127.0.0.1:${shimPort}`,
+        "--shim-token-file",
+        shimTokenFile(dir),
         "--rtmp-base-url",
         rtmpBaseUrl,
         "--interval",
@@ -187,7 +198,19 @@ export class LocalNginxFleet implements InstanceLauncher {
       ],
       { detached: true, stdio: ["ignore", "ignore", "pipe"] },
     );
-    const node: LocalNode = { instanceId, dir, rtmpPort, shimPort, statPort, rtmpBaseUrl, nginx, shim, agent };
+    const statUrl = `http://127.0.0.1:${statPort}/${shimToken}/stat`;
+    const node: LocalNode = {
+      instanceId,
+      dir,
+      rtmpPort,
+      shimPort,
+      statUrl,
+      shimToken,
+      rtmpBaseUrl,
+      nginx,
+      shim,
+      agent,
+    };
     this.nodes.set(instanceId, node);
     const report = (what: string) => (code: number | null, signal: NodeJS.Signals | null) => {
       if (!this.stopping && this.nodes.get(instanceId) === node) {

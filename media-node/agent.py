@@ -2,7 +2,9 @@
 """Media node agent: the node's heartbeat.
 
 Every INTERVAL seconds it reads nginx-rtmp's stat page, measures CPU, and posts a heartbeat
-(docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret:
+(docs/openapi.yaml, /nodes/heartbeat) through the node's shim, which adds the node's id and secret.
+Every request to the shim starts its path with the shim's token, read from a file (a systemd
+credential on AWS), never from the command line, which any process on the node can read:
 
     {"rtmpBaseUrl": "rtmp://HOST:1935/live", "ready": true, "cpuPercent": 37.5,
      "streamsAverage": 20.4, "streams": [{"name": "cam1", "clientId": "12", "viewers": 3}]}
@@ -20,6 +22,7 @@ Standard library only: it runs on a stock Ubuntu or Debian.
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -193,13 +196,22 @@ def heartbeat(args, cpu, stat) -> dict:
 def main(argv) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shim", required=True, help="the node's shim, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--shim-token-file", required=True, help="the file holding the shim's token (render_node.py)")
     parser.add_argument("--rtmp-base-url", required=True, help="where cameras publish, e.g. rtmp://203.0.113.7:1935/live")
     parser.add_argument("--app", default="live", help="the RTMP application (default: live)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between heartbeats (default: 15)")
     parser.add_argument("--stat-seconds", type=float, default=1.0, help="seconds between reads of rtmp_stat (default: 1)")
     parser.add_argument("--once", action="store_true", help="send one heartbeat, print it, exit 0 if it was accepted")
     args = parser.parse_args(argv)
-    args.shim = args.shim.rstrip("/")
+    try:
+        with open(args.shim_token_file, encoding="ascii") as f:
+            token = f.read().strip()
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot read the shim token: {error}")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", token):
+        parser.error(f"{args.shim_token_file} holds no shim token")
+    # Every path the shim serves starts with the token.
+    args.shim = f"{args.shim.rstrip('/')}/{token}"
 
     cpu = NginxCpu()
     stat = StatSampler(args, cpu)

@@ -5,7 +5,7 @@
 # rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds) from IMDSv2 and its secret from SSM,
 # installs the packages, renders the node and starts its units. The agent's first ready heartbeat
 # makes the node ACTIVE.
-# Renders into DIR (rtmp.conf, shim.conf, nftables.conf), installing nothing:
+# Renders into DIR (rtmp.conf, shim.conf, shim-token, nftables.conf), installing nothing:
 #   bootstrap.sh --render-only DIR
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 # Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
@@ -68,11 +68,18 @@ retry() {
   done
 }
 
-# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails. Never fails the boot.
+# POST /nodes/boot as this node: {"stage": $1}, and "failed": $2 when it fails, as one line cut to
+# the length the API takes (MAX_BOOT_REASON_LENGTH, lambdas/core/boot.ts). Never fails the boot.
 report() {
   [[ -n ${node_secret:-} ]] || return 0
   local body
-  body=$(python3 -c 'import json, sys; print(json.dumps(dict(zip(["stage", "failed"], sys.argv[1:]))))' "$@")
+  body=$(python3 -c '
+import json, re, sys
+report = dict(zip(["stage", "failed"], sys.argv[1:]))
+if "failed" in report:
+    report["failed"] = re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", report["failed"])[:500]
+print(json.dumps(report))
+' "$@")
   printf 'header = "x-node-secret: %s"\n' "$node_secret" | curl -sS --fail --max-time 10 --retry 2 \
     --cacert "$API_CA_FILE" -K - -H "x-node-id: $INSTANCE_ID" -H 'content-type: application/json' \
     --data-binary "$body" -o /dev/null "$api_url/nodes/boot" || log "could not report $1 to the control plane"
@@ -202,10 +209,13 @@ After=network-online.target
 [Service]
 Type=forking
 PIDFile=$4
-# Both nginx of the node keep their files there: neither removes it when it stops.
+# Both nginx of the node keep their files there: neither removes it when it stops. Root's only:
+# an error line can quote a request, whose path starts with the shim's token.
 RuntimeDirectory=${RUN_DIR#/run/}
+RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes
 LogsDirectory=${LOG_DIR#/var/log/}
+LogsDirectoryMode=0700
 $5
 ExecStartPre=/usr/sbin/nginx -t -q -c $3
 ExecStart=/usr/sbin/nginx -c $3
@@ -223,6 +233,8 @@ EOF
 }
 
 # The units: the rtmp nginx, the shim nginx, the agent (unprivileged: it reads /proc and the shim).
+# The agent gets the shim's token as a systemd credential: a copy only its own user can read
+# (%d is its credentials directory), while the rendered file stays in root's $CONF_DIR.
 write_units() {
   local rtmp_base_url=$1 heartbeat_seconds=$2
   write_nginx_unit "$NGINX_UNIT" "nginx-rtmp media node (cameras publish on port $RTMP_PORT)" \
@@ -237,7 +249,8 @@ After=$NGINX_UNIT $SHIM_UNIT
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
+LoadCredential=shim-token:$CONF_DIR/shim-token
+ExecStart=/usr/bin/python3 $FILES_DIR/agent.py --shim http://127.0.0.1:$SHIM_PORT --shim-token-file %d/shim-token --rtmp-base-url $rtmp_base_url --interval $heartbeat_seconds
 Restart=on-failure
 RestartSec=5
 DynamicUser=yes

@@ -5,12 +5,18 @@ nodes only (ports, paths, identity): every setting is in the templates. Refuses 
 without a value, a value given for no placeholder, and values that could break out of their nginx
 directive (whitespace, quotes, ';', braces, '#'). Writes mode 0600 (the node's secret).
 
+{{SHIM_TOKEN}} is the renderer's own: a new random token each render, which every URL of the node's
+loopback control path starts with (the callbacks, the heartbeat, the stat page). The shim refuses
+any request without it, so only the node's nginx (its config holds it) and its agent (which reads
+OUTPUT_DIR/shim-token, also 0600) can speak in the node's name, not any process on the node.
+
 Usage: render_node.py OUTPUT_DIR NAME=VALUE...
 A value "-" is read from standard input (one line): a secret passed that way never shows in the
 process list, as a command-line argument would.
 """
 import os
 import re
+import secrets
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,6 +25,9 @@ TEMPLATES = {"nginx-rtmp.conf.template": "rtmp.conf", "nginx-shim.conf.template"
 PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 # Anything that nginx would read as the end of a value or the start of a new directive.
 UNSAFE = re.compile(r"[\s;{}'\"#\\$]")
+SHIM_TOKEN = "SHIM_TOKEN"
+# Where the agent reads the token (a systemd credential on AWS: docs/NODE.md).
+SHIM_TOKEN_FILE = "shim-token"
 
 
 def render(templates: dict, values: dict) -> dict:
@@ -54,6 +63,11 @@ def main(argv: list) -> int:
         return 2
     if from_stdin:
         values[from_stdin[0]] = sys.stdin.readline().rstrip("\n")
+    if SHIM_TOKEN in values:
+        print(f"render_node: {SHIM_TOKEN} is drawn by the renderer, never given", file=sys.stderr)
+        return 2
+    # 256 bits, base64url: nothing that nginx or a URL would read as anything but the token.
+    values[SHIM_TOKEN] = secrets.token_urlsafe(32)
     templates = {}
     for template in TEMPLATES:
         with open(os.path.join(HERE, template), encoding="utf-8") as f:
@@ -63,8 +77,10 @@ def main(argv: list) -> int:
     except ValueError as error:
         print(f"render_node: {error}", file=sys.stderr)
         return 1
-    for template, text in rendered.items():
-        output_path = os.path.join(output_dir, TEMPLATES[template])
+    files = {TEMPLATES[template]: text for template, text in rendered.items()}
+    files[SHIM_TOKEN_FILE] = values[SHIM_TOKEN] + "\n"
+    for name, text in files.items():
+        output_path = os.path.join(output_dir, name)
         fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -3,6 +3,7 @@ import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
@@ -85,21 +86,39 @@ export class AsgFleet implements FleetPort {
     await this.complete(this.names.terminateHookName, instanceId, "CONTINUE");
   }
 
+  async extendLaunch(instanceId: string): Promise<void> {
+    await whileWaiting(
+      this.client.send(
+        new RecordLifecycleActionHeartbeatCommand({
+          AutoScalingGroupName: this.names.groupName,
+          LifecycleHookName: this.names.launchHookName,
+          InstanceId: instanceId,
+        }),
+      ),
+    );
+  }
+
   private async complete(hook: string, instanceId: string, result: string): Promise<void> {
-    try {
-      await this.client.send(
+    await whileWaiting(
+      this.client.send(
         new CompleteLifecycleActionCommand({
           AutoScalingGroupName: this.names.groupName,
           LifecycleHookName: hook,
           InstanceId: instanceId,
           LifecycleActionResult: result,
         }),
-      );
-    } catch (error) {
-      // Nothing waits on this hook for the instance (it continued already, or timed out): done.
-      if ((error as Error).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message))
-        return;
-      throw error;
-    }
+      ),
+    );
+  }
+}
+
+/** A lifecycle action's call; done when no action waits for the instance (it continued already, or timed out). */
+async function whileWaiting(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if ((error as Error).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message))
+      return;
+    throw error;
   }
 }

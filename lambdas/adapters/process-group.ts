@@ -34,7 +34,10 @@ export interface ProcessGroupOptions {
   readonly hooks: GroupHooks;
   /** Instance ids are this prefix and a counter. @default "local-" */
   readonly idPrefix?: string;
-  /** An instance not ready within this time is abandoned (the launch hook's heartbeat timeout). @default 600000 */
+  /**
+   * An instance not ready within this time of its launch, or of its last `extendLaunch`, is
+   * abandoned (the launch hook's heartbeat timeout). @default 600000
+   */
   readonly launchTimeoutMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -47,6 +50,8 @@ interface Instance {
   lifecycleState: string;
   protectedFromScaleIn: boolean;
   launchedAt: number;
+  /** When the launch hook's timeout last started: at launch, and at each `extendLaunch`. */
+  launchWaitFrom: number;
 }
 
 /** A group of instances in this process, implementing the same `FleetPort` as the AWS group. */
@@ -120,6 +125,11 @@ export class ProcessGroup implements FleetPort {
     else await this.beginTermination(instance);
   }
 
+  async extendLaunch(instanceId: string): Promise<void> {
+    const instance = this.instances.get(instanceId);
+    if (instance?.lifecycleState === "Pending:Wait") instance.launchWaitFrom = this.now();
+  }
+
   async completeTermination(instanceId: string): Promise<void> {
     const instance = this.instances.get(instanceId);
     if (instance?.lifecycleState !== "Terminating:Wait") return;
@@ -138,7 +148,7 @@ export class ProcessGroup implements FleetPort {
     for (const instance of [...this.instances.values()]) {
       if (
         instance.lifecycleState === "Pending:Wait" &&
-        now - instance.launchedAt > (this.options.launchTimeoutMs ?? 600_000)
+        now - instance.launchWaitFrom > (this.options.launchTimeoutMs ?? 600_000)
       ) {
         await this.beginTermination(instance);
       }
@@ -160,6 +170,7 @@ export class ProcessGroup implements FleetPort {
         lifecycleState: "Pending",
         protectedFromScaleIn: true,
         launchedAt: this.now(),
+        launchWaitFrom: this.now(),
       };
       this.instances.set(instance.instanceId, instance);
       this.setState(instance, "Pending:Wait");

@@ -83,6 +83,21 @@ export async function protectIfNeeded(deps: FleetDeps, node: MediaNode): Promise
   return true;
 }
 
+/** How often a node is read again when it changes under a DEAD write that must happen. */
+const DECLARE_DEAD_ATTEMPTS = 5;
+
+/**
+ * Declares the node DEAD whatever it does meanwhile (its instance is going: a terminate hook, a
+ * failed boot), unless it is gone or DEAD already: read again and retried when it changes under
+ * the write.
+ */
+export async function declareDead(registry: Registry, nodeId: string, now: number): Promise<void> {
+  for (let attempt = 0; attempt < DECLARE_DEAD_ATTEMPTS; attempt++) {
+    const node = await registry.getNode(nodeId);
+    if (!node || node.state === "DEAD" || (await markDead(registry, node, now))) return;
+  }
+}
+
 /**
  * Declares the node DEAD and removes its streams, unless it sent a heartbeat or changed since it was
  * read (then it is not dead after all, or the caller decides again).

@@ -12,7 +12,7 @@
  * Each transition is recorded as a fleet event.
  */
 import { credentialHash, newNodeSecret } from "./credentials";
-import { type FleetDeps, markDead } from "./fleet";
+import { declareDead, type FleetDeps } from "./fleet";
 import { type FleetEvent, pendingNode } from "./model";
 import type { InstanceAddresses, NodeCredentials } from "./ports";
 
@@ -28,9 +28,6 @@ export interface NodeLifecycleDeps extends FleetDeps {
   /** Where cameras reach each instance. */
   readonly addresses: InstanceAddresses;
 }
-
-/** How often a terminating node is read again when it changes under the DEAD write. */
-const MARK_DEAD_ATTEMPTS = 5;
 
 /**
  * Registers an instance as a PENDING node: its secret issued (or the one issued already), its
@@ -67,10 +64,7 @@ async function registerLaunching(deps: NodeLifecycleDeps, instanceId: string, la
 /** Declares a terminating instance's node DEAD (unless it is gone or DEAD already) and lets the termination continue. */
 async function retireTerminating(deps: FleetDeps, instanceId: string): Promise<FleetEvent> {
   const now = deps.now();
-  for (let attempt = 0; attempt < MARK_DEAD_ATTEMPTS; attempt++) {
-    const node = await deps.registry.getNode(instanceId);
-    if (!node || node.state === "DEAD" || (await markDead(deps.registry, node, now))) break;
-  }
+  await declareDead(deps.registry, instanceId, now);
   await deps.fleet.completeTermination(instanceId);
   return { at: now, kind: "terminated", nodeId: instanceId, message: `node ${instanceId} terminating: DEAD` };
 }

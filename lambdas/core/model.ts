@@ -203,6 +203,7 @@ export type FleetEventKind =
   // The lifecycle hooks, and the scaler's terminations.
   | "launch" // an instance launches: its node is registered PENDING
   | "terminated" // an instance leaves: its node is DEAD
+  | "boot-failed" // a node's bootstrap failed: its launch is abandoned, its node DEAD
   // The scaler's decisions.
   | "scale-out" // the desired capacity rises
   | "undrain" // a DRAINING node is taken back into service

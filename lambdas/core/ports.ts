@@ -32,6 +32,11 @@ export interface FleetPort {
   terminate(instanceId: string, decrement: boolean): Promise<void>;
   /** Lets a launching instance into service (or abandons it): the launch lifecycle hook's answer. */
   completeLaunch(instanceId: string, result: "CONTINUE" | "ABANDON"): Promise<void>;
+  /**
+   * Restarts the launch lifecycle hook's timeout for an instance that is still booting and making
+   * progress, so that a slow boot is not abandoned; nothing when no launch waits for it.
+   */
+  extendLaunch(instanceId: string): Promise<void>;
   /** Lets a terminating instance go: the terminate lifecycle hook's answer. */
   completeTermination(instanceId: string): Promise<void>;
 }

@@ -8,7 +8,7 @@ import middy from "@middy/core";
 import type { CameraDeps } from "../core/cameras";
 import type { FollowUps } from "../core/follow-ups";
 import type { SecretSource, Telemetry } from "../core/ports";
-import { type HttpEvent, type HttpResult, httpErrors } from "./http";
+import { ApiError, type HttpEvent, type HttpResult, httpErrors } from "./http";
 
 /** Everything an HTTP handler may use, created once per process and injected. */
 export interface ApiDeps extends CameraDeps {
@@ -36,6 +36,18 @@ export function logFollowUps(
 
 /** A route's logic: parse, authenticate, call the domain and the adapters, answer. */
 export type Route = (event: HttpEvent, deps: ApiDeps) => Promise<HttpResult>;
+
+/**
+ * One Lambda serving several routes of the contract: the route its event names (API Gateway's
+ * `routeKey`, `METHOD /path`; local mode's server sets the same).
+ */
+export function byRouteKey(routes: Readonly<Record<string, Route>>): Route {
+  return (event, deps) => {
+    const route = routes[event.routeKey];
+    if (!route) throw new ApiError(404, "not_found", `this function does not serve ${event.routeKey}`);
+    return route(event, deps);
+  };
+}
 
 /** Middy middleware that sends the invocation's metrics, whatever its outcome. */
 export function flushTelemetry<E, R>(telemetry: Telemetry): middy.MiddlewareObj<E, R> {

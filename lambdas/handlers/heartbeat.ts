@@ -1,6 +1,7 @@
 /**
  * `POST /nodes/heartbeat` (JSON, from the node agent through the node's shim): the node's CPU, the
- * publishing streams of its `rtmp_stat` (with their players), and whether nginx answers. Answers the node's state.
+ * publishing streams of its `rtmp_stat` (with their players), and whether nginx answers. Answers the node's state. The
+ * same function serves `POST /nodes/boot` (./boot.ts).
  */
 
 import { METRIC } from "../contract";
@@ -8,8 +9,9 @@ import type { NodeCredential } from "../core/fleet";
 import type { HeartbeatReport, ReportedStream } from "../core/heartbeat";
 import { recordHeartbeat } from "../core/heartbeat";
 import { CLIENT_ID, streamNameProblem } from "../core/names";
-import { type ApiDeps, httpHandler, logFollowUps } from "./api";
+import { type ApiDeps, byRouteKey, httpHandler, logFollowUps } from "./api";
 import { nodeCredential } from "./auth";
+import { bootReport } from "./boot";
 import { ApiError, type HttpEvent, type HttpResult, json, jsonBody } from "./http";
 
 /** Most streams one node may report: a node carries tens, and a report stays well under the body limit. */
@@ -78,7 +80,10 @@ async function heartbeat(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   });
 }
 
-/** The heartbeat handler over the given dependencies. */
+/**
+ * The heartbeat function's handler over the given dependencies: the node's reports, its agent's
+ * heartbeats and its bootstrap's progress (the same caller, credential and grants).
+ */
 export function createHeartbeatHandler(deps: ApiDeps) {
-  return httpHandler(deps, heartbeat);
+  return httpHandler(deps, byRouteKey({ "POST /nodes/heartbeat": heartbeat, "POST /nodes/boot": bootReport }));
 }

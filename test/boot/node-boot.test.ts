@@ -69,6 +69,36 @@ describe("a node booted from its user data", () => {
     }
   });
 
+  it("had each report accepted by the control plane's handler, which extended its launch each time", () => {
+    expect(boot.api.calls.filter((c) => c.path === "/nodes/boot").map((c) => c.status)).toEqual([200, 200, 200, 200]);
+    expect(boot.control.launchActions).toEqual(["extend", "extend", "extend", "extend"]);
+  });
+
+  it("keeps its shim's token from other processes: root's files, the agent's credential, a 403 without it", () => {
+    const modes = boot.container.exec(["stat", "-c", "%n %a %U", "/etc/rtmp-node", "/etc/rtmp-node/shim-token"]).out;
+    expect(modes.trim().split("\n")).toEqual(["/etc/rtmp-node 700 root", "/etc/rtmp-node/shim-token 600 root"]);
+    // The agent (its own dynamic user) reads its copy of the token from its credentials, and its
+    // command line, which any process can read, names only that file.
+    const token = boot.container.exec(["cat", "/etc/rtmp-node/shim-token"]).out.trim();
+    const pid = boot.container.exec(["systemctl", "show", "rtmp-agent.service", "-p", "MainPID", "--value"]).out.trim();
+    const argv = boot.container.exec(["cat", `/proc/${pid}/cmdline`]).out.split("\0");
+    const file = argv[argv.indexOf("--shim-token-file") + 1] as string;
+    expect(file).toBe("/run/credentials/rtmp-agent.service/shim-token");
+    expect(argv.join(" ")).not.toContain(token);
+    const mode = Number.parseInt(boot.container.exec(["stat", "-c", "%a", file]).out.trim(), 8);
+    expect(mode & 0o007).toBe(0);
+    expect(boot.container.exec(["cat", file]).out.trim()).toBe(token);
+    const before = boot.api.calls.length;
+    const forged = boot.container.exec([
+      ...["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
+      ...["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "content-type: application/json"],
+      ...["--data", '{"ready":true,"streams":[{"name":"cam7","clientId":"1"}]}'],
+      `http://127.0.0.1:${boot.shimPort}/nodes/heartbeat`,
+    ]);
+    expect(forged.out).toBe("403");
+    expect(boot.api.calls.slice(before).filter((c) => c.body.includes("cam7"))).toEqual([]);
+  });
+
   it("runs its units: the rtmp nginx, the shim, the agent; the user data finished", () => {
     const units = ["rtmp-nginx.service", "rtmp-shim.service", "rtmp-agent.service"];
     expect(
@@ -147,6 +177,15 @@ describe("a node whose packages cannot be installed", () => {
       { stage: "packages" },
       failure,
     ]);
+    // The control plane's handler extended the launch at each report, then abandoned it and said why.
+    expect(boot.control.launchActions).toEqual(["extend", "extend", "extend", "extend", "ABANDON"]);
+    expect((await boot.control.registry.getNode(boot.instanceId))?.state).toBe("DEAD");
+    expect(await boot.control.registry.recentEvents(5)).toContainEqual(
+      expect.objectContaining({
+        kind: "boot-failed",
+        message: expect.stringContaining(`at packages: ${failure?.failed}`),
+      }),
+    );
     const userData = await waitFor("the user data to fail", async () => {
       const show = boot.container.exec(["systemctl", "show", "user-data.service", "-p", "Result,ExecMainStatus"]).out;
       return show.includes("Result=exit-code") && show;

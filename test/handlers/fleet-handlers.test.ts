@@ -2,6 +2,7 @@ import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
   SetInstanceProtectionCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -22,6 +23,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { Ec2InstanceAddresses } from "../../lambdas/adapters/ec2-instance-addresses";
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
 import { LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
@@ -30,6 +32,7 @@ import type { MediaNode } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { createLifecycleHandler, type LifecycleDetail } from "../../lambdas/handlers/lifecycle";
 import { createScalerHandler, scalerRun } from "../../lambdas/handlers/scaler";
+import { createEventsHandler, createNodesHandler } from "../../lambdas/handlers/views";
 import {
   CONTEXT,
   dynamoItem,
@@ -78,6 +81,20 @@ function noWrites() {
   expect(ddb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 }
 
+/** POSTs a JSON body to a route of the heartbeat function as node `nodeId`'s shim (or bootstrap) does. */
+const postAsNode =
+  (path: string) =>
+  (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
+    createHeartbeatHandler(makeDeps(registry, { fleet }))(
+      httpEvent({
+        method: "POST",
+        path,
+        body: text,
+        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
+      }),
+      CONTEXT,
+    );
+
 describe("POST /nodes/heartbeat", () => {
   const body = (overrides: Record<string, unknown> = {}) =>
     JSON.stringify({
@@ -87,16 +104,7 @@ describe("POST /nodes/heartbeat", () => {
       streams: [],
       ...overrides,
     });
-  const post = (text: string, nodeId = "i-0abc", headers: Record<string, string> = {}) =>
-    createHeartbeatHandler(makeDeps(registry, { fleet }))(
-      httpEvent({
-        method: "POST",
-        path: "/nodes/heartbeat",
-        body: text,
-        headers: { ...nodeHeaders(nodeId), "content-type": "application/json", ...headers },
-      }),
-      CONTEXT,
-    );
+  const post = postAsNode("/nodes/heartbeat");
 
   it("makes a PENDING node ACTIVE and continues its launch lifecycle action", async () => {
     const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
@@ -165,6 +173,151 @@ describe("POST /nodes/heartbeat", () => {
     expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
     noWrites();
     expect(asg).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe("POST /nodes/boot (the heartbeat function)", () => {
+  const report = (body: Record<string, unknown>) => JSON.stringify(body);
+  const post = postAsNode("/nodes/boot");
+  const pending = makeNode({ nodeId: "i-0abc", state: "PENDING" });
+  const launchHookOfNode = { AutoScalingGroupName: GROUP.groupName, LifecycleHookName: "launch", InstanceId: "i-0abc" };
+  const noActiveAction = () =>
+    Object.assign(new Error("No active Lifecycle Action found with instance ID i-0abc"), { name: "ValidationError" });
+
+  it("extends a PENDING node's launch lifecycle action on progress, and writes nothing", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item(pending) });
+    const result = await post(report({ stage: "packages" }));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body as string)).toEqual({ nodeId: "i-0abc", state: "PENDING", launch: "extended" });
+    expect(asg).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, launchHookOfNode);
+    expect(asg).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    noWrites();
+  });
+
+  it("treats 'no active lifecycle action' as nothing to extend", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item(pending) });
+    asg.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveAction());
+    expect((await post(report({ stage: "config" }))).statusCode).toBe(200);
+  });
+
+  it("abandons a PENDING node's launch on a failure, then declares it DEAD and records the stage and the reason", async () => {
+    // Read to admit the report, read again to declare it DEAD, then read as it now is.
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: item(pending) })
+      .resolvesOnce({ Item: item(pending) })
+      .resolves({ Item: item({ ...pending, state: "DEAD" }) });
+    ddb.on(UpdateItemCommand).resolves({ Attributes: item({ ...pending, state: "DEAD" }) });
+    const reason = "apt-get failed 3 times: E: Unable to locate package nginx";
+    const result = await post(report({ stage: "packages", failed: reason }));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body as string)).toEqual({ nodeId: "i-0abc", state: "DEAD", launch: "abandoned" });
+    expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      ...launchHookOfNode,
+      LifecycleActionResult: "ABANDON",
+    });
+    const dead = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(JSON.stringify(dead?.ExpressionAttributeValues)).toContain('"DEAD"');
+    const event = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    expect(event?.kind).toEqual({ S: "boot-failed" });
+    expect(event?.message?.S).toBe(`node i-0abc failed to boot at packages: ${reason} (launch abandoned)`);
+  });
+
+  it("writes nothing when the launch cannot be abandoned (the node's retry finds all as it was)", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item(pending) });
+    asg.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling" }));
+    expect((await post(report({ stage: "units", failed: "x" }))).statusCode).toBe(503);
+    noWrites();
+  });
+
+  it.each<[string, string, Record<string, string>, number, string]>([
+    ["an unknown node id", report({ stage: "packages" }), { "x-node-id": "i-unknown" }, 401, "unauthorized"],
+    [
+      "another node's secret",
+      report({ stage: "packages" }),
+      { "x-node-secret": testNodeSecret("i-other") },
+      401,
+      "unauthorized",
+    ],
+    ["no node secret", report({ stage: "units", failed: "x" }), { "x-node-secret": "" }, 401, "unauthorized"],
+    ["an unknown stage", report({ stage: "reboot" }), {}, 400, "invalid_boot_report"],
+    ["no stage", report({ failed: "x" }), {}, 400, "invalid_boot_report"],
+    ["a stage as a number", report({ stage: 2 }), {}, 400, "invalid_boot_report"],
+    ["a reason as a number", report({ stage: "packages", failed: 1 }), {}, 400, "invalid_boot_report"],
+    ["an empty reason", report({ stage: "packages", failed: "" }), {}, 400, "invalid_boot_report"],
+    [
+      "a reason of 501 characters",
+      report({ stage: "packages", failed: "x".repeat(501) }),
+      {},
+      400,
+      "invalid_boot_report",
+    ],
+    ["a reason of two lines", report({ stage: "packages", failed: "a\nb" }), {}, 400, "invalid_boot_report"],
+    [
+      "a reason of 501 code points",
+      report({ stage: "units", failed: "🚀".repeat(501) }),
+      {},
+      400,
+      "invalid_boot_report",
+    ],
+    ["another field", report({ stage: "packages", rtmpBaseUrl: "rtmp://x" }), {}, 400, "invalid_boot_report"],
+    ["broken JSON", "{", {}, 400, "malformed_json"],
+    [
+      "a form body",
+      "stage=packages",
+      { "content-type": "application/x-www-form-urlencoded" },
+      415,
+      "unsupported_media_type",
+    ],
+  ])("refuses %s: nothing written, nothing asked of the group", async (_, text, headers, status, code) => {
+    ddb.on(GetItemCommand).callsFake(async ({ Key }) => (Key.sk.S === "i-0abc" ? { Item: item(pending) } : {}));
+    const result = await post(text, "i-0abc", headers);
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
+    noWrites();
+    expect(asg).not.toHaveReceivedAnyCommand();
+  });
+
+  it("takes a reason of 500 code points (as the schema and bootstrap.sh count), whatever its UTF-16 length", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item(makeNode({ nodeId: "i-0abc" })) });
+    expect((await post(report({ stage: "units", failed: "🚀".repeat(500) }))).statusCode).toBe(200);
+  });
+
+  it("refuses a DEAD node (its secret died with it): nothing written, nothing asked of the group", async () => {
+    ddb.on(GetItemCommand).resolves({ Item: item({ ...pending, state: "DEAD" }) });
+    expect((await post(report({ stage: "units", failed: "x" }))).statusCode).toBe(401);
+    noWrites();
+    expect(asg).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe("a failed boot, as the operator sees it", () => {
+  it("is in GET /events with its stage and reason, and the node is DEAD in GET /nodes", async () => {
+    const memory = new MemoryRegistry();
+    await memory.createNode(makeNode({ nodeId: "i-0abc", state: "PENDING" }));
+    const deps = makeDeps(memory);
+    const failed = await createHeartbeatHandler(deps)(
+      httpEvent({
+        method: "POST",
+        path: "/nodes/boot",
+        headers: { ...nodeHeaders("i-0abc"), "content-type": "application/json" },
+        body: JSON.stringify({ stage: "config", failed: "line 302: render_node" }),
+      }),
+      CONTEXT,
+    );
+    expect(failed.statusCode).toBe(200);
+    const events = JSON.parse(
+      (await createEventsHandler(deps)(httpEvent({ path: "/events" }), CONTEXT)).body as string,
+    );
+    expect(events.events).toContainEqual(
+      expect.objectContaining({
+        kind: "boot-failed",
+        nodeId: "i-0abc",
+        message: expect.stringContaining("failed to boot at config: line 302: render_node"),
+      }),
+    );
+    const nodes = JSON.parse((await createNodesHandler(deps)(httpEvent({ path: "/nodes" }), CONTEXT)).body as string);
+    expect(nodes.nodes).toContainEqual(expect.objectContaining({ nodeId: "i-0abc", state: "DEAD" }));
   });
 });
 

@@ -147,6 +147,7 @@ describe("HTTP API", () => {
       "/nodes/heartbeat",
       "/hooks/play",
       "/hooks/play_done",
+      "/nodes/boot",
     ]);
     // The settings name the routes: the stage is created after them.
     const routeIds = Object.entries(resources)
@@ -332,7 +333,14 @@ describe("least privilege", () => {
     ["resolve", ["autoscaling:SetInstanceProtection"]],
     ["publish", ["autoscaling:SetInstanceProtection"]],
     ["done", []],
-    ["heartbeat", ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceProtection"]],
+    [
+      "heartbeat",
+      [
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+        "autoscaling:SetInstanceProtection",
+      ],
+    ],
     ["nodes", []],
     ["streams", []],
     ["events", []],

@@ -217,6 +217,13 @@ const heartbeat = (nodeId: string, streams: { name: string; clientId: string }[]
     headers: { ...nodeAuth(nodeId), "content-type": "application/json" },
     body: JSON.stringify({ rtmpBaseUrl: "rtmp://203.0.113.7:1935/live", ready: true, cpuPercent: 20, streams }),
   });
+const bootReport = (nodeId: string, report: { stage: string; failed?: string }) =>
+  httpEvent({
+    method: "POST",
+    path: "/nodes/boot",
+    headers: { ...nodeAuth(nodeId), "content-type": "application/json" },
+    body: JSON.stringify(report),
+  });
 const lifecycleEvent = (detailType: string, instanceId: string) => ({
   version: "0",
   id: "event",
@@ -337,6 +344,16 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
         registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: missing } }));
       },
       event: () => heartbeat("i-a", []),
+      expected: status(200),
+    },
+    "extends a booting node's launch on its bootstrap's progress": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", state: "PENDING" })),
+      event: () => bootReport("i-a", { stage: "packages" }),
+      expected: status(200),
+    },
+    "abandons a failed boot's launch, declares its node DEAD and records why": {
+      arrange: () => registryHolds(liveNode({ nodeId: "i-a", state: "PENDING" })),
+      event: () => bootReport("i-a", { stage: "packages", failed: "apt-get failed 3 times" }),
       expected: status(200),
     },
   },

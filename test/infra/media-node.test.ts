@@ -156,7 +156,7 @@ describe("the nginx configurations rendered by bootstrap.sh", () => {
     text = rendered.result.status === 0 ? rendered.confs.map((conf) => readFileSync(conf, "utf8")).join("\n") : "";
   });
 
-  it.each(["rtmp.conf", "shim.conf"])("renders %s without error, to a root-only file", (name) => {
+  it.each(["rtmp.conf", "shim.conf", "shim-token"])("renders %s without error, to a root-only file", (name) => {
     expect(rendered.result.stderr).toBe("");
     expect(rendered.result.status).toBe(0);
     const conf = path.join(rendered.dir, name);
@@ -181,17 +181,34 @@ describe("the nginx configurations rendered by bootstrap.sh", () => {
   });
 
   it("wires RTMP, the callbacks and the loopback shim to the node's values", () => {
+    const token = readFileSync(path.join(rendered.dir, "shim-token"), "utf8").trim();
     expect(text).toContain(`load_module ${RTMP_MODULE};`);
     expect(text).toMatch(/listen 1935;/);
     expect(text).toMatch(/application live \{/);
-    expect(text).toContain("on_publish http://127.0.0.1:8080/hooks/publish;");
-    expect(text).toContain("on_publish_done http://127.0.0.1:8080/hooks/done;");
+    expect(text).toContain(`on_publish http://127.0.0.1:8080/${token}/hooks/publish;`);
+    expect(text).toContain(`on_publish_done http://127.0.0.1:8080/${token}/hooks/done;`);
     expect(text).toContain("listen 127.0.0.1:8080;");
     expect(text).toContain("resolver 169.254.169.253");
     expect(text).toContain(`set $api ${SAMPLE.apiUrl};`);
     expect(text).toContain(`proxy_set_header X-Node-Id ${SAMPLE.nodeId};`);
     expect(text).toContain(`proxy_set_header X-Node-Secret ${SAMPLE.secret};`);
     expect(text).not.toMatch(/\{\{[A-Z_]+\}\}/);
+  });
+
+  it("puts every loopback path behind a fresh shim token: each callback, every other location a 403", () => {
+    const token = readFileSync(path.join(rendered.dir, "shim-token"), "utf8").trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Every callback URL nginx-rtmp calls (on_publish, on_publish_done, any on_* added later).
+    const callbacks = [...text.matchAll(/^\s*(on_\w+) (\S+);/gm)].map(([, name, url]) => [name, url]);
+    expect(callbacks.length).toBeGreaterThanOrEqual(2);
+    for (const [name, url] of callbacks)
+      expect([name, url]).toEqual([name, expect.stringMatching(`^http://127\\.0\\.0\\.1:8080/${token}/hooks/`)]);
+    // Every location of both loopback servers starts with the token, but the catch-all, which refuses.
+    const locations = [...text.matchAll(/^\s*location (.+) \{$/gm)].map(([, where]) => where as string);
+    expect(locations.filter((where) => where !== "/" && !where.includes(`/${token}`))).toEqual([]);
+    expect(text.match(/location \/ \{\s*return 403;\s*\}/g)).toHaveLength(2);
+    // Each render draws its own.
+    expect(readFileSync(path.join(renderWithBootstrap().dir, "shim-token"), "utf8").trim()).not.toBe(token);
   });
 
   it("renders the limit of RTMP connections per address as an nftables rule that nft accepts", () => {
@@ -239,6 +256,13 @@ describe("the nginx configurations rendered by bootstrap.sh", () => {
     });
     expect(two.status).toBe(2);
     expect(two.stderr).toMatch(/only one value can come from standard input/);
+    const given = spawnSync(
+      "python3",
+      [script, outDir, ...values, `NODE_ID=${SAMPLE.nodeId}`, "NODE_SECRET=-", "SHIM_TOKEN=chosen"],
+      { input: "from-stdin-123\n", encoding: "utf8" },
+    );
+    expect(given.status).toBe(2);
+    expect(given.stderr).toMatch(/SHIM_TOKEN is drawn by the renderer, never given/);
   });
 
   it("refuses an API URL with a path or trailing slash", () => {
@@ -294,9 +318,14 @@ describe("one render for AWS and local nodes", () => {
     const files = ["rtmp.conf", "shim.conf"];
     expect(readdirSync(localDir).filter((name) => name.endsWith(".conf"))).toEqual(files);
     const differences: string[] = [];
+    // Each render draws its own shim token: where it stands, both have theirs.
+    const lines = (dir: string, file: string) => {
+      const token = readFileSync(path.join(dir, "shim-token"), "utf8").trim();
+      return readFileSync(path.join(dir, file), "utf8").replaceAll(token, "<token>").split("\n");
+    };
     for (const file of files) {
-      const awsLines = readFileSync(path.join(aws.dir, file), "utf8").split("\n");
-      const localLines = readFileSync(path.join(localDir, file), "utf8").split("\n");
+      const awsLines = lines(aws.dir, file);
+      const localLines = lines(localDir, file);
       expect(localLines).toHaveLength(awsLines.length);
       awsLines.forEach((line, i) => {
         if (line === localLines[i]) return;

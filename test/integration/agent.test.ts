@@ -3,9 +3,10 @@
  * reads from rtmp_stat (the fixture captured from the real server) and what it reports.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -21,11 +22,29 @@ interface Shim {
   server: Server;
 }
 
-/** A shim that serves `/stat` and records heartbeats, answering with the given statuses. */
+/** The shim's token, in a file as the agent reads it. */
+const SHIM_TOKEN = "agent-test-shim-token";
+let shimTokenFile: string;
+
+beforeAll(() => {
+  shimTokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-agent-")), "shim-token");
+  writeFileSync(shimTokenFile, `${SHIM_TOKEN}\n`, { mode: 0o600 });
+});
+
+afterAll(() => rmSync(path.dirname(shimTokenFile), { recursive: true, force: true }));
+
+/**
+ * A shim that serves `/stat` and records heartbeats, answering with the given statuses; as the
+ * node's shim, it refuses any path that does not start with its token.
+ */
 async function shim(statStatus = 200, heartbeatStatus = 200): Promise<Shim> {
   const reports: Record<string, unknown>[] = [];
   const server = createServer((request, response) => {
-    if (request.url === "/stat") {
+    if (!request.url?.startsWith(`/${SHIM_TOKEN}/`)) {
+      response.writeHead(403).end();
+      return;
+    }
+    if (request.url === `/${SHIM_TOKEN}/stat`) {
       response.writeHead(statStatus, { "content-type": "text/xml" });
       response.end(statStatus === 200 ? STAT : "");
       return;
@@ -47,7 +66,10 @@ async function shim(statStatus = 200, heartbeatStatus = 200): Promise<Shim> {
 }
 
 function runAgent(shimUrl: string): Promise<{ code: number; stdout: string }> {
-  const args = ["media-node/agent.py", "--once", "--shim", shimUrl, "--rtmp-base-url", "rtmp://203.0.113.7:1935/live"];
+  const args = [
+    ...["media-node/agent.py", "--once", "--shim", shimUrl, "--shim-token-file", shimTokenFile],
+    ...["--rtmp-base-url", "rtmp://203.0.113.7:1935/live"],
+  ];
   return new Promise((resolve) => {
     execFile("python3", args, { cwd: ROOT }, (error, stdout) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });

@@ -5,20 +5,33 @@
  * worker, an idle one for its master, and a stand-in shim serves a stat page that names the worker.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { type CpuQuota, cpuQuotaCgroup } from "../support/cpu-quota";
 import { waitFor } from "../support/local-mode";
 import { type HeartbeatReport, type StandInApi, startStandInApi } from "../support/stand-in-api";
 
 const ROOT = path.resolve(__dirname, "../..");
+const SHIM_TOKEN = "agent-cpu-shim-token";
+let shimTokenFile: string;
 const agent = (shim: string) => [
   "media-node/agent.py",
   "--shim",
   shim,
+  "--shim-token-file",
+  shimTokenFile,
   "--rtmp-base-url",
   "rtmp://203.0.113.7:1935/live",
 ];
+
+beforeAll(() => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-agent-cpu-"));
+  shimTokenFile = path.join(dir, "shim-token");
+  writeFileSync(shimTokenFile, `${SHIM_TOKEN}\n`, { mode: 0o600 });
+});
+
+afterAll(() => rmSync(path.dirname(shimTokenFile), { recursive: true, force: true }));
 
 /** An idle "master" whose one child, the "worker", spins; both in `cgroup` when given. */
 function busyWorker(cgroup?: CpuQuota): ChildProcess {
@@ -37,7 +50,7 @@ const stat = (pid: number) =>
 
 /** The agent's one heartbeat (`--once`) about a stat page that names `workerPid`. */
 async function heartbeatAbout(workerPid: number): Promise<HeartbeatReport> {
-  const shim: StandInApi = await startStandInApi({ stat: () => stat(workerPid) });
+  const shim: StandInApi = await startStandInApi({ stat: () => stat(workerPid), shimToken: SHIM_TOKEN });
   try {
     await new Promise<void>((resolve, reject) =>
       execFile("python3", [...agent(shim.url), "--once"], { cwd: ROOT }, (error) =>
@@ -58,7 +71,7 @@ async function heartbeatAbout(workerPid: number): Promise<HeartbeatReport> {
  * spinning process whatever share it can, so the test compares the report with that share.
  */
 async function reportAndShare(workerPid: number): Promise<{ reported: number; cores: number }> {
-  const shim = await startStandInApi({ stat: () => stat(workerPid) });
+  const shim = await startStandInApi({ stat: () => stat(workerPid), shimToken: SHIM_TOKEN });
   const running = spawn("python3", [...agent(shim.url), "--interval", "2"], { cwd: ROOT, stdio: "ignore" });
   try {
     const marks: { cpu: number; at: number }[] = [];

@@ -20,7 +20,7 @@ let camera: Camera | undefined;
 const watched = (node: LocalNode) => ({
   instanceId: node.instanceId,
   nginxPid: node.nginx.pid,
-  statUrl: `http://127.0.0.1:${node.statPort}/stat`,
+  statUrl: node.statUrl,
 });
 
 beforeAll(async () => {

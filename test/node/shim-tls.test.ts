@@ -4,44 +4,29 @@
  * intermediates (API Gateway's chain has one today; nginx's default verify depth allows only one).
  * A real camera's on_publish and on_publish_done and the agent's heartbeats must arrive intact.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { LocalNginxFleet, type LocalNode } from "../../local/nginx-fleet";
+import type { LocalNode } from "../../local/nginx-fleet";
 import { Camera, encodeClip, waitFor } from "../support/local-mode";
-import { type StandInApi, startStandInApi } from "../support/stand-in-api";
+import { type OneNode, startOneNode } from "../support/one-node";
+import type { StandInApi } from "../support/stand-in-api";
 import { localTlsChain } from "../support/tls-chain";
 
 const NODE_ID = "i-0fedcba9876543210";
 const SECRET = "dGxzLW5vZGUtc2VjcmV0LTAx";
 
-let workDir: string;
+let one: OneNode;
 let api: StandInApi;
-let fleet: LocalNginxFleet;
 let node: LocalNode;
 let camera: Camera;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-tls-"));
-  const chain = localTlsChain(workDir, 2);
-  api = await startStandInApi({ tls: chain });
-  fleet = new LocalNginxFleet({
-    workDir: path.join(workDir, "nodes"),
-    apiUrl: () => api.url,
-    secretOf: () => SECRET,
-    heartbeatSeconds: 1,
-    log: () => undefined,
-    apiCaFile: chain.rootFile,
-  });
-  await fleet.start(NODE_ID);
-  node = fleet.list()[0] as LocalNode;
+  one = await startOneNode({ nodeId: NODE_ID, secret: SECRET, tls: (dir) => localTlsChain(dir, 2) });
+  ({ api, node } = one);
 });
 
 afterAll(async () => {
   await camera?.stop();
-  await fleet?.stopAll();
-  await api?.close();
-  rmSync(workDir, { recursive: true, force: true });
+  await one?.close();
 });
 
 /** The first call the API received on `path`, once it has: its form body, and its headers. */
@@ -66,7 +51,7 @@ describe("the shim, forwarding to an HTTPS API whose chain has two intermediates
     camera = new Camera(
       "cam1",
       `${node.rtmpBaseUrl}/cam1?key=camera-key-1`,
-      encodeClip(path.join(workDir, "clip.flv")),
+      encodeClip(path.join(one.workDir, "clip.flv")),
     );
     const publish = await firstCall("/hooks/publish");
     expect(publish.body).toMatchObject({

@@ -24,13 +24,15 @@ import { RecordingScaleOut, TestClock } from "./builders";
 import { freshDynamoRegistry } from "./registry-table";
 
 /**
- * The AWS group adapter, minus lifecycle-hook completion: moto implements neither lifecycle hooks
- * nor CompleteLifecycleAction; its instances go straight to InService and terminate at once, so
- * there is never an action to complete. Everything else is the real adapter against moto's API.
+ * The AWS group adapter, minus lifecycle actions: moto implements neither lifecycle hooks nor
+ * CompleteLifecycleAction nor RecordLifecycleActionHeartbeat; its instances go straight to
+ * InService and terminate at once, so there is never an action to complete or extend. Everything
+ * else is the real adapter against moto's API.
  */
 class MotoAsgFleet extends AsgFleet {
   override async completeLaunch(): Promise<void> {}
   override async completeTermination(): Promise<void> {}
+  override async extendLaunch(): Promise<void> {}
 }
 
 let groups = 0;

@@ -1,17 +1,22 @@
 /**
  * Booting media nodes for real (test/support/node-container.ts) against stand-ins on 127.0.0.1: an
- * API over TLS (a local CA, two intermediates), instance metadata and SSM. Each node gets its own
+ * API over TLS (a local CA, two intermediates) whose `POST /nodes/boot` is the control plane's own
+ * handler, instance metadata and SSM. Each node gets its own
  * stand-ins, free ports, the launch template's own user data (gzip-compressed) and the tags the
  * launch template would give it, with this node's API and heartbeat period.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { credentialHash } from "../../lambdas/core/credentials";
+import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { mediaNodeSettingTags, mediaNodeUserData } from "../../lib/media-node-user-data";
 import { freePort } from "../../local/nginx-fleet";
 import { type ImdsAndSsm, startImdsAndSsm } from "./aws-stand-ins";
+import { CONTEXT, httpEvent, makeDeps, makeGroup, makeNode, TestClock } from "./builders";
 import { NodeContainer, nodeRootfs, USER_DATA_DIR } from "./node-container";
-import { type StandInApi, startStandInApi } from "./stand-in-api";
+import { type StandInApi, type StandInRoute, startStandInApi } from "./stand-in-api";
 import { localTlsChain, type TlsChain } from "./tls-chain";
 
 const PREFIX = "/rtmp-fleet/BootTest/node-secrets";
@@ -32,14 +37,28 @@ export interface BootSite {
   close(): void;
 }
 
+/**
+ * The control plane's side of a boot: its real handler of `POST /nodes/boot`, over a registry that
+ * holds the node PENDING (as the lifecycle path registers it) and a group that records what is
+ * done to the node's launch.
+ */
+export interface BootControl {
+  readonly registry: MemoryRegistry;
+  /** What the handler did to the launch, in order: `extend`, `CONTINUE` or `ABANDON`. */
+  readonly launchActions: string[];
+}
+
 /** One node's boot: its stand-ins, its container, and what it was told. */
 export interface Boot {
   readonly instanceId: string;
   readonly secret: string;
   readonly api: StandInApi;
+  readonly control: BootControl;
   readonly aws: ImdsAndSsm;
   readonly container: NodeContainer;
   readonly rtmpPort: number;
+  /** Its shim's port, on loopback. */
+  readonly shimPort: number;
 }
 
 /** The shared part of booting nodes; builds the root filesystem if it is not cached yet. */
@@ -68,7 +87,8 @@ export async function bootNode(
   env: Record<string, string> = {},
 ): Promise<Boot> {
   const secret = `${instanceId.replace(/-/g, "")}-node-secret`;
-  const api = await startStandInApi({ tls: site.chain });
+  const { control, route } = await bootControl(instanceId, secret);
+  const api = await startStandInApi({ tls: site.chain, routes: { "/nodes/boot": route } });
   const aws = await startImdsAndSsm({
     instanceId,
     region: "eu-west-1",
@@ -94,7 +114,25 @@ export async function bootNode(
     },
     { "api-ca.pem": readFileSync(site.chain.rootFile, "utf8") },
   );
-  return { instanceId, secret, api, aws, container, rtmpPort };
+  return { instanceId, secret, api, control, aws, container, rtmpPort, shimPort };
+}
+
+/** The control plane's side of a boot (see `BootControl`), and the stand-in API's route to its handler. */
+async function bootControl(instanceId: string, secret: string): Promise<{ control: BootControl; route: StandInRoute }> {
+  const registry = new MemoryRegistry();
+  await registry.createNode(makeNode({ nodeId: instanceId, state: "PENDING", credentialHash: credentialHash(secret) }));
+  const { group } = makeGroup(registry, new TestClock());
+  const launchActions: string[] = [];
+  group.extendLaunch = async () => void launchActions.push("extend");
+  group.completeLaunch = async (_, result) => void launchActions.push(result);
+  const handler = createHeartbeatHandler(makeDeps(registry, { fleet: group }));
+  const route: StandInRoute = async (call) => {
+    const headers = Object.fromEntries(Object.entries(call.headers).map(([name, value]) => [name, String(value)]));
+    const event = httpEvent({ method: call.method, path: call.path, headers, body: call.body });
+    const result = await handler(event, CONTEXT);
+    return { status: result.statusCode, body: String(result.body) };
+  };
+  return { control: { registry, launchActions }, route };
 }
 
 /** Stops a node's container and its stand-ins. */
