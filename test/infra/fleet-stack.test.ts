@@ -145,9 +145,9 @@ describe("HTTP API", () => {
       "/hooks/publish",
       "/hooks/done",
       "/nodes/heartbeat",
+      "/nodes/boot",
       "/hooks/play",
       "/hooks/play_done",
-      "/nodes/boot",
     ]);
     // The settings name the routes: the stage is created after them.
     const routeIds = Object.entries(resources)
