@@ -18,6 +18,7 @@ import {
   NODE_SETTING_TAGS,
   REGISTRY_TABLE,
   ROUTES,
+  UNMATCHED_ROUTE_FUNCTION,
 } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, parseFleetConfig } from "../../lambdas/core/config";
 import type { FleetApp } from "../../lib/fleet-app";
@@ -231,16 +232,8 @@ describe("Lambdas", () => {
   });
 
   it("gives every HTTP Lambda what awsApiDeps reads, with the validated fleet config", () => {
-    for (const entry of [
-      "resolve",
-      "publish",
-      "done",
-      "heartbeat",
-      "nodes",
-      "streams",
-      "events",
-      "not-found",
-    ] as const) {
+    const httpFunctions = new Set<FunctionName>([...ROUTES.map((r) => r.function), UNMATCHED_ROUTE_FUNCTION]);
+    for (const entry of httpFunctions) {
       const vars = resources[idOf(fleet.functions[entry].function)]?.Properties.Environment.Variables;
       expect(vars).toMatchObject({
         [ENV.table]: { Ref: idOf(fleet.table) },
