@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { formatStatus, readStatusOptions, STATUS_COMMAND } from "../../local/status";
 import { HELP, parseCommandLine } from "../../scripts/command-line";
 import { secretFiles } from "../support/secret-files";
@@ -5,7 +9,7 @@ import { secretFiles } from "../support/secret-files";
 const parseWith = (env: NodeJS.ProcessEnv, ...argv: string[]) =>
   parseCommandLine(STATUS_COMMAND, argv, (line) => readStatusOptions(line, env));
 const parse = (...argv: string[]) => parseWith({}, ...argv);
-const USAGE = "usage: npm run status -- --url URL [--operator-token-file PATH]";
+const USAGE = "usage: npm run status -- --url URL [--operator-token-file PATH] [--json] [--watch SECONDS]";
 
 describe("npm run status's command line", () => {
   const files = secretFiles("status-token");
@@ -15,13 +19,14 @@ describe("npm run status's command line", () => {
   });
 
   it("reads --url URL without its final slash, and no token when none is given", () => {
-    expect(parse("--url", "http://127.0.0.1:8787/")).toEqual({ base: "http://127.0.0.1:8787" });
+    expect(parse("--url", "http://127.0.0.1:8787/")).toEqual({ base: "http://127.0.0.1:8787", json: false });
   });
 
   it("takes the token from OPERATOR_TOKEN", () => {
     expect(parseWith({ OPERATOR_TOKEN: "from-env" }, "--url=https://api.example.com")).toEqual({
       base: "https://api.example.com",
       token: "from-env",
+      json: false,
     });
   });
 
@@ -29,6 +34,15 @@ describe("npm run status's command line", () => {
     expect(parse("--url=http://x", "--operator-token-file", files.write("token", "from-file\n"))).toEqual({
       base: "http://x",
       token: "from-file",
+      json: false,
+    });
+  });
+
+  it("reads --json and --watch SECONDS", () => {
+    expect(parse("--url=http://x", "--json", "--watch", "2")).toEqual({
+      base: "http://x",
+      json: true,
+      watchSeconds: 2,
     });
   });
 
@@ -53,10 +67,40 @@ describe("npm run status's command line", () => {
       "--url must be an http:// or https:// URL, got '127.0.0.1:8787'",
     ],
     ["a stray argument", ["--url", "http://x", "nodes"], "unexpected argument 'nodes'"],
+    [
+      "a watch period of 0",
+      ["--url", "http://x", "--watch", "0"],
+      "--watch must be a whole number from 1 to 3600, got '0'",
+    ],
+    [
+      "a watch period in minutes",
+      ["--url", "http://x", "--watch=1m"],
+      "--watch must be a whole number from 1 to 3600, got '1m'",
+    ],
+    ["a value given to --json", ["--url", "http://x", "--json=yes"], "--json takes no value"],
   ])("refuses %s, with the usage", (_, argv, problem) => {
     expect(() => parse(...argv)).toThrow(`${problem}\n${USAGE}`);
   });
 });
+
+const NODE = {
+  nodeId: "local-1",
+  state: "ACTIVE",
+  cpuPercent: 12,
+  estimatedCpuPercent: 14,
+  streams: 2,
+  reservations: 0,
+  viewers: 3,
+  slotLimit: 40,
+  full: false,
+  protectedFromScaleIn: true,
+  idleSince: null,
+};
+const STREAMS = [
+  { stream: "cam1", nodeId: "local-1", state: "LIVE", viewers: 3 },
+  { stream: "cam2", nodeId: "local-1", state: "LIVE", viewers: 0 },
+];
+const stripAnsi = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
 
 describe("npm run status's report", () => {
   it("shows viewers per stream, per node and in all", () => {
@@ -83,5 +127,71 @@ describe("npm run status's report", () => {
     expect(report).toMatch(/local-1\s+ACTIVE\s+12\.0%\s+14\.0%\s+2\s+0\s+3\s/);
     expect(report).toMatch(/cam1\s+local-1\s+LIVE\s+3\n/);
     expect(report).toMatch(/cam2\s+local-1\s+LIVE\s+0\n/);
+    expect(report).not.toContain("\x1b[");
   });
+
+  it("colours the states when asked (on a terminal), keeping every column where it was", () => {
+    const coloured = formatStatus([NODE, { ...NODE, nodeId: "local-2", state: "SILENT" }], STREAMS, [], true);
+    expect(coloured).toContain("\x1b[32mACTIVE");
+    expect(coloured).toContain("\x1b[31mSILENT");
+    expect(coloured).toContain("\x1b[32mLIVE");
+    expect(stripAnsi(coloured)).toBe(
+      formatStatus([NODE, { ...NODE, nodeId: "local-2", state: "SILENT" }], STREAMS, []),
+    );
+  });
+});
+
+describe("npm run status -- --watch", () => {
+  let server: Server;
+  let base = "";
+  let requests = 0;
+
+  beforeAll(async () => {
+    // A stand-in control plane whose fleet grows by a stream at each refresh.
+    server = createServer((request, response) => {
+      requests++;
+      const round = Math.floor((requests - 1) / 3);
+      const views: Record<string, unknown> = {
+        "/nodes": { nodes: [NODE] },
+        "/streams": { streams: STREAMS.slice(0, 1 + (round % 2)) },
+        "/events": { events: [] },
+      };
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(views[request.url ?? ""] ?? {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("prints one JSON report a refresh, with what changed, until stopped", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "local/status.ts", "--url", base, "--json", "--watch", "1"],
+      {
+        cwd: path.join(__dirname, "..", ".."),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const lines: string[] = [];
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no two reports in 20 s: ${lines} ${stderr}`)), 20_000);
+      child.stdout.on("data", (chunk: Buffer) => {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        if (lines.length >= 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill("SIGINT");
+    const [first, second] = lines.map((line) => JSON.parse(line) as { streams: unknown[]; nodes: unknown[] });
+    expect(first?.nodes).toHaveLength(1);
+    expect([first?.streams.length, second?.streams.length]).toEqual([1, 2]);
+    expect(stderr).toBe("");
+  }, 30_000);
 });
