@@ -96,6 +96,7 @@ interface EventRow {
 
 /** A cell as printed, given its column: the cell itself, or wrapped in a colour. */
 type Paint = (cell: string, column: number) => string;
+const plain: Paint = (cell) => cell;
 
 /**
  * Lays rows out under a header, each column as wide as its widest cell. `paint` wraps the body's
@@ -104,7 +105,7 @@ type Paint = (cell: string, column: number) => string;
 export function formatTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
-  paint: Paint = (cell) => cell,
+  paint: Paint = plain,
 ): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[], painted: Paint) =>
@@ -112,7 +113,6 @@ export function formatTable(
       .map((c, i) => painted(c.padEnd(widths[i] ?? 0), i))
       .join("  ")
       .trimEnd();
-  const plain: Paint = (cell) => cell;
   return [
     line(header, plain),
     line(

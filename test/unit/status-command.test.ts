@@ -104,24 +104,7 @@ const stripAnsi = (text: string) => text.replace(new RegExp(`${String.fromCharCo
 
 describe("npm run status's report", () => {
   it("shows viewers per stream, per node and in all", () => {
-    const node = {
-      nodeId: "local-1",
-      state: "ACTIVE",
-      cpuPercent: 12,
-      estimatedCpuPercent: 14,
-      streams: 2,
-      reservations: 0,
-      viewers: 3,
-      slotLimit: 40,
-      full: false,
-      protectedFromScaleIn: true,
-      idleSince: null,
-    };
-    const streams = [
-      { stream: "cam1", nodeId: "local-1", state: "LIVE", viewers: 3 },
-      { stream: "cam2", nodeId: "local-1", state: "LIVE", viewers: 0 },
-    ];
-    const report = formatStatus([node], streams, []);
+    const report = formatStatus([NODE], STREAMS, []);
     expect(report).toMatch(/2 live streams, 0 reservations; 3 viewers/);
     expect(report).toMatch(/NODE\s+STATE\s+CPU\s+EST\.CPU\s+STREAMS\s+RESERVED\s+VIEWERS/);
     expect(report).toMatch(/local-1\s+ACTIVE\s+12\.0%\s+14\.0%\s+2\s+0\s+3\s/);
@@ -131,7 +114,8 @@ describe("npm run status's report", () => {
   });
 
   it("colours the states when asked (on a terminal), keeping every column where it was", () => {
-    const coloured = formatStatus([NODE, { ...NODE, nodeId: "local-2", state: "SILENT" }], STREAMS, [], true);
+    const nodes = [NODE, { ...NODE, nodeId: "local-2", state: "SILENT" }];
+    const coloured = formatStatus(nodes, STREAMS, [], true);
     expect(coloured).toContain("\x1b[32mACTIVE");
     expect(coloured).toContain("\x1b[31mSILENT");
     expect(coloured).toContain("\x1b[32mLIVE");
