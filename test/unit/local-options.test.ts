@@ -18,7 +18,7 @@ describe("npm run local's command line", () => {
   });
 
   it("runs with local mode's defaults when given no flag", () => {
-    expect(parse()).toMatchObject({ port: 8787, tickSeconds: 5, config: LOCAL_FLEET_CONFIG });
+    expect(parse()).toMatchObject({ port: 8787, ingestPort: 1935, tickSeconds: 5, config: LOCAL_FLEET_CONFIG });
     expect(parse().cameraMaster).toBeUndefined();
     expect(parse().operatorToken).toBeUndefined();
     expect(parse().cameraCidrs).toEqual(["0.0.0.0/0"]);
@@ -29,6 +29,14 @@ describe("npm run local's command line", () => {
       "127.0.0.0/8",
       "192.168.1.0/24",
     ]);
+  });
+
+  it.each([
+    [["--ingest-port", "19350"], 19350],
+    [["--ingest-port=0"], 0],
+    [["--port=0", "--ingest-port=0"], 0],
+  ])("reads the fixed ingest address's port from %j", (argv, ingestPort) => {
+    expect(parse(...argv).ingestPort).toBe(ingestPort);
   });
 
   it("reads every knob by its flag, as --flag value or --flag=value", () => {
@@ -62,6 +70,16 @@ describe("npm run local's command line", () => {
     ],
     ["knobs that disagree", ["--min-nodes=6", "--max-nodes=3"], "--max-nodes (3) must be at least --min-nodes (6)"],
     ["a bad port", ["--port", "http"], "--port must be a whole number from 0 to 65535, got 'http'"],
+    [
+      "a bad ingest port",
+      ["--ingest-port", "65536"],
+      "--ingest-port must be a whole number from 0 to 65535, got '65536'",
+    ],
+    [
+      "an ingest port that is the control plane's",
+      ["--port=9000", "--ingest-port=9000"],
+      "--ingest-port must differ from --port (both are 9000)",
+    ],
     ["the old --cpu-threshold", ["--cpu-threshold", "70"], "--cpu-threshold is now --cpu-threshold-percent"],
     ["the old --stream-cpu-cost", ["--stream-cpu-cost=3"], "--stream-cpu-cost is now --stream-cpu-cost-percent"],
     ["a stray argument", ["70"], "unexpected argument '70'"],

@@ -102,6 +102,8 @@ const STREAMS = [
 ];
 const stripAnsi = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
 
+const INGEST = { address: "rtmp://127.0.0.1:1935/live", target: "local-1" };
+
 describe("npm run status's report", () => {
   it("shows viewers per stream, per node and in all", () => {
     const report = formatStatus([NODE], STREAMS, []);
@@ -111,6 +113,20 @@ describe("npm run status's report", () => {
     expect(report).toMatch(/cam1\s+local-1\s+LIVE\s+3\n/);
     expect(report).toMatch(/cam2\s+local-1\s+LIVE\s+0\n/);
     expect(report).not.toContain("\x1b[");
+  });
+
+  it.each([
+    [INGEST, "fixed ingest address: rtmp://127.0.0.1:1935/live/<stream> -> local-1\n"],
+    [
+      { ...INGEST, target: null },
+      "fixed ingest address: rtmp://127.0.0.1:1935/live/<stream> -> nowhere (no node has room)\n",
+    ],
+  ])("shows local mode's fixed ingest address %j and where it sends new cameras", (ingest, line) => {
+    expect(formatStatus([NODE], STREAMS, [], false, ingest)).toContain(line);
+  });
+
+  it("has no ingest line for a control plane without one (a deployed API)", () => {
+    expect(formatStatus([NODE], STREAMS, [])).not.toContain("ingest");
   });
 
   it("colours the states when asked (on a terminal), keeping every column where it was", () => {
@@ -131,14 +147,15 @@ describe("npm run status -- --watch", () => {
   let requests = 0;
 
   beforeAll(async () => {
-    // A stand-in control plane whose fleet grows by a stream at each refresh.
+    // A stand-in local mode whose fleet grows by a stream at each refresh (four views a refresh).
     server = createServer((request, response) => {
       requests++;
-      const round = Math.floor((requests - 1) / 3);
+      const round = Math.floor((requests - 1) / 4);
       const views: Record<string, unknown> = {
         "/nodes": { nodes: [NODE] },
         "/streams": { streams: STREAMS.slice(0, 1 + (round % 2)) },
         "/events": { events: [] },
+        "/local/nodes": { nodes: [], ingest: INGEST },
       };
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify(views[request.url ?? ""] ?? {}));
@@ -173,8 +190,11 @@ describe("npm run status -- --watch", () => {
       });
     });
     child.kill("SIGINT");
-    const [first, second] = lines.map((line) => JSON.parse(line) as { streams: unknown[]; nodes: unknown[] });
+    const [first, second] = lines.map(
+      (line) => JSON.parse(line) as { streams: unknown[]; nodes: unknown[]; ingest: unknown },
+    );
     expect(first?.nodes).toHaveLength(1);
+    expect(first?.ingest).toEqual(INGEST);
     expect([first?.streams.length, second?.streams.length]).toEqual([1, 2]);
     expect(stderr).toBe("");
   }, 30_000);
