@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { optionName } from "../lambdas/core/config";
 import { type CommandLine, type CommandSpec, type Output, readCommandLine, UsageError } from "../scripts/command-line";
 import { renderChart } from "./chart";
-import { buildOptions, NUMERIC_FLAGS, OptionError, POLICIES, type SimOptions } from "./options";
+import { buildOptions, INGEST_MODES, NUMERIC_FLAGS, OptionError, POLICIES, type SimOptions } from "./options";
 import { formatTable, withoutSeries } from "./report";
 import { simulate } from "./simulate";
 import { parseTrace, TraceError } from "./trace";
@@ -20,6 +20,11 @@ export const SIM_COMMAND: CommandSpec = {
   options: {
     trace: { value: "FILE", required: true, description: "the trace to replay" },
     policy: { value: "NAME", default: "packed", description: POLICIES.join(" | ") },
+    ingest: {
+      value: "MODE",
+      default: "resolve",
+      description: `${INGEST_MODES.join(" | ")}: packed's cameras ask where to publish first, or publish to one fixed address`,
+    },
     seed: { value: "N", default: "1", description: "seed of the CPU noise and the baselines' random choices" },
     json: { boolean: true, description: "print the result as JSON instead of a table" },
     chart: { value: "OUT.svg", description: "write a chart: nodes over time and CPU per node" },
@@ -54,7 +59,12 @@ export function readSimRun(line: CommandLine): SimRun {
   try {
     return {
       trace: line.values.trace as string,
-      options: buildOptions(line.values.policy as string, line.values.seed as string, numeric),
+      options: buildOptions(
+        line.values.policy as string,
+        line.values.seed as string,
+        numeric,
+        line.values.ingest as string,
+      ),
       json: line.switches.has("json"),
       quiet: line.switches.has("quiet"),
       chart: line.values.chart,

@@ -85,6 +85,8 @@ export interface SimResult {
   /** 95th percentile of the wait from a camera's first resolve to a node taking it (seconds). */
   readonly waitP95Seconds: number;
   readonly waitMaxSeconds: number;
+  /** Sessions that waited at all: no node took them at their first try. */
+  readonly waitedSessions: number;
   /** Sessions that ended before any node took them. */
   readonly rejected: number;
   /** Publishes refused by the control plane (each is followed by a new resolve). */
@@ -366,6 +368,7 @@ export class SimEngine {
       overloadNodeSeconds: this.overloadSeconds,
       waitP95Seconds: round(percentile(waits, 0.95), 1),
       waitMaxSeconds: round(waits[waits.length - 1] ?? 0, 1),
+      waitedSessions: waits.filter((wait) => wait > 0).length,
       rejected: this.rejected,
       publishDenied: this.publishDenied,
       peakNodes: this.peakNodes,

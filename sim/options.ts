@@ -19,6 +19,14 @@ export const POLICIES = ["packed", "round-robin", "least-loaded"] as const;
 /** A placement and scaling policy: ours (`packed`) or a baseline. */
 export type PolicyName = (typeof POLICIES)[number];
 
+/**
+ * How `packed`'s cameras find their node: they ask first (`resolve`, then publish where they were
+ * sent), or they publish to one fixed address (`fixed`), a load balancer whose single target
+ * follows placement (`sim/fixed-ingest.ts`).
+ */
+export const INGEST_MODES = ["resolve", "fixed"] as const;
+export type IngestMode = (typeof INGEST_MODES)[number];
+
 /** The world the fleet runs in, and the baselines' Auto Scaling settings. */
 export interface ModelParameters {
   /** From launch until nginx answers and the agent reports (seconds). */
@@ -47,11 +55,19 @@ export interface ModelParameters {
   readonly deregistrationDelaySeconds: number;
   /** Baselines: the Auto Scaling group's minimum capacity. */
   readonly baselineMinNodes: number;
+  /**
+   * Fixed ingest: from the control plane choosing another node to the load balancer sending new
+   * cameras there (seconds): the new target's health checks, 10 s apart, 3 in a row to be healthy.
+   */
+  readonly ingestSwitchSeconds: number;
+  /** Fixed ingest: a refused camera's firmware connects again after this (seconds). */
+  readonly cameraRetrySeconds: number;
 }
 
 /** Everything a simulation run needs besides the trace. */
 export interface SimOptions {
   readonly policy: PolicyName;
+  readonly ingest: IngestMode;
   readonly seed: number;
   readonly fleet: FleetConfig;
   readonly model: ModelParameters;
@@ -71,6 +87,8 @@ export const DEFAULT_MODEL: ModelParameters = Object.freeze({
   scaleInCooldownSeconds: 300,
   deregistrationDelaySeconds: 300,
   baselineMinNodes: 1,
+  ingestSwitchSeconds: 30,
+  cameraRetrySeconds: 10,
 });
 
 /**
@@ -152,6 +170,18 @@ const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">
     min: 0,
   },
   { key: "baselineMinNodes", description: "baselines: the group's minimum capacity", integer: true, min: 0 },
+  {
+    key: "ingestSwitchSeconds",
+    description: "fixed ingest: the load balancer sends new cameras to a new target this long after it is chosen (s)",
+    integer: false,
+    min: 0,
+  },
+  {
+    key: "cameraRetrySeconds",
+    description: "fixed ingest: a refused camera connects again after this (s)",
+    integer: false,
+    min: 0.001,
+  },
 ];
 
 /** How the baselines use the fleet's knobs; they ignore the others, which only `packed` reads. */
@@ -209,10 +239,16 @@ export function buildOptions(
   policy: string,
   seed: number | string,
   values: Readonly<Record<string, string | number | undefined>> = {},
+  ingest = "resolve",
 ): SimOptions {
   const problems: string[] = [];
   if (!(POLICIES as readonly string[]).includes(policy)) {
     problems.push(`--policy must be one of ${POLICIES.join(", ")}, got '${policy}'`);
+  }
+  if (!(INGEST_MODES as readonly string[]).includes(ingest)) {
+    problems.push(`--ingest must be one of ${INGEST_MODES.join(", ")}, got '${ingest}'`);
+  } else if (ingest === "fixed" && policy !== "packed") {
+    problems.push(`--ingest fixed is packed's front door; ${policy} is a load balancer already`);
   }
   const seedNumber = typeof seed === "number" ? seed : seed.trim() === "" ? Number.NaN : Number(seed);
   if (!Number.isSafeInteger(seedNumber) || seedNumber < 0) {
@@ -246,7 +282,13 @@ export function buildOptions(
     problems.push(...error.problems);
   }
   if (problems.length > 0) throw new OptionError(problems.join("\n"));
-  return { policy: policy as PolicyName, seed: seedNumber, fleet, model: model as unknown as ModelParameters };
+  return {
+    policy: policy as PolicyName,
+    ingest: ingest as IngestMode,
+    seed: seedNumber,
+    fleet,
+    model: model as unknown as ModelParameters,
+  };
 }
 
 /** The target tracking target of a baseline run (percent). */

@@ -5,7 +5,9 @@
  * retries, when agents report, and the scaler's schedule; the scaler also runs at once when a
  * resolve finds no room, through the same debounced scale-out request as the resolve Lambda.
  * Nothing here decides where a camera goes or how many nodes run: `lambdas/core` does. A node's
- * CPU reaches the core only through its simulated agent's heartbeats, as on AWS.
+ * CPU reaches the core only through its simulated agent's heartbeats, as on AWS. With
+ * `--ingest fixed`, cameras skip resolve and publish to a fixed address (`FixedIngest`), which
+ * follows the registry after each change the fleet makes to it.
  */
 import { MemoryRegistry } from "../lambdas/adapters/memory-registry";
 import type { ProcessGroup } from "../lambdas/adapters/process-group";
@@ -13,6 +15,7 @@ import { DebouncedScaleOut, SCALE_OUT_DEBOUNCE_MS } from "../lambdas/adapters/sc
 import { RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../lambdas/core/cameras";
 import type { FleetEvent, MediaNode } from "../lambdas/core/model";
 import type { FleetDriver, Session, SimEngine } from "./engine";
+import { FixedIngest } from "./fixed-ingest";
 import { FleetHarness, inProcessGroup, nodeServices } from "./fleet-harness";
 import type { SimMachine } from "./machine";
 
@@ -34,6 +37,8 @@ export class PackedFleet implements FleetDriver {
   readonly scalerRuns = { scheduled: 0, requested: 0 };
   /** Every event the scaler recorded, in order. */
   readonly events: FleetEvent[] = [];
+  /** The fixed ingest address cameras publish to, with `--ingest fixed`. */
+  readonly ingest: FixedIngest | undefined;
   private readonly harness: FleetHarness;
 
   constructor(private readonly engine: SimEngine) {
@@ -41,6 +46,7 @@ export class PackedFleet implements FleetDriver {
     const now = engine.now;
     const registry = this.registry;
     const services = nodeServices("sim");
+    this.ingest = engine.options.ingest === "fixed" ? new FixedIngest(engine, registry) : undefined;
     this.group = inProcessGroup(
       registry,
       {
@@ -91,14 +97,19 @@ export class PackedFleet implements FleetDriver {
   }
 
   async connect(session: Session): Promise<void> {
-    const { engine } = this;
+    const { engine, ingest } = this;
     const attempt = session.attempt;
+    if (ingest) {
+      // Straight to the load balancer, whose target's nginx asks the control plane (on_publish).
+      await this.publish(session, attempt, ingest.target, engine.options.model.cameraRetrySeconds);
+      return;
+    }
     const outcome = await this.harness.place(session.stream);
     if (outcome.kind === "placed") {
       engine.placed(session);
       const nodeId = outcome.stream.nodeId;
       engine.schedule(engine.now() + engine.options.model.connectSeconds * 1000, () =>
-        this.publish(session, attempt, nodeId),
+        this.publish(session, attempt, nodeId, RETRY_AFTER_CONTENDED_SECONDS),
       );
       return;
     }
@@ -110,24 +121,32 @@ export class PackedFleet implements FleetDriver {
     // A camera still waiting or connecting leaves nothing but a reservation, which expires.
     if (!session.machine || session.clientId === undefined) return;
     await this.harness.done({ nodeId: session.machine.id, stream: session.stream, clientId: session.clientId });
+    await this.ingest?.follow();
   }
 
-  /** The camera's publish reaches nginx on the node it was given, which asks the control plane (on_publish). */
-  private async publish(session: Session, attempt: number, nodeId: string): Promise<void> {
+  /**
+   * The camera's publish reaches nginx on `nodeId` (the node it was given, or the fixed address's
+   * target), which asks the control plane (on_publish); refused, or with no node to reach, the
+   * camera tries again `retrySeconds` later.
+   */
+  private async publish(session: Session, attempt: number, nodeId: string | undefined, retrySeconds: number) {
     if (session.attempt !== attempt || session.ended) return;
-    const machine = this.engine.machines.get(nodeId);
+    const machine = nodeId === undefined ? undefined : this.engine.machines.get(nodeId);
     if (!machine?.running(this.engine.now())) {
-      this.retry(session, attempt, RETRY_AFTER_CONTENDED_SECONDS);
+      this.retry(session, attempt, retrySeconds);
       return;
     }
     const clientId = this.harness.nextClientId();
-    const outcome = await this.harness.publish(nodeId, session.stream, clientId);
+    const outcome = await this.harness.publish(machine.id, session.stream, clientId);
     if (outcome.kind === "allowed") {
+      // A resolved camera's wait ended at its reservation; an unresolved one's ends here.
+      this.engine.placed(session);
       this.engine.goLive(session, machine, clientId);
+      await this.ingest?.follow();
       return;
     }
     this.engine.publishDenied++;
-    this.retry(session, attempt, RETRY_AFTER_CONTENDED_SECONDS);
+    this.retry(session, attempt, retrySeconds);
   }
 
   private retry(session: Session, attempt: number, afterSeconds: number): void {
@@ -146,6 +165,7 @@ export class PackedFleet implements FleetDriver {
         ...machine.readAgent(),
         streams: [...machine.streams].map(([name, clientId]) => ({ name, clientId })),
       });
+      await this.ingest?.follow();
       return true;
     });
   }
@@ -156,5 +176,6 @@ export class PackedFleet implements FleetDriver {
     await this.group.tick();
     const report = await this.harness.tick();
     this.events.push(...report.events);
+    await this.ingest?.follow();
   }
 }

@@ -31,6 +31,12 @@ describe("npm run sim", () => {
     expect(result.series).toBeUndefined();
   });
 
+  it("runs packed's cameras through the fixed ingest address with --ingest fixed", async () => {
+    const { code, out } = await run("--trace", good, "--ingest", "fixed", "--json", "--ingest-switch-seconds=5");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ policy: "packed", sessions: 2, rejected: 0, waitMaxSeconds: 0 });
+  });
+
   it("writes an SVG chart with --chart", async () => {
     const chart = path.join(dir, "chart.svg");
     expect((await run("--trace", good, "--chart", chart, "--boot-seconds", "30")).code).toBe(0);
@@ -44,6 +50,17 @@ describe("npm run sim", () => {
     ["a bad model parameter", ["--boot-seconds", "soon"], "sim: --boot-seconds must be a number, got 'soon'"],
     ["an unknown policy", ["--policy", "random"], "--policy must be one of packed, round-robin, least-loaded"],
     ["an unknown flag", ["--bufer-nodes", "1"], "sim: unknown option --bufer-nodes"],
+    ["an unknown ingest mode", ["--ingest", "sideways"], "sim: --ingest must be one of resolve, fixed, got 'sideways'"],
+    [
+      "a fixed ingest address in front of a baseline",
+      ["--ingest=fixed", "--policy=round-robin"],
+      "sim: --ingest fixed is packed's front door; round-robin is a load balancer already",
+    ],
+    [
+      "a camera that never waits to retry",
+      ["--camera-retry-seconds", "0"],
+      "sim: --camera-retry-seconds must be at least 0.001",
+    ],
     ["a flag without its value", ["--seed"], "sim: --seed needs a value"],
   ])("refuses %s with exit code 2", async (_, flags, message) => {
     const { code, err } = await run("--trace", good, ...flags);
@@ -96,5 +113,7 @@ describe("npm run sim", () => {
     expect(out).toContain("--boot-seconds N");
     expect(out).toContain("(default 90)");
     expect(out).toContain("--cpu-threshold-percent N");
+    expect(out).toContain("--ingest MODE");
+    expect(out).toContain("--ingest-switch-seconds N");
   });
 });
