@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: the benchmarks that `npm run bench` reproduces from a clean clone. Today: the
- * fleet simulator (every standard trace under every policy, every trace family over many seeds).
+ * fleet simulator (every standard trace under every policy, every trace family over many seeds,
+ * and every standard trace with its cameras resolving first or publishing to the fixed address).
  * Run from the repository root.
  */
 import { type CommandSpec, readCommandLine, wholeNumber } from "../scripts/command-line";
+import { runIngestBench } from "./ingest";
 import { MissingMarkersError } from "./markdown";
 import { runSimBench } from "./sim-bench";
 import { FAMILY_SEEDS } from "./sim-families";
@@ -12,7 +14,7 @@ const COMMAND: CommandSpec = {
   name: "bench",
   synopsis: "npm run bench [-- --seeds N]",
   summary:
-    "The fleet simulator's benchmark: every standard trace under every policy, and every trace family over many seeds under packed. Writes bench/results.json, the charts in docs/charts/, its section of docs/BENCHMARKS.md and the charts' links in README.md. Run from the repository root.",
+    "The fleet simulator's benchmark: every standard trace under every policy, every trace family over many seeds under packed, and every standard trace with its cameras resolving first or publishing to the fixed ingest address. Writes bench/results.json, the charts in docs/charts/, its sections of docs/BENCHMARKS.md and the charts' links in README.md. Run from the repository root.",
   options: {
     seeds: {
       description:
@@ -28,7 +30,9 @@ async function main(): Promise<number> {
   if ("exitCode" in read) return read.exitCode;
   const started = Date.now();
   try {
-    await runSimBench(process.cwd(), (line) => console.log(line), read.options);
+    const log = (line: string) => console.log(line);
+    await runSimBench(process.cwd(), log, read.options);
+    await runIngestBench(process.cwd(), log);
   } catch (error) {
     if (error instanceof MissingMarkersError) {
       console.error(`bench: ${error.message}`);
