@@ -148,6 +148,8 @@ export const LIFECYCLE = {
   terminateHook: "media-node-terminate",
   launchEvent: "EC2 Instance-launch Lifecycle Action",
   terminateEvent: "EC2 Instance-terminate Lifecycle Action",
+  /** An event's `Origin` or `Destination` when the instance leaves or enters the group's warm pool. */
+  warmPool: "WarmPool",
 } as const;
 
 /** The tag of a node's secret parameter that names the only instance allowed to read it (its ARN). */
