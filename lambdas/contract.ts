@@ -168,4 +168,7 @@ export const NODE_SETTING_TAGS = {
   apiUrl: "rtmp-fleet:api-url",
   secretParameterPrefix: "rtmp-fleet:node-secret-prefix",
   heartbeatSeconds: "rtmp-fleet:heartbeat-seconds",
+  /** The group and its launch hook: a node launched into the warm pool completes its own launch action. */
+  groupName: "rtmp-fleet:group-name",
+  launchHook: "rtmp-fleet:launch-hook",
 } as const;
