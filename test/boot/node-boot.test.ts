@@ -217,8 +217,12 @@ describe("a node launched into the warm pool, then started into the group", () =
   });
 
   it("in the pool: installs its packages, completes its own launch (signed), and joins nothing", async () => {
-    const completion = await waitFor("its CompleteLifecycleAction", async () => boot.aws.seen.autoscaling[0], 300_000);
-    expect(Object.fromEntries(new URLSearchParams(completion.body))).toEqual({
+    const userData = ["systemctl", "show", "user-data.service", "-p", "Result,ExecMainExitTimestampMonotonic"];
+    const finished = () => boot.container.exec(userData);
+    await waitFor("the user data to finish", async () => /ExitTimestampMonotonic=[1-9]/.test(finished().out), 300_000);
+    expect(finished().out).toContain("Result=success");
+    const [completion] = boot.aws.seen.autoscaling;
+    expect(Object.fromEntries(new URLSearchParams(completion?.body))).toEqual({
       Action: "CompleteLifecycleAction",
       Version: "2011-01-01",
       AutoScalingGroupName: GROUP_NAME,
@@ -227,9 +231,6 @@ describe("a node launched into the warm pool, then started into the group", () =
       LifecycleActionResult: "CONTINUE",
     });
     expect(boot.aws.seen.autoscalingProblems).toEqual([undefined]);
-    await waitFor("the user data to finish", async () =>
-      boot.container.exec(["systemctl", "show", "user-data.service", "-p", "Result"]).out.includes("Result=success"),
-    );
     expect(dpkgStatus("libnginx-mod-rtmp")).toBe("install ok installed");
     // No secret asked for, no report, no heartbeat, no unit of the node's: it is not a node yet.
     expect([boot.aws.seen.ssm, bootReports(boot), boot.api.heartbeats()]).toEqual([[], [], []]);
