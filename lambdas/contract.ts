@@ -148,6 +148,8 @@ export const LIFECYCLE = {
   terminateHook: "media-node-terminate",
   launchEvent: "EC2 Instance-launch Lifecycle Action",
   terminateEvent: "EC2 Instance-terminate Lifecycle Action",
+  /** An event's `Origin` or `Destination` when the instance leaves or enters the group's warm pool. */
+  warmPool: "WarmPool",
 } as const;
 
 /** The tag of a node's secret parameter that names the only instance allowed to read it (its ARN). */
@@ -166,4 +168,7 @@ export const NODE_SETTING_TAGS = {
   apiUrl: "rtmp-fleet:api-url",
   secretParameterPrefix: "rtmp-fleet:node-secret-prefix",
   heartbeatSeconds: "rtmp-fleet:heartbeat-seconds",
+  /** The group and its launch hook: a node launched into the warm pool completes its own launch action. */
+  groupName: "rtmp-fleet:group-name",
+  launchHook: "rtmp-fleet:launch-hook",
 } as const;

@@ -7,7 +7,7 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { isIpv4Cidr } from "../lambdas/core/cidrs";
 import { ConfigError, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
-import { isEmailAddress, isFleetName } from "./fleet-validation";
+import { isEmailAddress, isFleetName, isImageId } from "./fleet-validation";
 
 /** An existing VPC to run the media nodes in, given without lookups. */
 export interface ExistingVpcSettings {
@@ -32,6 +32,8 @@ export interface AppSettings {
   readonly instanceType?: string;
   /** Absent: inferred from the instance type. */
   readonly instanceArchitecture?: NodeArchitecture;
+  /** Absent: Ubuntu 24.04's current AMI. */
+  readonly nodeImageId?: string;
   readonly cameraCidrs?: readonly string[];
   /** Absent: a new VPC. */
   readonly existingVpc?: ExistingVpcSettings;
@@ -56,6 +58,7 @@ export const SETTING_KEYS = [
   "fleet",
   "instanceType",
   "instanceArchitecture",
+  "nodeImageId",
   "cameraCidrs",
   "vpcId",
   "publicSubnetIds",
@@ -205,6 +208,7 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
       architecture,
     );
   }
+  const nodeImageId = read.string("nodeImageId", isImageId, "an AMI id such as ami-0123456789abcdef0");
   const cameraCidrs = read.list("cameraCidrs", isIpv4Cidr, "IPv4 CIDR blocks such as 203.0.113.0/24 (host bits zero)");
 
   const vpcId = read.string("vpcId", VPC_ID, "a VPC id such as vpc-0123456789abcdef0");
@@ -257,6 +261,7 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
     fleet,
     instanceType,
     instanceArchitecture: architecture as NodeArchitecture | undefined,
+    nodeImageId,
     cameraCidrs,
     existingVpc,
     logRetentionDays,

@@ -19,6 +19,11 @@ export function isEmailAddress(value: string): boolean {
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
 }
 
+/** Checks an AMI id: `ami-` and 8 or 17 hexadecimal digits. */
+export function isImageId(value: string): boolean {
+  return /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value);
+}
+
 /** The props `validateFleetProps` checks, with their defaults applied (`fleetConfig` checks itself). */
 export interface FleetPropsToValidate {
   readonly fleetName: string;
@@ -30,6 +35,7 @@ export interface FleetPropsToValidate {
   readonly requireCameraKeys: boolean;
   readonly alarmEmail?: string;
   readonly vpc?: IVpc;
+  readonly nodeImageId?: string;
 }
 
 /**
@@ -66,6 +72,9 @@ export function validateFleetProps(fleet: IConstruct, props: FleetPropsToValidat
   }
   if (props.alarmEmail !== undefined && !isEmailAddress(props.alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got ${props.alarmEmail}`);
+  }
+  if (props.nodeImageId !== undefined && !isImageId(props.nodeImageId)) {
+    problems.push(`nodeImageId must be an AMI id such as ami-0123456789abcdef0, got ${props.nodeImageId}`);
   }
   if (!props.requireCameraKeys && cameraCidrs.some((cidr) => cidr.endsWith("/0"))) {
     problems.push(

@@ -2,29 +2,35 @@
  * The media nodes: Ubuntu instances running nginx-rtmp in an Auto Scaling group that never picks
  * a node to remove by itself. New nodes are protected from scale-in, every launch and termination
  * waits in a lifecycle hook for the lifecycle Lambda, and AZRebalance is suspended. Each node may
- * read its own node secret and nothing else; only RTMP is open, to the camera CIDRs.
+ * read its own node secret and nothing else; only RTMP is open, to the camera CIDRs. With
+ * `warmPoolSize`, a warm pool of stopped, pre-installed instances beside the group
+ * (docs/ARCHITECTURE.md D17).
  */
 import { RemovalPolicy, Tags } from "aws-cdk-lib";
 import {
   AutoScalingGroup,
   type CfnAutoScalingGroup,
   GroupMetrics,
+  PoolState,
   TerminationPolicy,
 } from "aws-cdk-lib/aws-autoscaling";
 import {
   BlockDeviceVolume,
   type CfnLaunchTemplate,
   EbsDeviceVolumeType,
+  type IMachineImage,
   InstanceArchitecture,
   type InstanceType,
   type IVpc,
   LaunchTemplate,
   LaunchTemplateHttpTokens,
   MachineImage,
+  OperatingSystemType,
   Peer,
   Port,
   SecurityGroup,
   SubnetType,
+  UserData,
 } from "aws-cdk-lib/aws-ec2";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -47,6 +53,12 @@ export function ubuntuAmiParameter(architecture: InstanceArchitecture): string {
   return `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id`;
 }
 
+/** The nodes' AMI: the operator's image if given, else the current Ubuntu 24.04 one. */
+function nodeImage(architecture: InstanceArchitecture, imageId?: string): IMachineImage {
+  if (!imageId) return MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture));
+  return { getImage: () => ({ imageId, osType: OperatingSystemType.LINUX, userData: UserData.forLinux() }) };
+}
+
 /** Props of `MediaNodeGroup`. */
 export interface MediaNodeGroupProps {
   /** The group's name and ARN pattern, and the node secrets' path. */
@@ -60,6 +72,8 @@ export interface MediaNodeGroupProps {
   readonly instanceType: InstanceType;
   /** Picks the Ubuntu AMI. */
   readonly architecture: InstanceArchitecture;
+  /** An AMI of the operator's in place of Ubuntu's (bootstrap.sh skips the package install on it). */
+  readonly nodeImageId?: string;
   /** IPv4 CIDR blocks allowed to reach RTMP port 1935. */
   readonly cameraCidrs: readonly string[];
 }
@@ -81,6 +95,7 @@ export class MediaNodeGroup {
     this.securityGroup = this.newSecurityGroup();
     this.launchTemplate = this.newLaunchTemplate();
     this.group = this.newGroup();
+    this.addWarmPool();
     this.suspendAzRebalance();
   }
 
@@ -162,9 +177,9 @@ export class MediaNodeGroup {
   }
 
   private newLaunchTemplate(): LaunchTemplate {
-    const { names, fleetConfig, apiUrl, instanceType, architecture } = this.props;
+    const { names, fleetConfig, apiUrl, instanceType, architecture, nodeImageId } = this.props;
     const launchTemplate = new LaunchTemplate(this.scope, "NodeLaunchTemplate", {
-      machineImage: MachineImage.fromSsmParameter(ubuntuAmiParameter(architecture)),
+      machineImage: nodeImage(architecture, nodeImageId),
       instanceType,
       role: this.role,
       securityGroup: this.securityGroup,
@@ -192,6 +207,8 @@ export class MediaNodeGroup {
       apiUrl,
       secretParameterPrefix: names.nodeSecretParameterPrefix,
       heartbeatSeconds: fleetConfig.heartbeatSeconds,
+      groupName: names.groupName,
+      launchHookName: LIFECYCLE.launchHook,
     });
     for (const [key, value] of Object.entries(tags)) Tags.of(launchTemplate).add(key, value);
     // Gzip bytes, base64 as the template wants them. CDK's userData would wrap a text in Fn::Base64,
@@ -242,6 +259,35 @@ export class MediaNodeGroup {
         "records as a fleet event (GET /events); scale actions are on the dashboard and failures raise alarms.",
     );
     return group;
+  }
+
+  /**
+   * The warm pool (docs/ARCHITECTURE.md D17): `warmPoolSize` instances launched ahead, prepared
+   * (packages installed, nothing registered) and stopped; a scale-out starts them before it
+   * launches new ones. Its size is fixed (MinSize equal to MaxGroupPreparedCapacity), whatever the
+   * group's. A node leaving the group is terminated, never returned to the pool: it would come back
+   * with its old registration DEAD, its secret withdrawn and its units enabled.
+   * A node in the pool completes its own launch action once prepared, for its instance only: the
+   * one Auto Scaling call a node may make, on this group.
+   */
+  private addWarmPool(): void {
+    const { names, fleetConfig } = this.props;
+    if (fleetConfig.warmPoolSize === 0) return;
+    this.group.addWarmPool({
+      minSize: fleetConfig.warmPoolSize,
+      maxGroupPreparedCapacity: fleetConfig.warmPoolSize,
+      poolState: PoolState.STOPPED,
+      reuseOnScaleIn: false,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["autoscaling:CompleteLifecycleAction"], resources: [names.groupArn] }),
+    );
+    acknowledge(
+      this.role,
+      names.groupArnFinding,
+      "A node in the warm pool completes its own launch action on this fleet's group only, by its fixed name; " +
+        "the '*' is the group's id, unknown before creation.",
+    );
   }
 
   /**

@@ -3,7 +3,7 @@
  * writes the node's files from media-node/ (the same nginx templates that local mode renders, never
  * a copy) and runs bootstrap.sh; it is gzip-compressed at synth time, which cloud-init undoes before
  * it runs it. What differs from one fleet to another (the API's URL, the node-secret path, the
- * heartbeat period) goes on the instance as tags, which bootstrap.sh reads from instance metadata:
+ * heartbeat period, the group's name) goes on the instance as tags, which bootstrap.sh reads from instance metadata:
  * the user data holds no deploy-time value, so it can be compressed whole, and it is the same bytes
  * for every stack. Nothing secret is in either: each node fetches its own secret at boot.
  */
@@ -44,6 +44,9 @@ export interface MediaNodeSettings {
   readonly secretParameterPrefix: string;
   /** Seconds between the agent's heartbeats. */
   readonly heartbeatSeconds: number;
+  /** The node's Auto Scaling group and its launch lifecycle hook. */
+  readonly groupName: string;
+  readonly launchHookName: string;
 }
 
 /** The instance tags that carry a fleet's settings, by key (`NODE_SETTING_TAGS`). */
@@ -52,6 +55,8 @@ export function mediaNodeSettingTags(settings: MediaNodeSettings): Record<string
     [NODE_SETTING_TAGS.apiUrl]: settings.apiUrl,
     [NODE_SETTING_TAGS.secretParameterPrefix]: settings.secretParameterPrefix,
     [NODE_SETTING_TAGS.heartbeatSeconds]: String(settings.heartbeatSeconds),
+    [NODE_SETTING_TAGS.groupName]: settings.groupName,
+    [NODE_SETTING_TAGS.launchHook]: settings.launchHookName,
   };
 }
 

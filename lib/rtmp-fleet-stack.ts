@@ -39,6 +39,7 @@ export class RtmpFleetStack extends Stack {
       fleetConfig: settings.fleet,
       instanceType: settings.instanceType === undefined ? undefined : new InstanceType(settings.instanceType),
       instanceArchitecture: settings.instanceArchitecture && ARCHITECTURES[settings.instanceArchitecture],
+      nodeImageId: settings.nodeImageId,
       cameraCidrs: settings.cameraCidrs,
       vpc: settings.existingVpc && this.existingVpc(settings.existingVpc),
       logRetention: settings.logRetentionDays,

@@ -89,6 +89,13 @@ export interface RtmpFleetProps {
    */
   readonly instanceArchitecture?: InstanceArchitecture;
   /**
+   * The nodes' AMI, in place of Ubuntu 24.04's: an image of the operator's, made from Ubuntu 24.04
+   * (root device /dev/sda1), with the node's packages installed (docs/NODE.md says which), which
+   * saves the package install at each first boot.
+   * @default the current Ubuntu 24.04 AMI of `instanceArchitecture`
+   */
+  readonly nodeImageId?: string;
+  /**
    * IPv4 CIDR blocks allowed to reach RTMP port 1935 (the only inbound port of the nodes).
    * @default ["0.0.0.0/0"]: cameras anywhere; publishing still needs a camera key
    */
@@ -148,7 +155,8 @@ export interface RtmpFleetProps {
 }
 
 /** `RtmpFleetProps` with every default applied and the policy parsed. */
-type FleetSettings = Required<Omit<RtmpFleetProps, "vpc" | "alarmEmail">> & Pick<RtmpFleetProps, "vpc" | "alarmEmail">;
+type FleetSettings = Required<Omit<RtmpFleetProps, "vpc" | "alarmEmail" | "nodeImageId">> &
+  Pick<RtmpFleetProps, "vpc" | "alarmEmail" | "nodeImageId">;
 
 /**
  * The props with their defaults; the policy is parsed here, the other props are checked together
@@ -275,7 +283,7 @@ export class RtmpFleet extends Construct {
     this.stage = stage;
     this.apiUrl = api.apiEndpoint;
 
-    const { instanceType, instanceArchitecture: architecture, cameraCidrs } = settings;
+    const { instanceType, instanceArchitecture: architecture, cameraCidrs, nodeImageId } = settings;
     const nodes = new MediaNodeGroup(this, {
       names,
       fleetConfig,
@@ -283,6 +291,7 @@ export class RtmpFleet extends Construct {
       apiUrl: this.apiUrl,
       instanceType,
       architecture,
+      nodeImageId,
       cameraCidrs,
     });
     this.nodeRole = nodes.role;

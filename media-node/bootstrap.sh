@@ -2,14 +2,16 @@
 # Boots an Ubuntu 24.04 EC2 instance into a media node, as root (docs/NODE.md, "The boot"):
 #   bootstrap.sh
 # It reads the instance's identity and the fleet's settings (the instance's tags rtmp-fleet:api-url,
-# rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds) from IMDSv2 and its secret from SSM,
-# installs the packages, renders the node and starts its units. The agent's first ready heartbeat
-# makes the node ACTIVE.
+# rtmp-fleet:node-secret-prefix, rtmp-fleet:heartbeat-seconds, rtmp-fleet:group-name,
+# rtmp-fleet:launch-hook) from IMDSv2 and its secret from SSM, installs the packages (unless the
+# image has them), renders the node and starts its units. The agent's first ready heartbeat makes
+# the node ACTIVE. An instance launched into the warm pool only installs the packages, completes its
+# own launch action and is stopped; a boot unit runs this again when it is started into the group.
 # Renders into DIR (rtmp.conf, shim.conf, shim-token, nftables.conf), installing nothing:
 #   bootstrap.sh --render-only DIR
 #   bootstrap.sh --render-only DIR --api-url URL --node-id ID --node-secret-file FILE
 # Tests only, in place of the node's directories, endpoints, CA, ports, waits and packages:
-# RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM}_URL, RTMP_NODE_API_CA_FILE,
+# RTMP_NODE_{RUN,LOG}_DIR, RTMP_NODE_{IMDS,SSM,AUTOSCALING}_URL, RTMP_NODE_API_CA_FILE,
 # RTMP_NODE_{RTMP,STAT,SHIM}_PORT, RTMP_NODE_RETRY_SECONDS, RTMP_NODE_EXTRA_PACKAGES.
 set -Eeuo pipefail
 
@@ -19,6 +21,7 @@ readonly CONF_DIR=/etc/rtmp-node
 readonly NGINX_UNIT=rtmp-nginx.service
 readonly SHIM_UNIT=rtmp-shim.service
 readonly AGENT_UNIT=rtmp-agent.service
+readonly BOOT_UNIT=rtmp-node-boot.service
 readonly RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 readonly RUN_DIR=${RTMP_NODE_RUN_DIR:-/run/rtmp-node}
 readonly LOG_DIR=${RTMP_NODE_LOG_DIR:-/var/log/rtmp-node}
@@ -35,6 +38,8 @@ readonly IMDS=${RTMP_NODE_IMDS_URL:-http://169.254.169.254/latest}
 readonly API_URL_TAG=rtmp-fleet:api-url
 readonly SECRET_PREFIX_TAG=rtmp-fleet:node-secret-prefix
 readonly HEARTBEAT_TAG=rtmp-fleet:heartbeat-seconds
+readonly GROUP_TAG=rtmp-fleet:group-name
+readonly LAUNCH_HOOK_TAG=rtmp-fleet:launch-hook
 # The lifecycle Lambda writes the secret when the launch hook fires: wait up to 5 minutes for it
 # (the launch hook allows 10).
 readonly SECRET_ATTEMPTS=60 RETRY_SECONDS=${RTMP_NODE_RETRY_SECONDS:-5}
@@ -85,6 +90,31 @@ print(json.dumps(report))
     --data-binary "$body" -o /dev/null "$api_url/nodes/boot" || log "could not report $1 to the control plane"
 }
 
+# Whether every package is installed already (an operator's image, or an instance prepared in the
+# warm pool and started again), the rtmp module included: then apt is not run.
+packages_installed() {
+  local statuses
+  statuses=$(dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null) || return 1
+  ! grep -qvx 'install ok installed' <<<"$statuses" && [[ -f $RTMP_MODULE ]]
+}
+
+# The packages (apt, unless the image has them), and the stock nginx out of the way.
+prepare_packages() {
+  if packages_installed; then
+    log "the packages are installed already: no apt run"
+  else
+    install_packages
+  fi
+  # The stock nginx (port 80, default site) never runs here (masked: upgrades cannot start it again).
+  rm -f /etc/nginx/sites-enabled/default
+  systemctl disable --now nginx.service
+  systemctl mask nginx.service
+  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera (the node is
+  # replaced, never restarted).
+  install -d -m 0755 /etc/needrestart/conf.d
+  printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
+}
+
 # apt-get update and install, up to 3 attempts: each retry reads the package lists again (a mirror
 # that changed under the first is the usual cause), and each attempt is reported as progress.
 install_packages() {
@@ -100,14 +130,6 @@ install_packages() {
     sleep "$RETRY_SECONDS"
   done
   [[ -f $RTMP_MODULE ]] || die "libnginx-mod-rtmp did not install $RTMP_MODULE"
-  # The stock nginx (port 80, default site) never runs here (masked: upgrades cannot start it again).
-  rm -f /etc/nginx/sites-enabled/default
-  systemctl disable --now nginx.service
-  systemctl mask nginx.service
-  # needrestart must not restart the rtmp nginx after an upgrade: that cuts every camera (the node is
-  # replaced, never restarted).
-  install -d -m 0755 /etc/needrestart/conf.d
-  printf '%s\n' "\$nrconf{override_rc}{qr(^${NGINX_UNIT//./\\.}\$)} = 0;" >/etc/needrestart/conf.d/rtmp-node.conf
 }
 
 imds_token() {
@@ -149,18 +171,57 @@ print(f"header = \"x-amz-security-token: {values[2]}\"")
 '
 }
 
+# An AWS API call signed with the instance role's credentials: $1 service, $2 endpoint, $3 what it
+# is (for the log), $4 body, then curl's other arguments. Prints the answer.
+aws_call() {
+  local service=$1 url=$2 call=$3 body=$4 response
+  shift 4
+  response=$(credentials_curl_config | curl -sS --fail-with-body --max-time 10 -K - \
+    --aws-sigv4 "aws:amz:${REGION}:${service}" "$@" --data-binary "$body" "$url") || {
+    log "$call: ${response:-no answer}"
+    return 1
+  }
+  printf '%s\n' "$response"
+}
+
 # SSM GetParameter (with decryption) of one parameter; prints the value.
 ssm_parameter() {
   local name=$1 response
-  response=$(credentials_curl_config | curl -sS --fail-with-body --max-time 10 -K - \
-    --aws-sigv4 "aws:amz:${REGION}:ssm" \
-    -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: AmazonSSM.GetParameter' \
-    --data-binary "{\"Name\":\"${name}\",\"WithDecryption\":true}" \
-    "${RTMP_NODE_SSM_URL:-https://ssm.${REGION}.${AWS_DOMAIN}/}") || {
-    log "GetParameter ${name}: ${response:-no answer}"
-    return 1
-  }
+  response=$(aws_call ssm "${RTMP_NODE_SSM_URL:-https://ssm.${REGION}.${AWS_DOMAIN}/}" "GetParameter ${name}" \
+    "{\"Name\":\"${name}\",\"WithDecryption\":true}" \
+    -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: AmazonSSM.GetParameter') || return 1
   python3 -c 'import json, sys; print(json.load(sys.stdin)["Parameter"]["Value"])' <<<"$response"
+}
+
+# Lets this instance's launch into the warm pool go on, which Auto Scaling then stops: the launch
+# hook holds it until then, and only the instance knows when it is prepared.
+complete_warm_launch() {
+  local query="Action=CompleteLifecycleAction&Version=2011-01-01&AutoScalingGroupName=${group_name}"
+  query+="&LifecycleHookName=${launch_hook}&InstanceId=${INSTANCE_ID}&LifecycleActionResult=CONTINUE"
+  aws_call autoscaling "${RTMP_NODE_AUTOSCALING_URL:-https://autoscaling.${REGION}.${AWS_DOMAIN}/}" \
+    "CompleteLifecycleAction ${INSTANCE_ID}" "$query" \
+    -H 'Content-Type: application/x-www-form-urlencoded; charset=utf-8' >/dev/null
+}
+
+# The unit that runs this script at boot until the node is configured: the user data runs at the
+# first boot only, and an instance prepared in the warm pool boots again when it enters the group.
+write_boot_unit() {
+  cat >"/etc/systemd/system/$BOOT_UNIT" <<EOF
+[Unit]
+Description=media node bootstrap, for an instance prepared in the warm pool and started into the group
+Wants=network-online.target
+After=network-online.target
+ConditionPathExists=!$CONF_DIR/rtmp.conf
+
+[Service]
+Type=oneshot
+ExecStart=$FILES_DIR/bootstrap.sh
+TimeoutStartSec=900
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  systemctl enable "$BOOT_UNIT"
 }
 
 # Renders the node into directory $1: $2 API URL, $3 node id, $4 secret (on standard input, never
@@ -265,7 +326,7 @@ EOF
 }
 
 render_only='' api_url='' node_id='' node_secret_file=''
-secret_prefix='' heartbeat_seconds='' # from the instance's tags (read_tag)
+secret_prefix='' heartbeat_seconds='' group_name='' launch_hook='' # from the instance's tags (read_tag)
 while (($#)); do
   [[ $# -ge 2 ]] || usage
   case $1 in
@@ -303,10 +364,27 @@ stage=settings
 read_tag api_url "$API_URL_TAG"
 read_tag secret_prefix "$SECRET_PREFIX_TAG"
 read_tag heartbeat_seconds "$HEARTBEAT_TAG"
+read_tag group_name "$GROUP_TAG"
+read_tag launch_hook "$LAUNCH_HOOK_TAG"
 require_api_url "$api_url" "tag $API_URL_TAG"
 [[ $secret_prefix =~ ^(/[A-Za-z0-9_.-]+)+$ ]] ||
   die "tag $SECRET_PREFIX_TAG must be an SSM path such as /rtmp-fleet/x/node-secrets: '$secret_prefix'"
 [[ $heartbeat_seconds =~ ^[1-9][0-9]*$ ]] || die "tag $HEARTBEAT_TAG must be a whole number of seconds: '$heartbeat_seconds'"
+[[ $group_name =~ ^[A-Za-z0-9-]+$ && $launch_hook =~ ^[A-Za-z0-9-]+$ ]] ||
+  die "tags $GROUP_TAG and $LAUNCH_HOOK_TAG must be names of letters, digits and '-': '$group_name' '$launch_hook'"
+
+# Where Auto Scaling takes the instance: Warmed:Stopped into the warm pool, InService into the group
+# (docs/DEPLOY.md, "A warm pool"); an instance outside a group has no such item.
+target_state=$(imds meta-data/autoscaling/target-lifecycle-state) || target_state=InService
+if [[ -z $render_only && $target_state == Warmed:* ]]; then
+  stage=warm
+  log "launching into the warm pool ($target_state): preparing, not joining the fleet"
+  prepare_packages
+  write_boot_unit
+  retry 3 "$RETRY_SECONDS" complete_warm_launch || die "could not complete the launch into the warm pool"
+  log "prepared: Auto Scaling stops the instance, which boots as a node when it enters the group"
+  exit 0
+fi
 
 stage=secret
 log "fetching the secret of node $INSTANCE_ID"
@@ -321,7 +399,7 @@ node_secret=$secret
 report "$stage"
 
 stage=packages
-install_packages
+prepare_packages
 stage=config
 install -d -m 0700 "$CONF_DIR"
 render_node "$CONF_DIR" "$api_url" "$INSTANCE_ID" "$node_secret"

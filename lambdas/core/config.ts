@@ -22,6 +22,7 @@ export interface FleetConfig {
   readonly heartbeatSeconds: number;
   readonly silenceBreakerPercent: number;
   readonly maxViewersPerStream: number;
+  readonly warmPoolSize: number;
 }
 
 /** Heartbeat periods of silence after which a node leaves placement. */
@@ -156,6 +157,15 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     description:
       "players one stream may have at once (with viewer access on); `on_play` refuses the next one, and `/play` says why",
   },
+  warmPoolSize: {
+    default: 0,
+    unit: "nodes",
+    integer: true,
+    min: 0,
+    max: 10_000,
+    description:
+      "AWS: stopped, pre-installed instances kept in the group's warm pool, which a scale-out starts before it launches new ones (they pay their disks only); 0: no pool, at most `maxNodes`",
+  },
 };
 
 /** `cpuThresholdPercent` → `cpu-threshold-percent`: a key's command-line option name. */
@@ -245,6 +255,12 @@ export function parseFleetConfig(
   if (problems.length === 0 && (values.maxNodes as number) < (values.minNodes as number)) {
     problems.push(
       `${nameOf("maxNodes")} (${values.maxNodes}) must be at least ${nameOf("minNodes")} (${values.minNodes})`,
+    );
+  }
+  // A pool beyond the group's maximum could never be drawn from whole: a deploy error, not a silent cap.
+  if (problems.length === 0 && (values.warmPoolSize as number) > (values.maxNodes as number)) {
+    problems.push(
+      `${nameOf("warmPoolSize")} (${values.warmPoolSize}) must be at most ${nameOf("maxNodes")} (${values.maxNodes})`,
     );
   }
   if (problems.length > 0) throw new ConfigError(source, problems);

@@ -5,7 +5,10 @@
  *   it out of band) and kept as a hash, and with the address the cloud gives its instance; its
  *   agent reports it ready later, which lets the launch continue. Registering is idempotent and
  *   safe to run twice at once (a repeated event, the scaler repairing a missed one): the node ends
- *   with one secret and one record.
+ *   with one secret and one record. An instance that enters the group from the warm pool is such a
+ *   launch, launched when it enters (fill order counts time in service, not time stopped).
+ * - warming (launching into the warm pool, docs/ARCHITECTURE.md D17): nothing is registered and no
+ *   secret issued; the instance prepares itself, completes its own launch action and is stopped.
  * - terminating (scale-in, health replacement, Spot, a person): the node is DEAD (which voids its
  *   credential), its streams leave the registry, the termination continues, and its secret is
  *   withdrawn.
@@ -19,6 +22,7 @@ import type { InstanceAddresses, NodeCredentials } from "./ports";
 /** A lifecycle hook that fired for one instance. */
 export type LifecycleTransition =
   | { readonly kind: "launching"; readonly instanceId: string; readonly launchedAt: number }
+  | { readonly kind: "warming"; readonly instanceId: string }
   | { readonly kind: "terminating"; readonly instanceId: string };
 
 /** What registering and retiring nodes uses. */
@@ -75,6 +79,14 @@ export async function onLifecycle(deps: NodeLifecycleDeps, transition: Lifecycle
   let event: FleetEvent;
   if (transition.kind === "launching") {
     event = await registerLaunching(deps, instanceId, transition.launchedAt);
+  } else if (transition.kind === "warming") {
+    // Its launch action is the instance's own to complete once prepared (or the hook abandons it).
+    event = {
+      at: deps.now(),
+      kind: "warming",
+      nodeId: instanceId,
+      message: `instance ${instanceId} warming: not a node yet`,
+    };
   } else {
     event = await retireTerminating(deps, instanceId);
     await deps.credentials.revoke(instanceId);

@@ -202,6 +202,7 @@ export function expiredReservations(node: MediaNode, now: number): string[] {
 export type FleetEventKind =
   // The lifecycle hooks, and the scaler's terminations.
   | "launch" // an instance launches: its node is registered PENDING
+  | "warming" // an instance launches into the warm pool: prepared and stopped, not a node until it enters the group
   | "terminated" // an instance leaves: its node is DEAD
   | "boot-failed" // a node's bootstrap failed: its launch is abandoned, its node DEAD
   // The scaler's decisions.

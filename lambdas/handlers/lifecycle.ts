@@ -2,6 +2,7 @@
  * The lifecycle Lambda, fed by EventBridge with the group's lifecycle-hook events: it keeps its own
  * group's launch and terminate events and answers them with `onLifecycle` (`core/lifecycle.ts`
  * says what each does). An instance that never gets ready is abandoned by the launch hook's timeout.
+ * A launch into the warm pool is `warming`; one out of it into the group is a launch like any other.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -17,6 +18,9 @@ export interface LifecycleDetail {
   readonly EC2InstanceId: string;
   readonly LifecycleTransition: string;
   readonly LifecycleActionToken?: string;
+  /** Where the instance comes from and goes to: `EC2`, `AutoScalingGroup` or `WarmPool` (groups with a warm pool). */
+  readonly Origin?: string;
+  readonly Destination?: string;
 }
 
 /** What the lifecycle Lambda uses. */
@@ -27,19 +31,20 @@ export interface LifecycleDeps extends NodeLifecycleDeps {
 }
 
 /** The transition an EventBridge lifecycle-hook event reports, or undefined for an unexpected type. */
-function lifecycleTransition(
+export function lifecycleTransition(
   event: EventBridgeEvent<string, LifecycleDetail>,
   now: number,
 ): LifecycleTransition | undefined {
   const instanceId = event.detail.EC2InstanceId;
   if (event["detail-type"] === LIFECYCLE.launchEvent) {
+    if (event.detail.Destination === LIFECYCLE.warmPool) return { kind: "warming", instanceId };
     return { kind: "launching", instanceId, launchedAt: Date.parse(event.time) || now };
   }
   if (event["detail-type"] === LIFECYCLE.terminateEvent) return { kind: "terminating", instanceId };
   return undefined;
 }
 
-/** Handles one lifecycle event: answers `launching`, `terminating` or `ignored`. */
+/** Handles one lifecycle event: answers `launching`, `warming`, `terminating` or `ignored`. */
 export async function onLifecycleEvent(
   deps: LifecycleDeps,
   event: EventBridgeEvent<string, LifecycleDetail>,

@@ -6,14 +6,17 @@
  * intermediates), all on 127.0.0.1. apt installs the node's packages from
  * Debian's mirror. The node must report its progress, reach ACTIVE (its agent's ready heartbeat
  * through the shim over TLS), carry a camera (ffmpeg on this host), and run its units; a boot
- * that cannot install its packages must report why and fail.
+ * that cannot install its packages must report why and fail. A node launched into the warm pool
+ * must prepare, complete its own launch and join nothing, then start as a node, without apt, when
+ * it enters the group.
  */
 import { connect, type Socket } from "node:net";
 import path from "node:path";
-import { NODE_SETTING_TAGS } from "../../lambdas/contract";
+import { LIFECYCLE, NODE_SETTING_TAGS } from "../../lambdas/contract";
 import { instanceTagReads } from "../support/aws-stand-ins";
 import { Camera, encodeClip, waitFor } from "../support/local-mode";
-import { type Boot, type BootSite, bootNode, bootReports, bootSite, shutDown } from "../support/node-boot";
+import { type Boot, type BootSite, bootNode, bootReports, bootSite, GROUP_NAME, shutDown } from "../support/node-boot";
+import { USER_DATA_DIR } from "../support/node-container";
 
 const HEARTBEAT_SECONDS = 2;
 let site: BootSite;
@@ -196,5 +199,67 @@ describe("a node whose packages cannot be installed", () => {
     const log = boot.container.exec(["journalctl", "-o", "cat", "-u", "user-data.service"]).out;
     expect(log.match(/^(Hit|Get):\d+ \S+ bookworm InRelease/gm)).toHaveLength(3);
     expect(log).toContain(`rtmp-node bootstrap: failed at packages: ${failure?.failed}`);
+  });
+});
+
+describe("a node launched into the warm pool, then started into the group", () => {
+  let boot: Boot;
+  const dpkgStatus = (name: string) =>
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's field, verbatim
+    boot.container.exec(["dpkg-query", "-W", "-f=${Status}", name]).out;
+
+  beforeAll(async () => {
+    boot = await bootNode(site, "i-0b007a4a00000003c", HEARTBEAT_SECONDS, {}, "Warmed:Stopped");
+  });
+
+  afterAll(async () => {
+    await shutDown(boot);
+  });
+
+  it("in the pool: installs its packages, completes its own launch (signed), and joins nothing", async () => {
+    const userData = ["systemctl", "show", "user-data.service", "-p", "Result,ExecMainExitTimestampMonotonic"];
+    const finished = () => boot.container.exec(userData);
+    await waitFor("the user data to finish", async () => /ExitTimestampMonotonic=[1-9]/.test(finished().out), 300_000);
+    expect(finished().out).toContain("Result=success");
+    const [completion] = boot.aws.seen.autoscaling;
+    expect(Object.fromEntries(new URLSearchParams(completion?.body))).toEqual({
+      Action: "CompleteLifecycleAction",
+      Version: "2011-01-01",
+      AutoScalingGroupName: GROUP_NAME,
+      LifecycleHookName: LIFECYCLE.launchHook,
+      InstanceId: boot.instanceId,
+      LifecycleActionResult: "CONTINUE",
+    });
+    expect(boot.aws.seen.autoscalingProblems).toEqual([undefined]);
+    expect(dpkgStatus("libnginx-mod-rtmp")).toBe("install ok installed");
+    // No secret asked for, no report, no heartbeat, no unit of the node's: it is not a node yet.
+    expect([boot.aws.seen.ssm, bootReports(boot), boot.api.heartbeats()]).toEqual([[], [], []]);
+    expect(boot.container.exec(["test", "-e", "/etc/rtmp-node/rtmp.conf"]).code).toBe(1);
+    expect(boot.container.exec(["systemctl", "is-enabled", "rtmp-node-boot.service"]).out.trim()).toBe("enabled");
+  });
+
+  it("drawn into the group: its boot unit starts it as a new node, without apt, to ACTIVE", async () => {
+    boot.aws.setTargetLifecycleState("InService");
+    // The next boot runs the boot unit; here it is started by hand (the container's changes do not
+    // survive a reboot), with the test's endpoints that the user data had.
+    const dropIn = "/etc/systemd/system/rtmp-node-boot.service.d";
+    boot.container.exec(["mkdir", "-p", dropIn]);
+    boot.container.exec([
+      "sh",
+      "-c",
+      `printf '[Service]\\nEnvironmentFile=${USER_DATA_DIR}/env\\n' >${dropIn}/test.conf`,
+    ]);
+    boot.container.exec(["systemctl", "daemon-reload"]);
+    boot.container.exec(["systemctl", "start", "--no-block", "rtmp-node-boot.service"]);
+    await waitFor("a ready heartbeat", async () => boot.api.heartbeats().find((h) => h.ready), 120_000).catch(
+      (error: Error) => {
+        const log = boot.container.exec(["journalctl", "-o", "cat", "-u", "rtmp-node-boot.service"]).out;
+        throw new Error(`${error.message}\n${log.slice(-4000)}`);
+      },
+    );
+    expect(bootReports(boot)).toEqual([{ stage: "secret" }, { stage: "config" }, { stage: "started" }]);
+    const log = boot.container.exec(["journalctl", "-o", "cat", "-u", "rtmp-node-boot.service"]).out;
+    expect(log).toContain("the packages are installed already: no apt run");
+    expect(log).not.toMatch(/^(Hit|Get):\d+ /m);
   });
 });

@@ -30,7 +30,7 @@ import { LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
 import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
-import { createLifecycleHandler, type LifecycleDetail } from "../../lambdas/handlers/lifecycle";
+import { createLifecycleHandler, type LifecycleDetail, lifecycleTransition } from "../../lambdas/handlers/lifecycle";
 import { createScalerHandler, scalerRun } from "../../lambdas/handlers/scaler";
 import { createEventsHandler, createNodesHandler } from "../../lambdas/handlers/views";
 import {
@@ -399,7 +399,11 @@ describe("lifecycle handler", () => {
     ...NODE_REGISTRATION,
     groupName: GROUP.groupName,
   });
-  const event = (detailType: string, group = GROUP.groupName): EventBridgeEvent<string, LifecycleDetail> => ({
+  const event = (
+    detailType: string,
+    group = GROUP.groupName,
+    legs: Pick<LifecycleDetail, "Origin" | "Destination"> = {},
+  ): EventBridgeEvent<string, LifecycleDetail> => ({
     version: "0",
     id: "e",
     "detail-type": detailType,
@@ -413,6 +417,7 @@ describe("lifecycle handler", () => {
       LifecycleHookName: "launch",
       EC2InstanceId: "i-new",
       LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+      ...legs,
     },
   });
 
@@ -475,6 +480,49 @@ describe("lifecycle handler", () => {
     expect(asg).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
       LifecycleHookName: "terminate",
       InstanceId: "i-new",
+    });
+  });
+
+  it.each([
+    ["a plain launch", "launching", LIFECYCLE.launchEvent, { Origin: "EC2", Destination: "AutoScalingGroup" }],
+    ["a launch of a group without a pool", "launching", LIFECYCLE.launchEvent, {}],
+    ["a launch into the warm pool", "warming", LIFECYCLE.launchEvent, { Origin: "EC2", Destination: "WarmPool" }],
+    [
+      "a start out of the pool",
+      "launching",
+      LIFECYCLE.launchEvent,
+      { Origin: "WarmPool", Destination: "AutoScalingGroup" },
+    ],
+    ["a termination", "terminating", LIFECYCLE.terminateEvent, { Origin: "AutoScalingGroup", Destination: "EC2" }],
+  ] as const)("reads %s as %s", (_case, kind, detailType, legs) => {
+    const transition = lifecycleTransition(event(detailType, GROUP.groupName, legs), T0 + 1);
+    expect(transition?.kind).toBe(kind);
+    // A node launched from the pool is launched when it enters the group: the event's time.
+    if (transition?.kind === "launching") expect(transition.launchedAt).toBe(T0);
+  });
+
+  it("on a launch into the warm pool: registers nothing, issues no secret, leaves the hook to the instance", async () => {
+    const warm = event(LIFECYCLE.launchEvent, GROUP.groupName, { Origin: "EC2", Destination: "WarmPool" });
+    expect(await handler(warm, CONTEXT)).toBe("warming");
+    expect(ssm).not.toHaveReceivedAnyCommand();
+    expect(asg).not.toHaveReceivedAnyCommand();
+    expect(ddb).not.toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ pk: { S: REGISTRY_TABLE.partitions.node } }),
+    });
+    expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it("on a start out of the warm pool: registers the node PENDING, launched as it enters the group", async () => {
+    const started = event(LIFECYCLE.launchEvent, GROUP.groupName, {
+      Origin: "WarmPool",
+      Destination: "AutoScalingGroup",
+    });
+    expect(await handler(started, CONTEXT)).toBe("launching");
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: "/rtmp-fleet/test/node-secrets/i-new" });
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining(
+        dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-new", state: "PENDING", launchedAt: T0 }),
+      ),
     });
   });
 

@@ -1,16 +1,17 @@
 /**
  * The settings that change the template: an existing VPC, and a locked-down fleet (camera keys
  * off, table destroyed with the stack, narrow camera CIDRs, ARM nodes, an alarm email, a shorter
- * heartbeat). Each is synthesized once; cdk-nag and cfn-lint run over both. Also: invalid props of
- * the construct throw.
+ * heartbeat), and a fleet with a warm pool on the operator's own AMI. Each is synthesized once;
+ * cdk-nag and cfn-lint run over all. Also: invalid props of the construct throw.
  */
 import { App, type CfnElement, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { InstanceType, Vpc } from "aws-cdk-lib/aws-ec2";
-import { ENV, NODE_SETTING_TAGS } from "../../lambdas/contract";
+import { ENV, LIFECYCLE, NODE_SETTING_TAGS } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG } from "../../lambdas/core/config";
 import type { FleetApp } from "../../lib/fleet-app";
 import { RtmpFleet, type RtmpFleetProps } from "../../lib/rtmp-fleet";
+import { decide, FAKE_ACCOUNT, FAKE_REGION, TemplateResolver } from "../support/iam-simulation";
 import { cfnLintErrors, nagFindings, SKIP_BUNDLING, templateOf, writeTemplate } from "./helpers";
 
 const EXISTING = {
@@ -21,6 +22,8 @@ const EXISTING = {
 
 let existingVpc: { fleetApp: FleetApp; template: Template };
 let lockedDown: { fleetApp: FleetApp; template: Template };
+let warm: { fleetApp: FleetApp; template: Template };
+const OPERATOR_IMAGE = "ami-0123456789abcdef0";
 
 beforeAll(() => {
   existingVpc = templateOf({ stackName: "ExistingVpcFleet", ...EXISTING, viewerAccess: "true" });
@@ -36,6 +39,7 @@ beforeAll(() => {
     "fleet.heartbeatSeconds": "7",
     logRetentionDays: 7,
   });
+  warm = templateOf({ stackName: "WarmFleet", "fleet.warmPoolSize": "2", nodeImageId: OPERATOR_IMAGE });
 });
 
 describe("an existing VPC (by ids, no lookup)", () => {
@@ -158,16 +162,73 @@ describe("a locked-down fleet", () => {
   });
 });
 
-describe("both variants", () => {
+describe("a warm pool on the operator's AMI (warmPoolSize 2, nodeImageId)", () => {
+  const launchTemplateData = (template: Template) =>
+    Object.values(template.findResources("AWS::EC2::LaunchTemplate"))[0]?.Properties.LaunchTemplateData;
+  const nodeRoleOf = ({ fleetApp, template }: typeof warm) => {
+    const resolver = new TemplateResolver(template.toJSON() as { Resources: Record<string, object> }, "WarmFleet");
+    const roleId = fleetApp.stack.getLogicalId(fleetApp.stack.fleet.nodeRole.node.defaultChild as never);
+    return { policies: resolver.rolePolicies(roleId), principal: `arn:aws:sts::${FAKE_ACCOUNT}:assumed-role/node/i-1` };
+  };
+  const completeLaunch = (groupName: string) => ({
+    action: "autoscaling:CompleteLifecycleAction",
+    resource: `arn:aws:autoscaling:${FAKE_REGION}:${FAKE_ACCOUNT}:autoScalingGroup:uuid:autoScalingGroupName/${groupName}`,
+    context: {},
+    resourceTags: {},
+  });
+
+  it("keeps exactly that many stopped instances beside the group, never returned to it on scale-in", () => {
+    warm.template.resourceCountIs("AWS::AutoScaling::WarmPool", 1);
+    warm.template.hasResourceProperties("AWS::AutoScaling::WarmPool", {
+      AutoScalingGroupName: { Ref: Match.stringLikeRegexp("MediaNodes") },
+      MinSize: 2,
+      MaxGroupPreparedCapacity: 2,
+      PoolState: "Stopped",
+      InstanceReusePolicy: { ReuseOnScaleIn: false },
+    });
+  });
+
+  it("has no pool without the knob", () => {
+    existingVpc.template.resourceCountIs("AWS::AutoScaling::WarmPool", 0);
+    lockedDown.template.resourceCountIs("AWS::AutoScaling::WarmPool", 0);
+  });
+
+  it("lets a node complete a launch action on its own group only, and no node do so without a pool", async () => {
+    const { policies, principal } = nodeRoleOf(warm);
+    expect((await decide(principal, policies, completeLaunch("WarmFleet-media-nodes"))).result).toBe("Allowed");
+    expect((await decide(principal, policies, completeLaunch("OtherFleet-media-nodes"))).result).toBe(
+      "ImplicitlyDenied",
+    );
+    const without = nodeRoleOf(existingVpc);
+    const request = completeLaunch("ExistingVpcFleet-media-nodes");
+    expect((await decide(without.principal, without.policies, request)).result).toBe("ImplicitlyDenied");
+  });
+
+  it("tells its nodes their group and launch hook, and launches them from the operator's AMI", () => {
+    const data = launchTemplateData(warm.template);
+    expect(data.ImageId).toBe(OPERATOR_IMAGE);
+    expect(data.TagSpecifications[0].Tags).toEqual(
+      expect.arrayContaining([
+        { Key: NODE_SETTING_TAGS.groupName, Value: "WarmFleet-media-nodes" },
+        { Key: NODE_SETTING_TAGS.launchHook, Value: LIFECYCLE.launchHook },
+      ]),
+    );
+    expect(JSON.stringify(launchTemplateData(existingVpc.template).ImageId)).toContain("Ssm");
+  });
+});
+
+describe("all variants", () => {
   it("leave no cdk-nag finding unacknowledged (the narrow CIDRs need no EC23 acknowledgement)", () => {
     expect(nagFindings(existingVpc.fleetApp.stack)).toEqual([]);
     expect(nagFindings(lockedDown.fleetApp.stack)).toEqual([]);
+    expect(nagFindings(warm.fleetApp.stack)).toEqual([]);
   });
 
   it("pass cfn-lint without errors", () => {
     const files = [
       writeTemplate(existingVpc.fleetApp.stack, "existing-vpc"),
       writeTemplate(lockedDown.fleetApp.stack, "locked-down"),
+      writeTemplate(warm.fleetApp.stack, "warm-pool"),
     ];
     expect(cfnLintErrors(files)).toEqual([]);
   });
@@ -205,6 +266,7 @@ describe("RtmpFleet props", () => {
       () => ({ requireCameraKeys: false }),
       /requireCameraKeys false needs cameraCidrs narrower than \/0/,
     ],
+    ["an AMI that is not one", () => ({ nodeImageId: "ami-xyz" }), /nodeImageId must be an AMI id/],
     [
       "min above max",
       () => ({ fleetConfig: { ...DEFAULT_FLEET_CONFIG, minNodes: 5, maxNodes: 2 } }),

@@ -224,7 +224,7 @@ const bootReport = (nodeId: string, report: { stage: string; failed?: string }) 
     headers: { ...nodeAuth(nodeId), "content-type": "application/json" },
     body: JSON.stringify(report),
   });
-const lifecycleEvent = (detailType: string, instanceId: string) => ({
+const lifecycleEvent = (detailType: string, instanceId: string, legs: { Destination?: string } = {}) => ({
   version: "0",
   id: "event",
   "detail-type": detailType,
@@ -238,6 +238,7 @@ const lifecycleEvent = (detailType: string, instanceId: string) => ({
     EC2InstanceId: instanceId,
     LifecycleHookName: detailType === LIFECYCLE.launchEvent ? LIFECYCLE.launchHook : LIFECYCLE.terminateHook,
     LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+    ...legs,
   },
 });
 
@@ -532,6 +533,11 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       },
       event: () => lifecycleEvent(LIFECYCLE.launchEvent, "i-new"),
       expected: (result) => expect(result).toBe("launching"),
+    },
+    "registers nothing for a launch into the warm pool: the instance completes its own launch": {
+      arrange: () => registryHolds(),
+      event: () => lifecycleEvent(LIFECYCLE.launchEvent, "i-warm", { Destination: LIFECYCLE.warmPool }),
+      expected: (result) => expect(result).toBe("warming"),
     },
     "declares a terminating node DEAD, withdraws its secret and lets it go": {
       arrange: () => registryHolds(liveNode({ nodeId: "i-old", streams: { [CAMERA]: live("7") } })),

@@ -1,8 +1,9 @@
 /**
  * Stand-ins for what a media node's bootstrap asks of AWS, on 127.0.0.1: the instance metadata
- * service (IMDSv2 only, as on the nodes, with the instance's tags when they are allowed there) and
- * SSM's GetParameter, which checks each request's SigV4 signature against the instance role's
- * credentials as AWS does.
+ * service (IMDSv2 only, as on the nodes, with the instance's tags when they are allowed there and
+ * its target lifecycle state when it is in a group), SSM's GetParameter and Auto Scaling's
+ * CompleteLifecycleAction (under `/autoscaling/`), which check each request's SigV4 signature against
+ * the instance role's credentials as AWS does.
  */
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -86,12 +87,22 @@ export interface StandInInstance {
    * allows tags in instance metadata; without them that category answers 404, as on EC2 then.
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /** `autoscaling/target-lifecycle-state` (e.g. `Warmed:Stopped`); without it, 404 as outside a group. */
+  readonly targetLifecycleState?: string;
 }
 
-/** Running stand-ins: IMDS at `${url}/latest`, SSM at `${url}/`. */
+/** Running stand-ins: IMDS at `${url}/latest`, SSM at `${url}/`, Auto Scaling at `${url}/autoscaling/`. */
 export interface ImdsAndSsm {
   readonly url: string;
-  readonly seen: { imds: SeenRequest[]; ssm: SeenRequest[]; ssmProblems: (string | undefined)[] };
+  readonly seen: {
+    imds: SeenRequest[];
+    ssm: SeenRequest[];
+    ssmProblems: (string | undefined)[];
+    autoscaling: SeenRequest[];
+    autoscalingProblems: (string | undefined)[];
+  };
+  /** Moves the instance, as Auto Scaling does when it takes it out of the warm pool into the group. */
+  setTargetLifecycleState(state: string): void;
   /** The IMDSv2 session token the stand-in hands out. */
   readonly imdsToken: string;
   close(): Promise<void>;
@@ -101,7 +112,7 @@ export interface ImdsAndSsm {
 export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAndSsm> {
   const { credentials } = instance;
   const imdsToken = "imds-session-token";
-  const seen: ImdsAndSsm["seen"] = { imds: [], ssm: [], ssmProblems: [] };
+  const seen: ImdsAndSsm["seen"] = { imds: [], ssm: [], ssmProblems: [], autoscaling: [], autoscalingProblems: [] };
   const metadata: Record<string, string> = {
     "meta-data/instance-id": instance.instanceId,
     "meta-data/placement/region": instance.region,
@@ -115,6 +126,8 @@ export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAn
       Token: credentials.token,
     }),
   };
+  const targetState = "meta-data/autoscaling/target-lifecycle-state";
+  if (instance.targetLifecycleState) metadata[targetState] = instance.targetLifecycleState;
   if (instance.tags) {
     metadata["meta-data/tags/instance"] = Object.keys(instance.tags).join("\n");
     for (const [key, value] of Object.entries(instance.tags)) metadata[`meta-data/tags/instance/${key}`] = value;
@@ -134,6 +147,12 @@ export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAn
         if (req.headers["x-aws-ec2-metadata-token"] !== imdsToken) return void res.writeHead(401).end();
         const value = metadata[key];
         return void (value === undefined ? res.writeHead(404).end() : res.end(value));
+      }
+      if (request.url.startsWith("/autoscaling/")) {
+        seen.autoscaling.push(request);
+        const problem = sigV4Problem(request, credentials, { region: instance.region, service: "autoscaling" });
+        seen.autoscalingProblems.push(problem);
+        return void res.writeHead(problem ? 403 : 200).end("<CompleteLifecycleActionResponse/>");
       }
       seen.ssm.push(request);
       const problem = sigV4Problem(request, credentials, { region: instance.region, service: "ssm" });
@@ -156,6 +175,9 @@ export async function startImdsAndSsm(instance: StandInInstance): Promise<ImdsAn
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     imdsToken,
+    setTargetLifecycleState: (state) => {
+      metadata[targetState] = state;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

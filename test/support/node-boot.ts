@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { LIFECYCLE } from "../../lambdas/contract";
 import { credentialHash } from "../../lambdas/core/credentials";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
 import { mediaNodeSettingTags, mediaNodeUserData } from "../../lib/media-node-user-data";
@@ -20,6 +21,7 @@ import { type StandInApi, type StandInRoute, startStandInApi } from "./stand-in-
 import { localTlsChain, type TlsChain } from "./tls-chain";
 
 const PREFIX = "/rtmp-fleet/BootTest/node-secrets";
+export const GROUP_NAME = "BootTest-media-nodes";
 const CREDENTIALS = {
   accessKeyId: "ASIABOOTTESTKEY12345",
   secretAccessKey: "bootTestSecretAccessKey/EXAMPLE+0123456",
@@ -79,12 +81,16 @@ export function bootSite(log: (line: string) => void = () => undefined): BootSit
   };
 }
 
-/** Boots a node with its own stand-ins; `env` adds to the bootstrap's test settings. */
+/**
+ * Boots a node with its own stand-ins; `env` adds to the bootstrap's test settings, and
+ * `targetLifecycleState` is where Auto Scaling takes the instance (absent: outside a group).
+ */
 export async function bootNode(
   site: BootSite,
   instanceId: string,
   heartbeatSeconds: number,
   env: Record<string, string> = {},
+  targetLifecycleState?: string,
 ): Promise<Boot> {
   const secret = `${instanceId.replace(/-/g, "")}-node-secret`;
   const { control, route } = await bootControl(instanceId, secret);
@@ -95,7 +101,14 @@ export async function bootNode(
     publicIp: "127.0.0.1",
     credentials: CREDENTIALS,
     nodeSecret: secret,
-    tags: mediaNodeSettingTags({ apiUrl: api.url, secretParameterPrefix: PREFIX, heartbeatSeconds }),
+    targetLifecycleState,
+    tags: mediaNodeSettingTags({
+      apiUrl: api.url,
+      secretParameterPrefix: PREFIX,
+      heartbeatSeconds,
+      groupName: GROUP_NAME,
+      launchHookName: LIFECYCLE.launchHook,
+    }),
   });
   const [rtmpPort, statPort, shimPort] = [await freePort(), await freePort(), await freePort()];
   const container = NodeContainer.boot(
@@ -105,6 +118,7 @@ export async function bootNode(
     {
       RTMP_NODE_IMDS_URL: `${aws.url}/latest`,
       RTMP_NODE_SSM_URL: `${aws.url}/`,
+      RTMP_NODE_AUTOSCALING_URL: `${aws.url}/autoscaling/`,
       RTMP_NODE_API_CA_FILE: `${USER_DATA_DIR}/api-ca.pem`,
       RTMP_NODE_RTMP_PORT: String(rtmpPort),
       RTMP_NODE_STAT_PORT: String(statPort),

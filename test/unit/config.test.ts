@@ -32,6 +32,9 @@ describe("parseFleetConfig", () => {
     [{ minNodes: 5, maxNodes: 2 }, "'maxNodes' (2) must be at least 'minNodes' (5)"],
     [{ bufferNode: 1 }, "unknown key 'bufferNode'"],
     [{ maxNodes: "" }, "'maxNodes' must be a number"],
+    [{ warmPoolSize: -1 }, "'warmPoolSize' must be at least 0"],
+    [{ warmPoolSize: 1.5 }, "'warmPoolSize' must be a whole number, got 1.5"],
+    [{ maxNodes: 4, warmPoolSize: 5 }, "'warmPoolSize' (5) must be at most 'maxNodes' (4)"],
   ])("refuses %j, naming the key", (raw, message) => {
     expect(() => parseFleetConfig(raw, "test")).toThrow(ConfigError);
     expect(() => parseFleetConfig(raw, "test")).toThrow(message);
@@ -64,6 +67,7 @@ describe("the knob table", () => {
       "heartbeatSeconds",
       "silenceBreakerPercent",
       "maxViewersPerStream",
+      "warmPoolSize",
     ]);
   });
 
@@ -98,6 +102,7 @@ describe("the knob table", () => {
       heartbeatSeconds: 15,
       silenceBreakerPercent: 30,
       maxViewersPerStream: 20,
+      warmPoolSize: 0,
     });
   });
 
@@ -117,6 +122,7 @@ describe("parseFleetConfig naming flags", () => {
     [{ bufferNodes: "-1" }, "--buffer-nodes must be at least 0 and at most 1000, got -1"],
     [{ cpuThresholdPercent: "eighty" }, '--cpu-threshold-percent must be a number, got "eighty"'],
     [{ minNodes: "5", maxNodes: "2" }, "--max-nodes (2) must be at least --min-nodes (5)"],
+    [{ maxNodes: "2", warmPoolSize: "3" }, "--warm-pool-size (3) must be at most --max-nodes (2)"],
     [{ bufferNode: "1" }, "unknown flag --buffer-node (known: --cpu-threshold-percent, "],
   ])("refuses %j, naming the flag the value came from", (raw, message) => {
     expect(() => parseFleetConfig(raw, "flags", "flag")).toThrow(message);

@@ -138,6 +138,20 @@ describe("onLifecycle", () => {
     expect(event).toMatchObject({ kind: "launch", nodeId: "i-9" });
   });
 
+  it("warming (a launch into the warm pool): registers nothing, issues no secret, answers no hook, records the event", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock);
+    const { calls, credentials, addresses } = recording();
+    group.completeLaunch = async (instanceId, result) => void calls.push(`${result} ${instanceId}`);
+    const deps = { registry, fleet: group, now: clock.now, credentials, addresses };
+    const event = await onLifecycle(deps, { kind: "warming", instanceId: "i-9" });
+    expect(calls).toEqual([]);
+    expect(await registry.getNode("i-9")).toBeUndefined();
+    expect(await registry.recentEvents(5)).toEqual([event]);
+    expect(event).toMatchObject({ kind: "warming", nodeId: "i-9" });
+  });
+
   it("terminating: the node is DEAD without its streams, the termination continues, its secret is withdrawn", async () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
