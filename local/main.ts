@@ -181,6 +181,11 @@ function scalerLoop(run: LocalRun, fleet: { nodes: LocalNginxFleet; group: Proce
   return { tick: runs.run, settled: runs.settled };
 }
 
+/** The handlers' logger, at the `logLevel` knob's level (`warn` by default: the terminal is the operator's). */
+export function localLogger(options: LocalOptions): Logger {
+  return new Logger({ serviceName: "rtmp-fleet-local", logLevel: options.config.logLevel });
+}
+
 /** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
 async function startControlPlane(
   run: LocalRun,
@@ -188,12 +193,11 @@ async function startControlPlane(
   scaler: ScalerLoop,
 ): Promise<ApiServer> {
   const { options, registry } = run;
-  const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
   const deps: ApiDeps = {
     registry,
     config: options.config,
     now: Date.now,
-    logger,
+    logger: localLogger(options),
     telemetry: new MemoryTelemetry(),
     secrets: staticSecrets({
       cameraMaster: options.cameraMaster,

@@ -34,6 +34,7 @@ beforeAll(() => {
     "fleet.minNodes": "2",
     "fleet.maxNodes": "4",
     "fleet.heartbeatSeconds": "7",
+    "fleet.logLevel": "debug",
     logRetentionDays: 7,
   });
 });
@@ -108,6 +109,16 @@ describe("a locked-down fleet", () => {
         resources[fleetApp.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
       const expected = ["resolve", "publish", "done"].includes(entry) ? "203.0.113.0/24,198.51.100.16/28" : undefined;
       expect([entry, vars[ENV.cameraCidrs]]).toEqual([entry, expected]);
+    }
+  });
+
+  it("tells every Lambda the log level its fleet.logLevel asks for", () => {
+    const { template, fleetApp } = lockedDown;
+    const resources = template.toJSON().Resources;
+    for (const [entry, { function: fn }] of Object.entries(fleetApp.stack.fleet.functions)) {
+      const vars =
+        resources[fleetApp.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+      expect([entry, vars[ENV.logLevel]]).toEqual([entry, "debug"]);
     }
   });
 

@@ -4,6 +4,7 @@ import {
   flagOf,
   KNOBS,
   LOCAL_FLEET_CONFIG,
+  LOG_LEVELS,
   parseFleetConfig,
 } from "../../lambdas/core/config";
 
@@ -21,6 +22,10 @@ describe("parseFleetConfig", () => {
     });
   });
 
+  it.each(LOG_LEVELS)("accepts the log level %s", (logLevel) => {
+    expect(parseFleetConfig({ logLevel }).logLevel).toBe(logLevel);
+  });
+
   it.each([
     [{ cpuThresholdPercent: 0 }, "'cpuThresholdPercent' must be greater than 0 and at most 100, got 0"],
     [{ cpuThresholdPercent: 101 }, "'cpuThresholdPercent' must be greater than 0 and at most 100, got 101"],
@@ -32,6 +37,10 @@ describe("parseFleetConfig", () => {
     [{ minNodes: 5, maxNodes: 2 }, "'maxNodes' (2) must be at least 'minNodes' (5)"],
     [{ bufferNode: 1 }, "unknown key 'bufferNode'"],
     [{ maxNodes: "" }, "'maxNodes' must be a number"],
+    [{ logLevel: "loud" }, "'logLevel' must be one of debug, info, warn, error, got \"loud\""],
+    [{ logLevel: "INFO" }, "'logLevel' must be one of debug, info, warn, error, got \"INFO\""],
+    [{ logLevel: 1 }, "'logLevel' must be one of debug, info, warn, error, got 1"],
+    [{ logLevel: "" }, "'logLevel' must be one of debug, info, warn, error, got \"\""],
   ])("refuses %j, naming the key", (raw, message) => {
     expect(() => parseFleetConfig(raw, "test")).toThrow(ConfigError);
     expect(() => parseFleetConfig(raw, "test")).toThrow(message);
@@ -64,6 +73,7 @@ describe("the knob table", () => {
       "heartbeatSeconds",
       "silenceBreakerPercent",
       "maxViewersPerStream",
+      "logLevel",
     ]);
   });
 
@@ -81,7 +91,7 @@ describe("the knob table", () => {
     for (const knob of KNOBS) {
       expect(knob.description).toMatch(/^[a-zA-Z].*[^.]$/);
       expect(knob.description).not.toContain("\n");
-      expect(["%", "s", "nodes", "streams", "viewers"]).toContain(knob.unit);
+      expect(["%", "s", "nodes", "streams", "viewers", ""]).toContain(knob.unit);
     }
   });
 
@@ -98,6 +108,7 @@ describe("the knob table", () => {
       heartbeatSeconds: 15,
       silenceBreakerPercent: 30,
       maxViewersPerStream: 20,
+      logLevel: "info",
     });
   });
 
@@ -107,6 +118,7 @@ describe("the knob table", () => {
       scaleInIdleSeconds: 60,
       heartbeatSeconds: 5,
       maxNodes: 5,
+      logLevel: "warn",
     });
     expect(parseFleetConfig({ ...LOCAL_FLEET_CONFIG })).toEqual(LOCAL_FLEET_CONFIG);
   });
