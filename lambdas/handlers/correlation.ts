@@ -11,11 +11,11 @@ import { ApiError } from "./http";
 export const CORRELATION_ARG = "cid";
 
 /**
- * A correlation id's shape: API Gateway's request ids (base64, `=`-padded), local mode's UUIDs and
+ * A correlation id's shape: API Gateway's request ids (base64, `+` and `/` included, `=`-padded), local mode's UUIDs and
  * the ids minted for cameras that never resolved (`NODE/CLIENTID`). Plain enough to paste into a
  * Logs Insights query.
  */
-const CORRELATION_ID = /^[A-Za-z0-9=_.:/-]{1,128}$/;
+const CORRELATION_ID = /^[A-Za-z0-9+=_.:/-]{1,128}$/;
 
 /**
  * A correlation id a node's callback carries, checked for shape: it comes from the camera's URL,
@@ -25,7 +25,7 @@ const CORRELATION_ID = /^[A-Za-z0-9=_.:/-]{1,128}$/;
 export function correlationParam(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!CORRELATION_ID.test(value)) {
-    throw new ApiError(400, "invalid_correlation_id", `${CORRELATION_ARG} is 1-128 of [A-Za-z0-9=_.:/-]`);
+    throw new ApiError(400, "invalid_correlation_id", `${CORRELATION_ARG} is 1-128 of [A-Za-z0-9+=_.:/-]`);
   }
   return value;
 }
