@@ -81,6 +81,8 @@ export const ENV = {
   instanceArnPrefix: "NODE_INSTANCE_ARN_PREFIX",
   /** Powertools' own: the `service` of every log line and metric (the fleet's name). */
   serviceName: "POWERTOOLS_SERVICE_NAME",
+  /** Powertools' own too: the fleet's `logLevel` knob, on every Lambda (the lifecycle one has no FLEET_CONFIG). */
+  logLevel: "POWERTOOLS_LOG_LEVEL",
 } as const;
 
 /** The CloudWatch namespace of the control plane's metrics (dimension `service`: the fleet's name). */

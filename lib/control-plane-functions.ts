@@ -126,6 +126,7 @@ function environments({
     [ENV.launchHook]: LIFECYCLE.launchHook,
     [ENV.terminateHook]: LIFECYCLE.terminateHook,
     [ENV.serviceName]: names.fleetName,
+    [ENV.logLevel]: fleetConfig.logLevel,
   };
   const policy = { ...fleet, [ENV.fleetConfig]: JSON.stringify(fleetConfig) };
   const http = policy;

@@ -211,6 +211,11 @@ function followPlacement(run: LocalRun, nodes: LocalNginxFleet, ingest: IngestPr
   );
 }
 
+/** The handlers' logger, at the `logLevel` knob's level (`warn` by default: the terminal is the operator's). */
+export function localLogger(options: LocalOptions): Logger {
+  return new Logger({ serviceName: "rtmp-fleet-local", logLevel: options.config.logLevel });
+}
+
 /** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
 async function startControlPlane(
   run: LocalRun,
@@ -219,12 +224,11 @@ async function startControlPlane(
   ingest: IngestProxy,
 ): Promise<ApiServer> {
   const { options, registry } = run;
-  const logger = new Logger({ serviceName: "rtmp-fleet-local", logLevel: "WARN" });
   const deps: ApiDeps = {
     registry,
     config: options.config,
     now: Date.now,
-    logger,
+    logger: localLogger(options),
     telemetry: new MemoryTelemetry(),
     secrets: staticSecrets({
       cameraMaster: options.cameraMaster,

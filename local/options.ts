@@ -9,6 +9,7 @@ import { isIpv4Cidr } from "../lambdas/core/cidrs";
 import {
   ConfigError,
   type FleetConfig,
+  isChoiceKnob,
   KNOBS,
   LOCAL_FLEET_CONFIG,
   optionName,
@@ -33,7 +34,7 @@ const knobOptions = KNOBS.map((knob, i): [string, OptionSpec] => {
   return [
     optionName(knob.key),
     {
-      value: "N",
+      value: isChoiceKnob(knob) ? knob.choices.join("|") : "N",
       description: knob.description,
       default: dflt === undefined ? undefined : String(dflt),
       heading: i === 0 ? "The fleet's knobs (on AWS, cdk.json context 'fleet'; see README.md):" : undefined,

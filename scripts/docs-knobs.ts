@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { formattedMarkdown, MissingMarkersError, markdownTable, replaceRegion } from "../bench/markdown";
-import { KNOBS, type Knob } from "../lambdas/core/config";
+import { isChoiceKnob, KNOBS, type Knob } from "../lambdas/core/config";
 import { type CommandSpec, noArguments } from "./command-line";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -15,6 +15,7 @@ const MARKERS = ["<!-- knobs:begin -->", "<!-- knobs:end -->"] as const;
 
 /** The values a knob accepts, in words. */
 export function acceptedValues(knob: Knob): string {
+  if (isChoiceKnob(knob)) return knob.choices.map((choice) => `\`${choice}\``).join(", ");
   const range = knob.exclusiveMin ? `above ${knob.min}, up to ${knob.max}` : `${knob.min} to ${knob.max}`;
   return knob.integer ? `whole, ${range}` : range;
 }

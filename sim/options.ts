@@ -8,6 +8,7 @@ import {
   DEFAULT_FLEET_CONFIG,
   type FleetConfig,
   flagOf,
+  isChoiceKnob,
   KNOBS,
   type Knob,
   parseFleetConfig,
@@ -209,7 +210,8 @@ export const NUMERIC_FLAGS: readonly NumericFlag[] = [
           : (DEFAULT_MODEL[f.key as keyof ModelParameters] as number),
     }),
   ),
-  ...KNOBS.map(
+  // The log level is not the simulator's: it runs the core, not the handlers that log.
+  ...KNOBS.filter((knob) => !isChoiceKnob(knob)).map(
     (knob): NumericFlag => ({
       key: knob.key,
       flag: knob.flag,

@@ -23,7 +23,14 @@ export interface FleetConfig {
   readonly silenceBreakerPercent: number;
   readonly maxViewersPerStream: number;
   readonly warmPoolSize: number;
+  readonly logLevel: LogLevel;
 }
+
+/** The levels the control plane logs at, least severe first: a level shows itself and those after it. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A level of `LOG_LEVELS`. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Heartbeat periods of silence after which a node leaves placement. */
 export const DEAD_AFTER_HEARTBEATS = 4;
@@ -40,25 +47,48 @@ export interface KnobRule {
   readonly exclusiveMin?: boolean;
 }
 
-/** One knob of the fleet. */
-export interface Knob extends KnobRule {
+/** What every knob of the fleet has. */
+interface KnobBase {
   readonly key: keyof FleetConfig;
   /** The command-line flag that sets it: the key in kebab-case (`--cpu-threshold-percent`). */
   readonly flag: string;
+  /** What it does, in one line (lower case, no final period: it reads in a table and in a usage). */
+  readonly description: string;
+}
+
+/** A knob that takes a number. */
+export interface NumberKnob extends KnobBase, KnobRule {
   /** Its default; undefined: unset unless given. */
   readonly default: number | undefined;
   /** Local mode's default, where it differs: quicker where waiting would only slow a demo down. */
   readonly localDefault?: number;
   readonly unit: "%" | "s" | "nodes" | "streams" | "viewers";
-  /** What it does, in one line (lower case, no final period: it reads in a table and in a usage). */
-  readonly description: string;
+}
+
+/** A knob that takes one of a few words. */
+export interface ChoiceKnob extends KnobBase {
+  readonly choices: readonly string[];
+  readonly default: string;
+  /** Local mode's default, where it differs. */
+  readonly localDefault?: string;
+  readonly unit: "";
+}
+
+/** One knob of the fleet. */
+export type Knob = NumberKnob | ChoiceKnob;
+
+/** True for a knob that takes one of a few words rather than a number. */
+export function isChoiceKnob(knob: Knob): knob is ChoiceKnob {
+  return "choices" in knob;
 }
 
 /** A share of a node's CPU: 0 would make every node full, or every stream free. */
 const CPU_PERCENT = { unit: "%", integer: false, min: 0, exclusiveMin: true, max: 100 } as const;
 
-/** The table, typed so that every key of `FleetConfig` is described exactly once. */
-const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "flag"> } = {
+/** The table, typed so that every key of `FleetConfig` is described exactly once, by the kind of knob its values need. */
+const KNOB_TABLE: {
+  readonly [K in keyof FleetConfig]-?: Omit<FleetConfig[K] extends string ? ChoiceKnob : NumberKnob, "key" | "flag">;
+} = {
   cpuThresholdPercent: {
     ...CPU_PERCENT,
     default: 80,
@@ -166,6 +196,15 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     description:
       "AWS: stopped, pre-installed instances kept in the group's warm pool, which a scale-out starts before it launches new ones (they pay their disks only); 0: no pool, at most `maxNodes`",
   },
+  logLevel: {
+    choices: LOG_LEVELS,
+    default: "info",
+    // The terminal is local mode's log: its own messages, and the handlers' warnings and errors.
+    localDefault: "warn",
+    unit: "",
+    description:
+      "the least severe level the control plane logs: `info` has each camera's path (reserved, live, ended), `warn` only refusals and failures",
+  },
 };
 
 /** `cpuThresholdPercent` → `cpu-threshold-percent`: a key's command-line option name. */
@@ -183,7 +222,7 @@ export const KNOBS: readonly Knob[] = Object.entries(KNOB_TABLE).map(([key, knob
   Object.freeze({ key: key as keyof FleetConfig, flag: flagOf(key), ...knob }),
 );
 
-function defaults(pick: (knob: Knob) => number | undefined): FleetConfig {
+function defaults(pick: (knob: Knob) => number | string | undefined): FleetConfig {
   const set = KNOBS.filter((knob) => pick(knob) !== undefined);
   return Object.freeze(Object.fromEntries(set.map((knob) => [knob.key, pick(knob)]))) as unknown as FleetConfig;
 }
@@ -213,6 +252,10 @@ export type KeyNaming = "key" | "flag";
 
 /** Why a value is refused by its knob, or undefined when it is accepted. */
 function valueProblem(knob: Knob, value: unknown, name: string): string | undefined {
+  if (isChoiceKnob(knob)) {
+    if (typeof value === "string" && knob.choices.includes(value)) return undefined;
+    return `${name} must be one of ${knob.choices.join(", ")}, got ${JSON.stringify(value)}`;
+  }
   const num = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof num !== "number" || !Number.isFinite(num)) return `${name} must be a number, got ${JSON.stringify(value)}`;
   if (knob.integer && !Number.isInteger(num)) return `${name} must be a whole number, got ${num}`;
@@ -225,8 +268,8 @@ function valueProblem(knob: Knob, value: unknown, name: string): string | undefi
 }
 
 /**
- * Validates a partial config (numbers, or numeric strings as flags and CDK context give them) over
- * the defaults. Unknown keys are refused too: a misspelt knob must not be ignored.
+ * Validates a partial config (numbers, or numeric strings as flags and CDK context give them; the
+ * log level as one of its words) over the defaults. Unknown keys are refused too: a misspelt knob must not be ignored.
  * @param raw the values to apply; `undefined` values keep the default
  * @param source what the values came from, named in the error (e.g. "cdk.json context 'fleet'")
  * @param naming whether the problems name keys or the flags that set them
@@ -239,7 +282,7 @@ export function parseFleetConfig(
 ): FleetConfig {
   const nameOf = (key: string) => (naming === "flag" ? flagOf(key) : `'${key}'`);
   const problems: string[] = [];
-  const values: Record<string, number | undefined> = { ...DEFAULT_FLEET_CONFIG };
+  const values: Record<string, number | string | undefined> = { ...DEFAULT_FLEET_CONFIG };
   for (const [key, value] of Object.entries(raw)) {
     const knob = KNOBS.find((k) => k.key === key);
     if (!knob) {
@@ -250,7 +293,7 @@ export function parseFleetConfig(
     if (value === undefined) continue;
     const problem = valueProblem(knob, value, nameOf(key));
     if (problem) problems.push(problem);
-    else values[key] = Number(value);
+    else values[key] = isChoiceKnob(knob) ? (value as string) : Number(value);
   }
   if (problems.length === 0 && (values.maxNodes as number) < (values.minNodes as number)) {
     problems.push(

@@ -20,7 +20,7 @@ import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
 import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
 import { PowertoolsTelemetry } from "../adapters/telemetry";
 import { ENV } from "../contract";
-import { type FleetConfig, parseFleetConfig } from "../core/config";
+import { type FleetConfig, type LogLevel, parseFleetConfig } from "../core/config";
 import type { ApiDeps } from "../handlers/api";
 import type { LifecycleDeps } from "../handlers/lifecycle";
 import type { ScalerHandlerDeps } from "../handlers/scaler";
@@ -45,7 +45,15 @@ export function fleetConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FleetC
 
 /** The fleet's name (the stack's): the logs' and metrics' `service`. */
 const fleetName = (env: NodeJS.ProcessEnv) => env[ENV.serviceName] || "rtmp-fleet";
-const logger = (env: NodeJS.ProcessEnv) => new Logger({ serviceName: fleetName(env) });
+/** The fleet's `logLevel` knob, validated as everywhere else. @throws ConfigError naming the variable */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  return parseFleetConfig({ logLevel: env[ENV.logLevel] }, `environment variable ${ENV.logLevel}`).logLevel;
+}
+
+/** The Lambdas' logger: the fleet's name as its `service`, at the `logLevel` knob's level. */
+export function fleetLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  return new Logger({ serviceName: fleetName(env), logLevel: logLevelFromEnv(env) });
+}
 const registry = (env: NodeJS.ProcessEnv) => new DynamoRegistry(new DynamoDBClient({}), requireEnv(ENV.table, env));
 const fleet = (env: NodeJS.ProcessEnv) =>
   new AsgFleet(new AutoScalingClient({}), {
@@ -75,7 +83,7 @@ const common = (env: NodeJS.ProcessEnv) => ({
   registry: registry(env),
   config: fleetConfigFromEnv(env),
   now: Date.now,
-  logger: logger(env),
+  logger: fleetLogger(env),
   telemetry: new PowertoolsTelemetry(fleetName(env)),
   fleet: fleet(env),
 });
@@ -112,7 +120,7 @@ export function awsLifecycleDeps(env: NodeJS.ProcessEnv = process.env): Lifecycl
   return {
     registry: registry(env),
     now: Date.now,
-    logger: logger(env),
+    logger: fleetLogger(env),
     fleet: fleet(env),
     groupName: requireEnv(ENV.groupName, env),
     ...nodeLifecycle(env, new EC2Client({})),

@@ -56,12 +56,25 @@ export function flushTelemetry<E, R>(telemetry: Telemetry): middy.MiddlewareObj<
 }
 
 /**
+ * Middy middleware that puts the API request id on every line the request logs: the access log's
+ * `requestId`, which ties a handler's lines to its access log line.
+ */
+export function requestIdInLogs(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async (request) => {
+      logger.appendKeys({ requestId: request.event.requestContext.requestId });
+    },
+  };
+}
+
+/**
  * Wraps a route in the shared middy stack. Events are never logged (`logEvent: false` wins over
  * POWERTOOLS_LOGGER_LOG_EVENT): they carry node secrets and camera keys.
  */
 export function httpHandler(deps: ApiDeps, route: Route) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(deps.logger, { resetKeys: true, logEvent: false }))
+    .use(requestIdInLogs(deps.logger))
     .use(flushTelemetry(deps.telemetry))
     .use(httpErrors(deps.logger))
     .handler((event) => route(event, deps));

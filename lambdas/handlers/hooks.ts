@@ -11,6 +11,7 @@ import { CLIENT_ID } from "../core/names";
 import { endStream, type PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, nodeCredential } from "./auth";
+import { CORRELATION_ARG, correlationParam, followCamera, mintedCorrelationId } from "./correlation";
 import { ApiError, type Denial, denied, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
 
 /** A parsed nginx-rtmp callback, in the name of the node whose shim sent it. */
@@ -18,6 +19,8 @@ export interface NodeCallback extends NodeCredential {
   readonly call: string;
   readonly stream: string;
   readonly clientId: string;
+  /** The camera's correlation id from its URL (`cid=`), when it resolved first. */
+  readonly correlationId?: string;
   /** Every field of the body, first occurrence of each (nginx's own fields come before the camera's). */
   readonly fields: Map<string, string>;
 }
@@ -38,7 +41,8 @@ export function parseCallback(event: HttpEvent, calls: readonly string[]): NodeC
   const clientId = fields.get("clientid") ?? "";
   if (!CLIENT_ID.test(clientId))
     throw new ApiError(400, "invalid_clientid", "clientid must be nginx-rtmp's numeric client id");
-  return { ...credential, call, stream, clientId, fields };
+  const correlationId = correlationParam(fields.get(CORRELATION_ARG));
+  return { ...credential, call, stream, clientId, correlationId, fields };
 }
 
 const DENIALS: Record<PublishDenial, Denial> = {
@@ -56,8 +60,14 @@ function checkCameraOf(deps: ApiDeps, callback: NodeCallback): Promise<void> {
   return checkCamera(deps, callback.stream, callback.fields.get("key"), callback.fields.get("addr") ?? "");
 }
 
+/** Logs the rest of this callback under its camera's correlation id, or one minted from the connection. */
+function followCameraOf(deps: ApiDeps, callback: NodeCallback): void {
+  followCamera(deps.logger, callback.correlationId ?? mintedCorrelationId(callback.nodeId, callback.clientId));
+}
+
 async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = parseCallback(event, ["publish"]);
+  followCameraOf(deps, callback);
   await checkCameraOf(deps, callback);
   const outcome = await admitPublish(deps, callback);
   deps.telemetry.count(outcome.kind === "denied" ? METRIC.publishDenied : METRIC.publishAllowed);
@@ -72,6 +82,7 @@ async function publish(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
 
 async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   const callback = parseCallback(event, ["done", "publish_done"]);
+  followCameraOf(deps, callback);
   // nginx-rtmp reports the end of publishes it never admitted too (the client left while
   // on_publish was pending), with whatever key the client sent: without the stream's key,
   // nothing is written.

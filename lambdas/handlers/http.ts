@@ -212,9 +212,19 @@ export function wantsText(event: HttpEvent): boolean {
   return text >= 0 && (jsonAt < 0 || text < jsonAt);
 }
 
-/** Where a caller publishes or plays `stream` on a node: with its key, which nginx-rtmp hands to the node's callback. */
-export function streamUrl(rtmpBaseUrl: string, stream: string, key: string | undefined): string {
-  return `${rtmpBaseUrl}/${stream}${key ? `?key=${encodeURIComponent(key)}` : ""}`;
+/**
+ * Where a caller publishes or plays `stream` on a node: with its key and any other query arguments
+ * (a camera's correlation id), which nginx-rtmp hands to the node's callbacks.
+ */
+export function streamUrl(
+  rtmpBaseUrl: string,
+  stream: string,
+  key: string | undefined,
+  args: Readonly<Record<string, string>> = {},
+): string {
+  const pairs = Object.entries({ key, ...args }).filter((pair): pair is [string, string] => Boolean(pair[1]));
+  const search = pairs.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("&");
+  return `${rtmpBaseUrl}/${stream}${search ? `?${search}` : ""}`;
 }
 
 /**

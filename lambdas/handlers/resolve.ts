@@ -6,9 +6,13 @@ import { METRIC } from "../contract";
 import { placeCamera, RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../core/cameras";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, keyParam } from "./auth";
+import { CORRELATION_ARG, followCamera } from "./correlation";
 import { ApiError, type HttpEvent, type HttpResult, query, streamParam, streamUrl, urlAnswer } from "./http";
 
 async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  // This request's id follows the camera: into its URL, then the node's callbacks.
+  const correlationId = event.requestContext.requestId;
+  followCamera(deps.logger, correlationId);
   const params = query(event);
   const stream = streamParam(params.get("stream"));
   const key = keyParam(params.get("key"));
@@ -34,7 +38,7 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     });
   }
   const { stream: placed, node, created } = outcome;
-  const rtmpUrl = streamUrl(node.rtmpBaseUrl, stream, key);
+  const rtmpUrl = streamUrl(node.rtmpBaseUrl, stream, key, { [CORRELATION_ARG]: correlationId });
   if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
   logFollowUps(deps.logger, outcome, { stream, nodeId: node.nodeId });
   return urlAnswer(event, rtmpUrl, {
@@ -43,6 +47,7 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     rtmpUrl,
     state: placed.state,
     expiresAt: placed.expiresAt === undefined ? null : new Date(placed.expiresAt).toISOString(),
+    correlationId,
   });
 }
 

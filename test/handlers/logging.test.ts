@@ -21,21 +21,14 @@ import {
   SECRETS,
   testNodeSecret,
 } from "../support/builders";
+import { captureLogs } from "../support/log-capture";
 
 const OPERATOR_TOKEN = "operator-token-that-must-not-leak";
 
 it("no secret, node secret, camera key or operator token is ever logged", async () => {
   const previous = process.env.POWERTOOLS_LOGGER_LOG_EVENT;
   process.env.POWERTOOLS_LOGGER_LOG_EVENT = "true";
-  const output: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  };
-  const writes = [
-    jest.spyOn(process.stdout, "write").mockImplementation(capture),
-    jest.spyOn(process.stderr, "write").mockImplementation(capture),
-  ];
+  const output = captureLogs();
   try {
     const memory = new MemoryRegistry();
     await memory.createNode(makeNode({ nodeId: "n1" }));
@@ -95,7 +88,7 @@ it("no secret, node secret, camera key or operator token is ever logged", async 
       CONTEXT,
     );
 
-    const logs = output.join("");
+    const logs = output.text();
     // The capture works: the handlers did log, at DEBUG and on errors.
     expect(logs).toContain("stream reserved");
     expect(logs).toContain("registry exploded");
@@ -103,7 +96,7 @@ it("no secret, node secret, camera key or operator token is ever logged", async 
       expect({ leak, found: logs.includes(leak) }).toEqual({ leak, found: false });
     }
   } finally {
-    for (const write of writes) write.mockRestore();
+    output.restore();
     if (previous === undefined) delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
     else process.env.POWERTOOLS_LOGGER_LOG_EVENT = previous;
   }

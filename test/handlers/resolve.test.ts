@@ -43,7 +43,7 @@ function expectNoWrite() {
 beforeEach(() => ddb.reset());
 
 describe("GET /resolve", () => {
-  it("reserves a slot on the oldest node with room and answers JSON", async () => {
+  it("reserves a slot on the oldest node with room and answers JSON, with its request id as the camera's correlation id", async () => {
     const { handler } = setup([makeNode({ nodeId: "i-new", launchedAt: T0 + 1 }), makeNode({ nodeId: "i-old" })]);
     const result = await resolve(handler, `stream=cam42&key=${key("cam42")}`);
     expect(result.statusCode).toBe(200);
@@ -51,9 +51,10 @@ describe("GET /resolve", () => {
     expect(JSON.parse(result.body as string)).toEqual({
       stream: "cam42",
       nodeId: "i-old",
-      rtmpUrl: `rtmp://i-old.test:1935/live/cam42?key=${key("cam42")}`,
+      rtmpUrl: `rtmp://i-old.test:1935/live/cam42?key=${key("cam42")}&cid=req`,
       state: "RESERVED",
       expiresAt: new Date(T0 + 60_000).toISOString(),
+      correlationId: "req",
     });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
@@ -68,7 +69,7 @@ describe("GET /resolve", () => {
     const result = await resolve(handler, `stream=cam1&key=${key("cam1")}`, { accept: "text/plain" });
     expect(result.statusCode).toBe(200);
     expect(result.headers["content-type"]).toBe("text/plain");
-    expect(result.body).toBe(`rtmp://i-1.test:1935/live/cam1?key=${key("cam1")}\n`);
+    expect(result.body).toBe(`rtmp://i-1.test:1935/live/cam1?key=${key("cam1")}&cid=req\n`);
   });
 
   it("answers a live stream with its current node, writing nothing", async () => {
@@ -128,7 +129,7 @@ describe("GET /resolve", () => {
   it("needs no key when camera keys are off (local mode)", async () => {
     const { handler } = setup([makeNode({ nodeId: "i-1" })], { cameraKeys: false });
     const result = await resolve(handler, "stream=cam1");
-    expect(JSON.parse(result.body as string)).toMatchObject({ rtmpUrl: "rtmp://i-1.test:1935/live/cam1" });
+    expect(JSON.parse(result.body as string)).toMatchObject({ rtmpUrl: "rtmp://i-1.test:1935/live/cam1?cid=req" });
   });
 
   it.each([

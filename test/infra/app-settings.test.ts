@@ -95,6 +95,7 @@ describe("readAppSettings", () => {
     ["fleet", { fleet: { maxNode: 3 } }, /'fleet': unknown key 'maxNode'/],
     ["fleet", { "fleet.minNodes": "12" }, /'fleet': 'maxNodes' \(10\) must be at least 'minNodes' \(12\)/],
     ["fleet", { fleet: "not json" }, /'fleet' must be an object/],
+    ["fleet", { "fleet.logLevel": "verbose" }, /'fleet': 'logLevel' must be one of debug, info, warn, error/],
     ["stackName", { stackName: "1fleet" }, /'stackName' must be a stack name/],
     ["instanceType", { instanceType: "huge" }, /'instanceType' must be an EC2 instance type/],
     ["instanceArchitecture", { instanceArchitecture: "arm" }, /'instanceArchitecture' must be x86_64 or arm64/],

@@ -172,7 +172,7 @@ describe("HTTP API", () => {
 });
 
 describe("Lambdas", () => {
-  it("has the twelve entry points, each a Node 22 ARM64 function with its own log group and role", () => {
+  it("has the twelve entry points, each a Node 22 ARM64 function with its own log group and role, logging at info", () => {
     expect(functionEntries().sort()).toEqual(
       [
         "done",
@@ -199,7 +199,13 @@ describe("Lambdas", () => {
         Handler: "index.handler",
         Role: { "Fn::GetAtt": [roleIdOf(entry), "Arn"] },
         LoggingConfig: { LogGroup: { Ref: idOf(fleet.functions[entry].logGroup) } },
-        Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps", POWERTOOLS_SERVICE_NAME: "RtmpFleet" } },
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: "--enable-source-maps",
+            POWERTOOLS_SERVICE_NAME: "RtmpFleet",
+            POWERTOOLS_LOG_LEVEL: "info",
+          },
+        },
       });
       expect(resources[idOf(fleet.functions[entry].logGroup)]?.Properties.RetentionInDays).toBe(30);
     }

@@ -1,8 +1,8 @@
 /**
  * The settings that change the template: an existing VPC, and a locked-down fleet (camera keys
  * off, table destroyed with the stack, narrow camera CIDRs, ARM nodes, an alarm email, a shorter
- * heartbeat), and a fleet with a warm pool on the operator's own AMI. Each is synthesized once;
- * cdk-nag and cfn-lint run over all. Also: invalid props of the construct throw.
+ * heartbeat, debug logs), and a fleet with a warm pool on the operator's own AMI. Each is
+ * synthesized once; cdk-nag and cfn-lint run over all. Also: invalid props of the construct throw.
  */
 import { App, type CfnElement, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -25,6 +25,16 @@ let lockedDown: { fleetApp: FleetApp; template: Template };
 let warm: { fleetApp: FleetApp; template: Template };
 const OPERATOR_IMAGE = "ami-0123456789abcdef0";
 
+/** One environment variable of each of the fleet's Lambdas, by entry point. */
+function variableByEntry({ fleetApp, template }: typeof lockedDown, name: string): [string, unknown][] {
+  const resources = template.toJSON().Resources;
+  return Object.entries(fleetApp.stack.fleet.functions).map(([entry, { function: fn }]) => {
+    const vars =
+      resources[fleetApp.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    return [entry, vars[name]];
+  });
+}
+
 beforeAll(() => {
   existingVpc = templateOf({ stackName: "ExistingVpcFleet", ...EXISTING, viewerAccess: "true" });
   lockedDown = templateOf({
@@ -37,6 +47,7 @@ beforeAll(() => {
     "fleet.minNodes": "2",
     "fleet.maxNodes": "4",
     "fleet.heartbeatSeconds": "7",
+    "fleet.logLevel": "debug",
     logRetentionDays: 7,
   });
   warm = templateOf({ stackName: "WarmFleet", "fleet.warmPoolSize": "2", nodeImageId: OPERATOR_IMAGE });
@@ -105,13 +116,15 @@ describe("a locked-down fleet", () => {
   });
 
   it("tells the camera Lambdas, and only them, where cameras may call from (keys off)", () => {
-    const { template, fleetApp } = lockedDown;
-    const resources = template.toJSON().Resources;
-    for (const [entry, { function: fn }] of Object.entries(fleetApp.stack.fleet.functions)) {
-      const vars =
-        resources[fleetApp.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    for (const [entry, cidrs] of variableByEntry(lockedDown, ENV.cameraCidrs)) {
       const expected = ["resolve", "publish", "done"].includes(entry) ? "203.0.113.0/24,198.51.100.16/28" : undefined;
-      expect([entry, vars[ENV.cameraCidrs]]).toEqual([entry, expected]);
+      expect([entry, cidrs]).toEqual([entry, expected]);
+    }
+  });
+
+  it("tells every Lambda the log level its fleet.logLevel asks for", () => {
+    for (const [entry, level] of variableByEntry(lockedDown, ENV.logLevel)) {
+      expect([entry, level]).toEqual([entry, "debug"]);
     }
   });
 

@@ -87,13 +87,14 @@ const SECRET_VALUES: Readonly<Record<string, string>> = Object.fromEntries([
 
 /**
  * Loads an entry point as Lambda does at cold start: its module builds the handler from the
- * environment (quiet logs and metrics, which write to stdout and call nothing).
+ * environment (quiet logs, at the most severe level the logLevel knob takes, and no metrics: both
+ * write to stdout and call nothing).
  */
 async function coldStart(entry: FunctionName) {
   const saved = { ...process.env };
   Object.assign(process.env, environmentOf(entry), {
     AWS_REGION: FAKE_REGION,
-    POWERTOOLS_LOG_LEVEL: "SILENT",
+    [ENV.logLevel]: "error",
     POWERTOOLS_METRICS_DISABLED: "true",
   });
   try {

@@ -173,6 +173,8 @@ export function httpEvent(options: {
   base64?: boolean;
   /** The caller's address as API Gateway reports it. */
   sourceIp?: string;
+  /** API Gateway's id of the request (the access log's `requestId`). */
+  requestId?: string;
 }): HttpEvent {
   const method = options.method ?? "GET";
   return {
@@ -195,7 +197,7 @@ export function httpEvent(options: {
         sourceIp: options.sourceIp ?? "198.51.100.1",
         userAgent: "test",
       },
-      requestId: "req",
+      requestId: options.requestId ?? "req",
       routeKey: `${method} ${options.path}`,
       stage: "$default",
       time: "21/Nov/2026:12:00:00 +0000",

@@ -4,6 +4,7 @@ import {
   flagOf,
   KNOBS,
   LOCAL_FLEET_CONFIG,
+  LOG_LEVELS,
   parseFleetConfig,
 } from "../../lambdas/core/config";
 
@@ -21,6 +22,10 @@ describe("parseFleetConfig", () => {
     });
   });
 
+  it.each(LOG_LEVELS)("accepts the log level %s", (logLevel) => {
+    expect(parseFleetConfig({ logLevel }).logLevel).toBe(logLevel);
+  });
+
   it.each([
     [{ cpuThresholdPercent: 0 }, "'cpuThresholdPercent' must be greater than 0 and at most 100, got 0"],
     [{ cpuThresholdPercent: 101 }, "'cpuThresholdPercent' must be greater than 0 and at most 100, got 101"],
@@ -35,6 +40,10 @@ describe("parseFleetConfig", () => {
     [{ warmPoolSize: -1 }, "'warmPoolSize' must be at least 0"],
     [{ warmPoolSize: 1.5 }, "'warmPoolSize' must be a whole number, got 1.5"],
     [{ maxNodes: 4, warmPoolSize: 5 }, "'warmPoolSize' (5) must be at most 'maxNodes' (4)"],
+    [{ logLevel: "loud" }, "'logLevel' must be one of debug, info, warn, error, got \"loud\""],
+    [{ logLevel: "INFO" }, "'logLevel' must be one of debug, info, warn, error, got \"INFO\""],
+    [{ logLevel: 1 }, "'logLevel' must be one of debug, info, warn, error, got 1"],
+    [{ logLevel: "" }, "'logLevel' must be one of debug, info, warn, error, got \"\""],
   ])("refuses %j, naming the key", (raw, message) => {
     expect(() => parseFleetConfig(raw, "test")).toThrow(ConfigError);
     expect(() => parseFleetConfig(raw, "test")).toThrow(message);
@@ -68,6 +77,7 @@ describe("the knob table", () => {
       "silenceBreakerPercent",
       "maxViewersPerStream",
       "warmPoolSize",
+      "logLevel",
     ]);
   });
 
@@ -85,7 +95,7 @@ describe("the knob table", () => {
     for (const knob of KNOBS) {
       expect(knob.description).toMatch(/^[a-zA-Z].*[^.]$/);
       expect(knob.description).not.toContain("\n");
-      expect(["%", "s", "nodes", "streams", "viewers"]).toContain(knob.unit);
+      expect(["%", "s", "nodes", "streams", "viewers", ""]).toContain(knob.unit);
     }
   });
 
@@ -103,6 +113,7 @@ describe("the knob table", () => {
       silenceBreakerPercent: 30,
       maxViewersPerStream: 20,
       warmPoolSize: 0,
+      logLevel: "info",
     });
   });
 
@@ -112,6 +123,7 @@ describe("the knob table", () => {
       scaleInIdleSeconds: 60,
       heartbeatSeconds: 5,
       maxNodes: 5,
+      logLevel: "warn",
     });
     expect(parseFleetConfig({ ...LOCAL_FLEET_CONFIG })).toEqual(LOCAL_FLEET_CONFIG);
   });

@@ -28,6 +28,7 @@ describe("the knob tables in the docs", () => {
     ["cpuThresholdPercent", "above 0, up to 100"],
     ["reservationTtlSeconds", "whole, 5 to 3600"],
     ["bufferNodes", "whole, 0 to 1000"],
+    ["logLevel", "`debug`, `info`, `warn`, `error`"],
   ])("says in words which values %s accepts: %s", (key, words) => {
     expect(acceptedValues(knob(key))).toBe(words);
   });

@@ -47,6 +47,7 @@ describe("npm run local's command line", () => {
       "--max-streams-per-node=2",
       "--heartbeat-seconds",
       "2",
+      "--log-level=debug",
       "--port=0",
       "--work-dir=relative/dir",
     );
@@ -56,6 +57,7 @@ describe("npm run local's command line", () => {
       streamCpuCostPercent: 3,
       maxStreamsPerNode: 2,
       heartbeatSeconds: 2,
+      logLevel: "debug",
     });
     expect(options).toMatchObject({ port: 0, workDir: path.resolve("relative/dir") });
   });
@@ -67,6 +69,11 @@ describe("npm run local's command line", () => {
       "a bad knob, naming its flag",
       ["--buffer-nodes", "-1"],
       "--buffer-nodes must be at least 0 and at most 1000, got -1",
+    ],
+    [
+      "a log level it does not know",
+      ["--log-level", "loud"],
+      '--log-level must be one of debug, info, warn, error, got "loud"',
     ],
     ["knobs that disagree", ["--min-nodes=6", "--max-nodes=3"], "--max-nodes (3) must be at least --min-nodes (6)"],
     ["a bad port", ["--port", "http"], "--port must be a whole number from 0 to 65535, got 'http'"],
