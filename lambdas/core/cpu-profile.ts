@@ -76,14 +76,17 @@ export function idleCpu(node: MediaNode): number {
 /**
  * What one more stream costs on this node above its idle CPU (percent), on the dear side: the
  * least-squares slope of its readings' CPU above idle against their streams, with a first made-up
- * reading of `PRIOR_STREAMS` streams at `streamCpuCostPercent`, plus `COST_STANDARD_ERRORS` times
- * the slope's standard error (from how far the readings fall from the fit).
+ * reading of `PRIOR_STREAMS` streams at the cost it inherited from the fleet (else
+ * `streamCpuCostPercent`), plus `COST_STANDARD_ERRORS` times the slope's standard error (from how
+ * far the readings fall from the fit).
  */
 export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
   const p = node.cpuProfile ?? EMPTY;
-  const idle = idleCpu(node);
-  const prior = PRIOR_STREAMS * PRIOR_STREAMS;
-  const priorCost = config.streamCpuCostPercent;
+  return dearCost(p, idleCpu(node), p.priorCostPercent ?? config.streamCpuCostPercent, PRIOR_STREAMS * PRIOR_STREAMS);
+}
+
+/** The dear-side slope of a profile's readings above `idle`, with a made-up reading of weight `prior` (Σ streams²) at `priorCost`. */
+function dearCost(p: CpuProfile, idle: number, priorCost: number, prior: number): number {
   // Sums over the readings' CPU above idle (y): Σ streams × y and Σ y².
   const streamsTimesAbove = p.streamsTimesPercent - idle * p.streams;
   const aboveSquared = p.percentSquared - 2 * idle * p.percent + idle * idle * p.readings;
@@ -122,4 +125,46 @@ export function streamsAtThreshold(
  */
 export function streamCap(idlePercent: number, costPercent: number, config: FleetConfig): number {
   return Math.max(1, Math.ceil((config.cpuThresholdPercent - idlePercent) / costPercent - 0.5 - EPSILON));
+}
+
+/** What the fleet's own readings say a node costs: where a node with no readings of its own starts. */
+export interface FleetProfile {
+  /** Idle CPU (percent), undefined before any node has measured its own. */
+  readonly idlePercent?: number;
+  /** Cost a stream above idle (percent, on the dear side), undefined before any node's own readings settle it. */
+  readonly costPercent?: number;
+}
+
+/** The middle value (the lower of the two middle ones), undefined when there is none. */
+function median(values: readonly number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * The fleet's learned profile: the median idle CPU of the nodes that measured theirs, and the median
+ * dear-side cost a stream of the nodes whose own readings outweigh a prior (as many streams² as
+ * `PRIOR_STREAMS`²), from those readings alone. Nodes of one fleet run the same image on the same
+ * instance type, so a new node costs what the others cost; starting it from the configured default
+ * instead gives it less room (37 streams where 47 fit at the simulator's defaults) until its own
+ * readings catch up, and the scaler launches nodes for the difference. The median: one odd node (a
+ * noisy neighbour) does not set every new node's room.
+ */
+export function fleetProfile(nodes: readonly MediaNode[]): FleetProfile {
+  const profiled = nodes.flatMap((n) => (n.cpuProfile ? [{ node: n, p: n.cpuProfile }] : []));
+  const idles = profiled.flatMap(({ p }) => (p.idlePercent === undefined ? [] : [p.idlePercent]));
+  const costs = profiled
+    .filter(({ p }) => p.streamsSquared >= PRIOR_STREAMS * PRIOR_STREAMS)
+    .map(({ node, p }) => dearCost(p, idleCpu(node), 0, 0));
+  return { idlePercent: median(idles), costPercent: median(costs) };
+}
+
+/**
+ * The profile a node registers with: no reading of its own yet, its fit starting from the cost the
+ * fleet has learned (its own readings outweigh it as they come, should it differ). Undefined while
+ * no node's readings have settled a cost: the configured default applies.
+ */
+export function startingProfile(nodes: readonly MediaNode[]): CpuProfile | undefined {
+  const { costPercent } = fleetProfile(nodes);
+  return costPercent === undefined ? undefined : { ...EMPTY, priorCostPercent: costPercent };
 }
