@@ -10,6 +10,7 @@ import { neverCutInstanceHours, traceSessions } from "./never-cut";
 import { type SimOptions, streamsPerNodeAtThreshold } from "./options";
 import { Random } from "./random";
 import { liveBySecond, type Trace } from "./trace";
+import { WarmPool } from "./warm-pool";
 
 /** The wall-clock time of the trace's second 0 (any fixed instant keeps runs reproducible). */
 export const SIM_EPOCH_MS = Date.UTC(2026, 0, 5, 0, 0, 0);
@@ -135,6 +136,7 @@ export class SimEngine {
     cpu: Map<string, { sum: number[]; count: number[] }>;
   };
   private driver: FleetDriver | undefined;
+  private readonly warmPool: WarmPool;
 
   /**
    * @param trace the cameras
@@ -153,6 +155,7 @@ export class SimEngine {
       cpuNoisePercent: model.cpuNoisePercent,
       metricDelayMs: model.metricDelaySeconds * 1000,
     };
+    this.warmPool = new WarmPool(options.fleet.warmPoolSize);
     this.startMs = SIM_EPOCH_MS - Math.round(model.warmupSeconds) * 1000;
     this.endMs = SIM_EPOCH_MS + trace.lengthSeconds * 1000;
     this.nowMs = this.startMs;
@@ -188,10 +191,12 @@ export class SimEngine {
     this.schedule(firstAt, tick);
   }
 
-  /** Starts a machine for an instance launched now; it is ready after the boot time. */
+  /** Starts a machine for an instance launched now: from the warm pool when it has one, else a new instance. */
   launchMachine(id: string): SimMachine {
     const index = this.machineCount++;
-    const readyAt = this.nowMs + this.options.model.bootSeconds * 1000;
+    const { coldBootSeconds, warmBootSeconds } = this.options.model;
+    const warm = this.warmPool.take(this.nowMs, coldBootSeconds * 1000);
+    const readyAt = this.nowMs + (warm ? warmBootSeconds : coldBootSeconds) * 1000;
     const random = Random.derive(this.options.seed, `machine-noise-${index}`);
     const machine = new SimMachine(id, this.nowMs, readyAt, this.cpuModel, random);
     this.machines.set(id, machine);
@@ -301,7 +306,7 @@ export class SimEngine {
       const measured = s >= 0 && s < length;
       const b = measured ? Math.floor(s / this.bucket.seconds) : -1;
       if (measured) {
-        this.instanceSeconds += this.machines.size;
+        this.instanceSeconds += this.machines.size + this.warmPool.refilling(at);
         this.peakNodes = Math.max(this.peakNodes, this.machines.size);
         addTo(this.bucket.nodes, b, this.machines.size);
         addTo(this.bucket.demand, b, this.demand[s] as number);

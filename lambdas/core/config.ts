@@ -22,6 +22,7 @@ export interface FleetConfig {
   readonly heartbeatSeconds: number;
   readonly silenceBreakerPercent: number;
   readonly maxViewersPerStream: number;
+  readonly warmPoolSize: number;
 }
 
 /** Heartbeat periods of silence after which a node leaves placement. */
@@ -155,6 +156,15 @@ const KNOB_TABLE: { readonly [K in keyof FleetConfig]-?: Omit<Knob, "key" | "fla
     max: 10_000,
     description:
       "players one stream may have at once (with viewer access on); `on_play` refuses the next one, and `/play` says why",
+  },
+  warmPoolSize: {
+    default: 0,
+    unit: "nodes",
+    integer: true,
+    min: 0,
+    max: 1000,
+    description:
+      "stopped nodes with nginx installed that the group starts before it launches new ones (they cost their disk only); each one used is replaced by a new one (the simulator models it)",
   },
 };
 

@@ -64,6 +64,7 @@ describe("the knob table", () => {
       "heartbeatSeconds",
       "silenceBreakerPercent",
       "maxViewersPerStream",
+      "warmPoolSize",
     ]);
   });
 
@@ -98,6 +99,7 @@ describe("the knob table", () => {
       heartbeatSeconds: 15,
       silenceBreakerPercent: 30,
       maxViewersPerStream: 20,
+      warmPoolSize: 0,
     });
   });
 
