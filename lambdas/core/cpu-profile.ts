@@ -76,13 +76,18 @@ export function idleCpu(node: MediaNode): number {
 /**
  * What one more stream costs on this node above its idle CPU (percent), on the dear side: the
  * least-squares slope of its readings' CPU above idle against their streams, with a first made-up
- * reading of `PRIOR_STREAMS` streams at the cost it inherited from the fleet (else
- * `streamCpuCostPercent`), plus `COST_STANDARD_ERRORS` times the slope's standard error (from how
+ * reading of `PRIOR_STREAMS` streams at `streamCpuCostPercent` (or `SETTLED_READINGS` of them at
+ * the cost it inherited from the fleet), plus `COST_STANDARD_ERRORS` times the slope's standard error (from how
  * far the readings fall from the fit).
  */
 export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
   const p = node.cpuProfile ?? EMPTY;
-  return dearCost(p, idleCpu(node), p.priorCostPercent ?? config.streamCpuCostPercent, PRIOR_STREAMS * PRIOR_STREAMS);
+  if (p.priorCostPercent === undefined) {
+    return dearCost(p, idleCpu(node), config.streamCpuCostPercent, PRIOR_STREAMS * PRIOR_STREAMS);
+  }
+  // An inherited cost rests on settled readings: it weighs as many, so that the first noisy readings
+  // of a node filling fast do not talk it down before their spread shows how little they know.
+  return dearCost(p, idleCpu(node), p.priorCostPercent, SETTLED_READINGS * PRIOR_STREAMS * PRIOR_STREAMS);
 }
 
 /** The dear-side slope of a profile's readings above `idle`, with a made-up reading of weight `prior` (Σ streams²) at `priorCost`. */
@@ -142,9 +147,16 @@ function median(values: readonly number[]): number | undefined {
 }
 
 /**
+ * Readings of streams (faded, as `CpuProfile.readings` counts them) a node's own cost must rest on
+ * before the fleet passes it on: about 45 heartbeats (11 min at 15 s), enough for the spread of its readings, and so its standard error, to mean
+ * something (one reading fits exactly, with no error at all).
+ */
+export const SETTLED_READINGS = 40;
+
+/**
  * The fleet's learned profile: the median idle CPU of the nodes that measured theirs, and the median
- * dear-side cost a stream of the nodes whose own readings outweigh a prior (as many streams² as
- * `PRIOR_STREAMS`²), from those readings alone. Nodes of one fleet run the same image on the same
+ * dear-side cost a stream of the nodes with `SETTLED_READINGS` readings of streams, from those
+ * readings alone. Nodes of one fleet run the same image on the same
  * instance type, so a new node costs what the others cost; starting it from the configured default
  * instead gives it less room (37 streams where 47 fit at the simulator's defaults) until its own
  * readings catch up, and the scaler launches nodes for the difference. The median: one odd node (a
@@ -154,17 +166,21 @@ export function fleetProfile(nodes: readonly MediaNode[]): FleetProfile {
   const profiled = nodes.flatMap((n) => (n.cpuProfile ? [{ node: n, p: n.cpuProfile }] : []));
   const idles = profiled.flatMap(({ p }) => (p.idlePercent === undefined ? [] : [p.idlePercent]));
   const costs = profiled
-    .filter(({ p }) => p.streamsSquared >= PRIOR_STREAMS * PRIOR_STREAMS)
+    .filter(({ p }) => p.readings >= SETTLED_READINGS)
     .map(({ node, p }) => dearCost(p, idleCpu(node), 0, 0));
   return { idlePercent: median(idles), costPercent: median(costs) };
 }
 
 /**
- * The profile a node registers with: no reading of its own yet, its fit starting from the cost the
- * fleet has learned (its own readings outweigh it as they come, should it differ). Undefined while
+ * The profile a node registers with: no reading of its own yet, its idle CPU and its fit starting
+ * from what the fleet has learned, each weighing as `SETTLED_READINGS` readings (its own readings
+ * outweigh them as they come, should it differ). A node's first idle reading covers one second of
+ * a noisy CPU: taken alone, a low one would open room for a stream or two too many. Undefined while
  * no node's readings have settled a cost: the configured default applies.
  */
 export function startingProfile(nodes: readonly MediaNode[]): CpuProfile | undefined {
-  const { costPercent } = fleetProfile(nodes);
-  return costPercent === undefined ? undefined : { ...EMPTY, priorCostPercent: costPercent };
+  const { idlePercent, costPercent } = fleetProfile(nodes);
+  if (costPercent === undefined) return undefined;
+  const idle = idlePercent === undefined ? {} : { idlePercent, idleReadings: SETTLED_READINGS };
+  return { ...EMPTY, ...idle, priorCostPercent: costPercent };
 }

@@ -223,6 +223,31 @@ describe("packed: a node's room from its own CPU profile", () => {
   });
 });
 
+describe("packed: a node launched into a settled fleet starts from the fleet's profile", () => {
+  // flash-crowd seed 6: an hour of 20-40 cameras on i-1 settles its cost; the crowd then launches
+  // i-3 to i-5, and i-3 fills within minutes of its first heartbeat.
+  const family = TRACE_FAMILIES.find((f) => f.name === "flash-crowd") as StandardTrace;
+  const trace = parseTrace(formatTrace(family.generate(6)), "flash-crowd#6");
+  const options = buildOptions("packed", 6, family.fleet);
+  let run: { result: SimResult; fleet: PackedFleet };
+  beforeAll(async () => {
+    const { result, driver } = await simulate(trace, options);
+    run = { result, fleet: driver as PackedFleet };
+  });
+
+  it("registers the crowd's nodes with the cost a stream the fleet learned", async () => {
+    const crowd = run.fleet.launches.filter((l) => l.t > 0).map((l) => l.instanceId);
+    const nodes = (await run.fleet.registry.listNodes()).filter((n) => crowd.includes(n.nodeId));
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const node of nodes) expect(node.cpuProfile?.priorCostPercent).toBeCloseTo(1.6, 1);
+  });
+
+  it("takes no stream past the threshold on a node filling before its own readings settle", () => {
+    expect(run.result.peakStreamsPerNode).toBeLessThanOrEqual(streamsPerNodeAtThreshold(options));
+    expect(run.result).toMatchObject({ overloadNodeSeconds: 0, interruptedStreams: 0 });
+  });
+});
+
 describe("packed: free slots on the nodes in use count toward the spare", () => {
   // 60 cameras, one every 10 s, fill i-1 and start i-2; i-3 is the spare. At 1200 cam1-cam30
   // (on i-1) leave: the nodes in use then have room for more than a new node holds (40).

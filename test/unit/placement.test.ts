@@ -194,10 +194,8 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
   const atCpu = (streams: number) => 5 + 1.6 * streams;
   const settled = (idle: number, cost: number) =>
     profiledNode([[0, idle], ...repeat(120, [40, idle + cost * 40] as const)]);
-  const young = profiledNode([
-    [0, 5],
-    [10, atCpu(10)],
-  ]);
+  // 30 heartbeats of streams: fewer than SETTLED_READINGS.
+  const young = profiledNode([[0, 5], ...repeat(30, [20, atCpu(20)] as const)]);
 
   it.each<[string, MediaNode[], number | undefined, number | undefined, number]>([
     // [fleet, its idle CPU, its cost a stream, a new node's slot limit]
@@ -209,7 +207,7 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
       undefined,
       37,
     ],
-    ["a node whose readings have not settled a cost yet does not count", [young], 5, undefined, 37],
+    ["a node with fewer than SETTLED_READINGS readings of streams does not count", [young], 5, undefined, 37],
     ["a settled node: what it learned (5% idle, 1.6% a stream)", [settled(5, 1.6)], 5, 1.6, 47],
     [
       "the median: one odd node does not set every new node's room",
@@ -226,13 +224,14 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
     expect(newNodeSlotLimit(nodes, config)).toBe(limit);
   });
 
-  it.each<[string, MediaNode[], number]>([
-    // [fleet, slot limit of a new node after its first (idle) reading]
-    ["in an empty fleet, the default cost: short of what it holds", [], 37],
-    ["in a settled fleet, what the fleet learned: right from its first camera", [settled(5, 1.6)], 47],
-  ])("a node registered %s", (_, nodes, limit) => {
-    const profile = learnCpuProfile(startingProfile(nodes), { streams: 0, percent: 5, at: T0 });
-    const node = makeNode({ nodeId: "new", cpuProfile: profile, cpu: { percent: 5, streams: 0, at: T0 } });
+  it.each<[string, MediaNode[], number, number]>([
+    // [fleet, the new node's first (idle) reading, its slot limit after it]
+    ["in an empty fleet, the default cost: short of what it holds", [], 5, 37],
+    ["in a settled fleet, what the fleet learned: right from its first camera", [settled(5, 1.6)], 5, 47],
+    ["in a settled fleet, a first idle reading 4 points low opens no room", [settled(5, 1.6)], 1, 47],
+  ])("a node registered %s", (_, nodes, idle, limit) => {
+    const profile = learnCpuProfile(startingProfile(nodes), { streams: 0, percent: idle, at: T0 });
+    const node = makeNode({ nodeId: "new", cpuProfile: profile, cpu: { percent: idle, streams: 0, at: T0 } });
     expect(slotLimit(node, config)).toBe(limit);
   });
 
