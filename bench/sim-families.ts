@@ -26,17 +26,19 @@ export interface FamilyRuns {
 export type Log = (line: string) => void;
 
 /**
- * Replays every family over seeds 1 to `seeds` under `packed` with `fleet` over each family's knobs.
+ * Replays each family over seeds 1 to `seeds` under `packed` with `fleet` over each family's knobs.
  * @param label what the progress lines say this pass is
+ * @param families the families to replay (all of them unless given)
  */
 export async function runFamilies(
   seeds: number,
   fleet: Readonly<Record<string, number>>,
   log: Log,
   label = "",
+  families: readonly StandardTrace[] = TRACE_FAMILIES,
 ): Promise<FamilyRuns[]> {
   const out: FamilyRuns[] = [];
-  for (const family of TRACE_FAMILIES) {
+  for (const family of families) {
     const started = Date.now();
     const results: SimResult[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
