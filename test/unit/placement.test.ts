@@ -210,11 +210,18 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
     ["a node with fewer than SETTLED_READINGS readings of streams does not count", [young], 5, undefined, 37],
     ["a settled node: what it learned (5% idle, 1.6% a stream)", [settled(5, 1.6)], 5, 1.6, 47],
     [
-      "the median: one odd node does not set every new node's room",
-      [settled(5, 1.6), settled(5, 1.6), settled(9, 3)],
+      "the median idle CPU: one odd node does not set every new node's",
+      [settled(5, 1.6), settled(5, 1.6), settled(9, 1.6)],
       5,
       1.6,
       47,
+    ],
+    [
+      "one fit over every node's readings: a node carrying 2 streams weighs as little as it knows",
+      [settled(5, 1.6), profiledNode([[0, 5], ...repeat(120, [2, 5 + 3 * 2] as const)])],
+      5,
+      1.62,
+      46,
     ],
   ])("%s", (_, nodes, idle, cost, limit) => {
     const fleet = fleetProfile(nodes);
