@@ -66,14 +66,18 @@ export const SUMMARIZED = [
   "instanceHours",
   "ratioWithSpare",
   "ratioToNeverCut",
+  "ratioToFillOrder",
   "interruptedStreams",
   "overloadNodeSeconds",
   "waitP95Seconds",
   "waitMaxSeconds",
 ] as const;
 
-/** A family's seeds summarized: the median and worst of each figure, and how far the reference lies above the bound. */
-export type FamilySummary = Record<(typeof SUMMARIZED)[number] | "neverCutOverBound", Spread>;
+/**
+ * A family's seeds summarized: the median and worst of each figure, how far the reference lies above
+ * the bound, and how far the fill order's own cost lies above the reference.
+ */
+export type FamilySummary = Record<(typeof SUMMARIZED)[number] | "neverCutOverBound" | "fillOrderOverNeverCut", Spread>;
 
 function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
@@ -83,8 +87,12 @@ function spread(values: readonly number[]): Spread {
 /** Summarizes one family's results. */
 export function summarize(results: readonly SimResult[]): FamilySummary {
   const entries = SUMMARIZED.map((key) => [key, spread(results.map((r) => r[key]))] as const);
-  const over = results.map((r) => Math.round((r.neverCutInstanceHours / r.lowerBoundInstanceHours) * 1000) / 1000);
-  return { ...Object.fromEntries(entries), neverCutOverBound: spread(over) } as FamilySummary;
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+  return {
+    ...Object.fromEntries(entries),
+    neverCutOverBound: spread(results.map((r) => ratio(r.neverCutInstanceHours, r.lowerBoundInstanceHours))),
+    fillOrderOverNeverCut: spread(results.map((r) => ratio(r.fillOrderInstanceHours, r.neverCutInstanceHours))),
+  } as FamilySummary;
 }
 
 /** Whether a family's worst seed met each target, in words. */

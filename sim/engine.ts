@@ -6,7 +6,7 @@
  */
 import { type Action, EventQueue } from "./event-queue";
 import { type CpuModel, SimMachine } from "./machine";
-import { neverCutInstanceHours, traceSessions } from "./never-cut";
+import { fillOrderInstanceHours, neverCutInstanceHours, traceSessions } from "./never-cut";
 import { type SimOptions, streamsPerNodeAtThreshold } from "./options";
 import { Random } from "./random";
 import { liveBySecond, type Trace } from "./trace";
@@ -79,6 +79,10 @@ export interface SimResult {
   readonly ratioWithSpare: number;
   /** instanceHours / (neverCutInstanceHours + spareInstanceHours): the target is at most 1.05. */
   readonly ratioToNeverCut: number;
+  /** The fill order's own cost (`fillOrderInstanceHours`): exact capacity, instant boots, no spare. */
+  readonly fillOrderInstanceHours: number;
+  /** instanceHours / (fillOrderInstanceHours + spareInstanceHours): what the rules lose beyond the fill order's own cost. */
+  readonly ratioToFillOrder: number;
   /** Live streams cut because their node was stopped. */
   readonly interruptedStreams: number;
   /** Node-seconds with CPU above the threshold + 10 points. */
@@ -336,7 +340,9 @@ export class SimEngine {
     for (const nodes of this.lowerBoundNodes) lowerBoundSeconds += nodes;
     const instanceHours = this.instanceSeconds / 3600;
     const lowerBoundInstanceHours = lowerBoundSeconds / 3600;
-    const neverCut = neverCutInstanceHours(traceSessions(this.trace), this.perNode, this.options.seed);
+    const sessions = traceSessions(this.trace);
+    const neverCut = neverCutInstanceHours(sessions, this.perNode, this.options.seed);
+    const fillOrder = fillOrderInstanceHours(sessions, this.perNode);
     const spareInstanceHours = this.options.policy === "packed" ? this.options.fleet.bufferNodes * hours : 0;
     const waits = [...this.waits].sort((a, b) => a - b);
     const buckets = Math.ceil(lengthSeconds / this.bucket.seconds);
@@ -367,6 +373,8 @@ export class SimEngine {
       ratioWithSpare: round(instanceHours / (lowerBoundInstanceHours + spareInstanceHours), 3),
       neverCutInstanceHours: round(neverCut, 2),
       ratioToNeverCut: round(instanceHours / (neverCut + spareInstanceHours), 3),
+      fillOrderInstanceHours: round(fillOrder, 2),
+      ratioToFillOrder: round(instanceHours / (fillOrder + spareInstanceHours), 3),
       interruptedStreams: this.interruptedStreams,
       overloadNodeSeconds: this.overloadSeconds,
       waitP95Seconds: round(percentile(waits, 0.95), 1),
