@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { renderChart } from "../sim/chart";
 import type { SimResult } from "../sim/engine";
-import { STANDARD_TRACES, type StandardTrace } from "../sim/generators";
+import { STANDARD_TRACES, type StandardTrace, TRACE_FAMILIES } from "../sim/generators";
 import { REFERENCE_RESTARTS } from "../sim/never-cut";
 import { buildOptions, NUMERIC_FLAGS, POLICIES, type PolicyName, SIM_FLEET_DEFAULTS } from "../sim/options";
 import { COLUMNS, formatMarkdownTable, formatTable, withoutSeries } from "../sim/report";
@@ -50,6 +50,18 @@ export const BENCH_RUNS: readonly { label: string; policy: PolicyName; fleet: Re
 ];
 const ARRIVAL_RUN = BENCH_RUNS[1] as (typeof BENCH_RUNS)[number];
 
+/** The family a warm pool is shown on: a crowd that needs several nodes at once. */
+const WARM_POOL_FAMILY = TRACE_FAMILIES.find((f) => f.name === "flash-crowd") as StandardTrace;
+
+/**
+ * The warm pool's runs of that family, beside the defaults (no pool): a pool as large as the crowd's
+ * nodes with the default spare, and the same pool instead of the spare.
+ */
+export const WARM_POOL_RUNS: readonly Readonly<Record<string, number>>[] = [
+  { warmPoolSize: 5 },
+  { warmPoolSize: 5, bufferNodes: 0 },
+];
+
 /** One benchmark row. */
 export interface BenchRow {
   readonly trace: StandardTrace;
@@ -82,6 +94,33 @@ export function targetChecks(row: BenchRow): { name: string; met: boolean; detai
 
 const cell = ({ median, worst }: Spread) => `${median} / ${worst}`;
 
+/** The warm pool's table: the family at the defaults and with each pool, median / worst seed. */
+function warmPoolSection(families: readonly FamilyRuns[], pooled: readonly FamilyRuns[]): string[] {
+  const defaults = families.find((f) => f.family === WARM_POOL_FAMILY) as FamilyRuns;
+  const { coldBootSeconds, warmBootSeconds } = buildOptions("packed", BENCH_SEED).model;
+  const row = (knobs: Readonly<Record<string, number>>, { results }: FamilyRuns) => {
+    const s = summarize(results);
+    const named = Object.entries({ warmPoolSize: 0, bufferNodes: 1, ...knobs })
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    return `| ${named} | ${cell(s.instanceHours)} | ${cell(s.ratioToNeverCut)} | ${cell(s.waitP95Seconds)} | ${cell(s.waitMaxSeconds)} | ${s.interruptedStreams.worst} | ${s.overloadNodeSeconds.worst} |`;
+  };
+  return [
+    "### A warm pool",
+    "",
+    `\`${WARM_POOL_FAMILY.name}\` over seeds 1 to ${defaults.results.length}, without and with a warm pool (\`warmPoolSize\`): a node launched from`,
+    `the pool is ready ${warmBootSeconds} s after its start instead of ${coldBootSeconds} s (see "Model"); each one used is replaced`,
+    "by a new instance whose first boot is paid for. Each cell is the median / the worst seed; / (never-cut + spare)",
+    "allows for the spare the run keeps (none with `bufferNodes` 0).",
+    "",
+    "| knobs | instance-hours | / (never-cut + spare) | wait p95 (s) | wait max (s) | streams cut (worst) | overload node-s (worst) |",
+    "|---|---|---|---|---|---:|---:|",
+    row({}, defaults),
+    ...WARM_POOL_RUNS.map((knobs, i) => row(knobs, pooled[i] as FamilyRuns)),
+    "",
+  ];
+}
+
 /** The families' table: the median and worst seed of each figure, and the targets on the worst. */
 function familiesSection(families: readonly FamilyRuns[]): string[] {
   const seeds = families[0]?.results.length ?? 0;
@@ -91,11 +130,11 @@ function familiesSection(families: readonly FamilyRuns[]): string[] {
     `Each family is replayed under \`packed\` (the defaults above) over seeds 1 to ${seeds}: the seed draws the trace (its size,`,
     "timing and sessions) and the CPU noise. Each cell is the median / the worst seed.",
     "",
-    "| family | trace | instance-hours | / (lower bound + spare) | / (never-cut + spare) | never-cut / lower bound | streams cut | overload node-s | wait p95 (s) | wait max (s) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| family | trace | instance-hours | / (lower bound + spare) | / (never-cut + spare) | never-cut / lower bound | fill order / never-cut | / (fill order + spare) | streams cut | overload node-s | wait p95 (s) | wait max (s) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...families.map(({ family, results }) => {
       const s = summarize(results);
-      return `| \`${family.name}\` | ${family.description} | ${cell(s.instanceHours)} | ${cell(s.ratioWithSpare)} | ${cell(s.ratioToNeverCut)} | ${cell(s.neverCutOverBound)} | ${cell(s.interruptedStreams)} | ${cell(s.overloadNodeSeconds)} | ${cell(s.waitP95Seconds)} | ${cell(s.waitMaxSeconds)} |`;
+      return `| \`${family.name}\` | ${family.description} | ${cell(s.instanceHours)} | ${cell(s.ratioWithSpare)} | ${cell(s.ratioToNeverCut)} | ${cell(s.neverCutOverBound)} | ${cell(s.fillOrderOverNeverCut)} | ${cell(s.ratioToFillOrder)} | ${cell(s.interruptedStreams)} | ${cell(s.overloadNodeSeconds)} | ${cell(s.waitP95Seconds)} | ${cell(s.waitMaxSeconds)} |`;
     }),
     "",
     `Targets on each family's worst seed: at most ${FAMILY_COST_TARGET}× (never-cut reference + spare kept), no stream cut, no overload:`,
@@ -110,7 +149,11 @@ function familiesSection(families: readonly FamilyRuns[]): string[] {
   ];
 }
 
-function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRuns[]): string {
+function markdownSection(
+  rows: readonly BenchRow[],
+  families: readonly FamilyRuns[],
+  pooled: readonly FamilyRuns[],
+): string {
   const fleetKnobs = (trace: StandardTrace) => {
     const knobs = Object.entries({ ...SIM_FLEET_DEFAULTS, ...trace.fleet }).map(([k, v]) => `${k} ${v}`);
     return knobs.join(", ") + (trace.fleetNote ? `: ${trace.fleetNote}` : "");
@@ -142,6 +185,7 @@ function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRun
       }),
     "",
     ...familiesSection(families),
+    ...warmPoolSection(families, pooled),
     "### A spare sized from arrivals",
     "",
     `\`${ARRIVAL_RUN.label}\` runs \`packed\` with ${Object.entries(ARRIVAL_RUN.fleet)
@@ -186,6 +230,19 @@ function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRun
     "  never dearer. `test/sim/never-cut.test.ts` holds it to hand-counted cases, and to the bound or",
     "  above on a generated trace.",
     "",
+    "A third figure is a diagnostic, not a target: the **fill order's own cost** (`fillOrderInstanceHours` in",
+    "`sim/never-cut.ts`): each session, in arrival order and not knowing when any ends, to the oldest node",
+    "with room, a new node only when none has room, a node paid while it carries a stream. It is `packed`'s",
+    "placement with its capacity known exactly, instant boots, no spare and no idle wait before scale-in.",
+    "The reference may put a session beside streams that end when it ends; a policy that must place a",
+    "camera when it connects cannot know when it will leave, and with the fill order kept (the oldest",
+    "ACTIVE node that is not full) and no stream moved, none of its rules changes which node a camera",
+    "joins. So `fill order / never-cut` is the share of the gap that rules can never close, and",
+    "`/ (fill order + spare)` what the rules (boots, the spare, idle time, the learned capacity) lose",
+    "beyond it. First fit is not monotone, so this is a close estimate of `packed`'s floor, not a proof",
+    '(`test/sim/never-cut.test.ts`, "the fill order\'s own cost"). The yardsticks are unchanged: the',
+    "targets stay on the never-cut reference.",
+    "",
     "### Reading the results",
     "",
     "- The lower bound may move streams at will. `packed` never cuts one, so a node leaves only once its",
@@ -199,8 +256,9 @@ function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRun
     "  80%), as the bound and the reference assume; `peakStreamsPerNode` in `bench/results.json` is the",
     "  most any node carried. No node runs 10 points over the threshold on any trace or seed above:",
     "  testing each camera against the latest noisy reading instead let nodes creep to 49-51 streams.",
-    "- The spare counts the free slots of the nodes in use toward `bufferNodes`' worth of room (40",
-    "  slots: a new node before its readings), so the ratio to (reference + spare) can fall below 1:",
+    "- The spare counts the free slots of the nodes in use toward `bufferNodes`' worth of room (a new",
+    "  node's slots at the fleet's learned profile: 47 once a node's readings settle, 40 before), so the",
+    "  ratio to (reference + spare) can fall below 1:",
     "  the allowance is a whole node, which `packed` keeps empty only when the nodes in use lack room.",
     "- `packed` reads CPU from its agents' heartbeats only, as the product does. The scaler used to take",
     "  CloudWatch's 1-minute average too when it was newer than the last heartbeat; dropping that moved",
@@ -252,6 +310,19 @@ function markdownSection(rows: readonly BenchRow[], families: readonly FamilyRun
     "target tracking reads CloudWatch's 1-minute averages of the same figure, readable `--metric-delay-seconds`",
     "after their minute (as if CloudWatch saw the worker's core: a one-vCPU instance).",
     "Every run starts `--warmup-seconds` before the trace, so each fleet starts at its resting size.",
+    "",
+    "Boots. A new instance is ready `--cold-boot-seconds` after its launch: EC2's own start before the user",
+    "data runs (firmware, kernel, cloud-init: a few tens of seconds; about 60 s assumed), then `bootstrap.sh`'s",
+    "apt install of nginx, libnginx-mod-rtmp and nftables and the units' start (7 s from power-on to ready in",
+    '`npm run bench:boot`, section "Media node: boot to ready", against Debian\'s mirror from this machine; an',
+    "instance's first `apt-get update` and download from Ubuntu's mirror is assumed at about 60 s). A node of the",
+    "warm pool booted once already and was stopped with nginx installed, so its start skips the install and",
+    "cloud-init's first-boot work: `--warm-boot-seconds` covers EC2 starting a stopped instance and systemd",
+    "starting nginx and the agent (about 1 s in `npm run bench:boot`). Both are assumptions, not measurements of",
+    "EC2: the flags change them. A pool's stopped nodes pay for their EBS volume only (an 8 GiB gp3 root volume:",
+    "about $0.64 a month in us-east-1), which instance-hours leave out; the replacement of a node taken from the",
+    "pool runs its first boot (`--cold-boot-seconds`) as a billed instance, then stops (`sim/warm-pool.ts`,",
+    "`test/sim/warm-pool.test.ts`).",
   ];
   return lines.join("\n");
 }
@@ -318,6 +389,13 @@ export async function runSimBench(root: string, log: Log, familySeeds: number): 
   }
 
   const families = await runFamilies(familySeeds, {}, log);
+  const pooled: FamilyRuns[] = [];
+  for (const knobs of WARM_POOL_RUNS) {
+    const label = ` (${Object.entries(knobs)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")})`;
+    pooled.push(...(await runFamilies(familySeeds, knobs, log, label, [WARM_POOL_FAMILY])));
+  }
 
   mkdirSync(path.join(root, CHARTS_DIR), { recursive: true });
   const threshold = buildOptions("packed", BENCH_SEED).fleet.cpuThresholdPercent;
@@ -344,12 +422,17 @@ export async function runSimBench(root: string, log: Log, familySeeds: number): 
       seeds: results.length,
       summary: summarize(results),
     })),
+    warmPool: WARM_POOL_RUNS.map((knobs, i) => ({
+      family: WARM_POOL_FAMILY.name,
+      fleet: knobs,
+      summary: summarize((pooled[i] as FamilyRuns).results),
+    })),
   };
   writeFileSync(path.join(root, RESULTS_FILE), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote ${RESULTS_FILE}`);
   writeFileSync(
     benchmarksPath,
-    replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows, families)),
+    replaceRegion(benchmarks, BENCHMARKS_FILE, SIM_MARKERS, markdownSection(rows, families, pooled)),
   );
   formatMarkdown(benchmarksPath);
   log(`wrote ${BENCHMARKS_FILE} (its bench:sim region)`);

@@ -26,17 +26,19 @@ export interface FamilyRuns {
 export type Log = (line: string) => void;
 
 /**
- * Replays every family over seeds 1 to `seeds` under `packed` with `fleet` over each family's knobs.
+ * Replays each family over seeds 1 to `seeds` under `packed` with `fleet` over each family's knobs.
  * @param label what the progress lines say this pass is
+ * @param families the families to replay (all of them unless given)
  */
 export async function runFamilies(
   seeds: number,
   fleet: Readonly<Record<string, number>>,
   log: Log,
   label = "",
+  families: readonly StandardTrace[] = TRACE_FAMILIES,
 ): Promise<FamilyRuns[]> {
   const out: FamilyRuns[] = [];
-  for (const family of TRACE_FAMILIES) {
+  for (const family of families) {
     const started = Date.now();
     const results: SimResult[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
@@ -64,14 +66,18 @@ export const SUMMARIZED = [
   "instanceHours",
   "ratioWithSpare",
   "ratioToNeverCut",
+  "ratioToFillOrder",
   "interruptedStreams",
   "overloadNodeSeconds",
   "waitP95Seconds",
   "waitMaxSeconds",
 ] as const;
 
-/** A family's seeds summarized: the median and worst of each figure, and how far the reference lies above the bound. */
-export type FamilySummary = Record<(typeof SUMMARIZED)[number] | "neverCutOverBound", Spread>;
+/**
+ * A family's seeds summarized: the median and worst of each figure, how far the reference lies above
+ * the bound, and how far the fill order's own cost lies above the reference.
+ */
+export type FamilySummary = Record<(typeof SUMMARIZED)[number] | "neverCutOverBound" | "fillOrderOverNeverCut", Spread>;
 
 function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,8 +87,12 @@ function spread(values: readonly number[]): Spread {
 /** Summarizes one family's results. */
 export function summarize(results: readonly SimResult[]): FamilySummary {
   const entries = SUMMARIZED.map((key) => [key, spread(results.map((r) => r[key]))] as const);
-  const over = results.map((r) => Math.round((r.neverCutInstanceHours / r.lowerBoundInstanceHours) * 1000) / 1000);
-  return { ...Object.fromEntries(entries), neverCutOverBound: spread(over) } as FamilySummary;
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+  return {
+    ...Object.fromEntries(entries),
+    neverCutOverBound: spread(results.map((r) => ratio(r.neverCutInstanceHours, r.lowerBoundInstanceHours))),
+    fillOrderOverNeverCut: spread(results.map((r) => ratio(r.fillOrderInstanceHours, r.neverCutInstanceHours))),
+  } as FamilySummary;
 }
 
 /** Whether a family's worst seed met each target, in words. */

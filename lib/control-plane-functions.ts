@@ -209,7 +209,7 @@ const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   events: ["Query"],
   "not-found": [],
   scaler: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-  lifecycle: ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+  lifecycle: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   play: ["GetItem"],
   "viewer-hooks": ["UpdateItem"],
 };

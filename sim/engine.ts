@@ -6,10 +6,11 @@
  */
 import { type Action, EventQueue } from "./event-queue";
 import { type CpuModel, SimMachine } from "./machine";
-import { neverCutInstanceHours, traceSessions } from "./never-cut";
+import { fillOrderInstanceHours, neverCutInstanceHours, traceSessions } from "./never-cut";
 import { type SimOptions, streamsPerNodeAtThreshold } from "./options";
 import { Random } from "./random";
 import { liveBySecond, type Trace } from "./trace";
+import { WarmPool } from "./warm-pool";
 
 /** The wall-clock time of the trace's second 0 (any fixed instant keeps runs reproducible). */
 export const SIM_EPOCH_MS = Date.UTC(2026, 0, 5, 0, 0, 0);
@@ -78,6 +79,10 @@ export interface SimResult {
   readonly ratioWithSpare: number;
   /** instanceHours / (neverCutInstanceHours + spareInstanceHours): the target is at most 1.05. */
   readonly ratioToNeverCut: number;
+  /** The fill order's own cost (`fillOrderInstanceHours`): exact capacity, instant boots, no spare. */
+  readonly fillOrderInstanceHours: number;
+  /** instanceHours / (fillOrderInstanceHours + spareInstanceHours): what the rules lose beyond the fill order's own cost. */
+  readonly ratioToFillOrder: number;
   /** Live streams cut because their node was stopped. */
   readonly interruptedStreams: number;
   /** Node-seconds with CPU above the threshold + 10 points. */
@@ -137,6 +142,7 @@ export class SimEngine {
     cpu: Map<string, { sum: number[]; count: number[] }>;
   };
   private driver: FleetDriver | undefined;
+  private readonly warmPool: WarmPool;
 
   /**
    * @param trace the cameras
@@ -155,6 +161,7 @@ export class SimEngine {
       cpuNoisePercent: model.cpuNoisePercent,
       metricDelayMs: model.metricDelaySeconds * 1000,
     };
+    this.warmPool = new WarmPool(options.fleet.warmPoolSize);
     this.startMs = SIM_EPOCH_MS - Math.round(model.warmupSeconds) * 1000;
     this.endMs = SIM_EPOCH_MS + trace.lengthSeconds * 1000;
     this.nowMs = this.startMs;
@@ -190,10 +197,12 @@ export class SimEngine {
     this.schedule(firstAt, tick);
   }
 
-  /** Starts a machine for an instance launched now; it is ready after the boot time. */
+  /** Starts a machine for an instance launched now: from the warm pool when it has one, else a new instance. */
   launchMachine(id: string): SimMachine {
     const index = this.machineCount++;
-    const readyAt = this.nowMs + this.options.model.bootSeconds * 1000;
+    const { coldBootSeconds, warmBootSeconds } = this.options.model;
+    const warm = this.warmPool.take(this.nowMs, coldBootSeconds * 1000);
+    const readyAt = this.nowMs + (warm ? warmBootSeconds : coldBootSeconds) * 1000;
     const random = Random.derive(this.options.seed, `machine-noise-${index}`);
     const machine = new SimMachine(id, this.nowMs, readyAt, this.cpuModel, random);
     this.machines.set(id, machine);
@@ -303,7 +312,7 @@ export class SimEngine {
       const measured = s >= 0 && s < length;
       const b = measured ? Math.floor(s / this.bucket.seconds) : -1;
       if (measured) {
-        this.instanceSeconds += this.machines.size;
+        this.instanceSeconds += this.machines.size + this.warmPool.refilling(at);
         this.peakNodes = Math.max(this.peakNodes, this.machines.size);
         addTo(this.bucket.nodes, b, this.machines.size);
         addTo(this.bucket.demand, b, this.demand[s] as number);
@@ -333,7 +342,9 @@ export class SimEngine {
     for (const nodes of this.lowerBoundNodes) lowerBoundSeconds += nodes;
     const instanceHours = this.instanceSeconds / 3600;
     const lowerBoundInstanceHours = lowerBoundSeconds / 3600;
-    const neverCut = neverCutInstanceHours(traceSessions(this.trace), this.perNode, this.options.seed);
+    const sessions = traceSessions(this.trace);
+    const neverCut = neverCutInstanceHours(sessions, this.perNode, this.options.seed);
+    const fillOrder = fillOrderInstanceHours(sessions, this.perNode);
     const spareInstanceHours = this.options.policy === "packed" ? this.options.fleet.bufferNodes * hours : 0;
     const waits = [...this.waits].sort((a, b) => a - b);
     const buckets = Math.ceil(lengthSeconds / this.bucket.seconds);
@@ -364,6 +375,8 @@ export class SimEngine {
       ratioWithSpare: round(instanceHours / (lowerBoundInstanceHours + spareInstanceHours), 3),
       neverCutInstanceHours: round(neverCut, 2),
       ratioToNeverCut: round(instanceHours / (neverCut + spareInstanceHours), 3),
+      fillOrderInstanceHours: round(fillOrder, 2),
+      ratioToFillOrder: round(instanceHours / (fillOrder + spareInstanceHours), 3),
       interruptedStreams: this.interruptedStreams,
       overloadNodeSeconds: this.overloadSeconds,
       waitP95Seconds: round(percentile(waits, 0.95), 1),

@@ -60,6 +60,7 @@ interface PackedNode {
 type Pick = (outlasting: readonly PackedNode[], random: Random) => PackedNode;
 
 const last = (node: PackedNode) => node.ends[node.ends.length - 1] as number;
+const oldest = (nodes: readonly PackedNode[]) => nodes.reduce((best, n) => (n.opened < best.opened ? n : best));
 
 const PICKS: readonly Pick[] = [
   // The one whose streams end soonest after the session: keeps late-ending nodes for late sessions.
@@ -67,7 +68,7 @@ const PICKS: readonly Pick[] = [
   // The fullest.
   (nodes) => nodes.reduce((best, n) => (n.ends.length > best.ends.length ? n : best)),
   // The oldest (first fit).
-  (nodes) => nodes.reduce((best, n) => (n.opened < best.opened ? n : best)),
+  oldest,
 ];
 
 function insertSorted(values: number[], value: number): void {
@@ -81,8 +82,11 @@ function insertSorted(values: number[], value: number): void {
   values.splice(low, 0, value);
 }
 
+/** Where a session goes among the open nodes with room for it (undefined: a new node). */
+type Place = (withRoom: readonly PackedNode[], end: number, random: Random) => PackedNode | undefined;
+
 /** Node-seconds of one greedy packing of `sessions` on nodes of `capacity` streams. */
-function pack(sessions: readonly SecondsSession[], capacity: number, pick: Pick, random: Random): number {
+function pack(sessions: readonly SecondsSession[], capacity: number, place: Place, random: Random): number {
   let open: PackedNode[] = [];
   let nodeSeconds = 0;
   for (const { start, end } of sessions) {
@@ -93,14 +97,13 @@ function pack(sessions: readonly SecondsSession[], capacity: number, pick: Pick,
       if (gone > 0) node.ends.splice(0, gone);
     }
     open = open.filter((n) => n.ends.length > 0);
-    const withRoom = open.filter((n) => n.ends.length < capacity);
-    const outlasting = withRoom.filter((n) => last(n) >= end);
-    let node: PackedNode;
-    if (outlasting.length > 0) node = pick(outlasting, random);
-    else if (withRoom.length > 0) {
-      node = withRoom.reduce((best, n) => (last(n) > last(best) ? n : best));
-      nodeSeconds += end - last(node);
-    } else {
+    let node = place(
+      open.filter((n) => n.ends.length < capacity),
+      end,
+      random,
+    );
+    if (node) nodeSeconds += Math.max(0, end - last(node));
+    else {
       node = { ends: [], opened: start };
       open.push(node);
       nodeSeconds += end - start;
@@ -108,6 +111,29 @@ function pack(sessions: readonly SecondsSession[], capacity: number, pick: Pick,
     insertSorted(node.ends, end);
   }
   return nodeSeconds;
+}
+
+/** The reference's placement: a node that outlasts the session (as `pick` chooses), else the one ending latest. */
+function clairvoyant(pick: Pick): Place {
+  return (withRoom, end, random) => {
+    const outlasting = withRoom.filter((n) => last(n) >= end);
+    if (outlasting.length > 0) return pick(outlasting, random);
+    if (withRoom.length === 0) return undefined;
+    return withRoom.reduce((best, n) => (last(n) > last(best) ? n : best));
+  };
+}
+
+/**
+ * What the fill order itself costs on `sessions`, on nodes of `capacity` streams, in instance-hours:
+ * each session, not knowing when any ends, to the oldest open node with room, a new node only when
+ * none has room, a node paid while it carries a stream. It is `packed`'s placement with its
+ * capacity known exactly, instant boots, no spare and no idle time before scale-in: what is left
+ * between it and the never-cut reference is the price of placing without knowing when sessions
+ * end, which no rule that keeps the fill order and never moves a stream can recover.
+ */
+export function fillOrderInstanceHours(sessions: readonly SecondsSession[], capacity: number): number {
+  const fillOrder: Place = (withRoom) => (withRoom.length === 0 ? undefined : oldest(withRoom));
+  return pack([...sessions].sort(byArrival), capacity, fillOrder, Random.derive(0, "fill-order")) / 3600;
 }
 
 /**
@@ -121,6 +147,6 @@ export function neverCutInstanceHours(sessions: readonly SecondsSession[], capac
   const atRandom: Pick = (nodes, r) => nodes[r.int(nodes.length)] as PackedNode;
   const runs = [...PICKS, ...Array.from({ length: REFERENCE_RESTARTS }, () => atRandom)];
   const ordered = [...sessions].sort(byArrival);
-  const best = Math.min(...runs.map((pick) => pack(ordered, capacity, pick, random)));
+  const best = Math.min(...runs.map((pick) => pack(ordered, capacity, clairvoyant(pick), random)));
   return best / 3600;
 }

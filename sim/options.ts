@@ -30,8 +30,10 @@ export type IngestMode = (typeof INGEST_MODES)[number];
 
 /** The world the fleet runs in, and the baselines' Auto Scaling settings. */
 export interface ModelParameters {
-  /** From launch until nginx answers and the agent reports (seconds). */
-  readonly bootSeconds: number;
+  /** From launch until nginx answers and the agent reports, apt installing nginx on the way (seconds). */
+  readonly coldBootSeconds: number;
+  /** From a stopped warm pool node's start until its agent reports: nginx is installed already (seconds). */
+  readonly warmBootSeconds: number;
   /** A node's CPU with no stream (percent of its nginx worker's core, the agent's scale). */
   readonly baseCpuPercent: number;
   /** What one camera stream adds to a node's CPU (percent of its nginx worker's core). */
@@ -76,7 +78,8 @@ export interface SimOptions {
 
 /** The model's documented defaults. */
 export const DEFAULT_MODEL: ModelParameters = Object.freeze({
-  bootSeconds: 90,
+  coldBootSeconds: 120,
+  warmBootSeconds: 30,
   baseCpuPercent: 5,
   streamCpuPercent: 1.6,
   cpuNoisePercent: 2,
@@ -106,7 +109,7 @@ export const BASELINE_TARGET_CPU: Readonly<Record<Exclude<PolicyName, "packed">,
 
 /** One numeric flag: a model parameter or a fleet config key. */
 export interface NumericFlag {
-  /** The flag, e.g. `--boot-seconds`. */
+  /** The flag, e.g. `--cold-boot-seconds`. */
   readonly flag: string;
   readonly group: "model" | "fleet";
   readonly key: string;
@@ -118,7 +121,18 @@ export interface NumericFlag {
 }
 
 const MODEL_FLAGS: readonly Omit<NumericFlag, "flag" | "group" | "defaultValue">[] = [
-  { key: "bootSeconds", description: "launch until the node's agent reports ready (s)", integer: false, min: 0 },
+  {
+    key: "coldBootSeconds",
+    description: "launch until the node's agent reports ready, apt installing nginx on the way (s)",
+    integer: false,
+    min: 0,
+  },
+  {
+    key: "warmBootSeconds",
+    description: "start of a stopped warm pool node until its agent reports ready (s)",
+    integer: false,
+    min: 0,
+  },
   {
     key: "baseCpuPercent",
     description: "a node's CPU with no stream (% of its nginx worker's core)",

@@ -194,7 +194,7 @@ const KNOB_TABLE: {
     min: 0,
     max: 10_000,
     description:
-      "AWS: stopped, pre-installed instances kept in the group's warm pool, which a scale-out starts before it launches new ones (they pay their disks only); 0: no pool, at most `maxNodes`",
+      "AWS: stopped, pre-installed instances kept in the group's warm pool, which a scale-out starts before it launches new ones (they pay their disks only; each one used is replaced by a new one, as the simulator models); 0: no pool, at most `maxNodes`",
   },
   logLevel: {
     choices: LOG_LEVELS,

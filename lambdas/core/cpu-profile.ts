@@ -76,22 +76,48 @@ export function idleCpu(node: MediaNode): number {
 /**
  * What one more stream costs on this node above its idle CPU (percent), on the dear side: the
  * least-squares slope of its readings' CPU above idle against their streams, with a first made-up
- * reading of `PRIOR_STREAMS` streams at `streamCpuCostPercent`, plus `COST_STANDARD_ERRORS` times
- * the slope's standard error (from how far the readings fall from the fit).
+ * reading of `PRIOR_STREAMS` streams at `streamCpuCostPercent` (or `SETTLED_READINGS` of them at
+ * the cost it inherited from the fleet), plus `COST_STANDARD_ERRORS` times the slope's standard error (from how
+ * far the readings fall from the fit).
  */
 export function streamCpuCost(node: MediaNode, config: FleetConfig): number {
   const p = node.cpuProfile ?? EMPTY;
-  const idle = idleCpu(node);
-  const prior = PRIOR_STREAMS * PRIOR_STREAMS;
-  const priorCost = config.streamCpuCostPercent;
-  // Sums over the readings' CPU above idle (y): Σ streams × y and Σ y².
-  const streamsTimesAbove = p.streamsTimesPercent - idle * p.streams;
-  const aboveSquared = p.percentSquared - 2 * idle * p.percent + idle * idle * p.readings;
-  const weight = p.streamsSquared + prior;
+  const own = aboveIdle(p, idleCpu(node));
+  if (p.priorCostPercent === undefined) {
+    return dearCost(own, config.streamCpuCostPercent, PRIOR_STREAMS * PRIOR_STREAMS);
+  }
+  // An inherited cost rests on settled readings: it weighs as many, so that the first noisy readings
+  // of a node filling fast do not talk it down before their spread shows how little they know.
+  return dearCost(own, p.priorCostPercent, SETTLED_READINGS * PRIOR_STREAMS * PRIOR_STREAMS);
+}
+
+/** A profile's sums over its readings' CPU above an idle CPU (y): what the fit of the cost a stream needs. */
+interface AboveIdle {
+  readonly readings: number;
+  readonly streamsSquared: number;
+  /** Σ streams × y. */
+  readonly streamsTimesAbove: number;
+  /** Σ y². */
+  readonly aboveSquared: number;
+}
+
+function aboveIdle(p: CpuProfile, idle: number): AboveIdle {
+  return {
+    readings: p.readings,
+    streamsSquared: p.streamsSquared,
+    streamsTimesAbove: p.streamsTimesPercent - idle * p.streams,
+    aboveSquared: p.percentSquared - 2 * idle * p.percent + idle * idle * p.readings,
+  };
+}
+
+/** The dear-side slope of readings above idle, with a made-up reading of weight `prior` (Σ streams²) at `priorCost`. */
+function dearCost(sums: AboveIdle, priorCost: number, prior: number): number {
+  const { streamsTimesAbove, aboveSquared, streamsSquared, readings } = sums;
+  const weight = streamsSquared + prior;
   const slope = (streamsTimesAbove + prior * priorCost) / weight;
   const residuals =
-    aboveSquared - 2 * slope * streamsTimesAbove + slope * slope * p.streamsSquared + prior * (priorCost - slope) ** 2;
-  const standardError = Math.sqrt(Math.max(0, residuals) / Math.max(1, p.readings) / weight);
+    aboveSquared - 2 * slope * streamsTimesAbove + slope * slope * streamsSquared + prior * (priorCost - slope) ** 2;
+  const standardError = Math.sqrt(Math.max(0, residuals) / Math.max(1, readings) / weight);
   return Math.max(MIN_STREAM_COST_PERCENT, slope + COST_STANDARD_ERRORS * standardError);
 }
 
@@ -122,4 +148,68 @@ export function streamsAtThreshold(
  */
 export function streamCap(idlePercent: number, costPercent: number, config: FleetConfig): number {
   return Math.max(1, Math.ceil((config.cpuThresholdPercent - idlePercent) / costPercent - 0.5 - EPSILON));
+}
+
+/** What the fleet's own readings say a node costs: where a node with no readings of its own starts. */
+export interface FleetProfile {
+  /** Idle CPU (percent), undefined before any node has measured its own. */
+  readonly idlePercent?: number;
+  /** Cost a stream above idle (percent, on the dear side), undefined before any node's own readings settle it. */
+  readonly costPercent?: number;
+}
+
+/** The middle value (the lower of the two middle ones), undefined when there is none. */
+function median(values: readonly number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Readings of streams (faded, as `CpuProfile.readings` counts them) the fleet's cost must rest on
+ * before it passes it on: about 45 heartbeats (11 min at 15 s), enough for the spread of the
+ * readings, and so the fit's standard error, to mean something (one reading fits exactly).
+ */
+export const SETTLED_READINGS = 40;
+
+/**
+ * The fleet's learned profile: the median idle CPU of the nodes that measured theirs, and the
+ * dear-side cost a stream of one fit over all the nodes' readings (each above its own idle CPU),
+ * once they number `SETTLED_READINGS`. Nodes of one fleet run the same image on the same instance
+ * type, so a new node costs what the others cost; starting it from the configured default instead
+ * gives it less room (37 streams where 47 fit at the simulator's defaults) until its own readings
+ * catch up, and the scaler launches nodes for the difference. One fit, not a median of the nodes'
+ * own: a node carrying a few streams measures its cost loosely (its dear side lies far above it),
+ * a full one closely, and the fit weighs each by what it knows. The median idle: one odd node does
+ * not set every new node's idle CPU.
+ */
+export function fleetProfile(nodes: readonly MediaNode[]): FleetProfile {
+  const profiled = nodes.flatMap((n) => (n.cpuProfile ? [{ node: n, p: n.cpuProfile }] : []));
+  const idles = profiled.flatMap(({ p }) => (p.idlePercent === undefined ? [] : [p.idlePercent]));
+  const pooled = profiled
+    .map(({ node, p }) => aboveIdle(p, idleCpu(node)))
+    .reduce(
+      (sum, own) => ({
+        readings: sum.readings + own.readings,
+        streamsSquared: sum.streamsSquared + own.streamsSquared,
+        streamsTimesAbove: sum.streamsTimesAbove + own.streamsTimesAbove,
+        aboveSquared: sum.aboveSquared + own.aboveSquared,
+      }),
+      { readings: 0, streamsSquared: 0, streamsTimesAbove: 0, aboveSquared: 0 },
+    );
+  const costPercent = pooled.readings >= SETTLED_READINGS ? dearCost(pooled, 0, 0) : undefined;
+  return { idlePercent: median(idles), costPercent };
+}
+
+/**
+ * The profile a node registers with: no reading of its own yet, its idle CPU and its fit starting
+ * from what the fleet has learned, each weighing as `SETTLED_READINGS` readings (its own readings
+ * outweigh them as they come, should it differ). A node's first idle reading covers one second of
+ * a noisy CPU: taken alone, a low one would open room for a stream or two too many. Undefined while
+ * no node's readings have settled a cost: the configured default applies.
+ */
+export function startingProfile(nodes: readonly MediaNode[]): CpuProfile | undefined {
+  const { idlePercent, costPercent } = fleetProfile(nodes);
+  if (costPercent === undefined) return undefined;
+  const idle = idlePercent === undefined ? {} : { idlePercent, idleReadings: SETTLED_READINGS };
+  return { ...EMPTY, ...idle, priorCostPercent: costPercent };
 }

@@ -100,6 +100,11 @@ export interface CpuProfile {
   readonly percentSquared: number;
   /** Σ streams × CPU percent. */
   readonly streamsTimesPercent: number;
+  /**
+   * The cost a stream the fleet had learned when the node registered (percent): its fit starts from
+   * this rather than `streamCpuCostPercent` (`startingProfile`). Unset when no node had readings.
+   */
+  readonly priorCostPercent?: number;
 }
 
 /** A media node (an EC2 instance on AWS, an nginx process in local mode) as the registry knows it. */

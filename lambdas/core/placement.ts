@@ -10,7 +10,7 @@
  * threshold, whichever comes first.
  */
 import type { FleetConfig } from "./config";
-import { idleCpu, streamCap, streamCpuCost, streamsAtThreshold } from "./cpu-profile";
+import { fleetProfile, idleCpu, streamCap, streamCpuCost, streamsAtThreshold } from "./cpu-profile";
 import { heldStreams, type MediaNode } from "./model";
 
 /**
@@ -51,10 +51,14 @@ export function slotLimit(node: MediaNode, config: FleetConfig): number {
   );
 }
 
-/** The slot limit of a node that has not reported its CPU yet (an empty node just launched). */
-export function newNodeSlotLimit(config: FleetConfig): number {
+/**
+ * The slot limit of a node that has not reported its CPU yet (an empty node just launched): what the
+ * fleet's profile (`fleetProfile`) says a node of it holds, as the new node inherits that profile.
+ */
+export function newNodeSlotLimit(nodes: readonly MediaNode[], config: FleetConfig): number {
   const cap = config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY;
-  return Math.min(cap, streamsAtThreshold(0, 0, config.streamCpuCostPercent, config));
+  const fleet = fleetProfile(nodes);
+  return Math.min(cap, streamCap(fleet.idlePercent ?? 0, fleet.costPercent ?? config.streamCpuCostPercent, config));
 }
 
 /** True when the node cannot take one more stream at `now`. */

@@ -157,9 +157,9 @@ export function freeSlots(inUse: readonly MediaNode[], now: number, config: Flee
   return inUse.reduce((sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length), 0);
 }
 
-/** The empty nodes that carry `cameras` beyond `room` free slots, at the slots a node holds before its first CPU reading. */
-function nodesFor(cameras: number, room: number, config: FleetConfig): number {
-  return Math.ceil(Math.max(0, cameras - room) / newNodeSlotLimit(config));
+/** The empty nodes that carry `cameras` beyond `room` free slots, at `newSlots` slots a new node (`newNodeSlotLimit`). */
+function nodesFor(cameras: number, room: number, newSlots: number): number {
+  return Math.ceil(Math.max(0, cameras - room) / newSlots);
 }
 
 /**
@@ -176,7 +176,7 @@ export function arrivalSpare(alive: readonly MediaNode[], room: number, now: num
   const arrivals = alive
     .flatMap((node) => heldStreams(node, now).map((name) => slotOf(node, name)?.since ?? 0))
     .filter((at) => at >= since).length;
-  return nodesFor(arrivals, room, config);
+  return nodesFor(arrivals, room, newNodeSlotLimit(alive, config));
 }
 
 /**
@@ -184,9 +184,10 @@ export function arrivalSpare(alive: readonly MediaNode[], room: number, now: num
  * hold) less the slots the nodes in use still have free. A spare node beside nodes in use that
  * have room for a node's worth of cameras would only wait for cameras the others already take.
  * @param room the free slots of the nodes in use
+ * @param newSlots the slots a new node holds (`newNodeSlotLimit`)
  */
-export function bufferSpare(room: number, config: FleetConfig): number {
-  return nodesFor(config.bufferNodes * newNodeSlotLimit(config), room, config);
+export function bufferSpare(room: number, newSlots: number, config: FleetConfig): number {
+  return nodesFor(config.bufferNodes * newSlots, room, newSlots);
 }
 
 /** The group's instances by id. */
@@ -393,7 +394,11 @@ export function spareWanted(
   now: number,
 ): number {
   const room = freeSlots(inUse, now, config);
-  return Math.max(bufferSpare(room, config), allInUseFull ? 1 : 0, arrivalSpare(alive, room, now, config));
+  return Math.max(
+    bufferSpare(room, newNodeSlotLimit(alive, config), config),
+    allInUseFull ? 1 : 0,
+    arrivalSpare(alive, room, now, config),
+  );
 }
 
 /** Wanted capacity: `max(minNodes, in use) + spare`, within `maxNodes` and the group's maximum. */

@@ -422,6 +422,7 @@ describe("lifecycle handler", () => {
   });
 
   it("on launch: issues the node a random secret of its own, readable by its instance only, and registers it PENDING with its address", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ PublicIpAddress: "203.0.113.7" }] }] });
     expect(await handler(event(LIFECYCLE.launchEvent), CONTEXT)).toBe("launching");
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
@@ -448,6 +449,7 @@ describe("lifecycle handler", () => {
   it("on a repeated launch event: keeps the secret already issued (the node may have read it)", async () => {
     ssm.on(PutParameterCommand).rejects(Object.assign(new Error("exists"), { name: "ParameterAlreadyExists" }));
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "the-secret-issued-first-0000000000" } });
+    ddb.on(QueryCommand).resolves({ Items: [] });
     // The node's item exists already; the event is written as usual.
     ddb.on(PutItemCommand).callsFake(async (input) => {
       if (input.Item?.pk?.S !== REGISTRY_TABLE.partitions.node) return {};
@@ -513,6 +515,7 @@ describe("lifecycle handler", () => {
   });
 
   it("on a start out of the warm pool: registers the node PENDING, launched as it enters the group", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
     const started = event(LIFECYCLE.launchEvent, GROUP.groupName, {
       Origin: "WarmPool",
       Destination: "AutoScalingGroup",

@@ -100,7 +100,10 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
         (sum, n) => sum + Math.max(0, slotLimit(n, config) - heldStreams(n, fleet.clock.ms).length),
         0,
       );
-      const newSlots = newNodeSlotLimit(config);
+      const newSlots = newNodeSlotLimit(
+        [...nodesAfter.values()].filter((n) => n.state !== "DEAD"),
+        config,
+      );
       const spare = Math.ceil(Math.max(0, config.bufferNodes * newSlots - freeSlots) / newSlots);
       const readyOrLaunching = after.instances.filter((i) => {
         const node = nodesAfter.get(i.InstanceId as string);

@@ -39,7 +39,7 @@ describe("npm run sim", () => {
 
   it("writes an SVG chart with --chart", async () => {
     const chart = path.join(dir, "chart.svg");
-    expect((await run("--trace", good, "--chart", chart, "--boot-seconds", "30")).code).toBe(0);
+    expect((await run("--trace", good, "--chart", chart, "--cold-boot-seconds", "30")).code).toBe(0);
     const svg = readFileSync(chart, "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.trim().endsWith("</svg>")).toBe(true);
@@ -47,7 +47,7 @@ describe("npm run sim", () => {
 
   it.each<[string, string[], string]>([
     ["a bad fleet knob, naming the flag", ["--buffer-nodes", "-1"], "sim: --buffer-nodes must be at least 0"],
-    ["a bad model parameter", ["--boot-seconds", "soon"], "sim: --boot-seconds must be a number, got 'soon'"],
+    ["a bad model parameter", ["--cold-boot-seconds", "soon"], "sim: --cold-boot-seconds must be a number, got 'soon'"],
     ["an unknown policy", ["--policy", "random"], "--policy must be one of packed, round-robin, least-loaded"],
     ["an unknown flag", ["--bufer-nodes", "1"], "sim: unknown option --bufer-nodes"],
     ["an unknown ingest mode", ["--ingest", "sideways"], "sim: --ingest must be one of resolve, fixed, got 'sideways'"],
@@ -84,7 +84,7 @@ describe("npm run sim", () => {
   });
 
   it("reads --flag=value for the model and the fleet", async () => {
-    const { code, out } = await run(`--trace=${good}`, "--json", "--boot-seconds=30", "--buffer-nodes=0");
+    const { code, out } = await run(`--trace=${good}`, "--json", "--cold-boot-seconds=30", "--buffer-nodes=0");
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ policy: "packed", sessions: 2, peakNodes: 1 }); // no spare: one node
   });
@@ -110,8 +110,8 @@ describe("npm run sim", () => {
   it.each([["--help"], ["-h"]])("lists every flag with its default for %s", async (flag) => {
     const { code, out } = await run(flag);
     expect(code).toBe(0);
-    expect(out).toContain("--boot-seconds N");
-    expect(out).toContain("(default 90)");
+    expect(out).toContain("--cold-boot-seconds N");
+    expect(out).toContain("(default 120)");
     expect(out).toContain("--cpu-threshold-percent N");
     expect(out).toContain("--ingest MODE");
     expect(out).toContain("--ingest-switch-seconds N");

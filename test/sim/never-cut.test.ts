@@ -1,4 +1,4 @@
-import { neverCutInstanceHours, type SecondsSession, traceSessions } from "../../sim/never-cut";
+import { fillOrderInstanceHours, neverCutInstanceHours, type SecondsSession, traceSessions } from "../../sim/never-cut";
 import { buildOptions, streamsPerNodeAtThreshold } from "../../sim/options";
 import { formatTrace, liveBySecond, parseTrace, type TraceEventKind } from "../../sim/trace";
 
@@ -114,6 +114,55 @@ describe("the never-cut reference", () => {
     const reference = neverCutInstanceHours(traceSessions(trace), perNode, 1) * HOUR;
     expect(reference).toBeGreaterThanOrEqual(bound);
     expect(reference).toBeLessThan(bound * 1.5);
+  });
+});
+
+describe("the fill order's own cost", () => {
+  const ofSessions = (sessions: [number, number][]) => sessions.map(([start, end]) => ({ start, end }));
+
+  it.each<[string, [number, number][], number, number]>([
+    // [sessions [start, end) in seconds, fill order's node-seconds, the reference's node-seconds]
+    ["one session: one node while it lasts", [[0, 100]], 100, 100],
+    [
+      "a third that does not fit opens a node, as for the reference",
+      [
+        [0, 100],
+        [10, 50],
+        [20, 30],
+      ],
+      110,
+      110,
+    ],
+    // At 10 both nodes have room: the oldest (until 1000) takes 10-150, so 20-900 must go to the
+    // second and keeps it to 900; knowing the ends, the reference puts 10-150 beside 1-200 instead.
+    [
+      "not knowing when sessions end costs what the reference saves by knowing",
+      [
+        [0, 1000],
+        [0, 5],
+        [1, 200],
+        [10, 150],
+        [20, 900],
+      ],
+      1899,
+      1199,
+    ],
+    // At 10 both nodes have room and neither outlasts 10-2000: it joins the oldest (until 100), which
+    // then runs to 2000 beside the second (until 1000); the reference extends the second instead.
+    [
+      "a session that outlasts every node joins the oldest, not the one ending latest",
+      [
+        [0, 100],
+        [0, 5],
+        [1, 1000],
+        [10, 2000],
+      ],
+      2999,
+      2099,
+    ],
+  ])("%s", (_, sessions, fillOrder, reference) => {
+    expect(fillOrderInstanceHours(ofSessions(sessions), 2) * HOUR).toBeCloseTo(fillOrder, 6);
+    expect(neverCutInstanceHours(ofSessions(sessions), 2, 1) * HOUR).toBeCloseTo(reference, 6);
   });
 });
 

@@ -28,9 +28,15 @@ async function placements(fleet: PackedFleet): Promise<Record<string, string>> {
 
 describe("packed: a small trace worked out by hand", () => {
   // A cap of 3 streams a node and no CPU noise make every decision countable. The fleet rests at
-  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts. Idle nodes stay
+  // minNodes 1 + bufferNodes 1 = 2 ready nodes (i-1, i-2) when the trace starts; a node boots in
+  // 90 s (the model once had it so; the counts below use it). Idle nodes stay
   // 600 s, beyond the trace's end, so that none leaves within it.
-  const options = buildOptions("packed", 1, { maxStreamsPerNode: 3, cpuNoisePercent: 0, scaleInIdleSeconds: 600 });
+  const options = buildOptions("packed", 1, {
+    maxStreamsPerNode: 3,
+    cpuNoisePercent: 0,
+    scaleInIdleSeconds: 600,
+    coldBootSeconds: 90,
+  });
   // cam1..cam7 one a second from t=0; cam1..cam6 end at 300, cam7 stays until 600.
   const trace = traceOf([
     ...[0, 1, 2, 3, 4, 5, 6].map((t): [number, string, TraceEventKind] => [t, `cam${t + 1}`, "publish"]),
@@ -102,8 +108,13 @@ describe("packed: a small trace worked out by hand", () => {
 
 describe("packed runs the product's decisions", () => {
   it("with bufferNodes 0, launches a node only once every node in use is full", async () => {
-    const options = buildOptions("packed", 3, { bufferNodes: 0, maxStreamsPerNode: 4, cpuNoisePercent: 0 });
-    // A camera every 30 s: the fleet has time to catch up between them.
+    const options = buildOptions("packed", 3, {
+      bufferNodes: 0,
+      maxStreamsPerNode: 4,
+      cpuNoisePercent: 0,
+      coldBootSeconds: 90,
+    });
+    // A camera every 30 s and a boot of 90 s: the fleet has time to catch up between them.
     // Ten cameras and the last one at 1200: i-1 and i-2 take 4 each, i-3 ends with 3.
     const trace = cameras(
       Array.from({ length: 10 }, (_, i) => i * 30),
@@ -173,13 +184,22 @@ describe("determinism", () => {
 describe("packed: a spare sized from arrivals (spareLeadSeconds)", () => {
   // One camera every 30 s for 40 minutes, 10 streams a node, no fixed spare: at 6 arrivals per
   // 180 s lead, a node is asked for once its filling node has room for fewer than 6 more, which is
-  // 180 s before it is full: more than a scaler period (60 s) plus a boot (90 s).
+  // 180 s before it is full: more than a scaler period (60 s) plus a boot (90 s here).
   const trace = cameras(
     Array.from({ length: 80 }, (_, i) => i * 30),
     3000,
   );
   const run = (fleet: Record<string, number>) =>
-    simulate(trace, buildOptions("packed", 1, { maxStreamsPerNode: 10, cpuNoisePercent: 0, bufferNodes: 0, ...fleet }));
+    simulate(
+      trace,
+      buildOptions("packed", 1, {
+        maxStreamsPerNode: 10,
+        cpuNoisePercent: 0,
+        bufferNodes: 0,
+        coldBootSeconds: 90,
+        ...fleet,
+      }),
+    );
 
   it("without it, a camera waits for a boot each time the filling node is full", async () => {
     const { result } = await run({});
@@ -200,6 +220,31 @@ describe("packed: a node's room from its own CPU profile", () => {
     const { result } = await simulate(trace, options);
     expect(result.peakStreamsPerNode).toBeLessThanOrEqual(streamsPerNodeAtThreshold(options));
     expect(result).toMatchObject({ overloadNodeSeconds: 0, interruptedStreams: 0 });
+  });
+});
+
+describe("packed: a node launched into a settled fleet starts from the fleet's profile", () => {
+  // flash-crowd seed 6: an hour of 20-40 cameras on i-1 settles its cost; the crowd then launches
+  // i-3 to i-5, and i-3 fills within minutes of its first heartbeat.
+  const family = TRACE_FAMILIES.find((f) => f.name === "flash-crowd") as StandardTrace;
+  const trace = parseTrace(formatTrace(family.generate(6)), "flash-crowd#6");
+  const options = buildOptions("packed", 6, family.fleet);
+  let run: { result: SimResult; fleet: PackedFleet };
+  beforeAll(async () => {
+    const { result, driver } = await simulate(trace, options);
+    run = { result, fleet: driver as PackedFleet };
+  });
+
+  it("registers the crowd's nodes with the cost a stream the fleet learned", async () => {
+    const crowd = run.fleet.launches.filter((l) => l.t > 0).map((l) => l.instanceId);
+    const nodes = (await run.fleet.registry.listNodes()).filter((n) => crowd.includes(n.nodeId));
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const node of nodes) expect(node.cpuProfile?.priorCostPercent).toBeCloseTo(1.6, 1);
+  });
+
+  it("takes no stream past the threshold on a node filling before its own readings settle", () => {
+    expect(run.result.peakStreamsPerNode).toBeLessThanOrEqual(streamsPerNodeAtThreshold(options));
+    expect(run.result).toMatchObject({ overloadNodeSeconds: 0, interruptedStreams: 0 });
   });
 });
 

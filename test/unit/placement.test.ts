@@ -1,7 +1,14 @@
-import { idleCpu, learnCpuProfile, streamCpuCost } from "../../lambdas/core/cpu-profile";
+import { fleetProfile, idleCpu, learnCpuProfile, startingProfile, streamCpuCost } from "../../lambdas/core/cpu-profile";
 import type { CpuProfile, MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { nextCpuSample } from "../../lambdas/core/model";
-import { chooseNode, estimatedCpu, isFull, settledCpu, slotLimit } from "../../lambdas/core/placement";
+import {
+  chooseNode,
+  estimatedCpu,
+  isFull,
+  newNodeSlotLimit,
+  settledCpu,
+  slotLimit,
+} from "../../lambdas/core/placement";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const live = (n: number): Record<string, StreamSlot> =>
@@ -179,6 +186,71 @@ describe("the CPU profile: a node's room from its own idle CPU and cost a stream
     const light = [[0, 5], ...repeat(240, [40, 5 + 1.6 * 40])] as const;
     const heavier = profiledNode([...light, ...repeat(480, [40, 5 + 2 * 40])]);
     expect(streamCpuCost(heavier, config)).toBeGreaterThan(1.9);
+  });
+});
+
+describe("a new node inherits the fleet's learned CPU profile", () => {
+  const config = makeConfig();
+  const atCpu = (streams: number) => 5 + 1.6 * streams;
+  const settled = (idle: number, cost: number) =>
+    profiledNode([[0, idle], ...repeat(120, [40, idle + cost * 40] as const)]);
+  // 30 heartbeats of streams: fewer than SETTLED_READINGS.
+  const young = profiledNode([[0, 5], ...repeat(30, [20, atCpu(20)] as const)]);
+
+  it.each<[string, MediaNode[], number | undefined, number | undefined, number]>([
+    // [fleet, its idle CPU, its cost a stream, a new node's slot limit]
+    ["an empty fleet: the configured default (80% / 2%)", [], undefined, undefined, 40],
+    [
+      "nodes that only measured their idle CPU: the default cost from that idle",
+      [profiledNode([[0, 5]])],
+      5,
+      undefined,
+      37,
+    ],
+    ["a node with fewer than SETTLED_READINGS readings of streams does not count", [young], 5, undefined, 37],
+    ["a settled node: what it learned (5% idle, 1.6% a stream)", [settled(5, 1.6)], 5, 1.6, 47],
+    [
+      "the median idle CPU: one odd node does not set every new node's",
+      [settled(5, 1.6), settled(5, 1.6), settled(9, 1.6)],
+      5,
+      1.6,
+      47,
+    ],
+    [
+      "one fit over every node's readings: a node carrying 2 streams weighs as little as it knows",
+      [settled(5, 1.6), profiledNode([[0, 5], ...repeat(120, [2, 5 + 3 * 2] as const)])],
+      5,
+      1.62,
+      46,
+    ],
+  ])("%s", (_, nodes, idle, cost, limit) => {
+    const fleet = fleetProfile(nodes);
+    expect(fleet.idlePercent).toBe(idle);
+    if (cost === undefined) expect(fleet.costPercent).toBeUndefined();
+    else expect(fleet.costPercent).toBeCloseTo(cost, 2);
+    expect(newNodeSlotLimit(nodes, config)).toBe(limit);
+  });
+
+  it.each<[string, MediaNode[], number, number]>([
+    // [fleet, the new node's first (idle) reading, its slot limit after it]
+    ["in an empty fleet, the default cost: short of what it holds", [], 5, 37],
+    ["in a settled fleet, what the fleet learned: right from its first camera", [settled(5, 1.6)], 5, 47],
+    ["in a settled fleet, a first idle reading 4 points low opens no room", [settled(5, 1.6)], 1, 47],
+  ])("a node registered %s", (_, nodes, idle, limit) => {
+    const profile = learnCpuProfile(startingProfile(nodes), { streams: 0, percent: idle, at: T0 });
+    const node = makeNode({ nodeId: "new", cpuProfile: profile, cpu: { percent: idle, streams: 0, at: T0 } });
+    expect(slotLimit(node, config)).toBe(limit);
+  });
+
+  it("a new node whose streams cost more than the fleet's learns its own cost", () => {
+    const inherited = startingProfile([settled(5, 1.6)]);
+    const heavier = [[0, 5], ...repeat(40, [30, 5 + 2.4 * 30] as const)] as const;
+    const profile = heavier.reduce(
+      (p, [streams, percent], i) => learnCpuProfile(p, { streams, percent, at: T0 + i * 15_000 }),
+      inherited,
+    );
+    const node = makeNode({ nodeId: "new", cpuProfile: profile, cpu: { percent: 77, streams: 30, at: T0 } });
+    expect(streamCpuCost(node, config)).toBeGreaterThan(2.3);
   });
 });
 

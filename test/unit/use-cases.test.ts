@@ -1,9 +1,11 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { admitPublish, type CameraDeps, placeCamera } from "../../lambdas/core/cameras";
+import { learnCpuProfile } from "../../lambdas/core/cpu-profile";
 import { NodeRefusedError } from "../../lambdas/core/fleet";
 import { onLifecycle } from "../../lambdas/core/lifecycle";
+import type { CpuProfile } from "../../lambdas/core/model";
 import type { InstanceAddresses, NodeCredentials } from "../../lambdas/core/ports";
-import { makeConfig, makeGroup, RecordingScaleOut, TestClock, testNodeSecret } from "../support/builders";
+import { makeConfig, makeGroup, makeNode, RecordingScaleOut, TestClock, testNodeSecret } from "../support/builders";
 
 /** One ACTIVE node in an in-process group, unprotected, with room for one stream. */
 async function oneNode() {
@@ -150,6 +152,23 @@ describe("onLifecycle", () => {
     expect(await registry.getNode("i-9")).toBeUndefined();
     expect(await registry.recentEvents(5)).toEqual([event]);
     expect(event).toMatchObject({ kind: "warming", nodeId: "i-9" });
+  });
+
+  it("launching: the node starts from the cost a stream the fleet has learned", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const { group } = makeGroup(registry, clock);
+    const { credentials, addresses } = recording();
+    const deps = { registry, fleet: group, now: clock.now, credentials, addresses };
+    // A settled node: 5% idle, 1.6% a stream, over 120 readings of 40 streams.
+    const readings = [{ streams: 0, percent: 5 }, ...Array.from({ length: 120 }, () => ({ streams: 40, percent: 69 }))];
+    const cpuProfile = readings.reduce<CpuProfile | undefined>(
+      (p, r, i) => learnCpuProfile(p, { ...r, at: clock.ms + i * 15_000 }),
+      undefined,
+    );
+    await registry.createNode(makeNode({ nodeId: "i-1", cpuProfile }));
+    await onLifecycle(deps, { kind: "launching", instanceId: "i-9", launchedAt: clock.ms });
+    expect((await registry.getNode("i-9"))?.cpuProfile?.priorCostPercent).toBeCloseTo(1.6, 5);
   });
 
   it("terminating: the node is DEAD without its streams, the termination continues, its secret is withdrawn", async () => {
