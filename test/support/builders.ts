@@ -9,6 +9,7 @@ import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import type { InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
+import { nodeItemKey, REGISTRY_TABLE } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
@@ -23,7 +24,11 @@ export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 /** A node record with sensible defaults: ACTIVE, launched at T0, no CPU sample, no streams. */
 export function makeNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
+  // An ACTIVE node is listed among the nodes with room unless the test says otherwise: placement
+  // still checks its room, as it does for a listing that lags.
+  const listed = (overrides.state ?? "ACTIVE") === "ACTIVE" ? { hasRoom: true } : {};
   return {
+    ...listed,
     state: "ACTIVE",
     launchedAt: T0,
     stateChangedAt: T0,
@@ -252,4 +257,35 @@ export function capturedCallbacks(file: string): CapturedCallback[] {
 /** A plain record as a DynamoDB item (what the low-level client sends and receives). */
 export function dynamoItem(value: Record<string, unknown>): Record<string, AttributeValue> {
   return marshall(value, { removeUndefinedValues: true });
+}
+
+/** A node as the registry table holds it: its own item, keyed `NODE#<id>`. */
+export function nodeRecordItem(node: MediaNode): Record<string, AttributeValue> {
+  return dynamoItem({ ...nodeItemKey(node.nodeId), ...node });
+}
+
+/** What the registry table answers to a BatchGetItem over these nodes, for a mocked client: all of them. */
+export function registryBatchGet(nodes: readonly MediaNode[]) {
+  return async ({ RequestItems }: { RequestItems?: Record<string, unknown> }) => ({
+    Responses: Object.fromEntries(Object.keys(RequestItems ?? {}).map((table) => [table, nodes.map(nodeRecordItem)])),
+  });
+}
+
+/**
+ * What the registry table answers to a GetItem over these nodes, for a mocked DynamoDB client: a
+ * node's item by its key, and a stream's claim (`CLAIM#<stream>`) naming the node that holds it LIVE.
+ */
+export function registryGetItem(nodes: readonly MediaNode[]) {
+  return async ({ Key }: { Key?: Record<string, AttributeValue> }) => {
+    const pk = Key?.pk?.S ?? "";
+    const { claimPrefix, nodePrefix } = REGISTRY_TABLE.partitions;
+    if (pk.startsWith(nodePrefix)) {
+      const node = nodes.find((n) => n.nodeId === pk.slice(nodePrefix.length));
+      return node ? { Item: nodeRecordItem(node) } : {};
+    }
+    const stream = pk.slice(claimPrefix.length);
+    const holder = nodes.find((n) => Object.hasOwn(n.streams, stream) && n.streams[stream]?.state === "LIVE");
+    const clientId = holder?.streams[stream]?.clientId ?? "";
+    return holder ? { Item: dynamoItem({ pk, sk: "CLAIM", stream, nodeId: holder.nodeId, clientId }) } : {};
+  };
 }
