@@ -194,3 +194,39 @@ describe("a control plane flat in fleet size", () => {
     expect(small.publish).toBeLessThanOrEqual(ROOM_READ_LIMIT + 1);
   });
 });
+
+describe("the upgrade to node items of their own (docs/DEPLOY.md)", () => {
+  it("a fleet whose node records are gone is rebuilt: the scaler registers each instance, its next heartbeat brings its live streams back, listed", async () => {
+    const registry = new MemoryRegistry();
+    const clock = new TestClock();
+    const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1 });
+    const { group, services } = makeGroup(registry, clock);
+    const harness = new FleetHarness({
+      registry,
+      fleet: group,
+      config,
+      now: clock.now,
+      owner: "test",
+      scaleOut: new RecordingScaleOut(),
+      ...services,
+    });
+    const instances = async () => (await group.describe()).instances.map((i) => i.instanceId);
+    await harness.tick();
+    for (const id of await instances()) await harness.heartbeat(id, { cpuPercent: 5, streams: [] });
+    expect(await harness.camera("cam1")).toBe("i-1");
+    const publishing = new Map<string, Awaited<ReturnType<typeof harness.registeredStreams>>>();
+    for (const id of await instances()) publishing.set(id, await harness.registeredStreams(id));
+    // The new code reads no `pk = NODE` item: to it, every record is gone.
+    for (const id of await instances()) await registry.deleteNode(id, ["ACTIVE"]);
+    await harness.tick();
+    for (const id of await instances())
+      await harness.heartbeat(id, { cpuPercent: 5, streams: publishing.get(id) ?? [] });
+    const nodes = await registry.listNodes();
+    expect(nodes.map((n) => [n.nodeId, n.state, Object.keys(n.streams)])).toEqual([
+      ["i-1", "ACTIVE", ["cam1"]],
+      ["i-2", "ACTIVE", []],
+    ]);
+    expect(await registry.claimOf("cam1")).toMatchObject({ nodeId: "i-1" });
+    expect((await registry.nodesWithRoom(10)).map((n) => n.nodeId)).toEqual(["i-1", "i-2"]);
+  });
+});
