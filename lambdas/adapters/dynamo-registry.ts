@@ -314,16 +314,7 @@ export class DynamoRegistry implements Registry {
     const keys: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: FLEET_INDEX.name,
-          KeyConditionExpression: "#fleet = :fleet",
-          ExpressionAttributeNames: { "#fleet": FLEET_INDEX.partitionKey },
-          ExpressionAttributeValues: { ":fleet": { S: FLEET } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page = await this.queryIndex(FLEET_INDEX, FLEET, { ExclusiveStartKey: startKey });
       for (const item of page.Items ?? []) keys.push(key(item.pk?.S ?? "", item.sk?.S ?? ""));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -352,17 +343,26 @@ export class DynamoRegistry implements Registry {
   }
 
   async nodesWithRoom(limit: number): Promise<MediaNode[]> {
-    const { Items } = await this.client.send(
+    const { Items } = await this.queryIndex(ROOM_INDEX, ROOM, { Limit: limit });
+    return (Items ?? []).map(toNode);
+  }
+
+  /** One page of an index's partition, in its sort key's order. */
+  private queryIndex(
+    index: { name: string; partitionKey: string },
+    partition: string,
+    page: { ExclusiveStartKey?: Item; Limit?: number },
+  ) {
+    return this.client.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: ROOM_INDEX.name,
-        KeyConditionExpression: "#room = :room",
-        ExpressionAttributeNames: { "#room": ROOM_INDEX.partitionKey },
-        ExpressionAttributeValues: { ":room": { S: ROOM } },
-        Limit: limit,
+        IndexName: index.name,
+        KeyConditionExpression: "#partition = :partition",
+        ExpressionAttributeNames: { "#partition": index.partitionKey },
+        ExpressionAttributeValues: { ":partition": { S: partition } },
+        ...page,
       }),
     );
-    return (Items ?? []).map(toNode);
   }
 
   async getNode(nodeId: string): Promise<MediaNode | undefined> {

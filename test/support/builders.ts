@@ -17,7 +17,7 @@ import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
 import type { HttpEvent } from "../../lambdas/handlers/http";
-import { inProcessGroup, type NodeServices, nodeServices } from "../../sim/fleet-harness";
+import { FleetHarness, inProcessGroup, type NodeServices, nodeServices } from "../../sim/fleet-harness";
 
 /** The epoch the tests' clocks start at. */
 export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -117,6 +117,21 @@ export function makeGroup(
     services,
   );
   return { group, launcher, services };
+}
+
+/** An in-process group over the registry, and a harness whose cameras, agents and scaler call the core on it. */
+export function makeHarness(registry: Registry, clock: TestClock, config: FleetConfig) {
+  const { group, launcher, services } = makeGroup(registry, clock);
+  const harness = new FleetHarness({
+    registry,
+    fleet: group,
+    config,
+    now: clock.now,
+    owner: "test",
+    scaleOut: new RecordingScaleOut(),
+    ...services,
+  });
+  return { group, launcher, harness };
 }
 
 /** Handler dependencies over a registry, with camera keys and viewer access on. */

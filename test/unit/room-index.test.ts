@@ -8,8 +8,7 @@ import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
 import type { Registry } from "../../lambdas/core/registry";
 import { ROOM_READ_LIMIT } from "../../lambdas/core/room-index";
 import { endStream, publishStream, resolveStream, type StreamDeps } from "../../lambdas/core/streams";
-import { FleetHarness } from "../../sim/fleet-harness";
-import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock, testNodeSecret } from "../support/builders";
+import { makeConfig, makeHarness, makeNode, T0, TestClock, testNodeSecret } from "../support/builders";
 
 const live = (count: number, prefix: string): Record<string, StreamSlot> =>
   Object.fromEntries(
@@ -89,16 +88,7 @@ describe("the listing of nodes with room", () => {
     const clock = new TestClock();
     // Heartbeats far apart: the nodes stay in good standing while the reservations expire.
     const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, heartbeatSeconds: 300 });
-    const { group, services } = makeGroup(registry, clock);
-    const harness = new FleetHarness({
-      registry,
-      fleet: group,
-      config,
-      now: clock.now,
-      owner: "test",
-      scaleOut: new RecordingScaleOut(),
-      ...services,
-    });
+    const { group, harness } = makeHarness(registry, clock, config);
     await harness.tick();
     expect(await registry.nodesWithRoom(10)).toEqual([]);
     for (const { instanceId } of (await group.describe()).instances) {
@@ -117,17 +107,8 @@ describe("the listing of nodes with room", () => {
   it("the scaler's tick unlists a node listed without room (a listing a lost write left behind)", async () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
-    const { group, services } = makeGroup(registry, clock);
     const config = makeConfig({ maxStreamsPerNode: 2 });
-    const harness = new FleetHarness({
-      registry,
-      fleet: group,
-      config,
-      now: clock.now,
-      owner: "test",
-      scaleOut: new RecordingScaleOut(),
-      ...services,
-    });
+    const { group, harness } = makeHarness(registry, clock, config);
     await harness.tick();
     const [first] = (await group.describe()).instances;
     await harness.heartbeat(first?.instanceId ?? "", { cpuPercent: 5, streams: [] });
@@ -200,16 +181,7 @@ describe("the upgrade to node items of their own (docs/DEPLOY.md)", () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
     const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1 });
-    const { group, services } = makeGroup(registry, clock);
-    const harness = new FleetHarness({
-      registry,
-      fleet: group,
-      config,
-      now: clock.now,
-      owner: "test",
-      scaleOut: new RecordingScaleOut(),
-      ...services,
-    });
+    const { group, harness } = makeHarness(registry, clock, config);
     const instances = async () => (await group.describe()).instances.map((i) => i.instanceId);
     await harness.tick();
     for (const id of await instances()) await harness.heartbeat(id, { cpuPercent: 5, streams: [] });
