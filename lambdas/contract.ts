@@ -124,15 +124,18 @@ export const NODE_ID_DIMENSION = "NodeId";
 
 /**
  * The registry table: partition key `pk` and sort key `sk` (both strings), and a time-to-live
- * attribute for items that clean themselves up. Each kind of item has its own partition.
+ * attribute for items that clean themselves up. Each node and each stream claim has its own
+ * partition; leases and events share one each. Two sparse indexes list node items (D16 in
+ * docs/ARCHITECTURE.md): the nodes with room in fill order, with the whole item, for resolve and
+ * publish; and every node's key, for the scaler's read of the whole fleet.
  */
 export const REGISTRY_TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
   ttlAttribute: "ttl",
   partitions: {
-    /** Every node (sort key: its id), with its stream slots inside. */
-    node: "NODE",
+    /** A node: `NODE#<node id>` (sort key `NODE`), with its stream slots inside. */
+    nodePrefix: "NODE#",
     /** Leases (sort key: the lease's name). */
     lease: "LEASE",
     /** Fleet events (sort key: time, then a random suffix). */
@@ -142,7 +145,20 @@ export const REGISTRY_TABLE = {
     /** A node's tombstones: `ENDED#<node id>` (sort key: `<client id>/<stream>`), expiring with the TTL. */
     endedPrefix: "ENDED#",
   },
+  /** The sort key of a node item. */
+  nodeSortKey: "NODE",
+  /** A node's place in fill order, on every node item: launch time (16 digits, ms) `#` node id. */
+  fillOrderAttribute: "fillOrder",
+  /** The nodes with room: `room` set on an item while the core lists it as having room; the whole item projected. */
+  roomIndex: { name: "NodesWithRoom", partitionKey: "room", sortKey: "fillOrder" },
+  /** Every node: `fleet` set on every node item; keys only (the items are read by key). */
+  fleetIndex: { name: "Fleet", partitionKey: "fleet", sortKey: "fillOrder" },
 } as const;
+
+/** The key of a node's item in the registry table. */
+export function nodeItemKey(nodeId: string): { pk: string; sk: string } {
+  return { pk: REGISTRY_TABLE.partitions.nodePrefix + nodeId, sk: REGISTRY_TABLE.nodeSortKey };
+}
 
 /** The media-node group's lifecycle hooks and the EventBridge detail-types of their events. */
 export const LIFECYCLE = {

@@ -9,7 +9,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { ENV, type FunctionName, LIFECYCLE } from "../lambdas/contract";
+import { ENV, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
 import { FleetFunction } from "./fleet-function";
 import { type FleetNames, stackArn } from "./fleet-names";
@@ -200,24 +200,29 @@ export class ControlPlaneFunctions {
  * (test/infra/iam-calls.test.ts records them, and fails on one missing here or granted unused).
  */
 const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
-  resolve: ["Query", "UpdateItem"],
-  publish: ["ConditionCheckItem", "PutItem", "Query", "UpdateItem"],
+  resolve: ["GetItem", "Query", "UpdateItem"],
+  publish: ["ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   done: ["ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"],
-  heartbeat: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-  nodes: ["Query"],
-  streams: ["Query"],
+  heartbeat: ["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+  nodes: ["BatchGetItem", "Query"],
+  streams: ["BatchGetItem", "Query"],
   events: ["Query"],
   "not-found": [],
-  scaler: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-  lifecycle: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+  scaler: ["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+  lifecycle: ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
   play: ["GetItem"],
   "viewer-hooks": ["UpdateItem"],
 };
 
 /** The registry, the master secrets, and the scaler's invocation. */
 function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsProps) {
+  // The table and its two indexes by name (the CDK's own grant adds `index/*`).
+  const indexes = [REGISTRY_TABLE.roomIndex.name, REGISTRY_TABLE.fleetIndex.name];
+  const resources = [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)];
   for (const [entry, actions] of Object.entries(TABLE_ACTIONS) as [FunctionName, readonly string[]][]) {
-    if (actions.length > 0) table.grant(f[entry].role, ...actions.map((action) => `dynamodb:${action}`));
+    if (actions.length === 0) continue;
+    const statement = new PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources });
+    f[entry].role.addToPrincipalPolicy(statement);
   }
 
   // GetSecretValue only: the Lambdas read a secret's value by its ARN and never describe it.

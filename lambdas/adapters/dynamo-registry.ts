@@ -1,9 +1,14 @@
 /**
- * DynamoDB registry. One table, partition key `pk` and sort key `sk`; every node is an item under
- * `pk = "NODE"`, `sk = nodeId`, with its stream slots in a map attribute, so listing the fleet is
- * one Query and a change to one node alone is one conditional UpdateItem (no transaction, hence no
- * TransactionConflict when a burst of resolves hits the node that is filling). A change that also
- * takes or releases stream claims, or checks or writes tombstones, is one TransactWriteItems.
+ * DynamoDB registry. One table, partition key `pk` and sort key `sk`; every node is an item of its
+ * own, `pk = "NODE#<id>"`, `sk = "NODE"`, with its stream slots in a map attribute, so a change to
+ * one node alone is one conditional UpdateItem (no transaction, hence no TransactionConflict when a
+ * burst of resolves hits the node that is filling). A change that also takes or releases stream
+ * claims, or checks or writes tombstones, is one TransactWriteItems.
+ *
+ * Two sparse indexes list node items (D16 in docs/ARCHITECTURE.md). `NodesWithRoom` holds the items
+ * the core marks `hasRoom` (attribute `room`), whole, sorted by `fillOrder`: resolve and publish read
+ * its first few, whatever the fleet's size. `Fleet` holds every node's key: the scaler's read of the
+ * whole fleet queries it, then reads the items by key.
  *
  * The adapter speaks DynamoDB's own item format (the low-level client) and converts the stream map
  * itself: the AWS SDK's marshall and unmarshall assign map keys one by one, which turns a stream
@@ -11,6 +16,7 @@
  */
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -23,7 +29,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { REGISTRY_TABLE } from "../contract";
+import { nodeItemKey, REGISTRY_TABLE } from "../contract";
 import type { FleetEvent, MediaNode, NodeState, StreamSlot } from "../core/model";
 import {
   applyEdits,
@@ -37,7 +43,13 @@ import {
   type ViewerRange,
 } from "../core/registry";
 
-const { node: NODE_PARTITION, lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
+const { lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
+const { roomIndex: ROOM_INDEX, fleetIndex: FLEET_INDEX, fillOrderAttribute: FILL_ORDER } = REGISTRY_TABLE;
+/** The value of a node item's `room` (and of `fleet`): one partition of its index each. */
+const ROOM = "ROOM";
+const FLEET = "NODE";
+/** BatchGetItem takes at most this many keys. */
+const BATCH_KEYS = 100;
 const { claimPrefix: CLAIM_PREFIX, endedPrefix: ENDED_PREFIX } = REGISTRY_TABLE.partitions;
 const TTL = REGISTRY_TABLE.ttlAttribute;
 /** The sort key of a claim item: one per stream name, under its own partition key. */
@@ -66,19 +78,46 @@ function streamsAttribute(streams: Readonly<Record<string, StreamSlot>>): Attrib
   };
 }
 
-/** A node record as an item. */
-function nodeItem(node: MediaNode): Item {
-  const { streams, ...fields } = node;
-  return { ...key(NODE_PARTITION, node.nodeId), ...toAttributes(fields), streams: streamsAttribute(streams) };
+/** A node item's key. */
+function nodeKey(nodeId: string): Item {
+  const { pk, sk } = nodeItemKey(nodeId);
+  return key(pk, sk);
 }
 
-/** A node item as a record (its keys dropped). */
+/** A node's place in fill order as a string that sorts as `byFillOrder` does (launch time, then id). */
+function fillOrder(node: MediaNode): string {
+  return `${String(node.launchedAt).padStart(16, "0")}#${node.nodeId}`;
+}
+
+/** A node record as an item, with its index attributes: `hasRoom` is stored as the `room` index key. */
+function nodeItem(node: MediaNode): Item {
+  const { streams, hasRoom, ...fields } = node;
+  return {
+    ...nodeKey(node.nodeId),
+    ...toAttributes(fields),
+    streams: streamsAttribute(streams),
+    [FILL_ORDER]: { S: fillOrder(node) },
+    [FLEET_INDEX.partitionKey]: { S: FLEET },
+    ...(hasRoom ? { [ROOM_INDEX.partitionKey]: { S: ROOM } } : {}),
+  };
+}
+
+/** A node item as a record (its keys and index attributes dropped). */
 function toNode(item: Item): MediaNode {
-  const { pk: _pk, sk: _sk, streams, ...fields } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    [FILL_ORDER]: _fillOrder,
+    [FLEET_INDEX.partitionKey]: _fleet,
+    [ROOM_INDEX.partitionKey]: room,
+    streams,
+    ...fields
+  } = item;
   const slots = Object.entries(streams?.M ?? {}).map(
     ([name, slot]) => [name, unmarshall(slot.M ?? {}) as StreamSlot] as const,
   );
-  return { ...(unmarshall(fields) as Omit<MediaNode, "streams">), streams: Object.fromEntries(slots) };
+  const node = { ...(unmarshall(fields) as Omit<MediaNode, "streams">), streams: Object.fromEntries(slots) };
+  return room ? { ...node, hasRoom: true } : node;
 }
 
 /** Builds an expression's placeholders: `#n0`, `:v0`, ... */
@@ -165,9 +204,13 @@ function viewerTerms(count: string, range: ViewerRange, x: Expression): string[]
 function updateExpression(change: NodeChange, x: Expression): string | undefined {
   const sets: string[] = [];
   const removes: string[] = [];
-  for (const [field, value] of Object.entries(change.set ?? {})) {
+  const { hasRoom, ...fields } = change.set ?? {};
+  for (const [field, value] of Object.entries(fields)) {
     if (value !== undefined) sets.push(`${x.name(field)} = ${x.value(value)}`);
   }
+  // Listed among the nodes with room while the index key is there (a sparse index: absent, not listed).
+  if (hasRoom) sets.push(`${x.name(ROOM_INDEX.partitionKey)} = ${x.value(ROOM)}`);
+  else if (hasRoom === false) removes.push(x.name(ROOM_INDEX.partitionKey));
   for (const [stream, slot] of Object.entries(change.putStreams ?? {})) {
     sets.push(`${x.path("streams", stream)} = ${x.value(slot)}`);
   }
@@ -262,28 +305,69 @@ export class DynamoRegistry implements Registry {
     readonly tableName: string,
   ) {}
 
+  /**
+   * The fleet's keys from the `Fleet` index (keys only, so that index changes only when a node comes
+   * or goes), then the items by key, `consistent` as asked. The index lags a node created a moment
+   * ago; the scaler registers an instance it finds without a record, and that write is conditional.
+   */
   async listNodes(options: { consistent?: boolean } = {}): Promise<MediaNode[]> {
-    const nodes: MediaNode[] = [];
+    const keys: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": { S: NODE_PARTITION } },
-          ConsistentRead: options.consistent ?? false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) nodes.push(toNode(item));
+      const page = await this.queryIndex(FLEET_INDEX, FLEET, { ExclusiveStartKey: startKey });
+      for (const item of page.Items ?? []) keys.push(key(item.pk?.S ?? "", item.sk?.S ?? ""));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return nodes;
+    const batches = [];
+    for (let i = 0; i < keys.length; i += BATCH_KEYS) batches.push(keys.slice(i, i + BATCH_KEYS));
+    const items = await Promise.all(batches.map((batch) => this.itemsByKey(batch, options.consistent ?? false)));
+    return items.flat().map(toNode);
+  }
+
+  /** Items by key (at most 100), asking again for those DynamoDB leaves unprocessed. */
+  private async itemsByKey(keys: Item[], consistent: boolean): Promise<Item[]> {
+    const items: Item[] = [];
+    let pending: Item[] = keys;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      // DynamoDB leaves keys unprocessed when the table is busy: back off before asking again.
+      if (attempt > 0) await new Promise((wake) => setTimeout(wake, Math.min(1000, 50 * 2 ** attempt)));
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } },
+        }),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return items;
+  }
+
+  async nodesWithRoom(limit: number): Promise<MediaNode[]> {
+    const { Items } = await this.queryIndex(ROOM_INDEX, ROOM, { Limit: limit });
+    return (Items ?? []).map(toNode);
+  }
+
+  /** One page of an index's partition, in its sort key's order. */
+  private queryIndex(
+    index: { name: string; partitionKey: string },
+    partition: string,
+    page: { ExclusiveStartKey?: Item; Limit?: number },
+  ) {
+    return this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: "#partition = :partition",
+        ExpressionAttributeNames: { "#partition": index.partitionKey },
+        ExpressionAttributeValues: { ":partition": { S: partition } },
+        ...page,
+      }),
+    );
   }
 
   async getNode(nodeId: string): Promise<MediaNode | undefined> {
     const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: key(NODE_PARTITION, nodeId), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: nodeKey(nodeId), ConsistentRead: true }),
     );
     return Item && toNode(Item);
   }
@@ -331,7 +415,7 @@ export class DynamoRegistry implements Registry {
       const result = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: key(NODE_PARTITION, change.nodeId),
+          Key: nodeKey(change.nodeId),
           UpdateExpression: update,
           ConditionExpression: condition,
           ...x.attributes(),
@@ -361,7 +445,7 @@ export class DynamoRegistry implements Registry {
   ): Promise<ChangeOutcome> {
     const target = {
       TableName: this.tableName,
-      Key: key(NODE_PARTITION, change.nodeId),
+      Key: nodeKey(change.nodeId),
       ConditionExpression: condition,
     };
     const nodeItem: TransactWriteItem = update
@@ -431,7 +515,7 @@ export class DynamoRegistry implements Registry {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
-          Key: key(NODE_PARTITION, nodeId),
+          Key: nodeKey(nodeId),
           ConditionExpression: condition,
           ...x.attributes(),
         }),

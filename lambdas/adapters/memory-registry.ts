@@ -3,6 +3,7 @@
  * it to completion; conditions follow the reference semantics of `lambdas/core/registry`.
  */
 import type { FleetEvent, MediaNode, NodeState } from "../core/model";
+import { byFillOrder } from "../core/placement";
 import {
   applyEdits,
   type ChangeOutcome,
@@ -30,6 +31,11 @@ export class MemoryRegistry implements Registry {
 
   async listNodes(_options?: { consistent?: boolean }): Promise<MediaNode[]> {
     return [...this.nodes.values()].map((node) => structuredClone(node));
+  }
+
+  async nodesWithRoom(limit: number): Promise<MediaNode[]> {
+    const listed = [...this.nodes.values()].filter((node) => node.hasRoom).sort(byFillOrder);
+    return listed.slice(0, limit).map((node) => structuredClone(node));
   }
 
   async getNode(nodeId: string): Promise<MediaNode | undefined> {

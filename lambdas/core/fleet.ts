@@ -110,7 +110,7 @@ export async function markDead(registry: Registry, node: MediaNode, now: number)
       heartbeatAt: node.lastHeartbeatAt ?? null,
       slotsEqual: Object.keys(node.streams).length,
     },
-    set: { state: "DEAD", stateChangedAt: now, streamsChangedAt: now },
+    set: { state: "DEAD", stateChangedAt: now, streamsChangedAt: now, hasRoom: false },
     removeStreams: Object.keys(node.streams),
     unclaim: Object.keys(node.streams).filter((name) => slotOf(node, name)?.state === "LIVE"),
     basis: node,

@@ -34,6 +34,7 @@ import {
   streamsLiveSince,
 } from "./model";
 import { type NodeChange, type NodeFields, type SlotCondition, unchangedSlot } from "./registry";
+import { applyListed } from "./room-index";
 import { MAX_ATTEMPTS } from "./streams";
 import { repairedViewers } from "./viewers";
 
@@ -197,7 +198,12 @@ export async function recordHeartbeat(deps: HeartbeatDeps, report: HeartbeatRepo
       heldElsewhere = new Set(report.streams.filter((s) => findStream(others, s.name, now)).map((s) => s.name));
     }
     const wasPending = node.state === "PENDING";
-    const outcome = await registry.applyChange(reconcile(node, report, now, deps.config, heldElsewhere));
+    const outcome = await applyListed(
+      registry,
+      reconcile(node, report, now, deps.config, heldElsewhere),
+      now,
+      deps.config,
+    );
     if (!outcome.applied) continue;
     node = outcome.node;
     const becameActive = wasPending && node.state === "ACTIVE";

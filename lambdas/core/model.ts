@@ -132,6 +132,11 @@ export interface MediaNode {
   readonly protectedFromScaleIn: boolean;
   /** The hash of the node's secret (`credentialHash`): issued at registration, void once the node is DEAD. */
   readonly credentialHash?: string;
+  /**
+   * Listed among the nodes with room (`Registry.nodesWithRoom`): set by the core's writes
+   * (`room-index.ts`), so it may lag the node by a write or a heartbeat; true or absent.
+   */
+  readonly hasRoom?: boolean;
 }
 
 /**

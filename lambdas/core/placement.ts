@@ -66,6 +66,11 @@ export function isFull(node: MediaNode, now: number, config: FleetConfig): boole
   return heldStreams(node, now).length >= slotLimit(node, config);
 }
 
+/** True when a new camera may go to the node: it is ACTIVE and not full at `now`. */
+export function hasRoom(node: MediaNode, now: number, config: FleetConfig): boolean {
+  return node.state === "ACTIVE" && !isFull(node, now, config);
+}
+
 /** Fill order: the oldest node first, node id breaking ties so that every caller agrees. */
 export function byFillOrder(a: MediaNode, b: MediaNode): number {
   return a.launchedAt - b.launchedAt || a.nodeId.localeCompare(b.nodeId);
@@ -76,5 +81,5 @@ export function byFillOrder(a: MediaNode, b: MediaNode): number {
  * PENDING, DRAINING and DEAD nodes are never chosen.
  */
 export function chooseNode(nodes: readonly MediaNode[], now: number, config: FleetConfig): MediaNode | undefined {
-  return [...nodes].sort(byFillOrder).find((node) => node.state === "ACTIVE" && !isFull(node, now, config));
+  return [...nodes].sort(byFillOrder).find((node) => hasRoom(node, now, config));
 }

@@ -102,7 +102,7 @@ export type NodeFields = Partial<
     | "streamsChangedAt"
     | "rtmpBaseUrl"
     | "credentialHash"
-  > & { cpu: CpuSample; cpuProfile: CpuProfile }
+  > & { cpu: CpuSample; cpuProfile: CpuProfile; hasRoom: boolean }
 >;
 
 /** An atomic, conditional change to one node record. */
@@ -186,6 +186,12 @@ export interface Registry {
    * slightly stale, which is safe for choosing a candidate since every change re-checks its conditions.
    */
   listNodes(options?: { consistent?: boolean }): Promise<MediaNode[]>;
+  /**
+   * The first `limit` nodes marked `hasRoom`, in fill order (`byFillOrder`): what resolve and publish
+   * read instead of the fleet, so that their cost does not grow with it. An index that may lag the
+   * records (DynamoDB: a GSI, eventually consistent): every change re-checks its conditions.
+   */
+  nodesWithRoom(limit: number): Promise<MediaNode[]>;
   /** One node record, strongly consistent, or undefined. */
   getNode(nodeId: string): Promise<MediaNode | undefined>;
   /** Creates a node record; false if one with this id exists. */
@@ -251,7 +257,9 @@ export function applyEdits(node: MediaNode, change: NodeChange): MediaNode {
     const slot = Object.hasOwn(streams, name) ? streams[name] : undefined;
     return slot ? [[name, { ...slot, viewers: (slot.viewers ?? 0) + count.by, viewersChangedAt: count.at }]] : [];
   });
-  return { ...node, ...change.set, streams: { ...streams, ...Object.fromEntries(counted) } };
+  const { hasRoom, ...edited } = { ...node, ...change.set, streams: { ...streams, ...Object.fromEntries(counted) } };
+  // Not listed is absent, as a store with a sparse index keeps it.
+  return hasRoom ? { ...edited, hasRoom } : edited;
 }
 
 /** True when a tombstone recorded until `until` still refuses a publish at `at`. */

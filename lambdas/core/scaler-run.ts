@@ -13,6 +13,7 @@ import type { NodeLifecycleDeps } from "./lifecycle";
 import { expiredReservations, type FleetEvent, type MediaNode, slotOf } from "./model";
 import type { FleetPort, MachineEvidence, MachineSign } from "./ports";
 import type { NodeChange } from "./registry";
+import { applyListed, listingRepair } from "./room-index";
 import { carryOut } from "./scaling-execution";
 import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./scaling-plan";
 
@@ -96,13 +97,17 @@ export function sweepChange(node: MediaNode, now: number): NodeChange | undefine
   };
 }
 
-/** Sweeps expired reservations before deciding (`sweepChange`); returns the nodes as they now are. */
+/**
+ * Sweeps expired reservations before deciding (`sweepChange`), and lists or unlists among the nodes
+ * with room each node whose listing is wrong (`room-index.ts`): the one write that repairs every
+ * listing a missed write left behind. Returns the nodes as they now are.
+ */
 async function sweepExpired(deps: ScalerDeps, nodes: MediaNode[]): Promise<MediaNode[]> {
   const now = deps.now();
   const result: MediaNode[] = [];
   for (const node of nodes) {
-    const change = sweepChange(node, now);
-    const outcome = change && (await deps.registry.applyChange(change));
+    const change = sweepChange(node, now) ?? listingRepair(node, now, deps.config);
+    const outcome = change && (await applyListed(deps.registry, change, now, deps.config));
     if (!outcome) result.push(node);
     // A node that changed meanwhile is read again: the decision must see it as it is.
     else result.push(outcome.applied ? outcome.node : ((await deps.registry.getNode(node.nodeId)) ?? node));

@@ -68,7 +68,7 @@ class Execution {
         const outcome = await this.deps.registry.applyChange({
           nodeId,
           when: { states: [node.state], heartbeatAt: node.lastHeartbeatAt ?? null },
-          set: { state: "SILENT", stateChangedAt: this.now },
+          set: { state: "SILENT", stateChangedAt: this.now, hasRoom: false },
         });
         if (!outcome.applied) this.note("skipped", `node ${nodeId} changed: not marked SILENT`, nodeId);
       });
@@ -149,7 +149,7 @@ class Execution {
         const outcome = await this.deps.registry.applyChange({
           nodeId,
           when: { states: ["ACTIVE"], slotsEqual: 0 },
-          set: { state: "DRAINING", stateChangedAt: this.now },
+          set: { state: "DRAINING", stateChangedAt: this.now, hasRoom: false },
         });
         if (outcome.applied) drained.push(nodeId);
         else this.note("skipped", `node ${nodeId} got a stream: not drained`, nodeId);
@@ -195,7 +195,7 @@ class Execution {
       await registry.applyChange({
         nodeId,
         when: { states: ["DRAINING"], slotsEqual: 0 },
-        set: { state: "DEAD", stateChangedAt: this.now },
+        set: { state: "DEAD", stateChangedAt: this.now, hasRoom: false },
       });
     }
     const replaced = decrement ? "" : " (replaced: the group is at its minimum)";

@@ -3,6 +3,8 @@
  * (`on_done` / `on_publish_done`). Each reads the registry, decides with the pure functions of this
  * package, and writes one conditional change; when a concurrent writer got there first the
  * condition fails, the failed write returns the node as it now is, and the step is decided again.
+ * Resolve and publish read a bounded number of nodes whatever the fleet's size: the first few
+ * nodes with room (`room-index.ts`), and the stream's claim or the publishing node by key.
  */
 import type { FleetConfig } from "./config";
 import { admittedNode, madeBy, type NodeCredential } from "./fleet";
@@ -27,6 +29,7 @@ import {
   type SlotCondition,
   unchangedSlot,
 } from "./registry";
+import { applyListed, listingRepair, ROOM_READ_LIMIT } from "./room-index";
 
 /** What the stream lifecycle needs: the registry, the clock and the policy. */
 export interface StreamDeps {
@@ -84,21 +87,25 @@ export type ResolveOutcome = (
 ) & { readonly refusedNodes: readonly string[] };
 
 /**
- * Resolve: where should `stream` publish? A stream already live (or reserved) answers with its
- * node; otherwise one slot is reserved on the oldest ACTIVE node with room, for
- * `reservationTtlSeconds`. `no_room` when every node is full: the caller asks for a scale-out.
- * A node whose record the store refuses to change (not a lost race: DynamoDB's item size limit)
- * is passed over for the next one in fill order, and named in the outcome for the operator.
+ * Resolve: where should `stream` publish? A stream already live answers with its node (its claim
+ * names it), as does one reserved on a node with room; otherwise one slot is reserved on the oldest
+ * ACTIVE node with room, for `reservationTtlSeconds`. `no_room` when no node listed with room has
+ * any: the caller asks for a scale-out. A node whose record the store refuses to change (not a lost
+ * race: DynamoDB's item size limit) is passed over for the next one in fill order, and named in the
+ * outcome for the operator.
  */
 export async function resolveStream(deps: StreamDeps, stream: string): Promise<ResolveOutcome> {
   const { registry, config } = deps;
   const refusedNodes: string[] = [];
   const usable = (all: readonly MediaNode[]) => all.filter((n) => !refusedNodes.includes(n.nodeId));
-  // A cheap read first: every write re-checks its conditions, so a stale view only costs a retry.
-  let nodes = await registry.listNodes();
-  let consistent = false;
-  // A burst fills one node after another: allow a lost race per node, and a few more.
-  const attempts = MAX_ATTEMPTS + nodes.length;
+  // One round trip: the stream's claim and the first nodes with room, read side by side. The
+  // index may lag: every write re-checks its conditions, so a stale view only costs a retry.
+  const [claim, listed] = await Promise.all([registry.claimOf(stream), registry.nodesWithRoom(ROOM_READ_LIMIT)]);
+  const holder = claim && (await registry.getNode(claim.nodeId));
+  let nodes = holder ? [holder, ...listed.filter((n) => n.nodeId !== holder.nodeId)] : listed;
+  // A burst fills one node after another: allow a lost race per node read, and a few more.
+  let attempts = MAX_ATTEMPTS + nodes.length;
+  let fresh = false;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const now = deps.now();
     const existing = findStream(nodes, stream, now);
@@ -108,14 +115,17 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
     }
     const node = chooseNode(usable(nodes), now, config);
     if (!node) {
-      if (consistent) return { kind: "no_room", refusedNodes };
-      // "No room" is decided on a strongly consistent read: a node may have just become ACTIVE.
-      nodes = await registry.listNodes({ consistent: true });
-      consistent = true;
+      if (fresh) return { kind: "no_room", refusedNodes };
+      // "No room" is decided on a read of the index just taken: the nodes read may have filled
+      // meanwhile (and been unlisted), and others may have been listed since.
+      nodes = await registry.nodesWithRoom(ROOM_READ_LIMIT);
+      attempts += nodes.length;
+      fresh = true;
       continue;
     }
+    fresh = false;
     const slot: StreamSlot = { state: "RESERVED", since: now, expiresAt: now + config.reservationTtlSeconds * 1000 };
-    const outcome = await takeOrRefuse(registry, takeSlot(node, stream, slot, now, config));
+    const outcome = await takeOrRefuse(deps, takeSlot(node, stream, slot, now, config), now);
     if (outcome === "refused") {
       refusedNodes.push(node.nodeId);
       continue;
@@ -124,21 +134,22 @@ export async function resolveStream(deps: StreamDeps, stream: string): Promise<R
       const placed: StreamView = { ...slot, stream, nodeId: node.nodeId };
       return { kind: "placed", stream: placed, node: outcome.node, created: true, refusedNodes };
     }
-    // Lost a race: decide again on the node as it now is, or on a fresh read of the fleet.
+    // Lost a race: decide again on the node as it now is (listed right if it was not), or on a fresh read.
     if (outcome.node) {
       nodes = withNode(nodes, outcome.node);
+      const repair = listingRepair(outcome.node, now, config);
+      if (repair) await registry.applyChange(repair);
     } else {
-      nodes = await registry.listNodes({ consistent: true });
-      consistent = true;
+      nodes = await registry.nodesWithRoom(ROOM_READ_LIMIT);
     }
   }
   return { kind: "contended", refusedNodes };
 }
 
 /** The change's outcome, or "refused" when the store refuses the node's record itself. */
-async function takeOrRefuse(registry: Registry, change: NodeChange): Promise<ChangeOutcome | "refused"> {
+async function takeOrRefuse(deps: StreamDeps, change: NodeChange, now: number): Promise<ChangeOutcome | "refused"> {
   try {
-    return await registry.applyChange(change);
+    return await applyListed(deps.registry, change, now, deps.config);
   } catch (error) {
     if (error instanceof ChangeRefusedError) return "refused";
     throw error;
@@ -236,27 +247,35 @@ export type PublishOutcome =
   | { readonly kind: "denied"; readonly reason: PublishDenial };
 
 /**
+ * The nodes a publish is decided on: the publishing node (strongly consistent) and the first nodes
+ * with room (where its reservation is, if it was given another node), read side by side.
+ * @throws NodeRefusedError when the node does not admit the report's credential
+ */
+async function publishView(registry: Registry, report: PublishReport): Promise<MediaNode[]> {
+  const [own, listed] = await Promise.all([registry.getNode(report.nodeId), registry.nodesWithRoom(ROOM_READ_LIMIT)]);
+  const node = admittedNode(own, report);
+  return [node, ...listed.filter((n) => n.nodeId !== node.nodeId)];
+}
+
+/**
  * Publish: nginx-rtmp asks whether `report.stream` may publish on `report.nodeId`. Allowed streams
- * are LIVE in the registry when this returns.
+ * are LIVE in the registry when this returns. A stream live on another node is refused by its
+ * claim, which the write takes with the slot.
  */
 export async function publishStream(deps: StreamDeps, report: PublishReport): Promise<PublishOutcome> {
   const { registry, config } = deps;
-  let nodes = await registry.listNodes({ consistent: true });
-  admittedNode(
-    nodes.find((n) => n.nodeId === report.nodeId),
-    report,
-  );
+  let nodes = await publishView(registry, report);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
     const decision = decidePublish(nodes, report, now, config);
     if (decision.kind === "deny") return { kind: "denied", reason: decision.reason };
     if (!decision.change) return { kind: "allowed", node: nodes.find((n) => n.nodeId === report.nodeId) as MediaNode };
-    const outcome = await registry.applyChange(decision.change);
+    const outcome = await applyListed(registry, decision.change, now, config);
     if (!outcome.applied) {
       if (outcome.conflict === "ended") return { kind: "denied", reason: "already_ended" };
       if (outcome.conflict === "claimed") return { kind: "denied", reason: "live_elsewhere" };
       // Lost a race on this node: decide again on it as it now is, or on a fresh read.
-      nodes = outcome.node ? withNode(nodes, outcome.node) : await registry.listNodes({ consistent: true });
+      nodes = outcome.node ? withNode(nodes, outcome.node) : await publishView(registry, report);
       // A node revoked meanwhile (declared DEAD) speaks for nothing.
       admittedNode(
         nodes.find((n) => n.nodeId === report.nodeId),
@@ -267,12 +286,13 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
     const from = decision.releaseFrom;
     if (from) {
       // Best effort: if the reservation changed meanwhile, it expires on its own.
-      await registry.applyChange({
+      const release: NodeChange = {
         nodeId: from.nodeId,
         when: { streams: { [from.stream]: unchangedSlot(from) } },
         removeStreams: [from.stream],
         set: { streamsChangedAt: now },
-      });
+      };
+      await applyListed(registry, release, now, config);
     }
     return { kind: "allowed", node: outcome.node, movedFrom: from?.nodeId };
   }
@@ -298,13 +318,14 @@ export type DoneOutcome = { readonly kind: "removed"; readonly node: MediaNode }
  */
 export async function endStream(deps: StreamDeps, report: DoneReport): Promise<DoneOutcome> {
   const now = deps.now();
-  const removed = await deps.registry.applyChange({
+  const ended: NodeChange = {
     nodeId: report.nodeId,
     when: { ...madeBy(report), streams: { [report.stream]: { state: "LIVE", clientId: report.clientId } } },
     removeStreams: [report.stream],
     unclaim: [report.stream],
     set: { streamsChangedAt: now },
-  });
+  };
+  const removed = await applyListed(deps.registry, ended, now, deps.config);
   if (removed.applied) return { kind: "removed", node: removed.node };
   if (removed.conflict !== "node") return { kind: "ignored" };
   const node = admittedNode(removed.node, report);

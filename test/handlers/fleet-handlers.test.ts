@@ -7,6 +7,7 @@ import {
   SetInstanceProtectionCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
@@ -26,7 +27,7 @@ import { Ec2InstanceAddresses } from "../../lambdas/adapters/ec2-instance-addres
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { SsmNodeCredentials } from "../../lambdas/adapters/ssm-node-credentials";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
-import { LIFECYCLE, REGISTRY_TABLE } from "../../lambdas/contract";
+import { LIFECYCLE, nodeItemKey, REGISTRY_TABLE } from "../../lambdas/contract";
 import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
@@ -42,6 +43,7 @@ import {
   makeNode,
   nodeHeaders,
   quietLogger,
+  registryBatchGet,
   T0,
   testNodeSecret,
 } from "../support/builders";
@@ -62,7 +64,7 @@ const NODE_REGISTRATION = {
 const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
 const GROUP = { groupName: "fleet-media-nodes", launchHookName: "launch", terminateHookName: "terminate" };
 const fleet = new AsgFleet(new AutoScalingClient({ region: "us-east-1" }), GROUP);
-const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+const item = (node: MediaNode) => dynamoItem({ ...nodeItemKey(node.nodeId), ...node });
 
 beforeEach(() => {
   ddb.reset();
@@ -338,6 +340,7 @@ describe("scaler handler", () => {
 
   beforeEach(() => {
     ddb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+    ddb.on(BatchGetItemCommand).callsFake(registryBatchGet(nodes));
     asg.on(DescribeAutoScalingGroupsCommand).resolves({
       AutoScalingGroups: [
         {
@@ -435,8 +438,7 @@ describe("lifecycle handler", () => {
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       Item: expect.objectContaining(
         dynamoItem({
-          pk: REGISTRY_TABLE.partitions.node,
-          sk: "i-new",
+          ...nodeItemKey("i-new"),
           state: "PENDING",
           launchedAt: T0,
           rtmpBaseUrl: "rtmp://203.0.113.7:1935/live",
@@ -452,7 +454,7 @@ describe("lifecycle handler", () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     // The node's item exists already; the event is written as usual.
     ddb.on(PutItemCommand).callsFake(async (input) => {
-      if (input.Item?.pk?.S !== REGISTRY_TABLE.partitions.node) return {};
+      if (!input.Item?.pk?.S?.startsWith(REGISTRY_TABLE.partitions.nodePrefix)) return {};
       throw new ConditionalCheckFailedException({ message: "exists", $metadata: {} });
     });
     ddb.on(UpdateItemCommand).resolves({ Attributes: item(makeNode({ nodeId: "i-new", state: "PENDING" })) });

@@ -1,6 +1,7 @@
 import {
   DeleteItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
@@ -10,7 +11,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { REGISTRY_TABLE } from "../../lambdas/contract";
+import { nodeItemKey } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { type MediaNode, slotOf } from "../../lambdas/core/model";
 import { createHeartbeatHandler } from "../../lambdas/handlers/heartbeat";
@@ -26,6 +27,8 @@ import {
   makeDeps,
   makeNode,
   nodeHeaders,
+  nodeRecordItem,
+  registryGetItem,
   SECRETS,
   T0,
   testNodeSecret,
@@ -239,9 +242,8 @@ describe("with camera keys off, a camera is known by its address (cameraCidrs)",
 
 describe("bad callbacks: a 4xx JSON error and nothing written", () => {
   function setup(nodes: MediaNode[] = [makeNode({ nodeId: "n1" })]) {
-    ddb
-      .on(QueryCommand)
-      .resolves({ Items: nodes.map((n) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: n.nodeId, ...n })) });
+    ddb.on(QueryCommand).resolves({ Items: nodes.map(nodeRecordItem) });
+    ddb.on(GetItemCommand).callsFake(registryGetItem(nodes));
     const deps = makeDeps(dynamo);
     return { publish: createPublishHandler(deps), done: createDoneHandler(deps) };
   }
@@ -333,7 +335,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
 
   it("accepts a base64-encoded body as API Gateway may deliver it", async () => {
     ddb.on(UpdateItemCommand).resolves({
-      Attributes: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) }),
+      Attributes: nodeRecordItem(makeNode({ nodeId: "n1" })),
     });
     const { publish } = setup();
     const event = httpEvent({
@@ -356,7 +358,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
         CancellationReasons: [
           {
             Code: "ConditionalCheckFailed",
-            Item: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "n1", ...makeNode({ nodeId: "n1" }) }),
+            Item: nodeRecordItem(makeNode({ nodeId: "n1" })),
           },
           { Code: "None" },
         ],
@@ -370,7 +372,7 @@ describe("bad callbacks: a 4xx JSON error and nothing written", () => {
     expect(ddb).toHaveReceivedCommandWith(TransactWriteItemsCommand, {
       TransactItems: [
         expect.objectContaining({
-          ConditionCheck: expect.objectContaining({ Key: dynamoItem({ pk: "NODE", sk: "n1" }) }),
+          ConditionCheck: expect.objectContaining({ Key: dynamoItem(nodeItemKey("n1")) }),
         }),
         {
           Put: expect.objectContaining({

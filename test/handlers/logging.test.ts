@@ -33,9 +33,11 @@ it("no secret, node secret, camera key or operator token is ever logged", async 
     const memory = new MemoryRegistry();
     await memory.createNode(makeNode({ nodeId: "n1" }));
     const failing: Registry = Object.create(memory);
-    failing.listNodes = async () => {
+    const exploded = async () => {
       throw new Error("registry exploded");
     };
+    failing.listNodes = exploded;
+    failing.nodesWithRoom = exploded;
     const deps = { ...makeDeps(memory, { operatorToken: OPERATOR_TOKEN }), logger: new Logger({ logLevel: "DEBUG" }) };
     const broken = { ...deps, registry: failing };
     const key = cameraKey(SECRETS.cameraMaster, "cam");

@@ -16,7 +16,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { METRIC, REGISTRY_TABLE } from "../../lambdas/contract";
+import { METRIC, nodeItemKey, REGISTRY_TABLE } from "../../lambdas/contract";
 import { cameraKey, viewerKey } from "../../lambdas/core/credentials";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { createPlayHandler } from "../../lambdas/handlers/play";
@@ -51,7 +51,7 @@ describe("GET /play", () => {
         if (!claimed || Key.pk?.S !== `${REGISTRY_TABLE.partitions.claimPrefix}cam1`) return {};
         return { Item: dynamoItem({ pk: Key.pk.S, sk: "CLAIM", stream: "cam1", nodeId: held.nodeId, clientId: "1" }) };
       }
-      return { Item: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: held.nodeId, ...held }) };
+      return { Item: dynamoItem({ ...nodeItemKey(held.nodeId), ...held }) };
     });
     const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
     return createPlayHandler(makeDeps(registry, { config, ...options }));

@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
@@ -9,22 +10,33 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
-import { METRIC, REGISTRY_TABLE } from "../../lambdas/contract";
+import { METRIC, nodeItemKey } from "../../lambdas/contract";
 import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
-import { CONTEXT, dynamoItem, httpEvent, makeConfig, makeDeps, makeNode, SECRETS, T0 } from "../support/builders";
+import {
+  CONTEXT,
+  dynamoItem,
+  httpEvent,
+  makeConfig,
+  makeDeps,
+  makeNode,
+  nodeRecordItem,
+  registryGetItem,
+  SECRETS,
+  T0,
+} from "../support/builders";
 
 const ddb = mockClient(DynamoDBClient);
 const registry = new DynamoRegistry(new DynamoDBClient({ region: "us-east-1" }), "registry");
-const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
 const key = (stream: string) => cameraKey(SECRETS.cameraMaster, stream);
 
 function setup(nodes: MediaNode[], options: Parameters<typeof makeDeps>[1] = {}) {
-  ddb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+  ddb.on(QueryCommand).resolves({ Items: nodes.map(nodeRecordItem) });
+  ddb.on(GetItemCommand).callsFake(registryGetItem(nodes));
   ddb.on(UpdateItemCommand).callsFake((input) => {
-    const node = nodes.find((n) => n.nodeId === input.Key?.sk?.S) as MediaNode;
-    return { Attributes: item(node) };
+    const node = nodes.find((n) => dynamoItem(nodeItemKey(n.nodeId)).pk?.S === input.Key?.pk?.S) as MediaNode;
+    return { Attributes: nodeRecordItem(node) };
   });
   const deps = makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }), ...options });
   return { deps, handler: createResolveHandler(deps) };
@@ -59,7 +71,7 @@ describe("GET /resolve", () => {
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
-      Key: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-old" }),
+      Key: dynamoItem(nodeItemKey("i-old")),
       ConditionExpression: expect.stringContaining("size(#n"),
     });
   });
@@ -158,7 +170,7 @@ describe("GET /resolve", () => {
 
   it("passes over a node whose item DynamoDB refuses (its size limit), placing the camera on the next", async () => {
     const { handler, deps } = setup([makeNode({ nodeId: "i-old" }), makeNode({ nodeId: "i-new", launchedAt: T0 + 1 })]);
-    ddb.on(UpdateItemCommand, { Key: dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-old" }) }).rejects(
+    ddb.on(UpdateItemCommand, { Key: dynamoItem(nodeItemKey("i-old")) }).rejects(
       Object.assign(new Error("Item size to update has exceeded the maximum allowed size"), {
         name: "ValidationException",
       }),

@@ -12,6 +12,7 @@ import {
   type Instance,
 } from "@aws-sdk/client-auto-scaling";
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -36,7 +37,17 @@ import {
   type SentCommand,
   sentCommands,
 } from "../support/aws-call-recorder";
-import { CONTEXT, callbackBody, dynamoItem, httpEvent, makeNode, testNodeSecret } from "../support/builders";
+import {
+  CONTEXT,
+  callbackBody,
+  dynamoItem,
+  httpEvent,
+  makeNode,
+  nodeRecordItem,
+  registryBatchGet,
+  registryGetItem,
+  testNodeSecret,
+} from "../support/builders";
 import {
   decide,
   FAKE_ACCOUNT,
@@ -104,8 +115,9 @@ async function coldStart(entry: FunctionName) {
   }
 }
 
-/** The registry item of a node. */
-const item = (node: MediaNode) => dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: node.nodeId, ...node });
+const item = nodeRecordItem;
+/** The id of the node whose item a key names. */
+const nodeIdOf = (pk: string) => pk.slice(REGISTRY_TABLE.partitions.nodePrefix.length);
 /** A node that has been up an hour and sent its last heartbeat just now. */
 function liveNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
   const now = Date.now();
@@ -125,13 +137,12 @@ const conditionFailed = () =>
 function registryHolds(...nodes: MediaNode[]): void {
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
   mocks.dynamodb.on(QueryCommand).resolves({ Items: nodes.map(item) });
-  mocks.dynamodb.on(GetItemCommand).callsFake(async ({ Key }) => {
-    const node = byId.get(Key.sk.S);
-    return { Item: node && item(node) };
+  mocks.dynamodb.on(BatchGetItemCommand).callsFake(registryBatchGet(nodes));
+  mocks.dynamodb.on(GetItemCommand).callsFake(registryGetItem(nodes));
+  mocks.dynamodb.on(UpdateItemCommand).callsFake(({ Key }) => {
+    const nodeId = nodeIdOf(Key.pk.S);
+    return { Attributes: item(byId.get(nodeId) ?? liveNode({ nodeId })) };
   });
-  mocks.dynamodb
-    .on(UpdateItemCommand)
-    .callsFake(({ Key }) => ({ Attributes: item(byId.get(Key.sk.S) ?? liveNode({ nodeId: Key.sk.S })) }));
 }
 
 /** SSM holds the node's secret already: issuing another fails, and the one issued is read. */
@@ -528,7 +539,7 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
         alreadyIssued("i-new");
         // The node's item exists already; the event is written as usual.
         mocks.dynamodb.on(PutItemCommand).callsFake(async (input) => {
-          if (input.Item?.pk?.S === REGISTRY_TABLE.partitions.node) throw conditionFailed();
+          if (input.Item?.pk?.S?.startsWith(REGISTRY_TABLE.partitions.nodePrefix)) throw conditionFailed();
           return {};
         });
       },

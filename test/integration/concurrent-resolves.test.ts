@@ -57,6 +57,25 @@ describe("200 concurrent resolves", () => {
   });
 });
 
+describe("1,000 concurrent resolves over 10 nodes listed with room", () => {
+  it("put exactly 45 on each, never more, and every placed camera's reservation is where it was told", async () => {
+    const { registry } = await freshDynamoRegistry("burst1000");
+    const ids = Array.from({ length: 10 }, (_, i) => `i-${String(i).padStart(2, "0")}`);
+    for (const [i, nodeId] of ids.entries()) await registry.createNode(makeNode({ nodeId, launchedAt: T0 + i }));
+    const config = makeConfig({ maxStreamsPerNode: 45, streamCpuCostPercent: 1 });
+    const deps = { registry, config, now: () => T0 };
+    const outcomes = await Promise.all(Array.from({ length: 1000 }, (_, i) => resolveStream(deps, `cam${i}`)));
+    const nodes = await registry.listNodes({ consistent: true });
+    expect(nodes.map((n) => [n.nodeId, heldStreams(n, T0).length])).toEqual(ids.map((id) => [id, 45]));
+    const placed = outcomes.flatMap((o) => (o.kind === "placed" ? [o.stream] : []));
+    expect(placed).toHaveLength(450);
+    const held = new Map(nodes.map((n) => [n.nodeId, heldStreams(n, T0)]));
+    for (const stream of placed) expect(held.get(stream.nodeId)).toContain(stream.stream);
+    // Full, every one: none is listed with room any more.
+    expect(await registry.nodesWithRoom(10)).toEqual([]);
+  }, 600_000);
+});
+
 describe("50 concurrent publishes of one stream name on two nodes", () => {
   it("make exactly one live, fleet-wide, and its claim names that node", async () => {
     const { registry } = await freshDynamoRegistry("claims");

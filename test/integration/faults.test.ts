@@ -9,6 +9,7 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { AsgFleet } from "../../lambdas/adapters/asg-fleet";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { nodeItemKey } from "../../lambdas/contract";
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { cameraKey } from "../../lambdas/core/credentials";
 import { recordHeartbeat } from "../../lambdas/core/heartbeat";
@@ -457,7 +458,7 @@ describe("faults", () => {
     const done = createDoneHandler(deps);
     const itemBytes = async () => {
       const { Item } = await new DynamoDBClient({}).send(
-        new GetItemCommand({ TableName: tableName, Key: dynamoItem({ pk: "NODE", sk: "n1" }), ConsistentRead: true }),
+        new GetItemCommand({ TableName: tableName, Key: dynamoItem(nodeItemKey("n1")), ConsistentRead: true }),
       );
       return JSON.stringify(Item).length;
     };

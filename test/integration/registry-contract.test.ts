@@ -42,6 +42,21 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     expect((await registry.listNodes({ consistent: true })).map((n) => n.nodeId).sort()).toEqual(["i-1", "i-2"]);
   });
 
+  it("lists the nodes marked hasRoom in fill order (launch time, then id), the first `limit`; a change lists and unlists", async () => {
+    await registry.applyChange({ nodeId: "i-1", when: {}, set: { hasRoom: false } });
+    await registry.createNode(makeNode({ nodeId: "i-3", launchedAt: T0 + 5 }));
+    await registry.createNode(makeNode({ nodeId: "i-2b", launchedAt: T0 + 1 }));
+    await registry.createNode(makeNode({ nodeId: "i-2a", launchedAt: T0 + 1 }));
+    await registry.createNode(makeNode({ nodeId: "i-0", launchedAt: T0 - 1, hasRoom: undefined }));
+    const listed = async (limit: number) => (await registry.nodesWithRoom(limit)).map((n) => n.nodeId);
+    expect(await listed(2)).toEqual(["i-2a", "i-2b"]);
+    expect(await registry.getNode("i-1")).toEqual({ ...base, hasRoom: undefined });
+    await registry.applyChange({ nodeId: "i-2a", when: {}, set: { hasRoom: false } });
+    await registry.applyChange({ nodeId: "i-1", when: {}, set: { hasRoom: true } });
+    expect(await listed(10)).toEqual(["i-1", "i-2b", "i-3"]);
+    expect((await registry.nodesWithRoom(1))[0]).toEqual({ ...base, hasRoom: true });
+  });
+
   it.each<[string, NodeChange["when"], boolean]>([
     ["no condition", {}, true],
     ["state in ACTIVE", { states: ["ACTIVE"] }, true],

@@ -90,8 +90,12 @@ export function iamRequestOf(command: SentCommand, groupOf: (instanceId: string)
     `arn:aws:${service}:${FAKE_REGION}:${FAKE_ACCOUNT}:${resource}`;
   const { input } = command;
   switch (command.service) {
-    case "dynamodb":
-      return { action, resource: regional("dynamodb", `table/${input.TableName}`) };
+    case "dynamodb": {
+      // A BatchGetItem names its table in its request items; a Query of an index is authorized on the index.
+      const table = input.TableName ?? Object.keys(input.RequestItems ?? {})[0];
+      const index = input.IndexName ? `/index/${input.IndexName}` : "";
+      return { action, resource: regional("dynamodb", `table/${table}${index}`) };
+    }
     case "autoscaling":
       if (command.name === "DescribeAutoScalingGroupsCommand") return { action, resource: "*" };
       return { action, resource: groupArn(input.AutoScalingGroupName ?? groupOf(input.InstanceId)) };

@@ -9,6 +9,7 @@ import type { Context } from "aws-lambda";
 import { staticSecrets } from "../../lambdas/adapters/aws-secrets";
 import type { InstanceLauncher, ProcessGroup } from "../../lambdas/adapters/process-group";
 import { MemoryTelemetry } from "../../lambdas/adapters/telemetry";
+import { nodeItemKey, REGISTRY_TABLE } from "../../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig } from "../../lambdas/core/config";
 import { credentialHash } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
@@ -16,14 +17,18 @@ import type { ScaleOutRequests } from "../../lambdas/core/ports";
 import type { Registry } from "../../lambdas/core/registry";
 import type { ApiDeps } from "../../lambdas/handlers/api";
 import type { HttpEvent } from "../../lambdas/handlers/http";
-import { inProcessGroup, type NodeServices, nodeServices } from "../../sim/fleet-harness";
+import { FleetHarness, inProcessGroup, type NodeServices, nodeServices } from "../../sim/fleet-harness";
 
 /** The epoch the tests' clocks start at. */
 export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 /** A node record with sensible defaults: ACTIVE, launched at T0, no CPU sample, no streams. */
 export function makeNode(overrides: Partial<MediaNode> & { nodeId: string }): MediaNode {
+  // An ACTIVE node is listed among the nodes with room unless the test says otherwise: placement
+  // still checks its room, as it does for a listing that lags.
+  const listed = (overrides.state ?? "ACTIVE") === "ACTIVE" ? { hasRoom: true } : {};
   return {
+    ...listed,
     state: "ACTIVE",
     launchedAt: T0,
     stateChangedAt: T0,
@@ -112,6 +117,21 @@ export function makeGroup(
     services,
   );
   return { group, launcher, services };
+}
+
+/** An in-process group over the registry, and a harness whose cameras, agents and scaler call the core on it. */
+export function makeHarness(registry: Registry, clock: TestClock, config: FleetConfig) {
+  const { group, launcher, services } = makeGroup(registry, clock);
+  const harness = new FleetHarness({
+    registry,
+    fleet: group,
+    config,
+    now: clock.now,
+    owner: "test",
+    scaleOut: new RecordingScaleOut(),
+    ...services,
+  });
+  return { group, launcher, harness };
 }
 
 /** Handler dependencies over a registry, with camera keys and viewer access on. */
@@ -254,4 +274,35 @@ export function capturedCallbacks(file: string): CapturedCallback[] {
 /** A plain record as a DynamoDB item (what the low-level client sends and receives). */
 export function dynamoItem(value: Record<string, unknown>): Record<string, AttributeValue> {
   return marshall(value, { removeUndefinedValues: true });
+}
+
+/** A node as the registry table holds it: its own item, keyed `NODE#<id>`. */
+export function nodeRecordItem(node: MediaNode): Record<string, AttributeValue> {
+  return dynamoItem({ ...nodeItemKey(node.nodeId), ...node });
+}
+
+/** What the registry table answers to a BatchGetItem over these nodes, for a mocked client: all of them. */
+export function registryBatchGet(nodes: readonly MediaNode[]) {
+  return async ({ RequestItems }: { RequestItems?: Record<string, unknown> }) => ({
+    Responses: Object.fromEntries(Object.keys(RequestItems ?? {}).map((table) => [table, nodes.map(nodeRecordItem)])),
+  });
+}
+
+/**
+ * What the registry table answers to a GetItem over these nodes, for a mocked DynamoDB client: a
+ * node's item by its key, and a stream's claim (`CLAIM#<stream>`) naming the node that holds it LIVE.
+ */
+export function registryGetItem(nodes: readonly MediaNode[]) {
+  return async ({ Key }: { Key?: Record<string, AttributeValue> }) => {
+    const pk = Key?.pk?.S ?? "";
+    const { claimPrefix, nodePrefix } = REGISTRY_TABLE.partitions;
+    if (pk.startsWith(nodePrefix)) {
+      const node = nodes.find((n) => n.nodeId === pk.slice(nodePrefix.length));
+      return node ? { Item: nodeRecordItem(node) } : {};
+    }
+    const stream = pk.slice(claimPrefix.length);
+    const holder = nodes.find((n) => Object.hasOwn(n.streams, stream) && n.streams[stream]?.state === "LIVE");
+    const clientId = holder?.streams[stream]?.clientId ?? "";
+    return holder ? { Item: dynamoItem({ pk, sk: "CLAIM", stream, nodeId: holder.nodeId, clientId }) } : {};
+  };
 }

@@ -17,13 +17,27 @@ export async function freshDynamoRegistry(
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [
-        { AttributeName: REGISTRY_TABLE.partitionKey, AttributeType: "S" },
-        { AttributeName: REGISTRY_TABLE.sortKey, AttributeType: "S" },
-      ],
+        REGISTRY_TABLE.partitionKey,
+        REGISTRY_TABLE.sortKey,
+        REGISTRY_TABLE.fillOrderAttribute,
+        REGISTRY_TABLE.roomIndex.partitionKey,
+        REGISTRY_TABLE.fleetIndex.partitionKey,
+      ].map((name) => ({ AttributeName: name, AttributeType: "S" as const })),
       KeySchema: [
         { AttributeName: REGISTRY_TABLE.partitionKey, KeyType: "HASH" },
         { AttributeName: REGISTRY_TABLE.sortKey, KeyType: "RANGE" },
       ],
+      GlobalSecondaryIndexes: [
+        { ...REGISTRY_TABLE.roomIndex, projection: "ALL" as const },
+        { ...REGISTRY_TABLE.fleetIndex, projection: "KEYS_ONLY" as const },
+      ].map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" as const },
+          { AttributeName: index.sortKey, KeyType: "RANGE" as const },
+        ],
+        Projection: { ProjectionType: index.projection },
+      })),
     }),
   );
   return { registry: new DynamoRegistry(client, tableName), tableName };

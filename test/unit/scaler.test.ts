@@ -3,23 +3,13 @@ import { credentialHash } from "../../lambdas/core/credentials";
 import { heldStreams } from "../../lambdas/core/model";
 import type { NodeChange, Registry } from "../../lambdas/core/registry";
 import { sweepChange } from "../../lambdas/core/scaler-run";
-import { FleetHarness } from "../../sim/fleet-harness";
-import { makeConfig, makeGroup, makeNode, RecordingScaleOut, T0, TestClock, testNodeSecret } from "../support/builders";
+import { makeConfig, makeHarness, makeNode, T0, TestClock, testNodeSecret } from "../support/builders";
 
 const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, scaleInIdleSeconds: 600 });
 
 async function fleet(registry: Registry = new MemoryRegistry()) {
   const clock = new TestClock();
-  const { group, launcher, services } = makeGroup(registry, clock);
-  const harness = new FleetHarness({
-    registry,
-    fleet: group,
-    config,
-    now: clock.now,
-    owner: "test",
-    scaleOut: new RecordingScaleOut(),
-    ...services,
-  });
+  const { group, launcher, harness } = makeHarness(registry, clock, config);
   /** Every instance's agent reports: ready, and the streams the registry has live on it. */
   const heartbeats = async () => {
     for (const { instanceId } of (await group.describe()).instances) {

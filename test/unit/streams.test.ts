@@ -2,6 +2,7 @@ import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { NodeRefusedError } from "../../lambdas/core/fleet";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { type ChangeOutcome, ChangeRefusedError, type NodeChange, type Registry } from "../../lambdas/core/registry";
+import { listingRepair } from "../../lambdas/core/room-index";
 import {
   decidePublish,
   ENDED_RETENTION_MS,
@@ -19,6 +20,13 @@ async function fleet(nodes: MediaNode[], config = makeConfig({ maxStreamsPerNode
   const clock = new TestClock();
   const deps: StreamDeps = { registry, config, now: clock.now };
   return { registry, clock, deps };
+}
+
+/** What a node's next heartbeat or the scaler's next tick does to its listing among the nodes with room. */
+async function relist(deps: StreamDeps, nodeId: string): Promise<void> {
+  const node = await deps.registry.getNode(nodeId);
+  const repair = node && listingRepair(node, deps.now(), deps.config);
+  if (repair) await deps.registry.applyChange(repair);
 }
 
 const twoNodes = () => [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", launchedAt: T0 + 1000 })];
@@ -61,12 +69,15 @@ describe("resolveStream", () => {
     });
   });
 
-  it("sweeps expired reservations and reuses their room", async () => {
+  it("sweeps expired reservations and reuses their room once the node is listed again", async () => {
     const { deps, registry, clock } = await fleet([makeNode({ nodeId: "a" })]);
     await resolveStream(deps, "x1");
     await resolveStream(deps, "x2");
     expect((await resolveStream(deps, "x3")).kind).toBe("no_room");
     clock.advance(61);
+    // An expiry writes nothing: the node's next heartbeat (or the scaler's tick) lists it again.
+    expect((await resolveStream(deps, "x3")).kind).toBe("no_room");
+    await relist(deps, "a");
     expect(await resolveStream(deps, "x3")).toMatchObject({ kind: "placed", stream: { nodeId: "a" } });
     expect(Object.keys((await registry.getNode("a"))?.streams ?? {}).sort()).toEqual(["x3"]);
   });
@@ -76,6 +87,7 @@ describe("resolveStream", () => {
     await resolveStream(deps, "x1");
     await resolveStream(deps, "x2");
     clock.advance(61);
+    await relist(deps, "a");
     await resolveStream(deps, "x1");
     await resolveStream(deps, "x2");
     const node = await registry.getNode("a");
@@ -139,12 +151,12 @@ describe("resolveStream", () => {
     });
   });
 
-  it("decides 'no room' only on a strongly consistent read (a node may have just become ACTIVE)", async () => {
+  it("decides 'no room' only on a second read of the nodes with room (one may have just been listed)", async () => {
     const { deps, registry } = await fleet([makeNode({ nodeId: "a", state: "PENDING" })]);
-    await registry.applyChange({ nodeId: "a", when: {}, set: { state: "ACTIVE" } });
+    await registry.applyChange({ nodeId: "a", when: {}, set: { state: "ACTIVE", hasRoom: true } });
     const stale: Registry = Object.create(registry);
-    stale.listNodes = async (options) =>
-      options?.consistent ? registry.listNodes() : [makeNode({ nodeId: "a", state: "PENDING" })];
+    let reads = 0;
+    stale.nodesWithRoom = async (limit) => (reads++ === 0 ? [] : registry.nodesWithRoom(limit));
     expect(await resolveStream({ ...deps, registry: stale }, "cam")).toMatchObject({
       kind: "placed",
       stream: { nodeId: "a" },
@@ -371,12 +383,12 @@ describe("a burst against one registry", () => {
     const registry = new MemoryRegistry();
     for (let i = 0; i < 30; i++)
       await registry.createNode(makeNode({ nodeId: `n${String(i).padStart(2, "0")}`, launchedAt: T0 + i }));
-    // Every resolve reads the fleet before any writes: the worst case, everyone races for n00 first.
+    // Every resolve reads the nodes with room before any writes: the worst case, everyone races for n00 first.
     const reads: (() => void)[] = [];
     const racing: Registry = Object.create(registry);
     let first = true;
-    racing.listNodes = async (options) => {
-      const nodes = await registry.listNodes(options);
+    racing.nodesWithRoom = async (limit) => {
+      const nodes = await registry.nodesWithRoom(limit);
       if (first) await new Promise<void>((resolve) => reads.push(resolve));
       return nodes;
     };

@@ -17,7 +17,7 @@ async function oneNode() {
   await registry.applyChange({
     nodeId: "i-1",
     when: {},
-    set: { state: "ACTIVE", protectedFromScaleIn: false, rtmpBaseUrl: "rtmp://i-1.test:1935/live" },
+    set: { state: "ACTIVE", protectedFromScaleIn: false, rtmpBaseUrl: "rtmp://i-1.test:1935/live", hasRoom: true },
   });
   const scaleOut = new RecordingScaleOut();
   const deps: CameraDeps = {
