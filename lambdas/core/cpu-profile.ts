@@ -201,15 +201,25 @@ export function fleetProfile(nodes: readonly MediaNode[]): FleetProfile {
 }
 
 /**
- * The profile a node registers with: no reading of its own yet, its idle CPU and its fit starting
- * from what the fleet has learned, each weighing as `SETTLED_READINGS` readings (its own readings
- * outweigh them as they come, should it differ). A node's first idle reading covers one second of
- * a noisy CPU: taken alone, a low one would open room for a stream or two too many. Undefined while
- * no node's readings have settled a cost: the configured default applies.
+ * A new node's profile with what the fleet has learned as its starting point: its idle CPU and its
+ * fit start from the fleet's, each weighing as `SETTLED_READINGS` readings beside the few of its
+ * own (which outweigh them as they come, should it differ). A node's first idle reading covers one
+ * second of a noisy CPU: taken alone, a low one would open room for a stream or two too many.
+ * Undefined when the node has its start already or no node's readings have settled a cost (the
+ * configured default applies).
  */
-export function startingProfile(nodes: readonly MediaNode[]): CpuProfile | undefined {
-  const { idlePercent, costPercent } = fleetProfile(nodes);
-  if (costPercent === undefined) return undefined;
-  const idle = idlePercent === undefined ? {} : { idlePercent, idleReadings: SETTLED_READINGS };
-  return { ...EMPTY, ...idle, priorCostPercent: costPercent };
+export function withFleetStart(profile: CpuProfile | undefined, fleet: FleetProfile): CpuProfile | undefined {
+  const { idlePercent, costPercent } = fleet;
+  if (costPercent === undefined || profile?.priorCostPercent !== undefined) return undefined;
+  const own = profile ?? EMPTY;
+  const ownIdle = own.idlePercent === undefined ? 0 : own.idleReadings;
+  const idle =
+    idlePercent === undefined
+      ? {}
+      : {
+          idlePercent:
+            (idlePercent * SETTLED_READINGS + (own.idlePercent ?? 0) * ownIdle) / (SETTLED_READINGS + ownIdle),
+          idleReadings: Math.min(PROFILE_READINGS, SETTLED_READINGS + ownIdle),
+        };
+  return { ...own, ...idle, priorCostPercent: costPercent };
 }

@@ -14,7 +14,6 @@
  *   withdrawn.
  * Each transition is recorded as a fleet event.
  */
-import { startingProfile } from "./cpu-profile";
 import { credentialHash, newNodeSecret } from "./credentials";
 import { declareDead, type FleetDeps } from "./fleet";
 import { type FleetEvent, pendingNode } from "./model";
@@ -36,10 +35,10 @@ export interface NodeLifecycleDeps extends FleetDeps {
 
 /**
  * Registers an instance as a PENDING node: its secret issued (or the one issued already), its
- * address if the cloud has one yet (the scaler fills it in later otherwise), and the CPU profile
- * the fleet has learned to start from (`startingProfile`), so its room is right from its first
- * camera. A record that exists
- * already keeps its state; a PENDING one takes the issued secret's hash and the address.
+ * address if the cloud has one yet (the scaler fills it in later otherwise). The scaler's next tick
+ * gives it the CPU profile the fleet has learned to start from (`withFleetStart`): registration
+ * reads no other node. A record that exists already keeps its state; a PENDING one takes the
+ * issued secret's hash and the address.
  * @returns whether a record was created
  */
 export async function registerNode(deps: NodeLifecycleDeps, instanceId: string, launchedAt: number): Promise<boolean> {
@@ -47,13 +46,8 @@ export async function registerNode(deps: NodeLifecycleDeps, instanceId: string, 
   const rtmpBaseUrl = (await deps.addresses.rtmpBaseUrl(instanceId)) ?? "";
   const now = deps.now();
   const fields = { launchedAt, rtmpBaseUrl, protectedFromScaleIn: true, credentialHash: credentialHash(secret) };
-  const cpuProfile = startingProfile(await deps.registry.listNodes());
   // The group launches new instances protected.
-  if (
-    await deps.registry.createNode({ ...pendingNode(instanceId, now, fields), ...(cpuProfile ? { cpuProfile } : {}) })
-  ) {
-    return true;
-  }
+  if (await deps.registry.createNode(pendingNode(instanceId, now, fields))) return true;
   await deps.registry.applyChange({
     nodeId: instanceId,
     when: { states: ["PENDING"] },

@@ -9,6 +9,7 @@
  * measures another quantity, the whole instance in percent of all its vCPUs.
  */
 import type { FleetConfig } from "./config";
+import { fleetProfile, withFleetStart } from "./cpu-profile";
 import type { NodeLifecycleDeps } from "./lifecycle";
 import { expiredReservations, type FleetEvent, type MediaNode, slotOf } from "./model";
 import type { FleetPort, MachineEvidence, MachineSign } from "./ports";
@@ -55,7 +56,7 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
   }
   try {
     const group = await fleet.describe();
-    const nodes = await sweepExpired(deps, await registry.listNodes({ consistent: true }));
+    const nodes = await giveFleetStart(deps, await sweepExpired(deps, await registry.listNodes({ consistent: true })));
     const machineSigns = await signsOfSilentNodes(deps, nodes);
     const now = deps.now();
     const plan = decideScaling({ nodes, group, config: deps.config, now, machineSigns });
@@ -65,6 +66,37 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
   } finally {
     await registry.releaseLease(SCALER_LEASE, deps.owner);
   }
+}
+
+/**
+ * Gives each node that has no start yet the CPU profile the fleet has learned (`withFleetStart`),
+ * so that a new node's room is right from its first camera rather than the configured default's:
+ * the tick's read is the one that sees the fleet (a node's registration reads no other node).
+ * Guarded by the node's CPU sample: a heartbeat meanwhile wins, and the next tick tries again.
+ * Returns the nodes as they now are.
+ */
+async function giveFleetStart(deps: ScalerDeps, nodes: MediaNode[]): Promise<MediaNode[]> {
+  const fleet = fleetProfile(nodes);
+  const now = deps.now();
+  const result: MediaNode[] = [];
+  for (const node of nodes) {
+    const cpuProfile = node.state === "DEAD" ? undefined : withFleetStart(node.cpuProfile, fleet);
+    const outcome =
+      cpuProfile &&
+      (await applyListed(
+        deps.registry,
+        {
+          nodeId: node.nodeId,
+          when: { states: [node.state], cpuAt: node.cpu?.at ?? null },
+          set: { cpuProfile },
+          basis: node,
+        },
+        now,
+        deps.config,
+      ));
+    result.push(outcome?.applied ? outcome.node : node);
+  }
+  return result;
 }
 
 /** The evidence port's signs about the silent nodes (only they are asked about). */

@@ -510,14 +510,14 @@ describe("lifecycle handler", () => {
     expect(await handler(warm, CONTEXT)).toBe("warming");
     expect(ssm).not.toHaveReceivedAnyCommand();
     expect(asg).not.toHaveReceivedAnyCommand();
+    // Only the event is written: no node item.
     expect(ddb).not.toHaveReceivedCommandWith(PutItemCommand, {
-      Item: expect.objectContaining({ pk: { S: REGISTRY_TABLE.partitions.node } }),
+      Item: expect.objectContaining({ pk: { S: nodeItemKey("i-new").pk } }),
     });
     expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 
   it("on a start out of the warm pool: registers the node PENDING, launched as it enters the group", async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
     const started = event(LIFECYCLE.launchEvent, GROUP.groupName, {
       Origin: "WarmPool",
       Destination: "AutoScalingGroup",
@@ -525,9 +525,7 @@ describe("lifecycle handler", () => {
     expect(await handler(started, CONTEXT)).toBe("launching");
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: "/rtmp-fleet/test/node-secrets/i-new" });
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
-      Item: expect.objectContaining(
-        dynamoItem({ pk: REGISTRY_TABLE.partitions.node, sk: "i-new", state: "PENDING", launchedAt: T0 }),
-      ),
+      Item: expect.objectContaining(dynamoItem({ ...nodeItemKey("i-new"), state: "PENDING", launchedAt: T0 })),
     });
   });
 

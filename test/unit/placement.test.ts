@@ -1,4 +1,11 @@
-import { fleetProfile, idleCpu, learnCpuProfile, startingProfile, streamCpuCost } from "../../lambdas/core/cpu-profile";
+import {
+  fleetProfile,
+  idleCpu,
+  learnCpuProfile,
+  SETTLED_READINGS,
+  streamCpuCost,
+  withFleetStart,
+} from "../../lambdas/core/cpu-profile";
 import type { CpuProfile, MediaNode, StreamSlot } from "../../lambdas/core/model";
 import { nextCpuSample } from "../../lambdas/core/model";
 import {
@@ -196,6 +203,12 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
     profiledNode([[0, idle], ...repeat(120, [40, idle + cost * 40] as const)]);
   // 30 heartbeats of streams: fewer than SETTLED_READINGS.
   const young = profiledNode([[0, 5], ...repeat(30, [20, atCpu(20)] as const)]);
+  // `count` idle readings at `percent`, and nothing else.
+  const learnIdle = (count: number, percent: number) =>
+    repeat(count, [0, percent]).reduce<CpuProfile | undefined>(
+      (p, [streams], i) => learnCpuProfile(p, { streams, percent, at: T0 + i * 15_000 }),
+      undefined,
+    ) as CpuProfile;
 
   it.each<[string, MediaNode[], number | undefined, number | undefined, number]>([
     // [fleet, its idle CPU, its cost a stream, a new node's slot limit]
@@ -237,13 +250,37 @@ describe("a new node inherits the fleet's learned CPU profile", () => {
     ["in a settled fleet, what the fleet learned: right from its first camera", [settled(5, 1.6)], 5, 47],
     ["in a settled fleet, a first idle reading 4 points low opens no room", [settled(5, 1.6)], 1, 47],
   ])("a node registered %s", (_, nodes, idle, limit) => {
-    const profile = learnCpuProfile(startingProfile(nodes), { streams: 0, percent: idle, at: T0 });
+    const profile = learnCpuProfile(withFleetStart(undefined, fleetProfile(nodes)), {
+      streams: 0,
+      percent: idle,
+      at: T0,
+    });
     const node = makeNode({ nodeId: "new", cpuProfile: profile, cpu: { percent: idle, streams: 0, at: T0 } });
     expect(slotLimit(node, config)).toBe(limit);
   });
 
+  it.each<[string, CpuProfile | undefined, number | undefined]>([
+    // [the node's profile, its idle CPU after the start (undefined: no start given)]
+    ["no reading yet: the fleet's idle CPU", undefined, 5],
+    [
+      "10 idle readings of its own at 10%: weighed against the fleet's 40",
+      learnIdle(10, 10),
+      (5 * SETTLED_READINGS + 10 * 10) / (SETTLED_READINGS + 10),
+    ],
+    ["a start given already: none again", { ...learnIdle(1, 9), priorCostPercent: 2 }, undefined],
+  ])("a start from a settled fleet: %s", (_, profile, idle) => {
+    const start = withFleetStart(profile, fleetProfile([settled(5, 1.6)]));
+    if (idle === undefined) return expect(start).toBeUndefined();
+    expect(start?.idlePercent).toBeCloseTo(idle, 5);
+    expect(start?.priorCostPercent).toBeCloseTo(1.6, 2);
+  });
+
+  it("no start while no node has settled a cost", () => {
+    expect(withFleetStart(undefined, fleetProfile([young]))).toBeUndefined();
+  });
+
   it("a new node whose streams cost more than the fleet's learns its own cost", () => {
-    const inherited = startingProfile([settled(5, 1.6)]);
+    const inherited = withFleetStart(undefined, fleetProfile([settled(5, 1.6)]));
     const heavier = [[0, 5], ...repeat(40, [30, 5 + 2.4 * 30] as const)] as const;
     const profile = heavier.reduce(
       (p, [streams, percent], i) => learnCpuProfile(p, { streams, percent, at: T0 + i * 15_000 }),

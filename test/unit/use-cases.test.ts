@@ -5,7 +5,15 @@ import { NodeRefusedError } from "../../lambdas/core/fleet";
 import { onLifecycle } from "../../lambdas/core/lifecycle";
 import type { CpuProfile } from "../../lambdas/core/model";
 import type { InstanceAddresses, NodeCredentials } from "../../lambdas/core/ports";
-import { makeConfig, makeGroup, makeNode, RecordingScaleOut, TestClock, testNodeSecret } from "../support/builders";
+import {
+  makeConfig,
+  makeGroup,
+  makeHarness,
+  makeNode,
+  RecordingScaleOut,
+  TestClock,
+  testNodeSecret,
+} from "../support/builders";
 
 /** One ACTIVE node in an in-process group, unprotected, with room for one stream. */
 async function oneNode() {
@@ -154,10 +162,10 @@ describe("onLifecycle", () => {
     expect(event).toMatchObject({ kind: "warming", nodeId: "i-9" });
   });
 
-  it("launching: the node starts from the cost a stream the fleet has learned", async () => {
+  it("launching reads no other node; the scaler's next tick starts it from the cost a stream the fleet has learned", async () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
-    const { group } = makeGroup(registry, clock);
+    const { group, harness } = makeHarness(registry, clock, makeConfig());
     const { credentials, addresses } = recording();
     const deps = { registry, fleet: group, now: clock.now, credentials, addresses };
     // A settled node: 5% idle, 1.6% a stream, over 120 readings of 40 streams.
@@ -167,7 +175,11 @@ describe("onLifecycle", () => {
       undefined,
     );
     await registry.createNode(makeNode({ nodeId: "i-1", cpuProfile }));
+    const listNodes = jest.spyOn(registry, "listNodes");
     await onLifecycle(deps, { kind: "launching", instanceId: "i-9", launchedAt: clock.ms });
+    expect(listNodes).not.toHaveBeenCalled();
+    expect((await registry.getNode("i-9"))?.cpuProfile).toBeUndefined();
+    await harness.tick();
     expect((await registry.getNode("i-9"))?.cpuProfile?.priorCostPercent).toBeCloseTo(1.6, 5);
   });
 
