@@ -20,12 +20,16 @@ export const FUNCTION_NAMES = [
   "lifecycle",
   "play",
   "viewer-hooks",
+  "status",
 ] as const;
 /** A Lambda function of the fleet. */
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-/** Who calls a route: cameras, viewers (players), the nodes (through their shim), or operators and their tools. */
-export type Caller = "camera" | "viewer" | "node" | "operator";
+/**
+ * Who calls a route: cameras, viewers (players), the nodes (through their shim), operators and
+ * their tools, or any browser (the status page, which holds no data and needs no credential).
+ */
+export type Caller = "camera" | "viewer" | "node" | "operator" | "browser";
 
 /** One route of the HTTP contract. */
 export interface Route {
@@ -49,7 +53,19 @@ export const ROUTES = [
   { method: "GET", path: "/play", function: "play", caller: "viewer" },
   { method: "POST", path: "/hooks/play", function: "viewer-hooks", caller: "node" },
   { method: "POST", path: "/hooks/play_done", function: "viewer-hooks", caller: "node" },
+  { method: "GET", path: "/", function: "status", caller: "browser" },
+  { method: "GET", path: "/status", function: "status", caller: "operator" },
 ] as const satisfies readonly Route[];
+
+/**
+ * The status page's files (`GET /`), from the repository's root: the page, and the chart library it
+ * inlines. Bundling copies them beside the status Lambda's code, where its handler reads them.
+ */
+export const STATUS_PAGE_FILES = [
+  "lambdas/handlers/status-page.html",
+  "node_modules/uplot/dist/uPlot.iife.min.js",
+  "node_modules/uplot/dist/uPlot.min.css",
+] as const;
 
 /** The function that answers any request no route matches (JSON 404 or 405). */
 export const UNMATCHED_ROUTE_FUNCTION = "not-found" satisfies FunctionName;

@@ -9,7 +9,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { ENV, type FunctionName, LIFECYCLE, REGISTRY_TABLE } from "../lambdas/contract";
+import { ENV, type FunctionName, LIFECYCLE, REGISTRY_TABLE, STATUS_PAGE_FILES } from "../lambdas/contract";
 import type { FleetConfig } from "../lambdas/core/config";
 import { FleetFunction } from "./fleet-function";
 import { type FleetNames, stackArn } from "./fleet-names";
@@ -48,6 +48,8 @@ interface FunctionSpec {
   readonly id: string;
   readonly description: string;
   readonly timeout: Duration;
+  /** Files of the repository copied beside its code (what it reads at run time). */
+  readonly files?: readonly string[];
 }
 
 /** What each Lambda is. */
@@ -87,6 +89,12 @@ const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     id: "ViewerHooks",
     description: "POST /hooks/play and /hooks/play_done: nginx-rtmp on_play, on_play_done",
     timeout: CALLBACK_TIMEOUT,
+  },
+  status: {
+    id: "Status",
+    description: "GET / and GET /status: the status page and the summary it draws",
+    timeout: OPERATOR_VIEW_TIMEOUT,
+    files: STATUS_PAGE_FILES,
   },
 };
 
@@ -160,11 +168,12 @@ export class ControlPlaneFunctions {
   constructor(scope: Construct, props: ControlPlaneFunctionsProps) {
     const env = environments(props);
     const make = (entry: FunctionName, environment: Environment, reservedConcurrency?: number) => {
-      const { id, description, timeout } = FUNCTIONS[entry];
+      const { id, description, timeout, files } = FUNCTIONS[entry];
       return new FleetFunction(scope, id, {
         entry,
         description,
         timeout,
+        files,
         environment,
         logRetention: props.logRetention,
         reservedConcurrency,
@@ -188,6 +197,7 @@ export class ControlPlaneFunctions {
       lifecycle: make("lifecycle", env.lifecycle),
       play: make("play", env.viewer),
       "viewer-hooks": make("viewer-hooks", env.viewer),
+      status: make("status", env.operator),
     };
     grantData(this.functions, props);
     grantGroupActions(this.functions, props.names);
@@ -212,6 +222,7 @@ const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   lifecycle: ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
   play: ["GetItem"],
   "viewer-hooks": ["UpdateItem"],
+  status: ["Query"],
 };
 
 /** The registry, the master secrets, and the scaler's invocation. */
@@ -232,7 +243,7 @@ function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsP
     );
   const { cameraMasterSecret } = secrets;
   if (cameraMasterSecret) for (const fn of [f.resolve, f.publish, f.done]) readSecret(fn, cameraMasterSecret);
-  for (const fn of [f.nodes, f.streams, f.events]) readSecret(fn, secrets.operatorTokenSecret);
+  for (const fn of [f.nodes, f.streams, f.events, f.status]) readSecret(fn, secrets.operatorTokenSecret);
   const { viewerMasterSecret } = secrets;
   if (viewerMasterSecret) for (const fn of [f.play, f["viewer-hooks"]]) readSecret(fn, viewerMasterSecret);
 

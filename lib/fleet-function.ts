@@ -58,6 +58,12 @@ export interface FleetFunctionProps {
    * @default 512
    */
   readonly memorySize?: number;
+  /**
+   * Files of the repository (paths from its root) copied beside the bundled code, where the
+   * function reads them (`__dirname`); the packed library ships them in the prebuilt bundle.
+   * @default none
+   */
+  readonly files?: readonly string[];
 }
 
 /** One Lambda of the fleet, with its role and log group. */
@@ -70,12 +76,16 @@ export class FleetFunction extends Construct {
   public readonly role: Role;
   /** Its own log group, with the fleet's retention (the runtime's default group is never used). */
   public readonly logGroup: LogGroup;
+  /** The repository's files copied beside its code (paths from the repository's root). */
+  public readonly files: readonly string[];
 
   constructor(scope: Construct, id: string, props: FleetFunctionProps) {
     super(scope, id);
     const { entry } = props;
     const name = typeof entry === "string" ? entry : entry.name;
     this.bundleName = name;
+    this.files = props.files ?? [];
+    const files = this.files;
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -116,6 +126,11 @@ export class FleetFunction extends Construct {
         mainFields: ["module", "main"],
         // Bundle everything, the AWS SDK included: the runtime's SDK is not the version we test.
         externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => files.map((file) => `cp "${inputDir}/${file}" "${outputDir}/"`),
+        },
       },
     });
     Validations.of(this.function).acknowledge({

@@ -4,7 +4,6 @@
  * the media-node group is a local fleet of real nginx-rtmp processes rendered from the AWS nodes'
  * template, with the same callbacks, heartbeat agent, lifecycle, protection and scaler decision.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { staticSecrets } from "../lambdas/adapters/aws-secrets";
@@ -19,42 +18,17 @@ import { chooseNode } from "../lambdas/core/placement";
 import type { InstanceAddresses } from "../lambdas/core/ports";
 import { runScalerTick } from "../lambdas/core/scaler-run";
 import type { ApiDeps } from "../lambdas/handlers/api";
-import { ApiError, json } from "../lambdas/handlers/http";
+import { json } from "../lambdas/handlers/http";
 import { CAMERA_MASTER_SECRET, readCommandLine, VIEWER_MASTER_SECRET } from "../scripts/command-line";
 import { IngestProxy } from "./ingest-proxy";
 import { LocalMachineEvidence } from "./machine-evidence";
 import { freePort, INGEST_NGINX, INSTALL_HINT, LocalNginxFleet, missingPrerequisites } from "./nginx-fleet";
 import { LOCAL_COMMAND, LOCAL_SECRETS, type LocalOptions, readLocalOptions } from "./options";
 import { type ApiServer, type LocalRoute, startApiServer } from "./server";
+import { statusStream } from "./status-stream";
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${time()} ${line}`);
-
-/**
- * The status page, at `/`. It holds no data (it fetches the operator's routes with the token the
- * operator types in), so it is open; a token put in its URL is refused, since URLs end up in the
- * browser's history and in logs.
- */
-function statusPageRoute(html: string): LocalRoute {
-  return {
-    path: "/",
-    caller: "anyone",
-    answer: (event) => {
-      if (new URLSearchParams(event.rawQueryString).has("token")) {
-        throw new ApiError(
-          400,
-          "token_in_url",
-          "the operator token does not go in the URL (it would stay in the history and in logs): open the page without it and enter the token in its form",
-        );
-      }
-      return {
-        statusCode: 200,
-        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-        body: html,
-      };
-    },
-  };
-}
 
 /**
  * `/local/nodes`: each local node's processes and ports, and the fixed ingest address with the node
@@ -216,7 +190,7 @@ export function localLogger(options: LocalOptions): Logger {
   return new Logger({ serviceName: "rtmp-fleet-local", logLevel: options.config.logLevel });
 }
 
-/** The control plane: the Lambdas' handlers behind a local HTTP server, with the status page and /local/nodes. */
+/** The control plane: the Lambdas' handlers behind a local HTTP server, with /local/nodes and the status page's live stream. */
 async function startControlPlane(
   run: LocalRun,
   fleet: { nodes: LocalNginxFleet; group: ProcessGroup },
@@ -239,8 +213,8 @@ async function startControlPlane(
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };
-  const html = readFileSync(path.join(__dirname, "status-page.html"), "utf8");
-  return startApiServer(deps, options.port, [statusPageRoute(html), localNodesRoute(fleet.nodes, ingest)]);
+  const live = statusStream(deps);
+  return startApiServer(deps, options.port, [localNodesRoute(fleet.nodes, ingest), live.ticketRoute], [live.stream]);
 }
 
 /**
@@ -252,7 +226,9 @@ function greet(url: string, options: LocalOptions, ingest: IngestProxy): void {
   say(`control plane on ${url} (status page: ${url}/ ; stop with Ctrl-C)`);
   say(`policy: ${JSON.stringify(options.config)}; scaler every ${options.tickSeconds} s`);
   if (options.operatorToken) {
-    say("operator token on: /nodes, /streams, /events and /local/nodes need 'Authorization: Bearer <token>'");
+    say(
+      "operator token on: /nodes, /streams, /events, /status, /local/nodes and /local/status/ticket need 'Authorization: Bearer <token>'",
+    );
   }
   const keyArg = options.cameraMaster ? "&key=$(npm run -s camera-key -- cam1)" : "";
   say(

@@ -22,9 +22,20 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
  * set; `anyone` is for a page that holds no data of the fleet's.
  */
 export interface LocalRoute {
+  /** GET unless said. */
+  readonly method?: "GET" | "POST";
   readonly path: string;
   readonly caller: Extract<Caller, "operator"> | "anyone";
   readonly answer: (event: HttpEvent) => HttpResult;
+}
+
+/**
+ * A `GET` route local mode answers with a stream that stays open (server-sent events): it writes
+ * to the response itself, and stops when the response closes.
+ */
+export interface LocalStream {
+  readonly path: string;
+  readonly open: (event: HttpEvent, response: ServerResponse) => void;
 }
 
 function localHandler(deps: ApiDeps, route: LocalRoute): HttpHandler {
@@ -43,7 +54,7 @@ export function apiRoutes(
   local: readonly LocalRoute[] = [],
 ): { routes: Map<string, HttpHandler>; notFound: HttpHandler } {
   const routes = new Map(ROUTES.map((route) => [`${route.method} ${route.path}`, HTTP_HANDLERS[route.function](deps)]));
-  for (const route of local) routes.set(`GET ${route.path}`, localHandler(deps, route));
+  for (const route of local) routes.set(`${route.method ?? "GET"} ${route.path}`, localHandler(deps, route));
   return { routes, notFound: HTTP_HANDLERS[UNMATCHED_ROUTE_FUNCTION](deps) };
 }
 
@@ -136,13 +147,16 @@ export interface ApiServer {
  * Starts the API on 127.0.0.1.
  * @param port 0 picks a free port
  * @param local routes only local mode has
+ * @param streams event streams only local mode has
  */
 export async function startApiServer(
   deps: ApiDeps,
   port: number,
   local: readonly LocalRoute[] = [],
+  streams: readonly LocalStream[] = [],
 ): Promise<ApiServer> {
   const { routes, notFound } = apiRoutes(deps, local);
+  const streamsByKey = new Map(streams.map((stream) => [`GET ${stream.path}`, stream]));
   const server = createServer(async (request, response) => {
     try {
       const body = await readBody(request);
@@ -158,6 +172,8 @@ export async function startApiServer(
         return;
       }
       const event = toEvent(request, body);
+      const stream = streamsByKey.get(event.routeKey);
+      if (stream) return stream.open(event, response);
       const handler = routes.get(event.routeKey) ?? notFound;
       send(response, await handler(event, lambdaContext(event.routeKey)));
     } catch (error) {

@@ -60,18 +60,20 @@ function compile(): void {
  * Bundles every Lambda of a default fleet, from source, as `cdk synth` would, and copies each bundle
  * to dist/lambda-bundles/<bundle name>. The fleet's own FleetFunctions are the list, so a Lambda
  * added to the construct is prebuilt with no list to update here.
- * @returns the directory each bundle was built in, whose source maps name the files inside it
+ * @returns the directory each bundle was built in, whose source maps name the files inside it, and
+ * the files of the repository copied beside the bundles (the status page's chart library)
  */
-function bundleLambdas(stagingDir: string): string[] {
+function bundleLambdas(stagingDir: string): { staged: string[]; copied: string[] } {
   const stack = new Stack(new App({ outdir: stagingDir }), "Bundles");
   new RtmpFleet(stack, "Fleet");
   const functions = stack.node.findAll().filter((c): c is FleetFunction => c instanceof FleetFunction);
-  return functions.map((fn) => {
+  const staged = functions.map((fn) => {
     const { s3Key } = stack.resolve((fn.function.node.defaultChild as CfnFunction).code);
-    const staged = path.join(stagingDir, `asset.${String(s3Key).replace(/\.zip$/, "")}`);
-    cpSync(staged, path.join(BUNDLES_DIR, fn.bundleName), { recursive: true });
-    return staged;
+    const dir = path.join(stagingDir, `asset.${String(s3Key).replace(/\.zip$/, "")}`);
+    cpSync(dir, path.join(BUNDLES_DIR, fn.bundleName), { recursive: true });
+    return dir;
   });
+  return { staged, copied: functions.flatMap((fn) => fn.files.map((file) => path.join(ROOT, file))) };
 }
 
 function copyMediaNodeFiles(): void {
@@ -111,9 +113,12 @@ function readPackage(dir: string): BundledPackage {
   return { id, license, noticeText: noticeText || `(${id} ships no license file; its package.json says ${license})` };
 }
 
-/** The npm packages whose code is inside the bundles, from the files their source maps name. */
-function bundledPackages(stagedDirs: readonly string[]): BundledPackage[] {
-  const dirs = new Set<string>();
+/**
+ * The npm packages whose code is inside the bundles: from the files their source maps name, and
+ * the files copied beside them.
+ */
+function bundledPackages(stagedDirs: readonly string[], copied: readonly string[]): BundledPackage[] {
+  const dirs = new Set(copied.map(packageDirOf).filter((dir): dir is string => dir !== undefined));
   for (const staged of stagedDirs) {
     const map = JSON.parse(readFileSync(path.join(staged, "index.js.map"), "utf8"));
     for (const source of map.sources as string[]) {
@@ -156,8 +161,8 @@ function main(): void {
   compile();
   const stagingDir = mkdtempSync(path.join(tmpdir(), "rtmp-fleet-bundles-"));
   try {
-    const staged = bundleLambdas(stagingDir);
-    writeFileSync(path.join(CONSTRUCT_DIR, NOTICES_FILE), noticesMarkdown(bundledPackages(staged)));
+    const { staged, copied } = bundleLambdas(stagingDir);
+    writeFileSync(path.join(CONSTRUCT_DIR, NOTICES_FILE), noticesMarkdown(bundledPackages(staged, copied)));
     console.log(`build:lib: ${staged.length} Lambdas bundled into ${path.relative(ROOT, BUNDLES_DIR)}`);
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });

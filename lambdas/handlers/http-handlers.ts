@@ -11,6 +11,7 @@ import type { HttpEvent, HttpResult } from "./http";
 import { createNotFoundHandler } from "./not-found";
 import { createPlayHandler } from "./play";
 import { createResolveHandler } from "./resolve";
+import { createStatusHandler } from "./status";
 import { createViewerHooksHandler } from "./viewer-hooks";
 import { createEventsHandler, createNodesHandler, createStreamsHandler } from "./views";
 
@@ -32,4 +33,5 @@ export const HTTP_HANDLERS: Readonly<Record<HttpFunctionName, (deps: ApiDeps) =>
   "not-found": createNotFoundHandler,
   play: createPlayHandler,
   "viewer-hooks": createViewerHooksHandler,
+  status: createStatusHandler,
 };

@@ -35,20 +35,18 @@ export function nodeView(node: MediaNode, now: number, config: FleetConfig) {
   };
 }
 
-async function nodes(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
-  await authorizeOperator(event, deps);
-  const now = deps.now();
-  const all = (await deps.registry.listNodes()).sort(byFillOrder);
-  return json(200, {
-    nodes: all.map((node) => nodeView(node, now, deps.config)),
-    silenceBreaker: silenceBreaker(all, deps.config, now),
-  });
+/** The body of `GET /nodes`: the nodes in fill order, and the silence breaker. */
+export function nodesBody(all: readonly MediaNode[], now: number, config: FleetConfig) {
+  const ordered = [...all].sort(byFillOrder);
+  return {
+    nodes: ordered.map((node) => nodeView(node, now, config)),
+    silenceBreaker: silenceBreaker(ordered, config, now),
+  };
 }
 
-async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
-  await authorizeOperator(event, deps);
-  const now = deps.now();
-  const views = listStreams(await deps.registry.listNodes(), now).map((s) => ({
+/** The body of `GET /streams`: every live stream and reservation. */
+export function streamsBody(all: readonly MediaNode[], now: number) {
+  const views = listStreams(all, now).map((s) => ({
     stream: s.stream,
     nodeId: s.nodeId,
     state: s.state,
@@ -56,16 +54,31 @@ async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     expiresAt: iso(s.expiresAt),
     viewers: s.viewers ?? 0,
   }));
-  return json(200, { streams: views });
+  return { streams: views };
 }
 
 /** Events kept in the answer of `GET /events`. */
 export const EVENTS_LIMIT = 50;
 
+/** The body of `GET /events`: the newest events first. */
+export async function eventsBody(deps: ApiDeps) {
+  const recent = await deps.registry.recentEvents(EVENTS_LIMIT);
+  return { events: recent.map((e) => ({ ...e, at: iso(e.at) })) };
+}
+
+async function nodes(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  await authorizeOperator(event, deps);
+  return json(200, nodesBody(await deps.registry.listNodes(), deps.now(), deps.config));
+}
+
+async function streams(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
+  await authorizeOperator(event, deps);
+  return json(200, streamsBody(await deps.registry.listNodes(), deps.now()));
+}
+
 async function events(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   await authorizeOperator(event, deps);
-  const recent = await deps.registry.recentEvents(EVENTS_LIMIT);
-  return json(200, { events: recent.map((e) => ({ ...e, at: iso(e.at) })) });
+  return json(200, await eventsBody(deps));
 }
 
 /** The `GET /nodes` handler over the given dependencies. */

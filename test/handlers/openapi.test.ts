@@ -140,6 +140,10 @@ describe("docs/openapi.yaml", () => {
       ["GET", "/streams", { authorization: "Bearer no" }, undefined, 401],
       ["GET", "/events", { authorization: "Bearer op" }, undefined, 200],
       ["GET", "/events", {}, undefined, 401],
+      ["GET", "/", {}, undefined, 200],
+      ["GET", "/?token=op", {}, undefined, 400],
+      ["GET", "/status", { authorization: "Bearer op" }, undefined, 200],
+      ["GET", "/status", {}, undefined, 401],
     ];
 
     // Every route answers 503 with Retry-After when the registry is busy (its throttling outlasted the SDK's retries).
@@ -160,6 +164,7 @@ describe("docs/openapi.yaml", () => {
       ["GET", "/nodes", { authorization: "Bearer op" }, undefined],
       ["GET", "/streams", { authorization: "Bearer op" }, undefined],
       ["GET", "/events", { authorization: "Bearer op" }, undefined],
+      ["GET", "/status", { authorization: "Bearer op" }, undefined],
     ];
     it.each(busyTour)("%s %s → 503 when the registry is throttled", async (method, target, headers, body) => {
       const throttled = Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {

@@ -172,7 +172,7 @@ describe("HTTP API", () => {
 });
 
 describe("Lambdas", () => {
-  it("has the twelve entry points, each a Node 22 ARM64 function with its own log group and role, logging at info", () => {
+  it("has the thirteen entry points, each a Node 22 ARM64 function with its own log group and role, logging at info", () => {
     expect(functionEntries().sort()).toEqual(
       [
         "done",
@@ -185,6 +185,7 @@ describe("Lambdas", () => {
         "publish",
         "resolve",
         "scaler",
+        "status",
         "streams",
         "viewer-hooks",
       ].sort(),
@@ -321,6 +322,7 @@ describe("least privilege", () => {
     ["nodes", ["operator"]],
     ["streams", ["operator"]],
     ["events", ["operator"]],
+    ["status", ["operator"]],
     ["lifecycle", []],
     ["not-found", []],
     ["scaler", []],
@@ -420,7 +422,7 @@ describe("least privilege", () => {
   });
 
   it("lets the operator views read the table but not write it, and not-found touch nothing", () => {
-    for (const entry of ["nodes", "streams", "events"] as const) {
+    for (const entry of ["nodes", "streams", "events", "status"] as const) {
       const dynamo = actionsOf(statementsOf(roleIdOf(entry)), "dynamodb:");
       expect(dynamo.has("dynamodb:Query")).toBe(true);
       for (const write of ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]) {

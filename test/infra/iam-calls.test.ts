@@ -391,6 +391,18 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       expected: status(200),
     },
   },
+  status: {
+    "answers the page, which calls nothing": {
+      arrange: () => undefined,
+      event: () => httpEvent({ path: "/" }),
+      expected: status(200),
+    },
+    "summarises the fleet": {
+      arrange: () => mocks.dynamodb.on(QueryCommand).resolves({ Items: [] }),
+      event: () => httpEvent({ path: "/status", headers: operatorAuth }),
+      expected: status(200),
+    },
+  },
   "not-found": {
     "answers 404 to an unknown path": {
       arrange: () => undefined,

@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
-import { FUNCTION_NAMES } from "../../lambdas/contract";
+import { FUNCTION_NAMES, STATUS_PAGE_FILES } from "../../lambdas/contract";
 import { MEDIA_NODE_FILES, mediaNodeUserData } from "../../lib/media-node-user-data";
 import { ROOT, tempDir } from "./helpers";
 
@@ -94,14 +94,24 @@ describe("the packed construct", () => {
       /^dist\/lambda-bundles\/[\w-]+\/index\.js(\.map)?$/,
       /^dist\/media-node\/[\w.-]+$/,
     ];
-    expect(tarballFiles.filter((file) => !allowed.some((pattern) => pattern.test(file)))).toEqual([]);
+    // The status page and its chart library, beside the status Lambda's code.
+    const pageFiles = new Set(STATUS_PAGE_FILES.map((file) => `dist/lambda-bundles/status/${path.basename(file)}`));
+    expect(
+      tarballFiles.filter((file) => !pageFiles.has(file) && !allowed.some((pattern) => pattern.test(file))),
+    ).toEqual([]);
+    expect(tarballFiles).toEqual(expect.arrayContaining([...pageFiles]));
     expect(tarballFiles).toEqual(expect.arrayContaining(["LICENSE", "README.md", "THIRD-PARTY-NOTICES.md"]));
     const bundles = tarballFiles.filter((file) => file.startsWith("dist/lambda-bundles/"));
     expect([...new Set(bundles.map((file) => file.split("/")[2]))].sort()).toEqual(BUNDLE_NAMES);
-    expect(bundles).toHaveLength(2 * BUNDLE_NAMES.length);
+    expect(bundles).toHaveLength(2 * BUNDLE_NAMES.length + STATUS_PAGE_FILES.length);
     expect(tarballFiles.filter((file) => file.startsWith("dist/media-node/")).sort()).toEqual(
       MEDIA_NODE_FILES.map((name) => `dist/media-node/${name}`).sort(),
     );
+  });
+
+  it("names the status page's chart library, uPlot (MIT), in its third-party notices", () => {
+    const notices = readFileSync(path.join(installed, "THIRD-PARTY-NOTICES.md"), "utf8");
+    expect(notices).toMatch(/^## MIT: .*uplot@\d+\.\d+\.\d+/m);
   });
 
   it("requires nothing at run time but aws-cdk-lib, constructs and Node's own modules", () => {

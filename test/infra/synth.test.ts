@@ -3,11 +3,12 @@
  * as a validation plugin, so a finding fails synth), and cfn-lint checks the cloud assembly's
  * templates. The other infra tests skip bundling to stay fast; this one does it once.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
-import { FUNCTION_NAMES } from "../../lambdas/contract";
+import { ENV, FUNCTION_NAMES, STATUS_PAGE_FILES } from "../../lambdas/contract";
 import type { FleetApp } from "../../lib/fleet-app";
 import { buildApp, cfnLint, cfnLintErrors, SKIP_BUNDLING, tempDir } from "./helpers";
 
@@ -58,8 +59,38 @@ describe("synth with bundling", () => {
       expect([entry, /require\(["']@aws-sdk\/(client-|lib-)/.test(code)]).toEqual([entry, false]);
       expect([entry, code.includes("DynamoDB_20120810")]).toEqual([entry, true]);
       expect(statSync(path.join(dir, "index.js")).size).toBeLessThan(5 * 1024 * 1024);
-      expect(readdirSync(dir).sort()).toEqual(["index.js", "index.js.map"]);
+      const copied = entry === "status" ? STATUS_PAGE_FILES.map((file) => path.basename(file)) : [];
+      expect([entry, readdirSync(dir).sort()]).toEqual([entry, ["index.js", "index.js.map", ...copied].sort()]);
     }
+  });
+
+  it("bundles the status page with its chart library: the status Lambda serves it from its bundle alone", () => {
+    // The bundle copied away from the repository, so that nothing can be read from its sources.
+    const alone = tempDir("status-bundle");
+    cpSync(bundleDirs().status as string, alone, { recursive: true });
+    const event = { routeKey: "GET /", rawPath: "/", rawQueryString: "", headers: {}, requestContext: {} };
+    const run = spawnSync(
+      process.execPath,
+      ["-e", `require("./index.js").handler(${JSON.stringify(event)}, {}).then((r) => process.stdout.write(r.body))`],
+      {
+        cwd: alone,
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH,
+          [ENV.table]: "t",
+          [ENV.groupName]: "g",
+          [ENV.launchHook]: "l",
+          [ENV.terminateHook]: "t",
+          AWS_REGION: "eu-west-1",
+        },
+      },
+    );
+    expect([run.status, run.stderr]).toEqual([0, expect.not.stringMatching(/error/i)]);
+    expect(run.stdout).toContain("<title>rtmp-fleet status</title>");
+    // uPlot's code and style, inlined: the page loads nothing from elsewhere.
+    expect(run.stdout).toContain("uPlot");
+    expect(run.stdout).toContain(".uplot");
+    expect(run.stdout).not.toMatch(/<script[^>]*\ssrc=|<link[^>]*\shref=/);
   });
 
   it("passes cfn-lint without errors (every template of the assembly)", () => {
