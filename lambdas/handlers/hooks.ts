@@ -45,6 +45,10 @@ const DENIALS: Record<PublishDenial, Denial> = {
   unknown_node: { status: 403, message: "this node is not registered" },
   node_not_active: { status: 403, message: "this node does not take new streams (pending, draining or dead)" },
   node_full: { status: 403, message: "this node is full; resolve the stream again" },
+  not_first_in_fill_order: {
+    status: 403,
+    message: "an older node has room: resolve the stream, or retry the fixed ingest address",
+  },
   live_elsewhere: { status: 403, message: "this stream is live on another node" },
   already_live: { status: 403, message: "this stream is live on this node from another connection" },
   already_ended: { status: 403, message: "this connection already ended" },
