@@ -5,10 +5,10 @@
  */
 
 import { METRIC } from "../contract";
-import { admitPublish } from "../core/cameras";
+import { admitPublish, endPublish } from "../core/cameras";
 import type { NodeCredential } from "../core/fleet";
 import { CLIENT_ID } from "../core/names";
-import { endStream, type PublishDenial } from "../core/streams";
+import type { PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, nodeCredential } from "./auth";
 import { ApiError, type Denial, denied, formBody, type HttpEvent, type HttpResult, json, streamParam } from "./http";
@@ -80,11 +80,12 @@ async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   // on_publish was pending), with whatever key the client sent: without the stream's key,
   // nothing is written.
   await checkCameraOf(deps, callback);
-  const outcome = await endStream(deps, callback);
+  const outcome = await endPublish(deps, callback);
   if (outcome.kind === "removed") {
     deps.telemetry.count(METRIC.streamsEnded);
     deps.logger.info("stream ended", { stream: callback.stream, nodeId: callback.nodeId });
   }
+  logFollowUps(deps.logger, outcome, { stream: callback.stream, nodeId: callback.nodeId });
   return json(200, { result: outcome.kind, stream: callback.stream });
 }
 
