@@ -95,6 +95,12 @@ export const ENV = {
   nodeSecretPrefix: "NODE_SECRET_PARAMETER_PREFIX",
   /** An instance's ARN without its id (`arn:aws:ec2:REGION:ACCOUNT:instance/`): node secrets are tagged with it. */
   instanceArnPrefix: "NODE_INSTANCE_ARN_PREFIX",
+  /** The fixed ingest's target group (its ARN): set on the Lambdas that move its one target. */
+  ingestTargetGroup: "INGEST_TARGET_GROUP_ARN",
+  /** The fixed ingest address (the load balancer's DNS name): set on /resolve when there is one. */
+  ingestHost: "INGEST_HOST",
+  /** "true" when the fixed ingest speaks RTMPS on `RTMPS_PORT`: /resolve then answers rtmps:// URLs. */
+  ingestTls: "INGEST_TLS",
   /** Powertools' own: the `service` of every log line and metric (the fleet's name). */
   serviceName: "POWERTOOLS_SERVICE_NAME",
   /** Powertools' own too: the fleet's `logLevel` knob, on every Lambda (the lifecycle one has no FLEET_CONFIG). */
@@ -192,6 +198,8 @@ export const NODE_SECRET_INSTANCE_TAG = "rtmp-fleet:instance";
 /** The port cameras publish on, and the nginx-rtmp application they publish to. */
 export const RTMP_PORT = 1935;
 export const RTMP_APP = "live";
+/** The port of the fixed ingest's RTMPS listener (TLS ends at the load balancer, in front of 1935). */
+export const RTMPS_PORT = 443;
 
 /**
  * The tags the launch template puts on each media node, which bootstrap.sh reads from instance

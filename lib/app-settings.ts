@@ -47,6 +47,9 @@ export interface AppSettings {
   readonly alarmEmail?: string;
   readonly requireCameraKeys?: boolean;
   readonly viewerAccess?: boolean;
+  readonly fixedIngest?: boolean;
+  readonly ingestCertificateArn?: string;
+  readonly ingestDomainName?: string;
 }
 
 /** The stack's name when the context gives none. */
@@ -73,6 +76,9 @@ export const SETTING_KEYS = [
   "alarmEmail",
   "requireCameraKeys",
   "viewerAccess",
+  "fixedIngest",
+  "ingestCertificateArn",
+  "ingestDomainName",
 ] as const;
 
 /** What the settings are read from, named in errors. */
@@ -158,6 +164,8 @@ const INSTANCE_TYPE = matches(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/);
 const VPC_ID = matches(/^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$/);
 const SUBNET_ID = matches(/^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$/);
 const AVAILABILITY_ZONE = matches(/^[a-z]{2}(?:-[a-z0-9]+)+[a-z]$/);
+const DOMAIN_NAME = matches(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/);
+const CERTIFICATE_ARN = matches(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/);
 
 /** The fleet knobs: the `fleet` object (or its JSON, from `-c`), then any `fleet.<knob>` keys over it. */
 function fleetValues(reader: Reader, context: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
@@ -254,6 +262,24 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
   const alarmEmail = read.string("alarmEmail", isEmailAddress, "an email address");
   const requireCameraKeys = read.boolean("requireCameraKeys");
   const viewerAccess = read.boolean("viewerAccess");
+  const fixedIngest = read.boolean("fixedIngest");
+  const ingestCertificateArn = read.string(
+    "ingestCertificateArn",
+    CERTIFICATE_ARN,
+    "an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>",
+  );
+  const ingestDomainName = read.string(
+    "ingestDomainName",
+    DOMAIN_NAME,
+    "a lower-case DNS name such as ingest.example.com",
+  );
+  for (const [key, value] of [
+    ["ingestCertificateArn", ingestCertificateArn],
+    ["ingestDomainName", ingestDomainName],
+  ] as const) {
+    if (value && fixedIngest !== true)
+      read.problems.push(`'${key}' needs 'fixedIngest' true: it is the fixed ingest address's`);
+  }
 
   if (read.problems.length > 0 || !fleet) throw new ConfigError(SETTINGS_SOURCE, read.problems);
   return {
@@ -274,5 +300,8 @@ export function readAppSettings(context: Readonly<Record<string, unknown>>): App
     alarmEmail,
     requireCameraKeys,
     viewerAccess,
+    fixedIngest,
+    ingestCertificateArn,
+    ingestDomainName,
   };
 }

@@ -33,6 +33,9 @@ export interface FleetPropsToValidate {
   readonly nodeApiThrottle: ThrottleSettings;
   readonly reservedConcurrency: number;
   readonly requireCameraKeys: boolean;
+  readonly fixedIngest: boolean;
+  readonly ingestCertificateArn?: string;
+  readonly ingestDomainName?: string;
   readonly alarmEmail?: string;
   readonly vpc?: IVpc;
   readonly nodeImageId?: string;
@@ -65,6 +68,10 @@ export function validateFleetProps(fleet: IConstruct, props: FleetPropsToValidat
     if (burstLimit === undefined || !Number.isInteger(burstLimit) || burstLimit < 1) {
       problems.push(`${name}.burstLimit must be a whole number of at least 1, got ${burstLimit}`);
     }
+  }
+  for (const name of ["ingestCertificateArn", "ingestDomainName"] as const) {
+    if (props[name] !== undefined && !props.fixedIngest)
+      problems.push(`${name} needs fixedIngest: it is the fixed ingest address's`);
   }
   const { reservedConcurrency } = props;
   if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 0) {

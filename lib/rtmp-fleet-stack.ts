@@ -6,6 +6,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { InstanceArchitecture, InstanceType, type IVpc, Vpc } from "aws-cdk-lib/aws-ec2";
 import type { Construct } from "constructs";
+import { ingestBaseUrl } from "../lambdas/core/ingest";
 import type { AppSettings, ExistingVpcSettings, NodeArchitecture, TableRemoval } from "./app-settings";
 import { RTMP_FLEET_DEFAULTS, RtmpFleet } from "./rtmp-fleet";
 
@@ -56,6 +57,9 @@ export class RtmpFleetStack extends Stack {
       alarmEmail: settings.alarmEmail,
       requireCameraKeys: settings.requireCameraKeys,
       viewerAccess: settings.viewerAccess,
+      fixedIngest: settings.fixedIngest,
+      ingestCertificateArn: settings.ingestCertificateArn,
+      ingestDomainName: settings.ingestDomainName,
     });
     this.fleet = fleet;
 
@@ -72,6 +76,21 @@ export class RtmpFleetStack extends Stack {
         `-f flv "$(curl -sf -H 'Accept: text/plain' "${resolveUrl}?stream=${EXAMPLE_STREAM}${keyParam}")"`,
       description: "A test camera with ffmpeg (set KEY to the camera's key: npm run camera-key)",
     });
+    const ingest = fleet.fixedIngest;
+    if (ingest) {
+      const { host } = ingest;
+      new CfnOutput(this, "IngestUrl", {
+        value: ingestBaseUrl({ host, tls: false }),
+        description:
+          "The fixed ingest address: a camera that cannot resolve first publishes to <IngestUrl>/NAME?key=KEY",
+      });
+      if (ingest.tls) {
+        new CfnOutput(this, "IngestRtmpsUrl", {
+          value: ingestBaseUrl({ host, tls: true }),
+          description: "The fixed ingest address over RTMPS (point a DNS name of your certificate at it)",
+        });
+      }
+    }
     new CfnOutput(this, "DashboardName", { value: fleet.dashboard.dashboardName, description: "CloudWatch dashboard" });
     if (fleet.cameraMasterSecret) {
       new CfnOutput(this, "CameraMasterSecretArn", {

@@ -34,6 +34,7 @@ import { Construct } from "constructs";
 import { LIFECYCLE } from "../lambdas/contract";
 import { DEFAULT_FLEET_CONFIG, type FleetConfig, parseFleetConfig } from "../lambdas/core/config";
 import { ControlPlaneFunctions, type FleetFunctions } from "./control-plane-functions";
+import { FixedIngest, grantIngestMoves } from "./fixed-ingest";
 import { FleetApi } from "./fleet-api";
 import { FleetMonitoring } from "./fleet-monitoring";
 import { fleetNames } from "./fleet-names";
@@ -61,6 +62,7 @@ export const RTMP_FLEET_DEFAULTS = Object.freeze({
   reservedConcurrency: 20,
   requireCameraKeys: true,
   viewerAccess: false,
+  fixedIngest: false,
 });
 
 /** Props of `RtmpFleet`. */
@@ -152,11 +154,31 @@ export interface RtmpFleetProps {
    * @default false
    */
   readonly viewerAccess?: boolean;
+  /**
+   * One fixed RTMP address for cameras that cannot resolve first: a Network Load Balancer on 1935
+   * whose one target the control plane keeps at the first node in fill order (about $17 a month
+   * before traffic: docs/DEPLOY.md). Off, cameras resolve first, and nothing is billed for it.
+   * @default false
+   */
+  readonly fixedIngest?: boolean;
+  /**
+   * An ACM certificate for RTMPS on the fixed ingest address (port 443, TLS ending at the load
+   * balancer); `/resolve` then answers `rtmps://` URLs through it. Needs `fixedIngest`.
+   * @default no RTMPS listener
+   */
+  readonly ingestCertificateArn?: string;
+  /**
+   * The DNS name cameras are given for the fixed ingest address: a name of yours (a CNAME or alias
+   * to the load balancer), which RTMPS needs, since the certificate names it. Needs `fixedIngest`.
+   * @default the load balancer's own DNS name
+   */
+  readonly ingestDomainName?: string;
 }
 
+/** The optional props that stay optional once the defaults are applied. */
+type Unset = "vpc" | "alarmEmail" | "nodeImageId" | "ingestCertificateArn" | "ingestDomainName";
 /** `RtmpFleetProps` with every default applied and the policy parsed. */
-type FleetSettings = Required<Omit<RtmpFleetProps, "vpc" | "alarmEmail" | "nodeImageId">> &
-  Pick<RtmpFleetProps, "vpc" | "alarmEmail" | "nodeImageId">;
+type FleetSettings = Required<Omit<RtmpFleetProps, Unset>> & Pick<RtmpFleetProps, Unset>;
 
 /**
  * The props with their defaults; the policy is parsed here, the other props are checked together
@@ -185,6 +207,7 @@ function withDefaults(fleet: Construct, props: RtmpFleetProps): FleetSettings {
     reservedConcurrency: props.reservedConcurrency ?? RTMP_FLEET_DEFAULTS.reservedConcurrency,
     requireCameraKeys: props.requireCameraKeys ?? RTMP_FLEET_DEFAULTS.requireCameraKeys,
     viewerAccess: props.viewerAccess ?? RTMP_FLEET_DEFAULTS.viewerAccess,
+    fixedIngest: props.fixedIngest ?? RTMP_FLEET_DEFAULTS.fixedIngest,
   };
 }
 
@@ -238,6 +261,8 @@ export class RtmpFleet extends Construct {
   public readonly alarms: readonly Alarm[];
   /** The dashboard `<fleetName>-fleet`: nodes, CPU, streams, scale actions, Lambdas, API, alarms. */
   public readonly dashboard: Dashboard;
+  /** The fixed ingest address, when `fixedIngest` is on. */
+  public readonly fixedIngest?: FixedIngest;
 
   constructor(scope: Construct, id: string, props: RtmpFleetProps = {}) {
     super(scope, id);
@@ -298,6 +323,17 @@ export class RtmpFleet extends Construct {
     this.securityGroup = nodes.securityGroup;
     this.launchTemplate = nodes.launchTemplate;
     this.group = nodes.group;
+    if (settings.fixedIngest) {
+      this.fixedIngest = new FixedIngest(this, {
+        fleetName,
+        vpc: this.vpc,
+        nodeSecurityGroup: nodes.securityGroup,
+        cameraCidrs,
+        certificateArn: settings.ingestCertificateArn,
+        domainName: settings.ingestDomainName,
+      });
+      grantIngestMoves(functions, this.fixedIngest, table);
+    }
 
     this.scalerSchedule = this.newScalerSchedule();
     this.lifecycleRule = this.newLifecycleRule();

@@ -3,15 +3,20 @@
  * `GET /resolve` and nginx-rtmp's `on_publish`. The resolve and publish handlers, and every
  * in-process fleet (tests, simulator), call these, so the rules below live here only:
  * - a node is protected from scale-in the moment it gets its first slot, not at the scaler's next run;
- * - a resolve that finds no room asks for a scale-out at once.
- * Both are follow-ups (`follow-ups.ts`): the camera's answer never depends on them.
- * A publisher's end needs no follow-up: it is `endStream` itself.
+ * - a resolve that finds no room asks for a scale-out at once;
+ * - a publish or a publisher's end that may have changed the first node in fill order moves the
+ *   fixed ingest address (`ingest.ts`), when the fleet has one.
+ * All are follow-ups (`follow-ups.ts`): the camera's answer never depends on them.
  */
 import { type FleetDeps, protectIfNeeded } from "./fleet";
 import { type FollowUps, followUp } from "./follow-ups";
+import { mayMoveIngest, pointIngest } from "./ingest";
 import type { MediaNode } from "./model";
-import type { ScaleOutRequests } from "./ports";
+import type { IngestTarget, ScaleOutRequests } from "./ports";
 import {
+  type DoneOutcome,
+  type DoneReport,
+  endStream,
   type PublishOutcome,
   type PublishReport,
   publishStream,
@@ -25,8 +30,13 @@ export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
 /** Seconds a camera is told to wait after losing every race for a slot. */
 export const RETRY_AFTER_CONTENDED_SECONDS = 1;
 
+/** The fixed ingest address's target, on fleets that have one. */
+export interface IngestOption {
+  readonly ingest?: IngestTarget;
+}
+
 /** What the camera use cases use. */
-export interface CameraDeps extends StreamDeps, FleetDeps {
+export interface CameraDeps extends StreamDeps, FleetDeps, IngestOption {
   readonly scaleOut: ScaleOutRequests;
 }
 
@@ -41,6 +51,12 @@ export type PlaceOutcome = ResolveOutcome & ProtectionFollowUp;
 
 /** The outcome of admitting a publish. */
 export type AdmitOutcome = PublishOutcome & ProtectionFollowUp;
+
+/** Moves the fixed ingest address if this change on `node` may have changed the first node in fill order. */
+async function moveIngestAfter(deps: StreamDeps & IngestOption, node: MediaNode): Promise<void> {
+  const { ingest } = deps;
+  if (ingest && mayMoveIngest(node, deps.now(), deps.config)) await pointIngest({ ...deps, ingest });
+}
 
 /** Protects the node if its new slot is its first, as a follow-up. */
 async function protectAfter(deps: FleetDeps, node: MediaNode): Promise<ProtectionFollowUp> {
@@ -66,10 +82,29 @@ export async function placeCamera(deps: CameraDeps, stream: string): Promise<Pla
 
 /**
  * nginx-rtmp asks whether a camera may publish (`on_publish`): the stream goes LIVE when allowed
- * (`publishStream`), and its node is protected if the stream is its first slot.
+ * (`publishStream`), its node is protected if the stream is its first slot, and the fixed ingest
+ * address moves on if the node is now full.
  */
-export async function admitPublish(deps: StreamDeps & FleetDeps, report: PublishReport): Promise<AdmitOutcome> {
+export async function admitPublish(
+  deps: StreamDeps & FleetDeps & IngestOption,
+  report: PublishReport,
+): Promise<AdmitOutcome> {
   const outcome = await publishStream(deps, report);
   if (outcome.kind !== "allowed") return { ...outcome, nodeProtected: false, followUpErrors: [] };
-  return { ...outcome, ...(await protectAfter(deps, outcome.node)) };
+  const protection = await protectAfter(deps, outcome.node);
+  const moved = await followUp(() => moveIngestAfter(deps, outcome.node));
+  return { ...outcome, ...protection, followUpErrors: [...protection.followUpErrors, ...moved] };
+}
+
+/**
+ * nginx-rtmp reports a publisher's end (`on_publish_done`, `on_done`): the stream is removed
+ * (`endStream`), and the fixed ingest address moves back if its node has room again.
+ */
+export async function endPublish(
+  deps: StreamDeps & IngestOption,
+  report: DoneReport,
+): Promise<DoneOutcome & FollowUps> {
+  const outcome = await endStream(deps, report);
+  if (outcome.kind !== "removed") return { ...outcome, followUpErrors: [] };
+  return { ...outcome, followUpErrors: await followUp(() => moveIngestAfter(deps, outcome.node)) };
 }

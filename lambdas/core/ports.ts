@@ -103,3 +103,16 @@ export interface Telemetry {
   /** Sends what was recorded (once per invocation on AWS). */
   flush(): void;
 }
+
+/**
+ * The fixed ingest address's one target (on AWS: the Network Load Balancer's target group). Cameras
+ * that cannot resolve first connect there, and reach the node it holds.
+ */
+export interface IngestTarget {
+  /**
+   * Makes the address lead to this node only: the node is registered, then (once it takes traffic)
+   * every other one deregistered, their established connections kept. Idempotent: repeated calls
+   * complete a move, and change nothing once the address leads there alone.
+   */
+  hold(nodeId: string): Promise<void>;
+}

@@ -161,6 +161,7 @@ export type PublishDenial =
   | "unknown_node"
   | "node_not_active"
   | "node_full"
+  | "not_first_in_fill_order"
   | "live_elsewhere"
   | "already_live"
   | "already_ended"
@@ -201,8 +202,12 @@ function goLive(change: NodeChange, report: PublishReport, now: number): NodeCha
  * the first one (the camera reconnected before its old connection's end was reported): then the
  * new connection takes the slot over. A reservation here (even expired: its slot is still counted)
  * becomes live. Otherwise the stream needs a free slot here, and a reservation elsewhere is
- * released: the camera chose another node than it was given. A stream live on another node is
- * refused; the claim written with the slot makes that hold under concurrency.
+ * released: the camera chose another node than it was given. A new slot is taken only on the node
+ * placement would choose now (`chooseNode`): a camera that came through the fixed ingest address
+ * without resolving, and landed on a node the load balancer has not yet moved away from (or has
+ * already moved to too early), is refused, and its own retry reaches the right node. So the fill
+ * order holds whatever the load balancer does. A stream live on another node is refused; the
+ * claim written with the slot makes that hold under concurrency.
  */
 export function decidePublish(
   nodes: readonly MediaNode[],
@@ -234,6 +239,8 @@ export function decidePublish(
   );
   if (elsewhere?.state === "LIVE") return { kind: "deny", reason: "live_elsewhere" };
   if (isFull(node, now, config)) return { kind: "deny", reason: "node_full" };
+  if (chooseNode(nodes, now, config)?.nodeId !== node.nodeId)
+    return { kind: "deny", reason: "not_first_in_fill_order" };
   return {
     kind: "allow",
     change: goLive(takeSlot(node, report.stream, live, now, config), report, now),

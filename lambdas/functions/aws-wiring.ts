@@ -8,6 +8,7 @@ import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -16,6 +17,7 @@ import { AwsMachineEvidence } from "../adapters/aws-machine-evidence";
 import { SecretsManagerSource } from "../adapters/aws-secrets";
 import { DynamoRegistry } from "../adapters/dynamo-registry";
 import { Ec2InstanceAddresses } from "../adapters/ec2-instance-addresses";
+import { ElbIngestTarget } from "../adapters/elb-ingest-target";
 import { DebouncedScaleOut, invokeScaler } from "../adapters/scale-out";
 import { SsmNodeCredentials } from "../adapters/ssm-node-credentials";
 import { PowertoolsTelemetry } from "../adapters/telemetry";
@@ -78,6 +80,18 @@ const nodeLifecycle = (env: NodeJS.ProcessEnv, ec2: EC2Client) => ({
   addresses: new Ec2InstanceAddresses(ec2),
 });
 
+/** The fixed ingest's target, where the stack lets this Lambda move it. */
+const ingestTarget = (env: NodeJS.ProcessEnv) => {
+  const arn = env[ENV.ingestTargetGroup];
+  return arn ? { ingest: new ElbIngestTarget(new ElasticLoadBalancingV2Client({}), arn) } : {};
+};
+
+/** The fixed ingest address, where the stack tells this Lambda (`/resolve`). */
+const ingestAddress = (env: NodeJS.ProcessEnv) => {
+  const host = env[ENV.ingestHost];
+  return host ? { ingestAddress: { host, tls: env[ENV.ingestTls] === "true" } } : {};
+};
+
 /** What every Lambda of the fleet uses: the registry, the policy, the clock, logs, metrics, the group. */
 const common = (env: NodeJS.ProcessEnv) => ({
   registry: registry(env),
@@ -95,6 +109,8 @@ export function awsApiDeps(env: NodeJS.ProcessEnv = process.env): ApiDeps {
     ...common(env),
     secrets: secrets(env),
     cameraCidrs: (env[ENV.cameraCidrs] ?? "").split(",").filter(Boolean),
+    ...ingestTarget(env),
+    ...ingestAddress(env),
     scaleOut: new DebouncedScaleOut(
       scalerName
         ? invokeScaler(new LambdaClient({}), scalerName)
@@ -112,6 +128,7 @@ export function awsScalerDeps(env: NodeJS.ProcessEnv = process.env): ScalerHandl
     ...common(env),
     ...nodeLifecycle(env, ec2),
     evidence: new AwsMachineEvidence(ec2, new CloudWatchClient({})),
+    ...ingestTarget(env),
   };
 }
 

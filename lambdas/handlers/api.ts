@@ -7,6 +7,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { CameraDeps } from "../core/cameras";
 import type { FollowUps } from "../core/follow-ups";
+import type { IngestAddress } from "../core/ingest";
 import type { SecretSource, Telemetry } from "../core/ports";
 import { ApiError, type HttpEvent, type HttpResult, httpErrors } from "./http";
 
@@ -17,6 +18,8 @@ export interface ApiDeps extends CameraDeps {
   readonly telemetry: Telemetry;
   /** Where cameras may call from when camera keys are off (IPv4 CIDR blocks; none: nowhere). */
   readonly cameraCidrs: readonly string[];
+  /** The fixed ingest address, on fleets that have one: `/resolve` gives it to cameras. */
+  readonly ingestAddress?: IngestAddress;
 }
 
 /**

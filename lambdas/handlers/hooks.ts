@@ -5,10 +5,10 @@
  */
 
 import { METRIC } from "../contract";
-import { admitPublish } from "../core/cameras";
+import { admitPublish, endPublish } from "../core/cameras";
 import type { NodeCredential } from "../core/fleet";
 import { CLIENT_ID } from "../core/names";
-import { endStream, type PublishDenial } from "../core/streams";
+import type { PublishDenial } from "../core/streams";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, nodeCredential } from "./auth";
 import { CORRELATION_ARG, correlationParam, followCamera, mintedCorrelationId } from "./correlation";
@@ -49,6 +49,10 @@ const DENIALS: Record<PublishDenial, Denial> = {
   unknown_node: { status: 403, message: "this node is not registered" },
   node_not_active: { status: 403, message: "this node does not take new streams (pending, draining or dead)" },
   node_full: { status: 403, message: "this node is full; resolve the stream again" },
+  not_first_in_fill_order: {
+    status: 403,
+    message: "an older node has room: resolve the stream, or retry the fixed ingest address",
+  },
   live_elsewhere: { status: 403, message: "this stream is live on another node" },
   already_live: { status: 403, message: "this stream is live on this node from another connection" },
   already_ended: { status: 403, message: "this connection already ended" },
@@ -87,11 +91,12 @@ async function done(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   // on_publish was pending), with whatever key the client sent: without the stream's key,
   // nothing is written.
   await checkCameraOf(deps, callback);
-  const outcome = await endStream(deps, callback);
+  const outcome = await endPublish(deps, callback);
   if (outcome.kind === "removed") {
     deps.telemetry.count(METRIC.streamsEnded);
     deps.logger.info("stream ended", { stream: callback.stream, nodeId: callback.nodeId });
   }
+  logFollowUps(deps.logger, outcome, { stream: callback.stream, nodeId: callback.nodeId });
   return json(200, { result: outcome.kind, stream: callback.stream });
 }
 

@@ -1,9 +1,14 @@
 /**
  * `GET /resolve?stream=NAME[&key=KEY]`: where a camera should publish. Answers JSON, or the RTMP URL
- * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works.
+ * alone with `Accept: text/plain`, so that `ffmpeg ... -f flv "$(curl -sf URL)"` works. On a fleet
+ * with a fixed ingest address the answer names it too (`fixedUrl`); with RTMPS on, the URL to
+ * publish to is the fixed address's rtmps:// one: the nodes speak plain RTMP only, TLS ends at the
+ * load balancer, which leads to the node first in fill order (the one just reserved, or the next
+ * if the address has moved since: `on_publish` then moves the reservation there).
  */
 import { METRIC } from "../contract";
 import { placeCamera, RETRY_AFTER_CONTENDED_SECONDS, RETRY_AFTER_NO_ROOM_SECONDS } from "../core/cameras";
+import { ingestBaseUrl } from "../core/ingest";
 import { type ApiDeps, httpHandler, logFollowUps } from "./api";
 import { checkCamera, keyParam } from "./auth";
 import { CORRELATION_ARG, followCamera } from "./correlation";
@@ -38,7 +43,11 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     });
   }
   const { stream: placed, node, created } = outcome;
-  const rtmpUrl = streamUrl(node.rtmpBaseUrl, stream, key, { [CORRELATION_ARG]: correlationId });
+  const address = deps.ingestAddress;
+  // The fixed address is typed into a camera once: it carries no one resolve's correlation id.
+  const fixedUrl = address && streamUrl(ingestBaseUrl(address), stream, key);
+  const base = address?.tls ? ingestBaseUrl(address) : node.rtmpBaseUrl;
+  const rtmpUrl = streamUrl(base, stream, key, { [CORRELATION_ARG]: correlationId });
   if (created) deps.logger.info("stream reserved", { stream, nodeId: node.nodeId });
   logFollowUps(deps.logger, outcome, { stream, nodeId: node.nodeId });
   return urlAnswer(event, rtmpUrl, {
@@ -48,6 +57,7 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
     state: placed.state,
     expiresAt: placed.expiresAt === undefined ? null : new Date(placed.expiresAt).toISOString(),
     correlationId,
+    ...(fixedUrl ? { fixedUrl } : {}),
   });
 }
 

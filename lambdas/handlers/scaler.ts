@@ -9,8 +9,10 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRIC } from "../contract";
+import { followUp } from "../core/follow-ups";
+import { pointIngest } from "../core/ingest";
 import { heldStreams, slotOf } from "../core/model";
-import type { Telemetry } from "../core/ports";
+import type { IngestTarget, Telemetry } from "../core/ports";
 import { runScalerTick, type ScalerDeps, type TickReport } from "../core/scaler-run";
 import { flushTelemetry } from "./api";
 
@@ -20,6 +22,8 @@ export type ScalerHandlerDeps = Omit<ScalerDeps, "owner"> & {
   readonly telemetry: Telemetry;
   /** Waits this long (ms); injected so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The fixed ingest address's target, on fleets that have one: each run points it right. */
+  readonly ingest?: IngestTarget;
 };
 
 /** How long an on-demand run waits for a running one, and how often it tries. */
@@ -67,6 +71,21 @@ export function recordTick(telemetry: Telemetry, report: TickReport, now: number
   telemetry.count(METRIC.scalerErrors, report.events.filter((e) => e.kind === "error").length);
 }
 
+/**
+ * Points the fixed ingest address at the first node in fill order: what no slot change shows (a
+ * node that became ACTIVE, a CPU sample that filled or freed one) and any move a hook missed.
+ */
+async function repairIngest(deps: ScalerHandlerDeps): Promise<void> {
+  const { ingest } = deps;
+  if (!ingest) return;
+  let target: string | undefined;
+  const [error] = await followUp(async () => {
+    target = await pointIngest({ ...deps, ingest });
+  });
+  if (error) deps.logger.error("could not point the fixed ingest address; the next run tries again", { error });
+  else deps.logger.info("fixed ingest address", { nodeId: target ?? null });
+}
+
 /** The scaler handler over the given dependencies. */
 export function createScalerHandler(deps: ScalerHandlerDeps) {
   return middy<ScalerEvent, { ran: boolean; actions: number }>()
@@ -84,6 +103,7 @@ export function createScalerHandler(deps: ScalerHandlerDeps) {
         else deps.logger.info(fleetEvent.message, { fleetEvent });
       }
       deps.logger.info("scaler run", { trigger: event?.source ?? "schedule", summary: report.plan?.summary });
+      await repairIngest(deps);
       return { ran: true, actions: report.events.length };
     });
 }

@@ -370,6 +370,13 @@ describe("scaler handler", () => {
     expect(d.telemetry.counters.get("ScaleOutActions")).toBe(1);
   });
 
+  it("points the fixed ingest address at the first node in fill order, as a repair", async () => {
+    const held: string[] = [];
+    const ingest = { hold: async (nodeId: string) => void held.push(nodeId) };
+    expect(await createScalerHandler({ ...deps(), ingest })({}, CONTEXT)).toMatchObject({ ran: true });
+    expect(held).toEqual(["i-1"]);
+  });
+
   it("a scheduled run gives up at once when another run holds the lease", async () => {
     ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: "held", $metadata: {} }));
     expect(await createScalerHandler(deps())({}, CONTEXT)).toEqual({ ran: false, actions: 0 });

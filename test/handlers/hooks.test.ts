@@ -144,6 +144,57 @@ describe("POST /hooks/publish and /hooks/done over the real registry semantics",
   });
 });
 
+describe("unresolved publishes (cameras behind the fixed ingest address)", () => {
+  async function setup() {
+    const registry = new MemoryRegistry();
+    await registry.createNode(makeNode({ nodeId: "n1" }));
+    await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1 }));
+    const publish = createPublishHandler(makeDeps(registry, { config: makeConfig({ maxStreamsPerNode: 2 }) }));
+    /** A camera that never resolved publishes on the node the load balancer sent it to. */
+    const arrive = async (nodeId: string, cam: string, clientid: string, args = `key=${key(cam)}`) => {
+      const result = await publish(
+        post("/hooks/publish", callbackBody({ call: "publish", name: cam, clientid, args }), nodeHeaders(nodeId)),
+        CONTEXT,
+      );
+      return result.statusCode === 200 ? "allowed" : `${result.statusCode} ${JSON.parse(result.body as string).error}`;
+    };
+    return { registry, arrive };
+  }
+
+  it("admits them in fill order: the first node until it is full, then the next", async () => {
+    const { registry, arrive } = await setup();
+    expect(await arrive("n1", "c1", "1")).toBe("allowed");
+    expect(await arrive("n1", "c2", "2")).toBe("allowed");
+    // n1 is full: the camera's retry reaches n2 once the load balancer points there.
+    expect(await arrive("n1", "c3", "3")).toBe("403 node_full");
+    expect(await arrive("n2", "c3", "4")).toBe("allowed");
+    const streams = async (id: string) => Object.keys((await registry.getNode(id))?.streams ?? {}).sort();
+    expect([await streams("n1"), await streams("n2")]).toEqual([["c1", "c2"], ["c3"]]);
+  });
+
+  it.each([
+    ["on a node behind the first in fill order", "n2", `key=${key("c1")}`, "403 not_first_in_fill_order"],
+    ["without a camera key", "n1", "", "403 camera_key_required"],
+    ["with another stream's key", "n1", `key=${key("c2")}`, "403 invalid_camera_key"],
+  ])("refuses one %s, and writes nothing", async (_, nodeId, args, expected) => {
+    const { registry, arrive } = await setup();
+    const before = await registry.listNodes({ consistent: true });
+    expect(await arrive(nodeId, "c1", "1", args)).toBe(expected);
+    expect(await registry.listNodes({ consistent: true })).toEqual(before);
+    expect(await registry.claimOf("c1")).toBeUndefined();
+  });
+
+  it("refuses one on a full node, and writes nothing", async () => {
+    const { registry, arrive } = await setup();
+    await arrive("n1", "c1", "1");
+    await arrive("n1", "c2", "2");
+    const before = await registry.listNodes({ consistent: true });
+    expect(await arrive("n1", "c3", "3")).toBe("403 node_full");
+    expect(await registry.listNodes({ consistent: true })).toEqual(before);
+    expect(await registry.claimOf("c3")).toBeUndefined();
+  });
+});
+
 describe("a node's heartbeat cannot say where the node is", () => {
   it("keeps the address the cloud gave: a reported rtmpBaseUrl moves no camera", async () => {
     const registry = new MemoryRegistry();

@@ -21,6 +21,8 @@ function problemOf(context: Record<string, unknown>): string {
   }
 }
 
+const CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
+
 describe("readAppSettings", () => {
   it("takes every default when the context is empty", () => {
     const settings = readAppSettings({});
@@ -43,6 +45,7 @@ describe("readAppSettings", () => {
       apiBurstLimit: RTMP_FLEET_DEFAULTS.apiBurstLimit,
       requireCameraKeys: RTMP_FLEET_DEFAULTS.requireCameraKeys,
       viewerAccess: RTMP_FLEET_DEFAULTS.viewerAccess,
+      fixedIngest: RTMP_FLEET_DEFAULTS.fixedIngest,
     });
     expect(() => readAppSettings(context)).not.toThrow();
   });
@@ -138,6 +141,11 @@ describe("readAppSettings", () => {
     [{ nodeApiRateLimit: 0 }, /'nodeApiRateLimit' must be requests per second, above 0/],
     [{ nodeApiBurstLimit: 1.5 }, /'nodeApiBurstLimit' must be a whole number of requests, 1 to 5000/],
     [{ reservedConcurrency: -1 }, /'reservedConcurrency' must be a whole number of concurrent executions, 0 \(off\)/],
+    [{ fixedIngest: "yes" }, /'fixedIngest' must be true or false/],
+    [{ fixedIngest: true, ingestCertificateArn: "my-cert" }, /'ingestCertificateArn' must be an ACM certificate ARN/],
+    [{ ingestCertificateArn: CERTIFICATE_ARN }, /'ingestCertificateArn' needs 'fixedIngest' true/],
+    [{ ingestDomainName: "ingest.example.com" }, /'ingestDomainName' needs 'fixedIngest' true/],
+    [{ fixedIngest: true, ingestDomainName: "not a name" }, /'ingestDomainName' must be a lower-case DNS name/],
   ])("refuses %j", (context, message) => {
     expect(() => readAppSettings(context)).toThrow(message);
   });

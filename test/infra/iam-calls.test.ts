@@ -22,6 +22,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DescribeInstanceStatusCommand, DescribeInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { GetParameterCommand, ParameterAlreadyExists, PutParameterCommand } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
@@ -69,8 +70,9 @@ const UNEXERCISED_GRANTS: Readonly<Record<string, string>> = {
 };
 
 const mocks: AwsMocks = mockAwsClients();
-// Viewer access on: the viewer Lambdas then read their secret and the registry.
-const { fleetApp, template } = templateOf({ viewerAccess: true });
+// Viewer access on: the viewer Lambdas then read their secret and the registry. The fixed ingest
+// on: the hooks and the scaler then move its target.
+const { fleetApp, template } = templateOf({ viewerAccess: true, fixedIngest: true });
 const fleet: RtmpFleet = fleetApp.stack.fleet;
 const resolver = new TemplateResolver(
   template.toJSON() as { Resources: Record<string, object> },
@@ -143,6 +145,23 @@ function registryHolds(...nodes: MediaNode[]): void {
     const nodeId = nodeIdOf(Key.pk.S);
     return { Attributes: item(byId.get(nodeId) ?? liveNode({ nodeId })) };
   });
+}
+
+/** A node with no room left. */
+const fullNode = (overrides: Partial<MediaNode> & { nodeId: string }) =>
+  liveNode({ cpu: { percent: 95, at: Date.now(), streams: 40 }, ...overrides });
+
+/** The fixed ingest's target group holds these instances, healthy (the default answer: none). */
+function ingestHolds(...instanceIds: string[]): void {
+  mocks.elasticloadbalancing.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: instanceIds.map((Id) => ({ Target: { Id }, TargetHealth: { State: "healthy" } })),
+  });
+}
+
+/** CAMERA holds the last slot of i-a, reserved; i-b, next in fill order, has room. */
+function lastSlotReserved(): void {
+  const reserved = { state: "RESERVED" as const, since: Date.now(), expiresAt: Date.now() + 60_000 };
+  registryHolds(fullNode({ nodeId: "i-a", streams: { [CAMERA]: reserved } }), liveNode({ nodeId: "i-b" }));
 }
 
 /** SSM holds the node's secret already: issuing another fails, and the one issued is read. */
@@ -308,6 +327,19 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       event: () => callback("publish", "i-a"),
       expected: status(200),
     },
+    "fills its node and registers the next at the fixed ingest address": {
+      arrange: () => lastSlotReserved(),
+      event: () => callback("publish", "i-a"),
+      expected: status(200),
+    },
+    "fills its node and deregisters it from the fixed ingest address once the next is healthy": {
+      arrange: () => {
+        lastSlotReserved();
+        ingestHolds("i-a", "i-b");
+      },
+      event: () => callback("publish", "i-a"),
+      expected: status(200),
+    },
     "refuses a node that is not registered: no credential was issued to it": {
       arrange: () => registryHolds(),
       event: () => callback("publish", "i-a"),
@@ -317,6 +349,20 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
   done: {
     "removes the stream that ended": {
       arrange: () => registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } })),
+      event: () => callback("publish_done", "i-a"),
+      expected: status(200),
+    },
+    "ends a stream on a full node and registers the first node with room at the fixed ingest address": {
+      arrange: () =>
+        registryHolds(fullNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } }), liveNode({ nodeId: "i-b" })),
+      event: () => callback("publish_done", "i-a"),
+      expected: status(200),
+    },
+    "ends a stream on a full node and completes a move of the fixed ingest address": {
+      arrange: () => {
+        registryHolds(fullNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") } }), liveNode({ nodeId: "i-b" }));
+        ingestHolds("i-a", "i-b");
+      },
       event: () => callback("publish_done", "i-a"),
       expected: status(200),
     },
@@ -485,6 +531,15 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
         mocks.ec2.on(DescribeInstancesCommand).resolves({
           Reservations: [{ Instances: [{ InstanceId: "i-n", PublicIpAddress: "203.0.113.9" }] }],
         });
+      },
+      event: () => ({}),
+      expected: scalerRan(true),
+    },
+    "completes a move of the fixed ingest address to the first node with room": {
+      arrange: () => {
+        registryHolds(liveNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") }, protectedFromScaleIn: true }));
+        groupHas({ desired: 2 }, instance("i-a", "InService", true));
+        ingestHolds("i-a", "i-z");
       },
       event: () => ({}),
       expected: scalerRan(true),

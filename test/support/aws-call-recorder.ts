@@ -7,6 +7,7 @@ import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -23,6 +24,7 @@ export function mockAwsClients() {
     cloudwatch: mockClient(CloudWatchClient),
     dynamodb: mockClient(DynamoDBClient),
     ec2: mockClient(EC2Client),
+    elasticloadbalancing: mockClient(ElasticLoadBalancingV2Client),
     lambda: mockClient(LambdaClient),
     secretsmanager: mockClient(SecretsManagerClient),
     ssm: mockClient(SSMClient),
@@ -103,6 +105,9 @@ export function iamRequestOf(command: SentCommand, groupOf: (instanceId: string)
     case "ec2":
       // GetMetricData and DescribeInstanceStatus have no resource-level permissions.
       return { action, resource: "*" };
+    case "elasticloadbalancing":
+      // DescribeTargetHealth has no resource-level permissions; moving a target is on its group.
+      return { action, resource: command.name === "DescribeTargetHealthCommand" ? "*" : input.TargetGroupArn };
     case "lambda":
       return {
         action,

@@ -95,6 +95,8 @@ export class TemplateResolver {
       case "AWS::Logs::LogGroup":
       case "AWS::IAM::Role":
         return this.name(logicalId);
+      case "AWS::ElasticLoadBalancingV2::TargetGroup":
+        return arn("elasticloadbalancing", `targetgroup/${this.name(logicalId)}/0123456789abcdef`);
       default:
         throw new Error(`no fake Ref for ${logicalId} (${type}): add it to TemplateResolver`);
     }
@@ -109,6 +111,7 @@ export class TemplateResolver {
       "AWS::Logs::LogGroup.Arn": () => arn("logs", `log-group:${name}:*`),
       "AWS::Events::Rule.Arn": () => arn("events", `rule/${name}`),
       "AWS::IAM::Role.Arn": () => `arn:${PARTITION}:iam::${FAKE_ACCOUNT}:role/${name}`,
+      "AWS::ElasticLoadBalancingV2::LoadBalancer.DNSName": () => `${name}.elb.${FAKE_REGION}.amazonaws.com`,
     };
     const make = arns[`${type}.${attribute}`];
     if (!make) throw new Error(`no fake Fn::GetAtt ${logicalId}.${attribute} (${type}): add it to TemplateResolver`);

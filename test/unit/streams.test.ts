@@ -223,6 +223,39 @@ describe("decidePublish", () => {
       "allow",
       true,
     ],
+    [
+      "a camera with no reservation, room here but an older node has room too",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "old", launchedAt: T0 - 1000 })],
+      "deny:not_first_in_fill_order",
+      false,
+    ],
+    [
+      "a camera with no reservation, behind an older node that is full",
+      [
+        makeNode({ nodeId: "a" }),
+        makeNode({ nodeId: "old", launchedAt: T0 - 1000, streams: { x: live("1"), y: live("2") } }),
+      ],
+      "allow",
+      true,
+    ],
+    [
+      "a camera with no reservation, behind an older node that is DRAINING",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "old", launchedAt: T0 - 1000, state: "DRAINING" })],
+      "allow",
+      true,
+    ],
+    [
+      "a camera reserved on an older node with room",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "old", launchedAt: T0 - 1000, streams: { cam: reserved() } })],
+      "deny:not_first_in_fill_order",
+      false,
+    ],
+    [
+      "a camera reserved here, behind an older node with room (resolved cameras are not re-ordered)",
+      [makeNode({ nodeId: "a", streams: { cam: reserved() } }), makeNode({ nodeId: "old", launchedAt: T0 - 1000 })],
+      "allow",
+      true,
+    ],
   ])("publish on %s: %s", (_, nodes, expected, writes) => {
     const decision = decidePublish(nodes, report, T0, config);
     expect(decision.kind === "deny" ? `deny:${decision.reason}` : "allow").toBe(expected);
@@ -316,17 +349,30 @@ describe("publishStream and endStream", () => {
     ).rejects.toBeInstanceOf(NodeRefusedError);
   });
 
-  it("a camera that publishes to another node than it was given moves its reservation there", async () => {
+  it("a camera that publishes to the node first in fill order, not the one it was given, moves its reservation there", async () => {
     const { deps, registry } = await fleet(twoNodes());
-    await resolveStream(deps, "cam"); // reserved on a
+    await resolveStream(deps, "c1");
+    await resolveStream(deps, "c2");
+    await resolveStream(deps, "cam"); // reserved on b: a is full
+    await registry.applyChange({ nodeId: "a", when: {}, removeStreams: ["c2"] }); // a has room again
     expect(
-      await publishStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "4" }),
+      await publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "4" }),
     ).toMatchObject({
       kind: "allowed",
-      movedFrom: "a",
+      movedFrom: "b",
     });
-    expect((await registry.getNode("a"))?.streams).toEqual({});
-    expect((await registry.getNode("b"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "4" });
+    expect((await registry.getNode("b"))?.streams).toEqual({});
+    expect((await registry.getNode("a"))?.streams.cam).toMatchObject({ state: "LIVE", clientId: "4" });
+  });
+
+  it("a camera that publishes to a node behind the first in fill order is refused, its reservation kept", async () => {
+    const { deps, registry } = await fleet(twoNodes());
+    await resolveStream(deps, "cam"); // reserved on a
+    const before = await registry.listNodes();
+    expect(
+      await publishStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "4" }),
+    ).toEqual({ kind: "denied", reason: "not_first_in_fill_order" });
+    expect(await registry.listNodes()).toEqual(before);
   });
 
   it("a full node refuses a camera that resolved elsewhere", async () => {
@@ -364,7 +410,10 @@ describe("publishStream and endStream", () => {
   });
 
   it("one name is live on one node only: a concurrent publish elsewhere is refused by the claim", async () => {
-    const { deps, registry } = await fleet(twoNodes());
+    // Reserved on b, so that b admits it; a, first in fill order, admits it too.
+    const [a, b] = twoNodes();
+    const reservation: StreamSlot = { state: "RESERVED", since: T0, expiresAt: T0 + 60_000 };
+    const { deps, registry } = await fleet([a as MediaNode, { ...(b as MediaNode), streams: { cam: reservation } }]);
     // Both publishes read the fleet before either writes.
     const [first, second] = await Promise.all([
       publishStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam", clientId: "1" }),

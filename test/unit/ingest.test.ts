@@ -1,0 +1,61 @@
+import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import { ingestBaseUrl, mayMoveIngest, pointIngest } from "../../lambdas/core/ingest";
+import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import { makeConfig, makeNode, T0 } from "../support/builders";
+
+const config = makeConfig({ maxStreamsPerNode: 3 });
+const live = (clientId: string): StreamSlot => ({ state: "LIVE", since: T0, clientId });
+const holding = (count: number) =>
+  makeNode({
+    nodeId: "a",
+    streams: Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, live(`${i}`)])),
+  });
+
+describe("mayMoveIngest: whether a slot change may have changed the first node in fill order", () => {
+  it.each([
+    [0, false],
+    [1, false],
+    [2, true], // one slot left: it may just have been freed from full
+    [3, true], // full: the next node takes over
+  ])("a node of 3 slots holding %i: %s", (count, expected) => {
+    expect(mayMoveIngest(holding(count), T0, config)).toBe(expected);
+  });
+});
+
+describe("ingestBaseUrl", () => {
+  it.each([
+    [false, "rtmp://ingest.example.net:1935/live"],
+    [true, "rtmps://ingest.example.net:443/live"],
+  ])("tls %s: %s", (tls, expected) => {
+    expect(ingestBaseUrl({ host: "ingest.example.net", tls })).toBe(expected);
+  });
+});
+
+describe("pointIngest", () => {
+  async function point(nodes: MediaNode[]) {
+    const registry = new MemoryRegistry();
+    for (const node of nodes) await registry.createNode(node);
+    const held: string[] = [];
+    const target = await pointIngest({
+      registry,
+      config,
+      now: () => T0,
+      ingest: { hold: async (id) => void held.push(id) },
+    });
+    return { target, held };
+  }
+
+  it("holds the oldest ACTIVE node with room", async () => {
+    const nodes = [
+      makeNode({ nodeId: "full", launchedAt: T0 - 2, streams: holding(3).streams }),
+      makeNode({ nodeId: "pending", launchedAt: T0 - 1, state: "PENDING" }),
+      makeNode({ nodeId: "next" }),
+      makeNode({ nodeId: "newest", launchedAt: T0 + 1 }),
+    ];
+    expect(await point(nodes)).toEqual({ target: "next", held: ["next"] });
+  });
+
+  it("leaves the address where it is when no node has room", async () => {
+    expect(await point([holding(3)])).toEqual({ target: undefined, held: [] });
+  });
+});
