@@ -55,7 +55,7 @@ export type AdmitOutcome = PublishOutcome & ProtectionFollowUp;
 /** Moves the fixed ingest address if this change on `node` may have changed the first node in fill order. */
 async function moveIngestAfter(deps: StreamDeps & IngestOption, node: MediaNode): Promise<void> {
   const { ingest } = deps;
-  if (ingest && mayMoveIngest(node, deps.now(), deps.config)) await pointIngest({ ...deps, ingest });
+  if (ingest && mayMoveIngest(node, deps.now(), deps.config)) await pointIngest({ ...deps, ingest }, node);
 }
 
 /** Protects the node if its new slot is its first, as a follow-up. */

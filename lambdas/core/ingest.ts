@@ -14,6 +14,7 @@ import type { FleetConfig } from "./config";
 import { heldStreams, type MediaNode } from "./model";
 import { chooseNode, slotLimit } from "./placement";
 import type { IngestTarget } from "./ports";
+import { ROOM_READ_LIMIT } from "./room-index";
 import type { StreamDeps } from "./streams";
 
 /** Where cameras reach the fixed ingest address. */
@@ -47,10 +48,15 @@ export function mayMoveIngest(node: MediaNode, now: number, config: FleetConfig)
 /**
  * Points the address at the node placement would choose now, and returns its id. With no room
  * anywhere the address stays where it is: that node refuses, cameras retry, and the scale-out
- * that no room triggers brings a node the next move points at.
+ * that no room triggers brings a node the next move points at. After a slot change on `changed`,
+ * it reads what resolve reads (the first nodes with room, D16), with `changed` as the change left
+ * it, since the listing may lag the write; the scaler, without one, reads the fleet it reads anyway.
  */
-export async function pointIngest(deps: IngestDeps): Promise<string | undefined> {
-  const first = chooseNode(await deps.registry.listNodes({ consistent: true }), deps.now(), deps.config);
+export async function pointIngest(deps: IngestDeps, changed?: MediaNode): Promise<string | undefined> {
+  const nodes = changed
+    ? [changed, ...(await deps.registry.nodesWithRoom(ROOM_READ_LIMIT)).filter((n) => n.nodeId !== changed.nodeId)]
+    : await deps.registry.listNodes({ consistent: true });
+  const first = chooseNode(nodes, deps.now(), deps.config);
   if (first) await deps.ingest.hold(first.nodeId);
   return first?.nodeId;
 }

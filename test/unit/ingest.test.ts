@@ -58,4 +58,18 @@ describe("pointIngest", () => {
   it("leaves the address where it is when no node has room", async () => {
     expect(await point([holding(3)])).toEqual({ target: undefined, held: [] });
   });
+
+  it("after a slot change, reads what resolve reads, with the changed node as the change left it, not the fleet", async () => {
+    const registry = new MemoryRegistry();
+    // The listing still shows "a" with room: the write that filled it is not in the index yet.
+    await registry.createNode({ ...holding(2), launchedAt: T0 - 1 });
+    await registry.createNode(makeNode({ nodeId: "b" }));
+    const listNodes = jest.spyOn(registry, "listNodes");
+    const held: string[] = [];
+    const filled = { ...holding(3), launchedAt: T0 - 1 };
+    const deps = { registry, config, now: () => T0, ingest: { hold: async (id: string) => void held.push(id) } };
+    expect(await pointIngest(deps, filled)).toBe("b");
+    expect(held).toEqual(["b"]);
+    expect(listNodes).not.toHaveBeenCalled();
+  });
 });
