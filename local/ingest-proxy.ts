@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
+import { type IngestAddress, ingestBaseUrl } from "../lambdas/core/ingest";
 import { INGEST_NGINX, killGroup, nginxFiles, STREAM_MODULE, startNginx, stopGroup } from "./nginx-fleet";
 
 /** Where the proxy sends new cameras: a node and its RTMP port on 127.0.0.1. */
@@ -97,8 +98,13 @@ export class IngestProxy {
     return new IngestProxy(dir, port, nginx, log);
   }
 
+  /** Where cameras reach it: what `/resolve` answers as `fixedUrl`, as on AWS. */
+  get address(): IngestAddress {
+    return { host: "127.0.0.1", port: this.port, tls: false };
+  }
+
   get status(): IngestStatus {
-    return { address: `rtmp://127.0.0.1:${this.port}/live`, target: this.target?.nodeId ?? null };
+    return { address: ingestBaseUrl(this.address), target: this.target?.nodeId ?? null };
   }
 
   /**

@@ -210,6 +210,7 @@ async function startControlPlane(
       viewerMaster: options.viewerMaster,
     }),
     cameraCidrs: options.cameraCidrs,
+    ingestAddress: ingest.address,
     fleet: fleet.group,
     scaleOut: new DebouncedScaleOut(async () => void scaler.tick("scale-out"), 1000),
   };

@@ -21,6 +21,8 @@ import type { StreamDeps } from "./streams";
 export interface IngestAddress {
   /** The load balancer's DNS name. */
   readonly host: string;
+  /** Its port, when not the protocol's own (local mode's proxy). */
+  readonly port?: number;
   /** RTMPS on `RTMPS_PORT` (TLS ends at the load balancer) rather than RTMP on `RTMP_PORT`. */
   readonly tls: boolean;
 }
@@ -28,7 +30,7 @@ export interface IngestAddress {
 /** The fixed address's RTMP base URL (the nodes' own form: scheme, host, port, application). */
 export function ingestBaseUrl(address: IngestAddress): string {
   const [scheme, port] = address.tls ? ["rtmps", RTMPS_PORT] : ["rtmp", RTMP_PORT];
-  return `${scheme}://${address.host}:${port}/${RTMP_APP}`;
+  return `${scheme}://${address.host}:${address.port ?? port}/${RTMP_APP}`;
 }
 
 /** What moving the address uses. */

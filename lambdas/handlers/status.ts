@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { STATUS_PAGE_FILES } from "../contract";
+import { ingestBaseUrl } from "../core/ingest";
+import { chooseNode } from "../core/placement";
 import { type ApiDeps, byRouteKey, httpHandler } from "./api";
 import { authorizeOperator } from "./auth";
 import { ApiError, type HttpEvent, type HttpResult, json } from "./http";
@@ -55,13 +57,21 @@ async function pageRoute(event: HttpEvent): Promise<HttpResult> {
   };
 }
 
-/** The summary the page draws: what `GET /nodes`, `/streams` and `/events` answer, and the policy it is measured against. */
+/**
+ * The summary the page draws: what `GET /nodes`, `/streams` and `/events` answer, the policy it is
+ * measured against, and the fixed ingest address (when the fleet has one) with the node it leads
+ * new cameras to: the first in fill order.
+ */
 export async function fleetStatus(deps: ApiDeps) {
   const now = deps.now();
   const [all, events] = await Promise.all([deps.registry.listNodes(), eventsBody(deps)]);
+  const address = deps.ingestAddress;
   return {
     cpuThresholdPercent: deps.config.cpuThresholdPercent,
     heartbeatSeconds: deps.config.heartbeatSeconds,
+    ...(address && {
+      ingest: { address: ingestBaseUrl(address), target: chooseNode(all, now, deps.config)?.nodeId ?? null },
+    }),
     ...nodesBody(all, now, deps.config),
     ...streamsBody(all, now),
     ...events,

@@ -3,12 +3,13 @@
  * data of the fleet's, to anyone; `GET /status` answers the summary the page draws, to the operator.
  */
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
+import type { ApiDeps } from "../../lambdas/handlers/api";
 import { createStatusHandler } from "../../lambdas/handlers/status";
 import { CONTEXT, httpEvent, makeConfig, makeDeps, makeNode, T0 } from "../support/builders";
 
 const TOKEN = "operator-token-for-the-status-tests";
 
-async function statusHandler() {
+async function statusHandler(extra: Partial<ApiDeps> = {}) {
   const registry = new MemoryRegistry();
   await registry.createNode(
     makeNode({
@@ -21,7 +22,7 @@ async function statusHandler() {
   await registry.createNode(makeNode({ nodeId: "node-early-q7" }));
   await registry.appendEvents([{ at: T0, kind: "scale-out", message: "desired capacity 1 → 2" }]);
   const deps = makeDeps(registry, { config: makeConfig({ cpuThresholdPercent: 65 }), operatorToken: TOKEN });
-  return createStatusHandler(deps);
+  return createStatusHandler({ ...deps, ...extra });
 }
 
 describe("GET / (the status page)", () => {
@@ -77,5 +78,21 @@ describe("GET /status (the page's summary)", () => {
       streams: [{ stream: "lobby-cam-q7", nodeId: "node-late-q7", state: "LIVE", viewers: 2 }],
       events: [{ kind: "scale-out", message: "desired capacity 1 → 2", at: new Date(T0).toISOString() }],
     });
+  });
+
+  it.each([
+    ["no fixed ingest address: no ingest", {}, undefined],
+    [
+      "a fixed ingest address: it, and the first node in fill order it leads to",
+      { ingestAddress: { host: "ingest.example.net", tls: false } },
+      { address: "rtmp://ingest.example.net:1935/live", target: "node-early-q7" },
+    ],
+  ])("%s", async (_, extra, ingest) => {
+    const handler = await statusHandler(extra);
+    const result = await handler(
+      httpEvent({ path: "/status", headers: { authorization: `Bearer ${TOKEN}` } }),
+      CONTEXT,
+    );
+    expect(JSON.parse(result.body as string).ingest).toEqual(ingest);
   });
 });
