@@ -128,6 +128,12 @@ export function readLocalOptions(line: CommandLine, env: NodeJS.ProcessEnv = pro
     if (!(error instanceof ConfigError)) throw error;
     throw new UsageError(error.problems.join("\n"));
   }
+  if (config.warmPoolSize > 0) {
+    // Accepting it would promise shorter boots that nothing here gives (`npm run sim` models a pool).
+    throw new UsageError(
+      `--warm-pool-size is an AWS setting: local mode has no warm pool (its nodes start in seconds), got ${config.warmPoolSize}`,
+    );
+  }
   const port = wholeNumber(line, "port", 0, 65535);
   const ingestPort = wholeNumber(line, "ingest-port", 0, 65535);
   if (ingestPort !== 0 && ingestPort === port) {

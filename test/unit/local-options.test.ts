@@ -87,6 +87,11 @@ describe("npm run local's command line", () => {
       ["--port=9000", "--ingest-port=9000"],
       "--ingest-port must differ from --port (both are 9000)",
     ],
+    [
+      "a warm pool, which only AWS has",
+      ["--warm-pool-size=2"],
+      "--warm-pool-size is an AWS setting: local mode has no warm pool (its nodes start in seconds), got 2",
+    ],
     ["the old --cpu-threshold", ["--cpu-threshold", "70"], "--cpu-threshold is now --cpu-threshold-percent"],
     ["the old --stream-cpu-cost", ["--stream-cpu-cost=3"], "--stream-cpu-cost is now --stream-cpu-cost-percent"],
     ["a stray argument", ["70"], "unexpected argument '70'"],
