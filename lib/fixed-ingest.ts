@@ -19,7 +19,7 @@ import {
 } from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { ENV, RTMP_PORT, RTMPS_PORT } from "../lambdas/contract";
+import { ENV, REGISTRY_TABLE, RTMP_PORT, RTMPS_PORT } from "../lambdas/contract";
 import type { FleetFunctions } from "./control-plane-functions";
 import { acknowledge } from "./nag";
 
@@ -159,7 +159,13 @@ export function grantIngestMoves(functions: FleetFunctions, ingest: FixedIngest,
         "asks for the fixed ingest's own target group only.",
     );
   }
-  table.grant(functions.done.role, "dynamodb:Query");
+  // After a publisher's end, the done hook reads the first nodes with room (D16) to move the address.
+  functions.done.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ["dynamodb:Query"],
+      resources: [`${table.tableArn}/index/${REGISTRY_TABLE.roomIndex.name}`],
+    }),
+  );
   functions.resolve.function.addEnvironment(ENV.ingestHost, ingest.host);
   functions.resolve.function.addEnvironment(ENV.ingestTls, String(ingest.tls));
 }
