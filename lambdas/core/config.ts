@@ -14,6 +14,7 @@ export interface FleetConfig {
   readonly maxStreamsPerNode?: number;
   readonly streamCpuCostPercent: number;
   readonly reservationTtlSeconds: number;
+  readonly reopenSlots: number;
   readonly bufferNodes: number;
   readonly spareLeadSeconds: number;
   readonly minNodes: number;
@@ -116,6 +117,17 @@ const KNOB_TABLE: {
     min: 5,
     max: 3600,
     description: "how long a resolve holds a slot if no publish follows",
+  },
+  reopenSlots: {
+    default: 8,
+    // Local mode's front door moves by an instant reload: no camera waits for it to follow.
+    localDefault: 1,
+    unit: "streams",
+    integer: true,
+    min: 1,
+    max: 1000,
+    description:
+      "free slots a node that was full needs before it takes new cameras again (at most its whole limit): one stream ending or one low CPU reading does not make it first in fill order again, so placement and the fixed ingest address do not move back and forth",
   },
   bufferNodes: {
     default: 1,

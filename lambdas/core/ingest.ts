@@ -11,8 +11,8 @@
  */
 import { RTMP_APP, RTMP_PORT, RTMPS_PORT } from "../contract";
 import type { FleetConfig } from "./config";
-import { heldStreams, type MediaNode } from "./model";
-import { chooseNode, slotLimit } from "./placement";
+import type { MediaNode } from "./model";
+import { chooseNode, slotsLeft, slotsToReopen } from "./placement";
 import type { IngestTarget } from "./ports";
 import { ROOM_READ_LIMIT } from "./room-index";
 import type { StreamDeps } from "./streams";
@@ -40,11 +40,13 @@ export interface IngestDeps extends StreamDeps {
 
 /**
  * True when a slot change that left `node` as it is may have changed the first node in fill
- * order: the node is full, or one slot short of full. Any other change leaves the node where it
- * stands in the order, so the address stays, and costs no call.
+ * order: the node is full (the next node takes over), or has just the free slots a full node needs
+ * to reopen (`slotsToReopen`: it may be older than the node the address holds). Any other change
+ * leaves the node where it stands in the order, so the address stays, and costs no call.
  */
 export function mayMoveIngest(node: MediaNode, now: number, config: FleetConfig): boolean {
-  return heldStreams(node, now).length + 1 >= slotLimit(node, config);
+  const free = slotsLeft(node, now, config);
+  return free <= 0 || free === slotsToReopen(node, config);
 }
 
 /**

@@ -66,9 +66,28 @@ export function isFull(node: MediaNode, now: number, config: FleetConfig): boole
   return heldStreams(node, now).length >= slotLimit(node, config);
 }
 
-/** True when a new camera may go to the node: it is ACTIVE and not full at `now`. */
+/**
+ * True when a new camera may go to the node: it is ACTIVE and not full at `now`, and, unless it is
+ * listed among the nodes with room already, has `reopenSlots` free (or its whole limit, if less).
+ * Once full, a node reopens on room for several cameras, not one: with one, every stream that ends
+ * on a full node and every CPU reading a stream's worth low makes it first in fill order again for
+ * a single camera, and the fixed ingest address (D18) would move back and forth, each move refusing
+ * the cameras that arrive while the load balancer follows (docs/BENCHMARKS.md, "Fixed ingest").
+ */
 export function hasRoom(node: MediaNode, now: number, config: FleetConfig): boolean {
-  return node.state === "ACTIVE" && !isFull(node, now, config);
+  if (node.state !== "ACTIVE") return false;
+  const needed = node.hasRoom ? 1 : slotsToReopen(node, config);
+  return slotsLeft(node, now, config) >= needed;
+}
+
+/** The free slots a node not listed among the nodes with room needs to take cameras again. */
+export function slotsToReopen(node: MediaNode, config: FleetConfig): number {
+  return Math.max(1, Math.min(config.reopenSlots, slotLimit(node, config)));
+}
+
+/** The slots the node may still fill at `now` (negative when a CPU sample shows it past its limit). */
+export function slotsLeft(node: MediaNode, now: number, config: FleetConfig): number {
+  return slotLimit(node, config) - heldStreams(node, now).length;
 }
 
 /** Fill order: the oldest node first, node id breaking ties so that every caller agrees. */

@@ -32,7 +32,7 @@ describe("docs/openapi.yaml", () => {
         change.putStreams?.contended ? { applied: false, conflict: "node" } : memory.applyChange(change);
       await registry.createNode(makeNode({ nodeId: "n1" }));
       await registry.createNode(makeNode({ nodeId: "n2", launchedAt: T0 + 1, state: "PENDING" }));
-      const config = makeConfig({ maxStreamsPerNode: 2, maxViewersPerStream: 1 });
+      const config = makeConfig({ maxStreamsPerNode: 2, maxViewersPerStream: 1, reopenSlots: 1 });
       const deps = makeDeps(registry, { config, operatorToken: "op" });
       server = await startApiServer(deps, 0);
     });

@@ -68,6 +68,7 @@ describe("the knob table", () => {
       "maxStreamsPerNode",
       "streamCpuCostPercent",
       "reservationTtlSeconds",
+      "reopenSlots",
       "bufferNodes",
       "spareLeadSeconds",
       "minNodes",
@@ -104,6 +105,7 @@ describe("the knob table", () => {
       cpuThresholdPercent: 80,
       streamCpuCostPercent: 2,
       reservationTtlSeconds: 60,
+      reopenSlots: 8,
       bufferNodes: 1,
       spareLeadSeconds: 0,
       minNodes: 1,
@@ -124,6 +126,7 @@ describe("the knob table", () => {
       heartbeatSeconds: 5,
       maxNodes: 5,
       logLevel: "warn",
+      reopenSlots: 1,
     });
     expect(parseFleetConfig({ ...LOCAL_FLEET_CONFIG })).toEqual(LOCAL_FLEET_CONFIG);
   });

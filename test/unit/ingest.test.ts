@@ -13,12 +13,18 @@ const holding = (count: number) =>
 
 describe("mayMoveIngest: whether a slot change may have changed the first node in fill order", () => {
   it.each([
-    [0, false],
-    [1, false],
-    [2, true], // one slot left: it may just have been freed from full
-    [3, true], // full: the next node takes over
-  ])("a node of 3 slots holding %i: %s", (count, expected) => {
-    expect(mayMoveIngest(holding(count), T0, config)).toBe(expected);
+    // [reopenSlots, streams held, may move]
+    [1, 0, false],
+    [1, 1, false],
+    [1, 2, true], // one slot left: it may just have been freed from full, and one reopens it
+    [1, 3, true], // full: the next node takes over
+    [2, 0, false],
+    [2, 1, true], // two left: as many as reopen it
+    [2, 2, false], // one left: not enough to reopen, and not full
+    [2, 3, true],
+    [8, 0, true], // at most its whole limit: empty again, it reopens
+  ])("with reopenSlots %i, a node of 3 slots holding %i: %s", (reopenSlots, count, expected) => {
+    expect(mayMoveIngest(holding(count), T0, { ...config, reopenSlots })).toBe(expected);
   });
 });
 

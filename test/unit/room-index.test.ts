@@ -67,13 +67,36 @@ describe("the listing of nodes with room", () => {
     expect(await resolveStream(deps, "c3")).toMatchObject({ kind: "placed", stream: { nodeId: "b" } });
   });
 
-  it("a stream's end lists its node again at once: the next camera fills the oldest node", async () => {
-    const full = makeNode({ nodeId: "a", streams: live(2, "cam"), hasRoom: undefined });
-    const { deps, listed } = await fleet([full, makeNode({ nodeId: "b", launchedAt: T0 + 1 })]);
+  it.each([
+    [1, ["a", "b"], "a"],
+    [2, ["b"], "b"],
+  ])(
+    "with reopenSlots %i, one stream's end on a full node of 2 lists it %j: the next camera goes to %s",
+    async (reopenSlots, after, next) => {
+      const full = makeNode({ nodeId: "a", streams: live(2, "cam"), hasRoom: undefined });
+      const config = makeConfig({ maxStreamsPerNode: 2, reopenSlots });
+      const { deps, listed } = await fleet([full, makeNode({ nodeId: "b", launchedAt: T0 + 1 })], config);
+      expect(await listed()).toEqual(["b"]);
+      await endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam-0", clientId: "0" });
+      expect(await listed()).toEqual(after);
+      expect(await resolveStream(deps, "next")).toMatchObject({ kind: "placed", stream: { nodeId: next } });
+    },
+  );
+
+  it("a full node reopens once reopenSlots of its slots are free, and fills in order again", async () => {
+    const full = makeNode({ nodeId: "a", streams: live(4, "cam"), hasRoom: undefined });
+    const config = makeConfig({ maxStreamsPerNode: 4, reopenSlots: 2 });
+    const { deps, listed } = await fleet([full, makeNode({ nodeId: "b", launchedAt: T0 + 1 })], config);
+    const end = (i: number) =>
+      endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: `cam-${i}`, clientId: `${i}` });
+    await end(0);
     expect(await listed()).toEqual(["b"]);
-    await endStream(deps, { nodeId: "a", secret: testNodeSecret("a"), stream: "cam-0", clientId: "0" });
+    await end(1);
     expect(await listed()).toEqual(["a", "b"]);
-    expect(await resolveStream(deps, "next")).toMatchObject({ kind: "placed", stream: { nodeId: "a" } });
+    // Listed, it takes both cameras, not only the first.
+    expect(await resolveStream(deps, "n1")).toMatchObject({ stream: { nodeId: "a" } });
+    expect(await resolveStream(deps, "n2")).toMatchObject({ stream: { nodeId: "a" } });
+    expect(await resolveStream(deps, "n3")).toMatchObject({ stream: { nodeId: "b" } });
   });
 
   it("a publish that fills its node unlists it", async () => {
@@ -180,7 +203,8 @@ describe("the upgrade to node items of their own (docs/DEPLOY.md)", () => {
   it("a fleet whose node records are gone is rebuilt: the scaler registers each instance, its next heartbeat brings its live streams back, listed", async () => {
     const registry = new MemoryRegistry();
     const clock = new TestClock();
-    const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1 });
+    // A rebuilt node is not listed yet: with one slot to reopen, its one free slot lists it.
+    const config = makeConfig({ maxStreamsPerNode: 2, bufferNodes: 1, minNodes: 1, reopenSlots: 1 });
     const { group, harness } = makeHarness(registry, clock, config);
     const instances = async () => (await group.describe()).instances.map((i) => i.instanceId);
     await harness.tick();

@@ -350,7 +350,7 @@ describe("publishStream and endStream", () => {
   });
 
   it("a camera that publishes to the node first in fill order, not the one it was given, moves its reservation there", async () => {
-    const { deps, registry } = await fleet(twoNodes());
+    const { deps, registry } = await fleet(twoNodes(), makeConfig({ maxStreamsPerNode: 2, reopenSlots: 1 }));
     await resolveStream(deps, "c1");
     await resolveStream(deps, "c2");
     await resolveStream(deps, "cam"); // reserved on b: a is full
