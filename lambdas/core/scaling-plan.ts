@@ -44,7 +44,7 @@ import {
   type MediaNode,
   slotOf,
 } from "./model";
-import { byFillOrder, isFull, newNodeSlotLimit, slotsLeft, slotsToReopen } from "./placement";
+import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 import type { MachineSign } from "./ports";
 
 /** What the policy wants, and what the fleet has. */
@@ -152,17 +152,9 @@ export function idleSince(node: MediaNode, now: number): number | undefined {
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
 
-/**
- * The slots the nodes in use have room for at `now`: each one's slot limit beyond what it holds,
- * as placement can use them. A node that was full counts none until it has the slots to reopen
- * (`slotsToReopen`): counting them would keep the scaler from launching while placement, which
- * does not use them, refuses cameras.
- */
+/** The slots the nodes in use have room for at `now`: each one's slot limit beyond what it holds. */
 export function freeSlots(inUse: readonly MediaNode[], now: number, config: FleetConfig): number {
-  return inUse.reduce((sum, node) => {
-    const left = slotsLeft(node, now, config);
-    return sum + (node.hasRoom || left >= slotsToReopen(node, config) ? Math.max(0, left) : 0);
-  }, 0);
+  return inUse.reduce((sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length), 0);
 }
 
 /** The empty nodes that carry `cameras` beyond `room` free slots, at `newSlots` slots a new node (`newNodeSlotLimit`). */

@@ -5,7 +5,6 @@ import type { MachineSign } from "../../lambdas/core/ports";
 import {
   decideScaling,
   fateOf,
-  freeSlots,
   idleSince,
   raisedCapacity,
   type ScalingPlan,
@@ -606,16 +605,5 @@ describe("the steps of the decision, each on its own", () => {
     const instances = new Map(nodes.map((n) => [n.nodeId, inService(n.nodeId)]));
     instances.set("booting", { instanceId: "booting", lifecycleState: "Pending:Wait", protectedFromScaleIn: true });
     expect(scaleInCandidates(nodes, instances, config, NOW).map((n) => n.nodeId)).toEqual(["young", "old"]);
-  });
-});
-
-describe("freeSlots: the room the scaler counts is the room placement uses", () => {
-  const config = makeConfig({ maxStreamsPerNode: 10, reopenSlots: 3 });
-  it.each<[string, Partial<MediaNode>, number]>([
-    ["a listed node: every slot it has left", { hasRoom: true, streams: live(9) }, 1],
-    ["a node that was full, 2 slots left of the 3 that reopen it: none", { hasRoom: undefined, streams: live(8) }, 0],
-    ["a node that was full, 3 slots left: all 3", { hasRoom: undefined, streams: live(7) }, 3],
-  ])("%s", (_, overrides, expected) => {
-    expect(freeSlots([node("a", overrides)], NOW, config)).toBe(expected);
   });
 });
