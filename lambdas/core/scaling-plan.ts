@@ -44,7 +44,7 @@ import {
   type MediaNode,
   slotOf,
 } from "./model";
-import { byFillOrder, isFull, newNodeSlotLimit, slotLimit } from "./placement";
+import { byFillOrder, hasRoom, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 import type { MachineSign } from "./ports";
 
 /** What the policy wants, and what the fleet has. */
@@ -411,7 +411,8 @@ export function wantedCapacity(
 ): Capacity {
   const active = alive.filter((n) => n.state === "ACTIVE");
   const inUse = active.filter((n) => holdsAnySlot(n, now) || isFull(n, now, config));
-  const allInUseFull = inUse.length > 0 && inUse.every((n) => isFull(n, now, config));
+  // Full as placement sees it: a node short of the slots to reopen takes no camera either.
+  const allInUseFull = inUse.length > 0 && inUse.every((n) => !hasRoom(n, now, config));
   const launching = launchingCount(nodes, alive, group);
   const spare = spareWanted(alive, inUse, allInUseFull, config, now);
   const wanted = Math.min(config.maxNodes, group.max, Math.max(config.minNodes, inUse.length) + spare);

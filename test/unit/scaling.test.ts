@@ -607,3 +607,16 @@ describe("the steps of the decision, each on its own", () => {
     expect(scaleInCandidates(nodes, instances, config, NOW).map((n) => n.nodeId)).toEqual(["young", "old"]);
   });
 });
+
+describe("wantedCapacity: every node in use is full as placement sees it", () => {
+  it("launches a node when the nodes in use are short of the slots to reopen, with no spare asked for", () => {
+    const config = makeConfig({ maxStreamsPerNode: 10, reopenSlots: 3, bufferNodes: 0 });
+    // It was full; 2 of its 10 slots are free again, short of the 3 that reopen it.
+    const closed = node("a", { hasRoom: undefined, streams: live(8) });
+    const group = { desired: 1, min: 0, max: 10, instances: [] };
+    expect(wantedCapacity([closed], [closed], group, config, NOW).summary).toMatchObject({
+      allInUseFull: true,
+      wanted: 2,
+    });
+  });
+});
