@@ -55,13 +55,14 @@ function section(rows: readonly IngestRow[]): string {
     "",
     "A camera waits behind the fixed address when it arrives while the target is full and the switch",
     "to the next node has not taken effect: one switch delay, rounded up to its retries. The target",
-    "switches far more often than nodes fill, because placement's choice flaps: a node near its limit",
-    "is full by one heartbeat's CPU and not by the next (its limit is learned from noisy readings), and",
-    "where cameras leave (`day`, `churn`) a stream ending on a full node gives it room, so placement",
-    "chooses it again (it is older) until one more camera fills it. Each flap is two switches, and every",
-    "camera arriving during the second one's delay is refused until it takes effect. Where every node is",
-    "full (a burst larger than the spare), a camera also waits for a scheduled scaler run to launch a",
-    "node, its boot, and the switch to it. No stream is moved or cut in either mode.",
+    "moves when a node fills and when an older node that was full reopens; a node reopens only with",
+    "`reopenSlots` free (8), so one stream ending on it, or one CPU reading a stream's worth low, does",
+    "not bring the address back for a single camera. Reopening on one slot, the address flapped: `day`",
+    "behind it waited 2,255 s at p95. Where sessions last a minute or two (`churn`), nodes reopen and",
+    "fill again within minutes and most cameras meet a switch: a fixed address suits cameras that stay",
+    "connected, and resolve-first remains the way for short sessions. Where every node is full (a burst",
+    "larger than the spare), a camera also waits for a scheduled scaler run to launch a node, its boot,",
+    "and the switch to it. No stream is moved or cut in either mode.",
   ].join("\n");
 }
 
