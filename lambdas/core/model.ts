@@ -101,8 +101,9 @@ export interface CpuProfile {
   /** Σ streams × CPU percent. */
   readonly streamsTimesPercent: number;
   /**
-   * The cost a stream the fleet had learned when the node registered (percent): its fit starts from
-   * this rather than `streamCpuCostPercent` (`startingProfile`). Unset when no node had readings.
+   * The cost a stream the fleet had learned when the scaler gave the node its start (percent): its
+   * fit starts from this rather than `streamCpuCostPercent` (`withFleetStart`). Unset until then,
+   * or while no node has settled readings.
    */
   readonly priorCostPercent?: number;
 }
