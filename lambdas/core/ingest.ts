@@ -52,14 +52,14 @@ export function mayMoveIngest(node: MediaNode, now: number, config: FleetConfig)
 /**
  * Points the address at the node placement would choose now, and returns its id. With no room
  * anywhere the address stays where it is: that node refuses, cameras retry, and the scale-out
- * that no room triggers brings a node the next move points at. After a slot change on `changed`,
- * it reads what resolve reads (the first nodes with room, D16), with `changed` as the change left
- * it, since the listing may lag the write; the scaler, without one, reads the fleet it reads anyway.
+ * that no room triggers brings a node the next move points at. It reads what resolve reads (the
+ * first nodes with room, D16), so a hook and the scaler's repair after its tick stay flat in fleet
+ * size; after a slot change on `changed`, with `changed` as the change left it, since the listing
+ * may lag the write.
  */
 export async function pointIngest(deps: IngestDeps, changed?: MediaNode): Promise<string | undefined> {
-  const nodes = changed
-    ? [changed, ...(await deps.registry.nodesWithRoom(ROOM_READ_LIMIT)).filter((n) => n.nodeId !== changed.nodeId)]
-    : await deps.registry.listNodes({ consistent: true });
+  const listed = await deps.registry.nodesWithRoom(ROOM_READ_LIMIT);
+  const nodes = changed ? [changed, ...listed.filter((n) => n.nodeId !== changed.nodeId)] : listed;
   const first = chooseNode(nodes, deps.now(), deps.config);
   if (first) await deps.ingest.hold(first.nodeId);
   return first?.nodeId;

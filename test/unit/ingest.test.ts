@@ -1,6 +1,7 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
 import { ingestBaseUrl, mayMoveIngest, pointIngest } from "../../lambdas/core/ingest";
 import type { MediaNode, StreamSlot } from "../../lambdas/core/model";
+import { hasRoom } from "../../lambdas/core/placement";
 import { makeConfig, makeNode, T0 } from "../support/builders";
 
 const config = makeConfig({ maxStreamsPerNode: 3 });
@@ -38,9 +39,11 @@ describe("ingestBaseUrl", () => {
 });
 
 describe("pointIngest", () => {
+  // Each node listed as the core's writes list it (room-index.ts).
   async function point(nodes: MediaNode[]) {
     const registry = new MemoryRegistry();
-    for (const node of nodes) await registry.createNode(node);
+    for (const node of nodes) await registry.createNode({ ...node, hasRoom: hasRoom(node, T0, config) });
+    const listNodes = jest.spyOn(registry, "listNodes");
     const held: string[] = [];
     const target = await pointIngest({
       registry,
@@ -48,21 +51,21 @@ describe("pointIngest", () => {
       now: () => T0,
       ingest: { hold: async (id) => void held.push(id) },
     });
-    return { target, held };
+    return { target, held, fleetReads: listNodes.mock.calls.length };
   }
 
-  it("holds the oldest ACTIVE node with room", async () => {
+  it("holds the oldest ACTIVE node with room, reading what resolve reads, not the fleet", async () => {
     const nodes = [
       makeNode({ nodeId: "full", launchedAt: T0 - 2, streams: holding(3).streams }),
       makeNode({ nodeId: "pending", launchedAt: T0 - 1, state: "PENDING" }),
       makeNode({ nodeId: "next" }),
       makeNode({ nodeId: "newest", launchedAt: T0 + 1 }),
     ];
-    expect(await point(nodes)).toEqual({ target: "next", held: ["next"] });
+    expect(await point(nodes)).toEqual({ target: "next", held: ["next"], fleetReads: 0 });
   });
 
   it("leaves the address where it is when no node has room", async () => {
-    expect(await point([holding(3)])).toEqual({ target: undefined, held: [] });
+    expect(await point([holding(3)])).toEqual({ target: undefined, held: [], fleetReads: 0 });
   });
 
   it("after a slot change, reads what resolve reads, with the changed node as the change left it, not the fleet", async () => {
