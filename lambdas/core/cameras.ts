@@ -3,8 +3,8 @@
  * `GET /resolve` and nginx-rtmp's `on_publish`. The resolve and publish handlers, and every
  * in-process fleet (tests, simulator), call these, so the rules below live here only:
  * - a node is protected from scale-in the moment it gets its first slot, not at the scaler's next run;
- * - a resolve that finds no room notes the camera as waiting, so the scaler launches for it, and
- *   asks for a scale-out at once;
+ * - a camera that finds no room (a resolve, or an unresolved publish behind the fixed ingest
+ *   address) is noted as waiting, so the scaler launches for it, and asks for a scale-out at once;
  * - a publish or a publisher's end that may have changed the first node in fill order moves the
  *   fixed ingest address (`ingest.ts`), when the fleet has one.
  * All are follow-ups (`follow-ups.ts`): the camera's answer never depends on them.
@@ -102,14 +102,15 @@ export async function placeCamera(deps: CameraDeps, stream: string): Promise<Pla
 /**
  * nginx-rtmp asks whether a camera may publish (`on_publish`): the stream goes LIVE when allowed
  * (`publishStream`), its node is protected if the stream is its first slot, and the fixed ingest
- * address moves on if the node is now full.
+ * address moves on if the node is now full. A camera refused because no node has room, holding no
+ * slot (it came through the fixed ingest address without resolving), waits as a resolve's does.
  */
-export async function admitPublish(
-  deps: StreamDeps & FleetDeps & IngestOption,
-  report: PublishReport,
-): Promise<AdmitOutcome> {
+export async function admitPublish(deps: CameraDeps, report: PublishReport): Promise<AdmitOutcome> {
   const outcome = await publishStream(deps, report);
-  if (outcome.kind !== "allowed") return { ...outcome, nodeProtected: false, followUpErrors: [] };
+  if (outcome.kind !== "allowed") {
+    const followUpErrors = outcome.waitsForRoom ? await awaitRoom(deps, report.stream) : [];
+    return { ...outcome, nodeProtected: false, followUpErrors };
+  }
   const protection = await protectAfter(deps, outcome.node);
   const moved = await followUp(() => moveIngestAfter(deps, outcome.node));
   return { ...outcome, ...protection, followUpErrors: [...protection.followUpErrors, ...moved] };

@@ -351,6 +351,11 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       event: () => callback("publish", "i-a"),
       expected: status(200),
     },
+    "refuses a camera that did not resolve when no node has room, notes it waiting and wakes the scaler": {
+      arrange: () => registryHolds(fullNode({ nodeId: "i-a" })),
+      event: () => callback("publish", "i-a"),
+      expected: status(403),
+    },
     "refuses a node that is not registered: no credential was issued to it": {
       arrange: () => registryHolds(),
       event: () => callback("publish", "i-a"),

@@ -122,6 +122,40 @@ describe("admitPublish", () => {
     expect(await isProtected()).toBe(false);
   });
 
+  /** The camera publishes on i-1 without resolving, as behind the fixed ingest address. */
+  const unresolved = (stream: string, clientId: string) => ({
+    nodeId: "i-1",
+    secret: testNodeSecret("i-1"),
+    stream,
+    clientId,
+  });
+
+  it("a camera that did not resolve, refused because no node has room, waits as a resolve's does", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
+    await admitPublish(deps, unresolved("first", "1"));
+    expect(await admitPublish(deps, unresolved("second", "2"))).toMatchObject({
+      kind: "denied",
+      reason: "node_full",
+      followUpErrors: [],
+    });
+    expect(scaleOut.reasons).toEqual(["no room for stream second"]);
+    const until = deps.now() + WAITING_SECONDS * 1000;
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([{ stream: "second", until }]);
+  });
+
+  it("a camera refused because an older node has room does not wait", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
+    await registry.createNode(makeNode({ nodeId: "i-2", launchedAt: deps.now() + 1 }));
+    const outcome = await admitPublish(deps, {
+      ...unresolved("cam", "1"),
+      nodeId: "i-2",
+      secret: testNodeSecret("i-2"),
+    });
+    expect(outcome).toMatchObject({ kind: "denied", reason: "not_first_in_fill_order" });
+    expect(scaleOut.reasons).toEqual([]);
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([]);
+  });
+
   it.each([
     ["an unknown node", "unknown", testNodeSecret("unknown")],
     ["another node's secret", "i-1", testNodeSecret("i-2")],
