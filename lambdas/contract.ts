@@ -166,6 +166,8 @@ export const REGISTRY_TABLE = {
     claimPrefix: "CLAIM#",
     /** A node's tombstones: `ENDED#<node id>` (sort key: `<client id>/<stream>`), expiring with the TTL. */
     endedPrefix: "ENDED#",
+    /** Cameras refused for want of room lately (sort key: the stream name), expiring with the TTL. */
+    waiting: "WAITING",
   },
   /** The sort key of a node item. */
   nodeSortKey: "NODE",

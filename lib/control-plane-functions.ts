@@ -182,11 +182,13 @@ export class ControlPlaneFunctions {
     // Reserved: what keeps nodes alive and admits their cameras (and the scaler, which acts on
     // them) must not wait for concurrency a flood of resolves has taken. 0 turns it off.
     const reserve = (count: number) => (props.reservedConcurrency > 0 ? count : undefined);
-    // The scaler first: a resolve that finds no room wakes it by its name.
+    // The scaler first: a camera that finds no room (a resolve, or a publish that did not resolve)
+    // wakes it by its name.
     const scaler = make("scaler", env.scaler, reserve(SCALER_RESERVED_CONCURRENCY));
+    const camera = { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName };
     this.functions = {
-      resolve: make("resolve", { ...env.camera, [ENV.scalerFunction]: scaler.function.functionName }),
-      publish: make("publish", env.camera, reserve(props.reservedConcurrency)),
+      resolve: make("resolve", camera),
+      publish: make("publish", camera, reserve(props.reservedConcurrency)),
       done: make("done", env.camera),
       heartbeat: make("heartbeat", env.http, reserve(props.reservedConcurrency)),
       nodes: make("nodes", env.operator),
@@ -247,8 +249,9 @@ function grantData(f: FleetFunctions, { table, secrets }: ControlPlaneFunctionsP
   const { viewerMasterSecret } = secrets;
   if (viewerMasterSecret) for (const fn of [f.play, f["viewer-hooks"]]) readSecret(fn, viewerMasterSecret);
 
-  // A resolve that finds no room wakes the scaler at once (asynchronous invoke of $LATEST).
-  f.scaler.function.grantInvokeLatestVersion(f.resolve.role);
+  // A camera that finds no room wakes the scaler at once (asynchronous invoke of $LATEST): at a
+  // resolve, or at the publish of a camera behind the fixed ingest address, which did not resolve.
+  for (const fn of [f.resolve, f.publish]) f.scaler.function.grantInvokeLatestVersion(fn.role);
 }
 
 /** Auto Scaling actions on this fleet's group only, and the scaler's two reads that take no resource. */

@@ -41,9 +41,10 @@ import {
   type Registry,
   type StreamClaim,
   type ViewerRange,
+  type WaitingCamera,
 } from "../core/registry";
 
-const { lease: LEASE_PARTITION, event: EVENT_PARTITION } = REGISTRY_TABLE.partitions;
+const { lease: LEASE_PARTITION, event: EVENT_PARTITION, waiting: WAITING_PARTITION } = REGISTRY_TABLE.partitions;
 const { roomIndex: ROOM_INDEX, fleetIndex: FLEET_INDEX, fillOrderAttribute: FILL_ORDER } = REGISTRY_TABLE;
 /** The value of a node item's `room` (and of `fleet`): one partition of its index each. */
 const ROOM = "ROOM";
@@ -58,6 +59,11 @@ const CLAIM_SORT_KEY = "CLAIM";
 const TRANSACTION_ITEMS = 100;
 /** How long a tombstone item is kept past the moment it stops refusing (s): DynamoDB's TTL is lazy. */
 const TOMBSTONE_TTL_SLACK_SECONDS = 3600;
+/**
+ * Pages of `limit` items a read of the waiting cameras goes through at most: notes past their time
+ * that TTL has not deleted yet are read and dropped, and they must not make one read unbounded.
+ */
+const WAITING_READ_PAGES = 4;
 
 type Item = Record<string, AttributeValue>;
 
@@ -562,6 +568,41 @@ export class DynamoRegistry implements Registry {
     } catch (error) {
       if (!conditionFailed(error)) throw error;
     }
+  }
+
+  async noteWaiting(stream: string, until: number): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key(WAITING_PARTITION, stream),
+        UpdateExpression: "SET #until = :until, #ttl = :ttl",
+        ExpressionAttributeNames: { "#until": "until", "#ttl": TTL },
+        ExpressionAttributeValues: toAttributes({ ":until": until, ":ttl": Math.ceil(until / 1000) }),
+      }),
+    );
+  }
+
+  /** The waiting partition in sort key (stream name) order, filtered by time: TTL deletes late. */
+  async waitingCameras(now: number, limit: number): Promise<WaitingCamera[]> {
+    const waiting: WaitingCamera[] = [];
+    let startKey: Item | undefined;
+    for (let page = 0; page < WAITING_READ_PAGES && waiting.length < limit; page++) {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk",
+          FilterExpression: "#until > :now",
+          ExpressionAttributeNames: { "#until": "until" },
+          ExpressionAttributeValues: toAttributes({ ":pk": WAITING_PARTITION, ":now": now }),
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of Items ?? []) waiting.push({ stream: item.sk?.S ?? "", until: Number(item.until?.N) });
+      startKey = LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return waiting.slice(0, limit);
   }
 
   async appendEvents(events: readonly FleetEvent[]): Promise<void> {

@@ -14,6 +14,7 @@ import {
   type Registry,
   type StreamClaim,
   tombstoneInForce,
+  type WaitingCamera,
 } from "../core/registry";
 import { ENDED_RETENTION_MS } from "../core/streams";
 
@@ -27,6 +28,8 @@ export class MemoryRegistry implements Registry {
   /** Per node, connection key → until when its tombstone is in force. */
   private readonly tombstones = new Map<string, Map<string, number>>();
   private readonly leases = new Map<string, { owner: string; until: number }>();
+  /** Stream → until when its camera counts as waiting. */
+  private readonly waiting = new Map<string, number>();
   private events: FleetEvent[] = [];
 
   async listNodes(_options?: { consistent?: boolean }): Promise<MediaNode[]> {
@@ -105,6 +108,19 @@ export class MemoryRegistry implements Registry {
 
   async releaseLease(name: string, owner: string): Promise<void> {
     if (this.leases.get(name)?.owner === owner) this.leases.delete(name);
+  }
+
+  async noteWaiting(stream: string, until: number): Promise<void> {
+    this.waiting.set(stream, until);
+  }
+
+  /** Drops the notes past their time as it reads: they never pile up between two scaler runs. */
+  async waitingCameras(now: number, limit: number): Promise<WaitingCamera[]> {
+    for (const [stream, until] of this.waiting) if (until <= now) this.waiting.delete(stream);
+    return [...this.waiting]
+      .map(([stream, until]) => ({ stream, until }))
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0))
+      .slice(0, limit);
   }
 
   async appendEvents(events: readonly FleetEvent[]): Promise<void> {

@@ -3,7 +3,8 @@
  * `GET /resolve` and nginx-rtmp's `on_publish`. The resolve and publish handlers, and every
  * in-process fleet (tests, simulator), call these, so the rules below live here only:
  * - a node is protected from scale-in the moment it gets its first slot, not at the scaler's next run;
- * - a resolve that finds no room asks for a scale-out at once;
+ * - a camera that finds no room (a resolve, or an unresolved publish behind the fixed ingest
+ *   address) is noted as waiting, so the scaler launches for it, and asks for a scale-out at once;
  * - a publish or a publisher's end that may have changed the first node in fill order moves the
  *   fixed ingest address (`ingest.ts`), when the fleet has one.
  * All are follow-ups (`follow-ups.ts`): the camera's answer never depends on them.
@@ -29,6 +30,13 @@ import {
 export const RETRY_AFTER_NO_ROOM_SECONDS = 15;
 /** Seconds a camera is told to wait after losing every race for a slot. */
 export const RETRY_AFTER_CONTENDED_SECONDS = 1;
+/**
+ * Seconds a camera refused for want of room counts as waiting (`Registry.noteWaiting`): four of its
+ * retries. A camera still retrying is noted again at each refusal, so it counts until a node holds
+ * it; a late retry or two does not drop it; and one that gave up stops counting within a minute, so
+ * the scaler launches for no camera that left.
+ */
+export const WAITING_SECONDS = 4 * RETRY_AFTER_NO_ROOM_SECONDS;
 
 /** The fixed ingest address's target, on fleets that have one. */
 export interface IngestOption {
@@ -68,29 +76,41 @@ async function protectAfter(deps: FleetDeps, node: MediaNode): Promise<Protectio
 }
 
 /**
+ * The camera of `stream` found no room: it is noted as waiting for `WAITING_SECONDS`, so the scaler
+ * launches for the cameras waiting and not only for free slots, then a scale-out is asked for (in
+ * this order, so the run it wakes counts this camera).
+ */
+function awaitRoom(deps: CameraDeps, stream: string): Promise<Error[]> {
+  return followUp(
+    () => deps.registry.noteWaiting(stream, deps.now() + WAITING_SECONDS * 1000),
+    () => deps.scaleOut.request(`no room for stream ${stream}`),
+  );
+}
+
+/**
  * A camera asks where to publish (`GET /resolve`): its stream is placed (`resolveStream`), the
- * node that took a new reservation is protected, and no room anywhere asks for a scale-out (the
- * camera retries once a node is ready).
+ * node that took a new reservation is protected, and no room anywhere notes the camera as waiting
+ * and asks for a scale-out (`awaitRoom`; the camera retries once a node is ready).
  */
 export async function placeCamera(deps: CameraDeps, stream: string): Promise<PlaceOutcome> {
   const outcome = await resolveStream(deps, stream);
   if (outcome.kind === "placed" && outcome.created) return { ...outcome, ...(await protectAfter(deps, outcome.node)) };
-  const followUpErrors =
-    outcome.kind === "no_room" ? await followUp(() => deps.scaleOut.request(`no room for stream ${stream}`)) : [];
+  const followUpErrors = outcome.kind === "no_room" ? await awaitRoom(deps, stream) : [];
   return { ...outcome, nodeProtected: false, followUpErrors };
 }
 
 /**
  * nginx-rtmp asks whether a camera may publish (`on_publish`): the stream goes LIVE when allowed
  * (`publishStream`), its node is protected if the stream is its first slot, and the fixed ingest
- * address moves on if the node is now full.
+ * address moves on if the node is now full. A camera refused because no node has room, holding no
+ * slot (it came through the fixed ingest address without resolving), waits as a resolve's does.
  */
-export async function admitPublish(
-  deps: StreamDeps & FleetDeps & IngestOption,
-  report: PublishReport,
-): Promise<AdmitOutcome> {
+export async function admitPublish(deps: CameraDeps, report: PublishReport): Promise<AdmitOutcome> {
   const outcome = await publishStream(deps, report);
-  if (outcome.kind !== "allowed") return { ...outcome, nodeProtected: false, followUpErrors: [] };
+  if (outcome.kind !== "allowed") {
+    const followUpErrors = outcome.waitsForRoom ? await awaitRoom(deps, report.stream) : [];
+    return { ...outcome, nodeProtected: false, followUpErrors };
+  }
   const protection = await protectAfter(deps, outcome.node);
   const moved = await followUp(() => moveIngestAfter(deps, outcome.node));
   return { ...outcome, ...protection, followUpErrors: [...protection.followUpErrors, ...moved] };

@@ -136,7 +136,7 @@ const KNOB_TABLE: {
     min: 0,
     max: 1000,
     description:
-      "room kept ready beyond the cameras in use, in new nodes' worth of slots: the free slots of the nodes in use count, empty nodes ready or launching make up the rest; 0 launches only when the filling node is full",
+      "room kept ready beyond the cameras in use and those waiting for room, in new nodes' worth of slots: the free slots of the nodes in use count, empty nodes ready or launching make up the rest; 0 launches only when the filling node is full or cameras wait",
   },
   spareLeadSeconds: {
     default: 0,

@@ -13,6 +13,10 @@
  *   slot and its claim are written together, so two nodes can never both hold a name LIVE.
  * - tombstones: a publisher connection whose end was reported before its publish was recorded.
  *   They expire on their own and never grow the node's record, whatever a client sends.
+ *
+ * Apart from nodes, it notes the cameras refused for want of room (`noteWaiting`), one record per
+ * stream name that stops counting at its time, so the scaler launches for them (D20 in
+ * docs/ARCHITECTURE.md).
  */
 import {
   type CpuProfile,
@@ -141,6 +145,13 @@ export interface StreamClaim {
   readonly clientId: string;
 }
 
+/** A camera refused for want of room, as the scaler counts it. */
+export interface WaitingCamera {
+  readonly stream: string;
+  /** Until when it counts (epoch ms): a camera that stopped retrying stops counting then. */
+  readonly until: number;
+}
+
 /** Which condition of a change failed. */
 export type ChangeConflict =
   /** The node's record (its state, slots, samples) or its absence. */
@@ -212,6 +223,16 @@ export interface Registry {
   acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease back if `owner` holds it. */
   releaseLease(name: string, owner: string): Promise<void>;
+  /**
+   * Notes that the camera of `stream` waits for room until `until` (epoch ms). One record per
+   * stream: a camera noted at each of its retries counts once, until its latest note's time.
+   */
+  noteWaiting(stream: string, until: number): Promise<void>;
+  /**
+   * The cameras still waiting at `now` (noted until after it), the first `limit` in stream name
+   * order. Notes past their time are never listed, whenever the store gets round to deleting them.
+   */
+  waitingCameras(now: number, limit: number): Promise<WaitingCamera[]>;
   /** Records fleet events (kept for a week). */
   appendEvents(events: readonly FleetEvent[]): Promise<void>;
   /** The newest events first, at most `limit`. */

@@ -1,6 +1,7 @@
 /**
- * One scaler run ("tick"): read the group and the registry, sweep expired reservations, decide
- * (`scaling-plan.ts`), and carry the plan out (`scaling-execution.ts`). Runs under a lease, so two
+ * One scaler run ("tick"): read the group and the registry (the nodes, and the cameras waiting for
+ * room), sweep expired reservations, decide (`scaling-plan.ts`), and carry the plan out
+ * (`scaling-execution.ts`). Runs under a lease, so two
  * scalers never act at once; and every registry step is a conditional write, so even a scaler
  * that lost its lease cannot drain a node that has just been given a stream.
  *
@@ -16,7 +17,7 @@ import type { FleetPort, MachineEvidence, MachineSign } from "./ports";
 import type { NodeChange } from "./registry";
 import { applyListed, listingRepair } from "./room-index";
 import { carryOut } from "./scaling-execution";
-import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan } from "./scaling-plan";
+import { decideScaling, isSilent, lastSignOfLife, type ScalingPlan, waitingLimit } from "./scaling-plan";
 
 /** What a scaler run uses. */
 export interface ScalerDeps extends NodeLifecycleDeps {
@@ -58,8 +59,17 @@ export async function runScalerTick(deps: ScalerDeps): Promise<TickReport> {
     const group = await fleet.describe();
     const nodes = await giveFleetStart(deps, await sweepExpired(deps, await registry.listNodes({ consistent: true })));
     const machineSigns = await signsOfSilentNodes(deps, nodes);
+    // Bounded: more cameras than `maxNodes` nodes hold could not make it want more.
+    const waiting = await registry.waitingCameras(deps.now(), waitingLimit(nodes, deps.config));
     const now = deps.now();
-    const plan = decideScaling({ nodes, group, config: deps.config, now, machineSigns });
+    const plan = decideScaling({
+      nodes,
+      group,
+      config: deps.config,
+      now,
+      machineSigns,
+      waiting: waiting.map((camera) => camera.stream),
+    });
     const events = [...plan.events, ...(await carryOut(deps, plan, group, nodes))];
     await registry.appendEvents(events);
     return { ran: true, plan, nodes, events };

@@ -14,10 +14,11 @@
  *   terminated after 4 more periods (it may come back within them); one whose instance is gone is
  *   forgotten.
  * - `wantedCapacity`: `max(minNodes, in use) + spare` nodes ready or launching, within `maxNodes`;
- *   the spare is the empty nodes `bufferNodes`' worth of room calls for beyond the free slots of
- *   the nodes in use, one once every node in use is full (so `bufferNodes: 0` launches only then),
- *   or what the recent arrivals call for (`spareLeadSeconds`). Launching nodes count, so nothing
- *   is launched twice.
+ *   the spare is the empty nodes that the cameras waiting for room (refused lately, held by no
+ *   node yet) plus `bufferNodes`' worth of room call for beyond the free slots of the nodes in use,
+ *   one once every node in use is full (so `bufferNodes: 0` launches only then), or what the recent
+ *   arrivals call for (`spareLeadSeconds`). So a flash crowd launches the nodes it needs at once,
+ *   not one after another. Launching nodes count, so nothing is launched twice.
  * - `scaleOut`: what is short comes from DRAINING nodes first, then from dead instances replaced
  *   at the group's maximum, then from a higher desired capacity.
  * - `scaleIn`: only an ACTIVE node holding nothing, idle for `scaleInIdleSeconds`, beyond what the
@@ -61,6 +62,8 @@ export interface CapacitySummary {
   readonly allInUseFull: boolean;
   /** Empty nodes the policy wants beyond those in use. */
   readonly spare: number;
+  /** Cameras refused for want of room lately that no node holds yet: the spare carries them. */
+  readonly waiting: number;
 }
 
 /** Counts behind a plan, for logs, events, metrics and the simulator. */
@@ -122,6 +125,8 @@ export interface ScalingInput {
   readonly now: number;
   /** Signs from outside the nodes (`MachineEvidence`) that a silent node's machine is gone, by node id. */
   readonly machineSigns?: ReadonlyMap<string, MachineSign>;
+  /** The streams of cameras refused for want of room lately (`Registry.waitingCameras`), at most `waitingLimit`. */
+  readonly waiting?: readonly string[];
 }
 
 /** Silence after which a node leaves placement (ms). */
@@ -180,14 +185,33 @@ export function arrivalSpare(alive: readonly MediaNode[], room: number, now: num
 }
 
 /**
- * The empty nodes `bufferNodes` calls for: its worth of room (as many slots as that many new nodes
- * hold) less the slots the nodes in use still have free. A spare node beside nodes in use that
- * have room for a node's worth of cameras would only wait for cameras the others already take.
+ * The empty nodes the cameras waiting for room and `bufferNodes` call for: the waiting cameras plus
+ * `bufferNodes`' worth of room (as many slots as that many new nodes hold), less the slots the
+ * nodes in use still have free. A spare node beside nodes in use that have room for a node's worth
+ * of cameras would only wait for cameras the others already take; but cameras already refused are
+ * cameras no free slot took, and each one launched for only after the last node booted would wait
+ * a boot more.
  * @param room the free slots of the nodes in use
  * @param newSlots the slots a new node holds (`newNodeSlotLimit`)
+ * @param waiting the cameras waiting for room (`stillWaiting`)
  */
-export function bufferSpare(room: number, newSlots: number, config: FleetConfig): number {
-  return nodesFor(config.bufferNodes * newSlots, room, newSlots);
+export function bufferSpare(room: number, newSlots: number, waiting: number, config: FleetConfig): number {
+  return nodesFor(waiting + config.bufferNodes * newSlots, room, newSlots);
+}
+
+/**
+ * The most waiting cameras the scaler reads and counts: what `maxNodes` new nodes hold. More could
+ * not make it want more nodes (wanted is capped at `maxNodes`), so a flood of refused resolves for
+ * made-up names costs each run one bounded read, and launches at most `maxNodes`.
+ */
+export function waitingLimit(nodes: readonly MediaNode[], config: FleetConfig): number {
+  return config.maxNodes * newNodeSlotLimit(nodes, config);
+}
+
+/** The waiting cameras no node holds yet (LIVE or reserved): one placed since it was refused counts no more. */
+export function stillWaiting(waiting: readonly string[], alive: readonly MediaNode[], now: number): number {
+  const held = new Set(alive.flatMap((node) => heldStreams(node, now)));
+  return waiting.filter((stream) => !held.has(stream)).length;
 }
 
 /** The group's instances by id. */
@@ -382,39 +406,46 @@ export function launchingCount(nodes: readonly MediaNode[], alive: readonly Medi
 }
 
 /**
- * The empty nodes wanted beyond those in use: `bufferNodes`' worth of room counting the free slots
- * of the nodes in use, at least one once every node in use is full (what `bufferNodes: 0`
- * launches), and at least what the recent arrivals call for.
+ * The empty nodes wanted beyond those in use: the cameras waiting plus `bufferNodes`' worth of room,
+ * counting the free slots of the nodes in use, at least one once every node in use is full (what
+ * `bufferNodes: 0` launches), and at least what the recent arrivals call for.
+ * @param waiting the cameras waiting for room (`stillWaiting`)
  */
 export function spareWanted(
   alive: readonly MediaNode[],
   inUse: readonly MediaNode[],
   allInUseFull: boolean,
+  waiting: number,
   config: FleetConfig,
   now: number,
 ): number {
   const room = freeSlots(inUse, now, config);
   return Math.max(
-    bufferSpare(room, newNodeSlotLimit(alive, config), config),
+    bufferSpare(room, newNodeSlotLimit(alive, config), waiting, config),
     allInUseFull ? 1 : 0,
     arrivalSpare(alive, room, now, config),
   );
 }
 
-/** Wanted capacity: `max(minNodes, in use) + spare`, within `maxNodes` and the group's maximum. */
+/**
+ * Wanted capacity: `max(minNodes, in use) + spare`, within `maxNodes` and the group's maximum.
+ * @param waiting the streams of cameras refused for want of room lately
+ */
 export function wantedCapacity(
   nodes: readonly MediaNode[],
   alive: readonly MediaNode[],
   group: GroupState,
   config: FleetConfig,
   now: number,
+  waiting: readonly string[] = [],
 ): Capacity {
   const active = alive.filter((n) => n.state === "ACTIVE");
   const inUse = active.filter((n) => holdsAnySlot(n, now) || isFull(n, now, config));
   // Full as placement sees it: a node short of the slots to reopen takes no camera either.
   const allInUseFull = inUse.length > 0 && inUse.every((n) => !hasRoom(n, now, config));
   const launching = launchingCount(nodes, alive, group);
-  const spare = spareWanted(alive, inUse, allInUseFull, config, now);
+  const waitingCount = stillWaiting(waiting, alive, now);
+  const spare = spareWanted(alive, inUse, allInUseFull, waitingCount, config, now);
   const wanted = Math.min(config.maxNodes, group.max, Math.max(config.minNodes, inUse.length) + spare);
   const summary: CapacitySummary = {
     inUse: inUse.length,
@@ -423,6 +454,7 @@ export function wantedCapacity(
     wanted,
     allInUseFull,
     spare,
+    waiting: waitingCount,
   };
   return { summary, active, serving: active.length + launching };
 }
@@ -473,8 +505,8 @@ export function raisedCapacity(
 ): { readonly desiredCapacity?: number; readonly events: readonly FleetEvent[] } {
   const desired = Math.min(group.max, group.desired + shortfall);
   if (shortfall <= 0 || desired <= group.desired) return { events: [] };
-  const { inUse, wanted } = capacity.summary;
-  const why = `${inUse} in use, ${capacity.serving} ready or launching, policy wants ${wanted}`;
+  const { inUse, wanted, waiting } = capacity.summary;
+  const why = `${inUse} in use, ${capacity.serving} ready or launching, policy wants ${wanted}, ${waiting} camera(s) waiting`;
   return {
     desiredCapacity: desired,
     events: [decided(now, "scale-out", `desired capacity ${group.desired} → ${desired}: ${why}`)],
@@ -607,10 +639,17 @@ export function registrationRepairs(
 }
 
 /** Decides what the scaler should do now (pure): the steps above, each on what the ones before it decided. */
-export function decideScaling({ nodes, group, config, now, machineSigns = new Map() }: ScalingInput): ScalingPlan {
+export function decideScaling({
+  nodes,
+  group,
+  config,
+  now,
+  machineSigns = new Map(),
+  waiting = [],
+}: ScalingInput): ScalingPlan {
   const instances: Instances = new Map(group.instances.map((i) => [i.instanceId, i]));
   const life = liveness(nodes, instances, machineSigns, config, now);
-  const capacity = wantedCapacity(nodes, life.alive, group, config, now);
+  const capacity = wantedCapacity(nodes, life.alive, group, config, now, waiting);
   const out = scaleOut(life.alive, life.deadInGroup, group, capacity, now);
   const drain = out.shortfall > 0 ? NOTHING : scaleIn(capacity, out.undrain.length, instances, config, now);
   const protect = protection(life.alive, instances, now);

@@ -174,9 +174,18 @@ export interface PublishReport extends NodeCredential {
   readonly clientId: string;
 }
 
+/** Whether a refused camera waits for a new node. */
+export interface RoomWait {
+  /**
+   * No node has room, as placement sees it, for a camera that holds no slot (it did not resolve):
+   * it waits for a new node, as a resolve that finds no room does.
+   */
+  readonly waitsForRoom?: boolean;
+}
+
 /** What to do with a publish, decided from the registry as read. */
 export type PublishDecision =
-  | { readonly kind: "deny"; readonly reason: Exclude<PublishDenial, "contended"> }
+  | ({ readonly kind: "deny"; readonly reason: Exclude<PublishDenial, "contended"> } & RoomWait)
   | { readonly kind: "allow"; readonly change?: NodeChange; readonly releaseFrom?: StreamView };
 
 /**
@@ -206,8 +215,9 @@ function goLive(change: NodeChange, report: PublishReport, now: number): NodeCha
  * placement would choose now (`chooseNode`): a camera that came through the fixed ingest address
  * without resolving, and landed on a node the load balancer has not yet moved away from (or has
  * already moved to too early), is refused, and its own retry reaches the right node. So the fill
- * order holds whatever the load balancer does. A stream live on another node is refused; the
- * claim written with the slot makes that hold under concurrency.
+ * order holds whatever the load balancer does; when no node has room, such a camera waits for a
+ * new node (`waitsForRoom`). A stream live on another node is refused; the claim written with the
+ * slot makes that hold under concurrency.
  */
 export function decidePublish(
   nodes: readonly MediaNode[],
@@ -238,9 +248,11 @@ export function decidePublish(
     now,
   );
   if (elsewhere?.state === "LIVE") return { kind: "deny", reason: "live_elsewhere" };
-  if (isFull(node, now, config)) return { kind: "deny", reason: "node_full" };
-  if (chooseNode(nodes, now, config)?.nodeId !== node.nodeId)
-    return { kind: "deny", reason: "not_first_in_fill_order" };
+  const first = chooseNode(nodes, now, config);
+  if (first?.nodeId !== node.nodeId) {
+    const reason = isFull(node, now, config) ? "node_full" : "not_first_in_fill_order";
+    return { kind: "deny", reason, waitsForRoom: !elsewhere && !first };
+  }
   return {
     kind: "allow",
     change: goLive(takeSlot(node, report.stream, live, now, config), report, now),
@@ -251,7 +263,7 @@ export function decidePublish(
 /** The outcome of a publish. */
 export type PublishOutcome =
   | { readonly kind: "allowed"; readonly node: MediaNode; readonly movedFrom?: string }
-  | { readonly kind: "denied"; readonly reason: PublishDenial };
+  | ({ readonly kind: "denied"; readonly reason: PublishDenial } & RoomWait);
 
 /**
  * The nodes a publish is decided on: the publishing node (strongly consistent) and the first nodes
@@ -275,7 +287,8 @@ export async function publishStream(deps: StreamDeps, report: PublishReport): Pr
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
     const decision = decidePublish(nodes, report, now, config);
-    if (decision.kind === "deny") return { kind: "denied", reason: decision.reason };
+    if (decision.kind === "deny")
+      return { kind: "denied", reason: decision.reason, waitsForRoom: decision.waitsForRoom };
     if (!decision.change) return { kind: "allowed", node: nodes.find((n) => n.nodeId === report.nodeId) as MediaNode };
     const outcome = await applyListed(registry, decision.change, now, config);
     if (!outcome.applied) {

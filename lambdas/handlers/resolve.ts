@@ -31,7 +31,7 @@ async function resolve(event: HttpEvent, deps: ApiDeps): Promise<HttpResult> {
   }
   if (outcome.kind === "no_room") {
     deps.telemetry.count(METRIC.resolveNoCapacity);
-    deps.logger.warn("no room: a scale-out was requested", { stream });
+    deps.logger.warn("no room: the camera waits, a scale-out was requested", { stream });
     logFollowUps(deps.logger, outcome, { stream });
     throw new ApiError(503, "no_capacity", "every node is full; a new node is being launched, retry shortly", {
       "retry-after": String(RETRY_AFTER_NO_ROOM_SECONDS),

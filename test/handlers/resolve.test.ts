@@ -10,7 +10,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { DynamoRegistry } from "../../lambdas/adapters/dynamo-registry";
-import { METRIC, nodeItemKey } from "../../lambdas/contract";
+import { METRIC, nodeItemKey, REGISTRY_TABLE } from "../../lambdas/contract";
+import { WAITING_SECONDS } from "../../lambdas/core/cameras";
 import { cameraKey } from "../../lambdas/core/credentials";
 import type { MediaNode } from "../../lambdas/core/model";
 import { createResolveHandler } from "../../lambdas/handlers/resolve";
@@ -45,12 +46,23 @@ function setup(nodes: MediaNode[], options: Parameters<typeof makeDeps>[1] = {})
 const resolve = (handler: ReturnType<typeof setup>["handler"], query: string, headers: Record<string, string> = {}) =>
   handler(httpEvent({ path: "/resolve", query, headers }), CONTEXT);
 
-function expectNoWrite() {
-  expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+/** Asserts that no write reached the table but `updates` UpdateItems (the caller checks which). */
+function expectNoWrite(updates = 0) {
+  expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, updates);
   expect(ddb).not.toHaveReceivedCommand(PutItemCommand);
   expect(ddb).not.toHaveReceivedCommand(DeleteItemCommand);
   expect(ddb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 }
+
+/** A node with no room: both its slots are live. */
+const fullNode = () =>
+  makeNode({
+    nodeId: "i-1",
+    streams: {
+      a: { state: "LIVE" as const, since: T0, clientId: "1" },
+      b: { state: "LIVE" as const, since: T0, clientId: "2" },
+    },
+  });
 
 beforeEach(() => ddb.reset());
 
@@ -94,18 +106,19 @@ describe("GET /resolve", () => {
     expectNoWrite();
   });
 
-  it("answers 503 with Retry-After when no node has room, and requests a scale-out", async () => {
-    const full = {
-      a: { state: "LIVE" as const, since: T0, clientId: "1" },
-      b: { state: "LIVE" as const, since: T0, clientId: "2" },
-    };
-    const { handler, deps } = setup([makeNode({ nodeId: "i-1", streams: full })]);
+  it("answers 503 with Retry-After when no node has room, notes the camera waiting (its one write) and requests a scale-out", async () => {
+    const { handler, deps } = setup([fullNode()]);
     const result = await resolve(handler, `stream=cam3&key=${key("cam3")}`);
     expect(result.statusCode).toBe(503);
     expect(result.headers["retry-after"]).toBe("15");
     expect(JSON.parse(result.body as string)).toMatchObject({ error: "no_capacity" });
     expect(deps.scaleOut.reasons).toEqual(["no room for stream cam3"]);
-    expectNoWrite();
+    const until = T0 + WAITING_SECONDS * 1000;
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      Key: dynamoItem({ pk: REGISTRY_TABLE.partitions.waiting, sk: "cam3" }),
+      ExpressionAttributeValues: { ":until": { N: String(until) }, ":ttl": { N: String(until / 1000) } },
+    });
+    expectNoWrite(1);
   });
 
   it("still answers 503 when the scale-out request itself fails", async () => {
@@ -160,13 +173,18 @@ describe("GET /resolve", () => {
     ["a truncated key", `stream=cam1&key=${key("cam1").slice(0, 10)}`, 403, "invalid_camera_key"],
     ["a key with characters no key has", "stream=cam1&key=%C3%B3%22%3E", 400, "invalid_key"],
     ["a 65-character key", `stream=cam1&key=${"k".repeat(65)}`, 400, "invalid_key"],
-  ])("refuses %s (query %j) with a %i JSON error and writes nothing", async (_, query, status, code) => {
-    const { handler } = setup([makeNode({ nodeId: "i-1" })]);
-    const result = await resolve(handler, query);
-    expect(result.statusCode).toBe(status);
-    expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
-    expectNoWrite();
-  });
+  ])(
+    "refuses %s (query %j) with a %i JSON error and writes nothing, not even a waiting camera",
+    async (_, query, status, code) => {
+      // No room anywhere: a request that got as far as placement would note its camera waiting.
+      const { handler, deps } = setup([fullNode()]);
+      const result = await resolve(handler, query);
+      expect(result.statusCode).toBe(status);
+      expect(JSON.parse(result.body as string)).toEqual({ error: code, message: expect.any(String) });
+      expectNoWrite();
+      expect(deps.scaleOut.reasons).toEqual([]);
+    },
+  );
 
   it("passes over a node whose item DynamoDB refuses (its size limit), placing the camera on the next", async () => {
     const { handler, deps } = setup([makeNode({ nodeId: "i-old" }), makeNode({ nodeId: "i-new", launchedAt: T0 + 1 })]);

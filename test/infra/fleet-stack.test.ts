@@ -254,7 +254,7 @@ describe("Lambdas", () => {
 
   it.each([
     ["resolve", [ENV.cameraSecret, ENV.scalerFunction]],
-    ["publish", [ENV.cameraSecret]],
+    ["publish", [ENV.cameraSecret, ENV.scalerFunction]],
     ["nodes", [ENV.operatorSecret]],
     ["streams", [ENV.operatorSecret]],
     ["events", [ENV.operatorSecret]],
@@ -274,9 +274,11 @@ describe("Lambdas", () => {
     }
   });
 
-  it("tells resolve the scaler's name, and the Lambdas that register nodes the node secrets' path and instance ARNs", () => {
-    const resolveVars = resources[idOf(fleet.functions.resolve.function)]?.Properties.Environment.Variables;
-    expect(resolveVars[ENV.scalerFunction]).toEqual({ Ref: idOf(fleet.functions.scaler.function) });
+  it("tells resolve and publish the scaler's name, and the Lambdas that register nodes the node secrets' path and instance ARNs", () => {
+    for (const entry of ["resolve", "publish"] as const) {
+      const vars = resources[idOf(fleet.functions[entry].function)]?.Properties.Environment.Variables;
+      expect([entry, vars[ENV.scalerFunction]]).toEqual([entry, { Ref: idOf(fleet.functions.scaler.function) }]);
+    }
     for (const entry of ["lifecycle", "scaler"] as const) {
       const vars = resources[idOf(fleet.functions[entry].function)]?.Properties.Environment.Variables;
       expect(vars).toMatchObject({
@@ -406,10 +408,10 @@ describe("least privilege", () => {
     }
   });
 
-  it("lets only resolve invoke the scaler, and only the scaler", () => {
+  it("lets only resolve and publish invoke the scaler, and only the scaler", () => {
     for (const entry of functionEntries()) {
       const invokes = statementsOf(roleIdOf(entry)).filter((s) => list(s.Action).includes("lambda:InvokeFunction"));
-      if (entry !== "resolve") {
+      if (entry !== "resolve" && entry !== "publish") {
         expect([entry, invokes]).toEqual([entry, []]);
         continue;
       }

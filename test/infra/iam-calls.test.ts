@@ -10,6 +10,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   type Instance,
+  SetDesiredCapacityCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
   BatchGetItemCommand,
@@ -139,12 +140,22 @@ const conditionFailed = () =>
 function registryHolds(...nodes: MediaNode[]): void {
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
   mocks.dynamodb.on(QueryCommand).resolves({ Items: nodes.map(item) });
+  camerasWait();
   mocks.dynamodb.on(BatchGetItemCommand).callsFake(registryBatchGet(nodes));
   mocks.dynamodb.on(GetItemCommand).callsFake(registryGetItem(nodes));
   mocks.dynamodb.on(UpdateItemCommand).callsFake(({ Key }) => {
     const nodeId = nodeIdOf(Key.pk.S);
     return { Attributes: item(byId.get(nodeId) ?? liveNode({ nodeId })) };
   });
+}
+
+/** The registry's partition of cameras waiting for room holds these streams, waiting a minute more. */
+function camerasWait(...streams: string[]): void {
+  const until = Date.now() + 60_000;
+  const items = streams.map((sk) => dynamoItem({ pk: REGISTRY_TABLE.partitions.waiting, sk, until }));
+  mocks.dynamodb
+    .on(QueryCommand, { ExpressionAttributeValues: { ":pk": { S: REGISTRY_TABLE.partitions.waiting } } })
+    .resolves({ Items: items });
 }
 
 /** A node with no room left. */
@@ -340,6 +351,11 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       event: () => callback("publish", "i-a"),
       expected: status(200),
     },
+    "refuses a camera that did not resolve when no node has room, notes it waiting and wakes the scaler": {
+      arrange: () => registryHolds(fullNode({ nodeId: "i-a" })),
+      event: () => callback("publish", "i-a"),
+      expected: status(403),
+    },
     "refuses a node that is not registered: no credential was issued to it": {
       arrange: () => registryHolds(),
       event: () => callback("publish", "i-a"),
@@ -471,6 +487,19 @@ const PATHS: Readonly<Record<FunctionName, Readonly<Record<string, Path>>>> = {
       },
       event: () => ({}),
       expected: scalerRan(true),
+    },
+    "reads the cameras waiting for room and launches the nodes they need": {
+      arrange: () => {
+        registryHolds(fullNode({ nodeId: "i-a", streams: { [CAMERA]: live("7") }, protectedFromScaleIn: true }));
+        camerasWait("cam2", "cam3");
+        groupHas({ desired: 1 }, instance("i-a", "InService", true));
+      },
+      event: () => ({}),
+      expected: (result) => {
+        expect(result).toMatchObject({ ran: true });
+        // Two cameras waiting beyond a full node, and a node's worth of room beside them: two nodes.
+        expect(mocks.autoscaling).toHaveReceivedCommandWith(SetDesiredCapacityCommand, { DesiredCapacity: 3 });
+      },
     },
     "drains an idle node and terminates it": {
       arrange: () => {

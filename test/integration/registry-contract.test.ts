@@ -290,6 +290,29 @@ describe.each(adapters)("registry contract: %s", (_, make) => {
     expect(Object.keys((await registry.getNode("i-3"))?.streams ?? {}).sort()).toEqual(names.slice(1).sort());
   });
 
+  it("lists a camera noted waiting until its time, not after", async () => {
+    await registry.noteWaiting("cam9", T0 + 60_000);
+    expect(await registry.waitingCameras(T0, 10)).toEqual([{ stream: "cam9", until: T0 + 60_000 }]);
+    expect(await registry.waitingCameras(T0 + 59_999, 10)).toEqual([{ stream: "cam9", until: T0 + 60_000 }]);
+    expect(await registry.waitingCameras(T0 + 60_000, 10)).toEqual([]);
+  });
+
+  it("lists a camera noted twice once, with the later time", async () => {
+    await registry.noteWaiting("cam9", T0 + 60_000);
+    await registry.noteWaiting("cam9", T0 + 75_000);
+    expect(await registry.waitingCameras(T0 + 60_000, 10)).toEqual([{ stream: "cam9", until: T0 + 75_000 }]);
+  });
+
+  it("lists the first `limit` waiting cameras in stream name order, past the expired ones", async () => {
+    for (const name of ["c", "a", "e", "b", "d"]) await registry.noteWaiting(name, T0 + 60_000);
+    for (const name of ["a0", "a1", "a2"]) await registry.noteWaiting(name, T0 - 1);
+    const listed = async (limit: number) => (await registry.waitingCameras(T0, limit)).map((w) => w.stream);
+    expect(await listed(10)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(await listed(2)).toEqual(["a", "b"]);
+    // The waiting cameras are not nodes, and no node's record changed.
+    expect((await registry.listNodes({ consistent: true })).map((n) => n.nodeId)).toEqual(["i-1"]);
+  });
+
   it("deletes a node only in the given states", async () => {
     expect(await registry.deleteNode("i-1", ["DEAD"])).toBe(false);
     expect(await registry.deleteNode("i-1", ["ACTIVE", "DEAD"])).toBe(true);

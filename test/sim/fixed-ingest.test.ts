@@ -59,6 +59,18 @@ describe("packed with a fixed ingest address (--ingest fixed)", () => {
     expect([result.publishDenied, result.waitMaxSeconds]).toEqual([denied, wait]);
   });
 
+  it("launches for every camera of a burst refused with no room anywhere, within a retry of the first", async () => {
+    // Twelve cameras within 6 s. i-1 takes three; the others are refused there while i-2 has room
+    // (they do not wait) until the load balancer moves to i-2 at 32 s; i-2 takes three, and the six
+    // left, refused with no room anywhere, are noted waiting and wake the scaler at 33 s and 43 s.
+    const times = Array.from({ length: 12 }, (_, i) => i / 2);
+    const { result, driver } = await simulate(cameras(times), buildOptions("packed", 1, KNOBS, "fixed"));
+    const launched = (driver as PackedFleet).launches.filter((l) => l.t >= 0 && l.t < 60);
+    // Six waiting and a node's worth of room beside them, before the next scheduled run: three nodes of three.
+    expect(launched.map((l) => l.t)).toEqual([33, 33, 43]);
+    expect(result).toMatchObject({ interruptedStreams: 0, rejected: 0 });
+  });
+
   it("resolve-first (the default) places cam4 on i-2 at once: nobody waits", async () => {
     const { result, fleet } = await run("resolve");
     expect(await placements(fleet)).toEqual({ cam1: "i-1", cam2: "i-1", cam3: "i-1", cam4: "i-2" });

@@ -11,6 +11,7 @@ import {
   scaleInCandidates,
   scaleOut,
   silenceBreaker,
+  waitingLimit,
   wantedCapacity,
 } from "../../lambdas/core/scaling-plan";
 import { makeConfig, makeNode, T0 } from "../support/builders";
@@ -39,6 +40,8 @@ interface Case {
   config?: Partial<FleetConfig>;
   groupMax?: number;
   groupMin?: number;
+  /** Streams of the cameras refused for want of room lately. */
+  waiting?: string[];
 }
 
 function plan(c: Case): ScalingPlan {
@@ -55,6 +58,7 @@ function plan(c: Case): ScalingPlan {
     // maxStreamsPerNode 4 keeps "full" readable; idle 10 minutes before scale-in.
     config: makeConfig({ maxStreamsPerNode: 4, scaleInIdleSeconds: 600, ...c.config }),
     now: NOW,
+    waiting: c.waiting,
   });
 }
 
@@ -174,6 +178,74 @@ describe("decideScaling: free slots on the nodes in use count toward the spare",
   it("reports the spare it wants in its summary", () => {
     const nodes = [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)];
     expect(plan({ nodes }).summary).toMatchObject({ inUse: 2, spare: 0, wanted: 2 });
+  });
+});
+
+describe("decideScaling: the cameras waiting for room count toward the spare", () => {
+  // maxStreamsPerNode 4, bufferNodes 1: the spare carries the waiting cameras plus 4 slots' worth.
+  const waiting = (n: number, prefix = "w") => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  it.each<[string, Case, number | undefined]>([
+    ["none waiting, a full node: one empty node", { nodes: [node("a", { streams: live(4) })] }, 2],
+    [
+      "2 waiting within the 6 free slots of the nodes in use, with bufferNodes' worth beside them: nothing",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)], waiting: waiting(2) },
+      undefined,
+    ],
+    [
+      "3 waiting, 6 free slots: one empty node for the one slot short",
+      { nodes: [node("a", { streams: live(1) }), node("b", { streams: live(1) }, 30)], waiting: waiting(3) },
+      3,
+    ],
+    [
+      "10 waiting beyond a full node: 14 slots' worth of empty nodes at once, not one",
+      { nodes: [node("a", { streams: live(4) })], waiting: waiting(10) },
+      5,
+    ],
+    [
+      "10 waiting, bufferNodes 0: the nodes for them alone",
+      { nodes: [node("a", { streams: live(4) })], waiting: waiting(10), config: { bufferNodes: 0 } },
+      4,
+    ],
+    [
+      "waiting cameras already held, live or reserved, count no more",
+      {
+        nodes: [node("a", { streams: live(4) }), node("b", { streams: reserved(NOW + 1000) }, 30)],
+        waiting: ["cam0", "cam1", "cam2", "cam3", "r"],
+      },
+      3,
+    ],
+    [
+      "a waiting camera whose reservation expired still waits",
+      {
+        nodes: [node("a", { streams: live(4) }), node("b", { streams: reserved(NOW - 1) }, 30)],
+        waiting: ["r", ...waiting(4)],
+      },
+      4,
+    ],
+    [
+      "launching nodes count: nothing is launched twice",
+      { nodes: [node("a", { streams: live(4) }), node("b", { state: "PENDING" }, 1)], waiting: waiting(4), desired: 3 },
+      undefined,
+    ],
+    [
+      "capped by maxNodes",
+      { nodes: [node("a", { streams: live(4) })], waiting: waiting(40), config: { maxNodes: 5 } },
+      5,
+    ],
+  ])("%s", (_, c, desired) => {
+    expect(plan(c).desiredCapacity).toBe(desired);
+  });
+
+  it("reports the cameras waiting in its summary and in the scale-out event", () => {
+    const decided = plan({ nodes: [node("a", { streams: live(4) })], waiting: ["cam0", "w1", "w2"] });
+    expect(decided.summary).toMatchObject({ inUse: 1, waiting: 2, spare: 2, wanted: 3 });
+    expect(decided.events.map((e) => e.message)).toEqual([
+      "desired capacity 1 → 3: 1 in use, 1 ready or launching, policy wants 3, 2 camera(s) waiting",
+    ]);
+  });
+
+  it("reads and counts at most what maxNodes new nodes hold", () => {
+    expect(waitingLimit([node("a")], makeConfig({ maxStreamsPerNode: 4, maxNodes: 5 }))).toBe(20);
   });
 });
 
@@ -567,7 +639,7 @@ describe("the steps of the decision, each on its own", () => {
     const nodes = [node("a", { streams: live(4) }), node("b", { streams: live(1) }), node("c", { state: "PENDING" })];
     const group = { desired: 4, min: 0, max: 10, instances: ["a", "b", "c"].map((id) => inService(id)) };
     expect(wantedCapacity(nodes, nodes, group, config, NOW)).toMatchObject({
-      summary: { inUse: 2, active: 2, launching: 2, wanted: 3, allInUseFull: false, spare: 1 },
+      summary: { inUse: 2, active: 2, launching: 2, wanted: 3, allInUseFull: false, spare: 1, waiting: 0 },
       serving: 4,
     });
   });

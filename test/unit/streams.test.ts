@@ -262,6 +262,43 @@ describe("decidePublish", () => {
     expect(decision.kind === "allow" && decision.change !== undefined).toBe(writes);
   });
 
+  it.each<[string, string, MediaNode[]]>([
+    ["a full node, no other", "node_full waits", [makeNode({ nodeId: "a", streams: { x: live("1"), y: live("2") } })]],
+    [
+      "a full node, an older node with room",
+      "node_full",
+      [
+        makeNode({ nodeId: "a", streams: { x: live("1"), y: live("2") } }),
+        makeNode({ nodeId: "old", launchedAt: T0 - 1000 }),
+      ],
+    ],
+    [
+      "a node behind an older one with room",
+      "not_first_in_fill_order",
+      [makeNode({ nodeId: "a" }), makeNode({ nodeId: "old", launchedAt: T0 - 1000 })],
+    ],
+    [
+      "a node short of the slots to reopen, no other",
+      "not_first_in_fill_order waits",
+      [makeNode({ nodeId: "a", hasRoom: undefined, streams: { x: live("1") } })],
+    ],
+    [
+      "a full node, the camera reserved on another full node",
+      "node_full",
+      [
+        makeNode({ nodeId: "a", streams: { x: live("1"), y: live("2") } }),
+        makeNode({ nodeId: "b", streams: { cam: reserved(), z: live("3") } }),
+      ],
+    ],
+  ])(
+    "a camera refused on %s waits for room only when it holds no slot and no node has room: %s",
+    (_, expected, nodes) => {
+      const decision = decidePublish(nodes, report, T0, makeConfig({ maxStreamsPerNode: 2, reopenSlots: 2 }));
+      const waits = decision.kind === "deny" && decision.waitsForRoom ? " waits" : "";
+      expect(decision.kind === "deny" ? `${decision.reason}${waits}` : "allow").toBe(expected);
+    },
+  );
+
   it("moves a reservation from the node the camera was given to the node it chose", () => {
     const nodes = [makeNode({ nodeId: "a" }), makeNode({ nodeId: "b", streams: { cam: reserved() } })];
     const decision = decidePublish(nodes, report, T0, config);
@@ -371,7 +408,7 @@ describe("publishStream and endStream", () => {
     const before = await registry.listNodes();
     expect(
       await publishStream(deps, { nodeId: "b", secret: testNodeSecret("b"), stream: "cam", clientId: "4" }),
-    ).toEqual({ kind: "denied", reason: "not_first_in_fill_order" });
+    ).toEqual({ kind: "denied", reason: "not_first_in_fill_order", waitsForRoom: false });
     expect(await registry.listNodes()).toEqual(before);
   });
 
@@ -385,6 +422,7 @@ describe("publishStream and endStream", () => {
     ).toEqual({
       kind: "denied",
       reason: "node_full",
+      waitsForRoom: false,
     });
     expect((await registry.getNode("b"))?.streams.c3?.state).toBe("RESERVED");
   });

@@ -1,5 +1,5 @@
 import { MemoryRegistry } from "../../lambdas/adapters/memory-registry";
-import { admitPublish, type CameraDeps, placeCamera } from "../../lambdas/core/cameras";
+import { admitPublish, type CameraDeps, placeCamera, WAITING_SECONDS } from "../../lambdas/core/cameras";
 import { learnCpuProfile } from "../../lambdas/core/cpu-profile";
 import { NodeRefusedError } from "../../lambdas/core/fleet";
 import { onLifecycle } from "../../lambdas/core/lifecycle";
@@ -51,10 +51,29 @@ describe("placeCamera", () => {
     expect((await registry.getNode("i-1"))?.protectedFromScaleIn).toBe(true);
   });
 
-  it("asks for a scale-out when no node has room", async () => {
-    const { deps, scaleOut } = await oneNode();
+  it("notes the camera waiting and asks for a scale-out when no node has room", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
     await placeCamera(deps, "first");
     expect(await placeCamera(deps, "second")).toMatchObject({ kind: "no_room", followUpErrors: [] });
+    expect(scaleOut.reasons).toEqual(["no room for stream second"]);
+    const until = deps.now() + WAITING_SECONDS * 1000;
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([{ stream: "second", until }]);
+  });
+
+  it("notes no camera waiting when it places it", async () => {
+    const { deps, registry } = await oneNode();
+    await placeCamera(deps, "first");
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([]);
+  });
+
+  it("returns a failed waiting note, and still asks for a scale-out", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
+    await placeCamera(deps, "first");
+    registry.noteWaiting = failing("throttled");
+    expect(await placeCamera(deps, "second")).toMatchObject({
+      kind: "no_room",
+      followUpErrors: [new Error("throttled")],
+    });
     expect(scaleOut.reasons).toEqual(["no room for stream second"]);
   });
 
@@ -101,6 +120,40 @@ describe("admitPublish", () => {
     });
     expect(outcome).toMatchObject({ kind: "denied", reason: "node_not_active", nodeProtected: false });
     expect(await isProtected()).toBe(false);
+  });
+
+  /** The camera publishes on i-1 without resolving, as behind the fixed ingest address. */
+  const unresolved = (stream: string, clientId: string) => ({
+    nodeId: "i-1",
+    secret: testNodeSecret("i-1"),
+    stream,
+    clientId,
+  });
+
+  it("a camera that did not resolve, refused because no node has room, waits as a resolve's does", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
+    await admitPublish(deps, unresolved("first", "1"));
+    expect(await admitPublish(deps, unresolved("second", "2"))).toMatchObject({
+      kind: "denied",
+      reason: "node_full",
+      followUpErrors: [],
+    });
+    expect(scaleOut.reasons).toEqual(["no room for stream second"]);
+    const until = deps.now() + WAITING_SECONDS * 1000;
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([{ stream: "second", until }]);
+  });
+
+  it("a camera refused because an older node has room does not wait", async () => {
+    const { deps, scaleOut, registry } = await oneNode();
+    await registry.createNode(makeNode({ nodeId: "i-2", launchedAt: deps.now() + 1 }));
+    const outcome = await admitPublish(deps, {
+      ...unresolved("cam", "1"),
+      nodeId: "i-2",
+      secret: testNodeSecret("i-2"),
+    });
+    expect(outcome).toMatchObject({ kind: "denied", reason: "not_first_in_fill_order" });
+    expect(scaleOut.reasons).toEqual([]);
+    expect(await registry.waitingCameras(deps.now(), 10)).toEqual([]);
   });
 
   it.each([
