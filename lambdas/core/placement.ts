@@ -38,26 +38,15 @@ export function estimatedCpu(node: MediaNode, slots: number, config: FleetConfig
 }
 
 /**
- * The streams the node carries by its CPU profile (`streamCap`), never more than
- * `maxStreamsPerNode`: what it holds once its streams cost what they have cost so far, where
- * `slotLimit` is what it may take now.
- */
-export function profileCap(node: MediaNode, config: FleetConfig): number {
-  return Math.min(
-    config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY,
-    streamCap(idleCpu(node), streamCpuCost(node, config), config),
-  );
-}
-
-/**
- * The number of slots (streams + live reservations) at which the node is full: its profile's cap
- * (`profileCap`), or fewer when its latest sample plus the cost of the slots beyond it reaches the
- * threshold. A node holding fewer slots than this has room for one more.
+ * The number of slots (streams + live reservations) at which the node is full: its profile's cap,
+ * or fewer when its latest sample plus the cost of the slots beyond it reaches the threshold, and
+ * never more than `maxStreamsPerNode`. A node holding fewer slots than this has room for one more.
  */
 export function slotLimit(node: MediaNode, config: FleetConfig): number {
   const cost = streamCpuCost(node, config);
   return Math.min(
-    profileCap(node, config),
+    config.maxStreamsPerNode ?? Number.POSITIVE_INFINITY,
+    streamCap(idleCpu(node), cost, config),
     streamsAtThreshold(settledCpu(node, config), node.cpu?.streams ?? 0, cost, config),
   );
 }

@@ -45,7 +45,7 @@ import {
   type MediaNode,
   slotOf,
 } from "./model";
-import { byFillOrder, hasRoom, isFull, newNodeSlotLimit, profileCap } from "./placement";
+import { byFillOrder, hasRoom, isFull, newNodeSlotLimit, slotLimit } from "./placement";
 import type { MachineSign } from "./ports";
 
 /** What the policy wants, and what the fleet has. */
@@ -157,15 +157,9 @@ export function idleSince(node: MediaNode, now: number): number | undefined {
   return Math.max(node.streamsChangedAt, node.stateChangedAt, ...expiries);
 }
 
-/**
- * The slots the nodes in use have room for at `now`: each one's profile cap (`profileCap`) beyond
- * what it holds. Not its slot limit: a node near full whose latest reading touches the threshold
- * is closed to placement by that reading, and opened again by the next; counted here, each such
- * reading would launch a spare that the next one leaves idle until scale-in. A camera the reading
- * turns away counts as waiting (D20), so room that is really gone still launches a node.
- */
+/** The slots the nodes in use have room for at `now`: each one's slot limit beyond what it holds. */
 export function freeSlots(inUse: readonly MediaNode[], now: number, config: FleetConfig): number {
-  return inUse.reduce((sum, node) => sum + Math.max(0, profileCap(node, config) - heldStreams(node, now).length), 0);
+  return inUse.reduce((sum, node) => sum + Math.max(0, slotLimit(node, config) - heldStreams(node, now).length), 0);
 }
 
 /** The empty nodes that carry `cameras` beyond `room` free slots, at `newSlots` slots a new node (`newNodeSlotLimit`). */

@@ -9,7 +9,7 @@
  */
 import { DEAD_AFTER_HEARTBEATS } from "../../lambdas/core/config";
 import { heldStreams } from "../../lambdas/core/model";
-import { isFull, newNodeSlotLimit, profileCap } from "../../lambdas/core/placement";
+import { isFull, newNodeSlotLimit, slotLimit } from "../../lambdas/core/placement";
 import { Random } from "../../sim/random";
 import { makeConfig } from "../support/builders";
 import { useMoto } from "../support/moto";
@@ -97,7 +97,7 @@ describe(`${SCENARIOS} randomized scenarios`, () => {
       const inUse = inUseNodes.length;
       // bufferNodes is a worth of room: new nodes' slots, less the free slots of the nodes in use.
       const freeSlots = inUseNodes.reduce(
-        (sum, n) => sum + Math.max(0, profileCap(n, config) - heldStreams(n, fleet.clock.ms).length),
+        (sum, n) => sum + Math.max(0, slotLimit(n, config) - heldStreams(n, fleet.clock.ms).length),
         0,
       );
       const newSlots = newNodeSlotLimit(

@@ -223,19 +223,6 @@ describe("packed: a node's room from its own CPU profile", () => {
   });
 });
 
-describe("packed: the spare counts a node's room by its profile, not its latest reading", () => {
-  // office-day seed 14: 185 cameras at the plateaus, just short of 4 nodes' 188. Counted by the
-  // nodes' slot limits, each reading near full that touched 80% took a node's free slots from the
-  // spare: 32 launches in the day, 29 of them drained again after their idle time.
-  it("office-day seed 14: the spare does not come and go with the readings", async () => {
-    const family = TRACE_FAMILIES.find((f) => f.name === "office-day") as StandardTrace;
-    const trace = parseTrace(formatTrace(family.generate(14)), "office-day#14");
-    const { result, driver } = await simulate(trace, buildOptions("packed", 14, family.fleet));
-    expect((driver as PackedFleet).launches.length).toBeLessThanOrEqual(8);
-    expect(result).toMatchObject({ interruptedStreams: 0, overloadNodeSeconds: 0, waitMaxSeconds: 0 });
-  });
-});
-
 describe("packed: a node launched into a settled fleet starts from the fleet's profile", () => {
   // flash-crowd seed 6: an hour of 20-40 cameras on i-1 settles its cost; the crowd then launches
   // i-3 to i-5, and i-3 fills within minutes of its first heartbeat.

@@ -171,16 +171,6 @@ describe("decideScaling: free slots on the nodes in use count toward the spare",
       { nodes: [node("a", { streams: live(4) }), node("b", { streams: live(4) }, 30)] },
       3,
     ],
-    [
-      "a reading at the threshold closes a node to cameras, not its free slot to the spare: no empty node",
-      {
-        nodes: [
-          node("a", { streams: live(3), cpu: { percent: 80, streams: 3, at: NOW - 5000 } }),
-          node("b", { streams: live(1) }, 30),
-        ],
-      },
-      undefined,
-    ],
   ])("%s", (_, c, desired) => {
     expect(plan(c).desiredCapacity).toBe(desired);
   });
