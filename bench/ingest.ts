@@ -43,8 +43,8 @@ function section(rows: readonly IngestRow[]): string {
     `- **Camera retry ${cameraRetrySeconds} s** (\`--camera-retry-seconds\`): a refused camera connects again this`,
     "  long after (camera and encoder firmware reconnects after 5-10 s; the slow end).",
     `- A resolving camera refused for lack of room retries after ${RETRY_AFTER_NO_ROOM_SECONDS} s (\`Retry-After\`), and`,
-    "  its refusal asks the scaler for a node at once; an unresolved publish refused by a full node asks",
-    "  nothing, so behind the fixed address only the scheduled scaler run adds nodes.",
+    "  its refusal notes it as waiting and asks the scaler for a node at once; so does an unresolved",
+    "  publish refused because no node has room (D20), behind the fixed address.",
     "",
     "| trace | cameras | instance-hours | cameras that waited | wait p95 (s) | wait max (s) | refused publishes | target switches |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -61,7 +61,7 @@ function section(rows: readonly IngestRow[]): string {
     "behind it waited 2,255 s at p95. Where sessions last a minute or two (`churn`), nodes reopen and",
     "fill again within minutes and most cameras meet a switch: a fixed address suits cameras that stay",
     "connected, and resolve-first remains the way for short sessions. Where every node is full (a burst",
-    "larger than the spare), a camera also waits for a scheduled scaler run to launch a node, its boot,",
+    "larger than the spare), a camera also waits for the scaler run its refusal wakes to launch a node, its boot,",
     "and the switch to it. No stream is moved or cut in either mode.",
   ].join("\n");
 }
